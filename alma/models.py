@@ -138,3 +138,11 @@ class SruPage:
     number_of_records: int
     records: tuple[Record, ...]
     next_record_position: int | None = None
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """A run of a job that Alma accepted: the instance to follow."""
+
+    job_id: str
+    instance_id: str

@@ -1,0 +1,303 @@
+"""The candidate card: what tells one bib record from another, for choosing between them.
+
+These are the points the Program Manager for Technical Services compares when an IZ record
+matches several NZ records (DOMAIN.md, "What tells candidate records apart").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+from pymarc import Field, Record
+
+from alma.oclc import oclc_numbers
+
+# ISBD punctuation that ends a MARC subfield and means nothing on its own.
+_ISBD_TRAILING = " /:;,.="
+# For extent keep the final period: "p." is an abbreviation, not punctuation.
+_EXTENT_TRAILING = " /:;,+="
+
+# Leader/06, type of record.
+RECORD_TYPES = {
+    "a": "Book",
+    "t": "Manuscript",
+    "c": "Music score",
+    "d": "Manuscript music",
+    "e": "Map",
+    "f": "Manuscript map",
+    "g": "Video",
+    "i": "Sound recording (nonmusical)",
+    "j": "Music recording",
+    "k": "Image",
+    "m": "Computer file",
+    "o": "Kit",
+    "p": "Mixed materials",
+    "r": "Object",
+}
+
+# Leader/07, bibliographic level, where it changes what a cataloger calls the format.
+_LANGUAGE_MATERIAL_LEVELS = {
+    "s": "Serial",
+    "i": "Integrating resource",
+    "b": "Serial component part",
+    "a": "Component part",
+    "c": "Collection",
+    "d": "Subunit",
+}
+
+SERIAL_LEVELS = frozenset({"s", "i"})
+
+# Leader/17. Blank, 1-8, u, z are MARC 21 levels; letters are OCLC's own (older records).
+ENCODING_LEVELS = {
+    " ": "Full",
+    "1": "Full, material not examined",
+    "2": "Less-than-full, material not examined",
+    "3": "Abbreviated",
+    "4": "Core",
+    "5": "Partial (preliminary)",
+    "7": "Minimal",
+    "8": "Prepublication (CIP)",
+    "u": "Unknown",
+    "z": "Not applicable",
+    "I": "Full (OCLC member)",
+    "J": "Deleted (OCLC)",
+    "K": "Less-than-full (OCLC member)",
+    "L": "Full (OCLC batch load)",
+    "M": "Less-than-full (OCLC batch load)",
+}
+
+
+def trim_isbd(text: str, trailing: str = _ISBD_TRAILING) -> str:
+    """Drops the ISBD punctuation that ends a MARC subfield ("Title :" -> "Title")."""
+    return " ".join(text.split()).rstrip(trailing).strip()
+
+
+def record_format_name(code: str) -> str:
+    """A readable name for Leader/06-07: "am" -> "Book", "as" -> "Serial"."""
+    record_type, level = (code + "  ")[:2]
+    name = RECORD_TYPES.get(record_type, "Unknown")
+    if record_type == "a":
+        return _LANGUAGE_MATERIAL_LEVELS.get(level, name)
+    if level in SERIAL_LEVELS:
+        return f"{name} (serial)" if level == "s" else f"{name} (integrating)"
+    return name
+
+
+def encoding_level_name(code: str) -> str:
+    return ENCODING_LEVELS.get(code, "Unknown")
+
+
+@dataclass(frozen=True)
+class Publication:
+    place: str = ""
+    publisher: str = ""
+    date: str = ""
+
+    def __str__(self) -> str:
+        """ISBD-style: "New York : Norton, 2004"."""
+        text = self.place
+        if self.publisher:
+            text = f"{text} : {self.publisher}" if text else self.publisher
+        if self.date:
+            text = f"{text}, {self.date}" if text else self.date
+        return text
+
+
+@dataclass(frozen=True)
+class RecordCard:
+    mms_id: str
+    title: str = ""
+    edition: str = ""
+    publication: Publication = field(default_factory=Publication)
+    extent: str = ""
+    content_type: str = ""
+    media_type: str = ""
+    carrier_type: str = ""
+    cataloging_language: str = ""
+    record_format: str = ""  # Leader/06-07, e.g. "am"
+    encoding_level: str = ""  # Leader/17, " " is full
+    oclc_numbers: tuple[str, ...] = ()  # all: 035 $a, 035 $z, 019 $a
+    cancelled_oclc_numbers: tuple[str, ...] = ()  # those from $z and 019 only
+    holding_institutions: tuple[str, ...] = ()  # 852 $a member codes
+    is_serial: bool = False
+
+    @property
+    def record_format_name(self) -> str:
+        return record_format_name(self.record_format) if self.record_format else ""
+
+    @property
+    def encoding_level_name(self) -> str:
+        return encoding_level_name(self.encoding_level) if self.encoding_level else ""
+
+    @property
+    def holding_count(self) -> int:
+        return len(self.holding_institutions)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON types only."""
+        return {
+            "mms_id": self.mms_id,
+            "title": self.title,
+            "edition": self.edition,
+            "publication": {
+                "place": self.publication.place,
+                "publisher": self.publication.publisher,
+                "date": self.publication.date,
+                "text": str(self.publication),
+            },
+            "extent": self.extent,
+            "content_type": self.content_type,
+            "media_type": self.media_type,
+            "carrier_type": self.carrier_type,
+            "cataloging_language": self.cataloging_language,
+            "record_format": self.record_format,
+            "record_format_name": self.record_format_name,
+            "encoding_level": self.encoding_level,
+            "encoding_level_name": self.encoding_level_name,
+            "oclc_numbers": list(self.oclc_numbers),
+            "cancelled_oclc_numbers": list(self.cancelled_oclc_numbers),
+            "holding_institutions": list(self.holding_institutions),
+            "holding_count": self.holding_count,
+            "is_serial": self.is_serial,
+        }
+
+
+# --- reading a record ---------------------------------------------------------------
+
+
+def _joined(fields: list[Field], codes: str, trailing: str = _ISBD_TRAILING) -> str:
+    """The given subfields of the first field, in record order, joined and trimmed."""
+    if not fields:
+        return ""
+    parts = [sf.value for sf in fields[0].subfields if sf.code in codes and sf.value]
+    return trim_isbd(" ".join(parts), trailing)
+
+
+def _all_values(record: Record, tag: str, code: str) -> str:
+    """Every $code of every `tag`, trimmed and joined with "; " (336-338 repeat)."""
+    values = [trim_isbd(v) for f in record.get_fields(tag) for v in f.get_subfields(code)]
+    return "; ".join(dict.fromkeys(v for v in values if v))
+
+
+def _subfields_text(field_: Field, code: str) -> str:
+    return "; ".join(trim_isbd(v) for v in field_.get_subfields(code) if trim_isbd(v))
+
+
+def publication_of(record: Record) -> Publication:
+    """264 with second indicator 1 (publication) first, else 260. Copyright-only 264 _4 is
+    not a publication statement."""
+    chosen = next((f for f in record.get_fields("264") if f.indicator2 == "1"), None)
+    if chosen is None:
+        chosen = next(iter(record.get_fields("260")), None)
+    if chosen is None:
+        return Publication()
+    return Publication(
+        place=_subfields_text(chosen, "a"),
+        publisher=_subfields_text(chosen, "b"),
+        date=_subfields_text(chosen, "c"),
+    )
+
+
+def _leader_at(record: Record, start: int, end: int) -> str:
+    leader = str(record.leader or "")
+    return leader[start:end] if len(leader) >= end else ""
+
+
+def _first_subfield(record: Record, tag: str, code: str) -> str:
+    for f in record.get_fields(tag):
+        for value in f.get_subfields(code):
+            if value.strip():
+                return trim_isbd(value)
+    return ""
+
+
+def card_from_record(mms_id: str, record: Record) -> RecordCard:
+    numbers = oclc_numbers(record)
+    record_format = _leader_at(record, 6, 8)
+    return RecordCard(
+        mms_id=mms_id,
+        title=_joined(record.get_fields("245"), "abnp"),
+        edition=_joined(record.get_fields("250"), "ab"),
+        publication=publication_of(record),
+        extent=_joined(record.get_fields("300"), "a", _EXTENT_TRAILING),
+        content_type=_all_values(record, "336", "a"),
+        media_type=_all_values(record, "337", "a"),
+        carrier_type=_all_values(record, "338", "a"),
+        cataloging_language=_first_subfield(record, "040", "b"),
+        record_format=record_format,
+        encoding_level=_leader_at(record, 17, 18),
+        oclc_numbers=numbers.all,
+        cancelled_oclc_numbers=numbers.not_active,
+        holding_institutions=tuple(dict.fromkeys(_holders(record))),
+        is_serial=record_format[1:2] in SERIAL_LEVELS,
+    )
+
+
+def _holders(record: Record):
+    for f in record.get_fields("852"):
+        for code in f.get_subfields("a"):
+            if code.strip():
+                yield code.strip()
+
+
+# --- telling cards apart ------------------------------------------------------------
+
+# Compared fields; mms_id always differs between records, so it is never highlighted.
+_COMPARED_TEXT = (
+    "title",
+    "edition",
+    "content_type",
+    "media_type",
+    "carrier_type",
+    "cataloging_language",
+)
+_COMPARED_EXACT = ("record_format", "encoding_level", "is_serial")
+_PUNCTUATION = re.compile(r"[^\w\s]")
+
+
+def _loose(text: str) -> str:
+    """Case, punctuation and spacing differences are not differences between records."""
+    return " ".join(_PUNCTUATION.sub(" ", text).casefold().split())
+
+
+def _publication_key(p: Publication) -> tuple[str, str, str]:
+    return (_loose(p.place), _loose(p.publisher), _loose(p.date))
+
+
+def _main_count(extent: str) -> int | None:
+    """The largest arabic number in a 300 $a: the pagination ("xii, 310 p." -> 310)."""
+    numbers = [int(n) for n in re.findall(r"\d+", extent)]
+    return max(numbers) if numbers else None
+
+
+def same_extent(a: str, b: str) -> bool:
+    """Pagination within 10% is the same work ("xii, 310 p." and "312 pages")."""
+    count_a, count_b = _main_count(a), _main_count(b)
+    if count_a is None or count_b is None:
+        return count_a is None and count_b is None and _loose(a) == _loose(b)
+    return abs(count_a - count_b) <= 0.1 * max(count_a, count_b)
+
+
+def differences(cards: list[RecordCard]) -> set[str]:
+    """Names of the card fields whose values are not the same on every card."""
+    if len(cards) < 2:
+        return set()
+    differing: set[str] = set()
+    for name in _COMPARED_TEXT:
+        if len({_loose(getattr(c, name)) for c in cards}) > 1:
+            differing.add(name)
+    for name in _COMPARED_EXACT:
+        if len({getattr(c, name) for c in cards}) > 1:
+            differing.add(name)
+    if len({_publication_key(c.publication) for c in cards}) > 1:
+        differing.add("publication")
+    if any(not same_extent(a.extent, b.extent) for a, b in combinations(cards, 2)):
+        differing.add("extent")
+    if len({frozenset(c.oclc_numbers) for c in cards}) > 1:
+        differing.add("oclc_numbers")
+    if len({frozenset(c.holding_institutions) for c in cards}) > 1:
+        differing.add("holding_institutions")
+    return differing

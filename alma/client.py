@@ -1,0 +1,547 @@
+"""The Alma REST and NZ SRU client nzbot uses. Thread-safe; one HTTP session.
+
+Every method validates its input before sending anything, and returns the typed shapes
+of alma.models. Alma's JSON quirks (string booleans, list wrappers, MARCXML strings in
+`anies`) stop here.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import xml.etree.ElementTree as ET
+from datetime import date, datetime
+from typing import Iterable, Iterator, Sequence
+
+from pymarc import Record
+
+from alma.config import AlmaSettings
+from alma.errors import (
+    AlmaRequestError,
+    BadInput,
+    NotABibSet,
+    RecordNotFound,
+    SetNotFound,
+    SruError,
+)
+from alma.http import AlmaHttp
+from alma.marc import record_from_element, record_from_xml, record_to_xml
+from alma.models import (
+    LINK_JOB_NAME,
+    AlmaSet,
+    Bib,
+    Counter,
+    Job,
+    JobInstance,
+    JobRun,
+    LinkJobParameters,
+    SetMember,
+    SruPage,
+)
+
+API = "/almaws/v1"
+BIBS_PER_CALL = 100  # Alma's limit for GET /bibs?mms_id=
+MEMBERS_PER_PAGE = 100  # Alma's limit for set members
+MEMBERS_PER_UPDATE = 1000  # Alma's limit for add/replace members
+SRU_PAGE = 50  # the usual SRU page; larger pages are not assumed to be honoured
+# OCLC numbers OR-ed into one SRU query: ~60 URL characters each keeps the URL near 6 KB.
+SRU_TERMS_PER_QUERY = 100
+
+SRW_NS = "{http://www.loc.gov/zing/srw/}"
+DIAG_NS = "{http://www.loc.gov/zing/srw/diagnostic/}"
+MARC_NS = "{http://www.loc.gov/MARC21/slim}"
+
+_MMS_ID = re.compile(r"^\d{6,25}$")
+_SET_ID = re.compile(r"^\d{1,25}$")
+_JOB_ID = re.compile(r"^[A-Za-z0-9_]{1,40}$")
+
+
+def check_mms_id(value: str) -> str:
+    """An MMS ID is all digits (Alma's begin with 99); anything else is refused here."""
+    value = (value or "").strip()
+    if not _MMS_ID.match(value):
+        raise BadInput(
+            f"{value!r} is not an MMS ID: an MMS ID is a long number made of digits only, "
+            "such as 9949620601852."
+        )
+    return value
+
+
+def check_mms_ids(values: Iterable[str]) -> list[str]:
+    ids = [check_mms_id(v) for v in values]
+    if not ids:
+        raise BadInput("No MMS IDs were given.")
+    return ids
+
+
+def check_set_id(value: str) -> str:
+    value = (value or "").strip()
+    if not _SET_ID.match(value):
+        raise BadInput(f"{value!r} is not a set id: a set id is made of digits only.")
+    return value
+
+
+def check_job_id(value: str) -> str:
+    value = (value or "").strip()
+    if not _JOB_ID.match(value):
+        raise BadInput(f"{value!r} is not an Alma job id (for example M85).")
+    return value
+
+
+class AlmaClient:
+    def __init__(self, settings: AlmaSettings, http: AlmaHttp | None = None) -> None:
+        self.settings = settings
+        self.http = http or AlmaHttp(
+            settings.api_key,
+            requests_per_second=settings.requests_per_second,
+            timeout_seconds=settings.timeout_seconds,
+            max_retries=settings.max_retries,
+            quota_floor=settings.quota_floor,
+        )
+        self.background = False
+        self._link_job: Job | None = None
+
+    @classmethod
+    def from_env(cls) -> "AlmaClient":
+        return cls(AlmaSettings.from_env())
+
+    def for_background(self) -> "AlmaClient":
+        """The same client (session, limiter, quota) for work nobody is waiting on:
+        it stops when Alma's daily quota falls below the floor kept for people."""
+        clone = copy.copy(self)
+        clone.background = True
+        return clone
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _url(self, path: str) -> str:
+        return f"{self.settings.api_url}{API}{path}"
+
+    def _get(self, path: str, params: dict | None = None) -> dict:
+        return self.http.request("GET", self._url(path), params=params, background=self.background).json()
+
+    def _post(self, path: str, params: dict | None = None, body: object = None) -> dict:
+        response = self.http.request(
+            "POST", self._url(path), params=params, json_body=body, background=self.background
+        )
+        return response.json() if response.content else {}
+
+    # -- bibs --------------------------------------------------------------------------
+
+    def get_bibs(self, mms_ids: Sequence[str], *, brief: bool = False) -> list[Bib]:
+        """The bibs that exist among `mms_ids`, 100 ids per call."""
+        ids = check_mms_ids(mms_ids)
+        bibs: list[Bib] = []
+        for start in range(0, len(ids), BIBS_PER_CALL):
+            chunk = ids[start : start + BIBS_PER_CALL]
+            params = {"mms_id": ",".join(chunk), "view": "brief" if brief else "full"}
+            data = self._get("/bibs", params)
+            bibs.extend(bib_from_json(item) for item in as_list(data.get("bib")))
+        return bibs
+
+    def get_bib(self, mms_id: str) -> Bib:
+        mms_id = check_mms_id(mms_id)
+        try:
+            return bib_from_json(self._get(f"/bibs/{mms_id}"))
+        except AlmaRequestError as exc:
+            if exc.status == 400:
+                raise RecordNotFound(
+                    f"There is no bib record with MMS ID {mms_id} in your institution zone.",
+                    status=exc.status,
+                    code=exc.code,
+                    tracking_id=exc.tracking_id,
+                ) from exc
+            raise
+
+    def get_bib_linked_to(self, nz_mms_id: str) -> Bib | None:
+        """The IZ bib linked to NZ record `nz_mms_id`, if any."""
+        data = self._get("/bibs", {"nz_mms_id": check_mms_id(nz_mms_id)})
+        bibs = as_list(data.get("bib"))
+        return bib_from_json(bibs[0]) if bibs else None
+
+    def update_bib(self, mms_id: str, record: Record) -> Bib:
+        """Replaces the bib's MARC (Alma takes bib updates as XML only)."""
+        mms_id = check_mms_id(mms_id)
+        body = f"<bib>{record_to_xml(record)}</bib>"
+        response = self.http.request(
+            "PUT",
+            self._url(f"/bibs/{mms_id}"),
+            xml_body=body,
+            accept="application/xml",
+            background=self.background,
+        )
+        return bib_from_xml(response.text)
+
+    # -- sets --------------------------------------------------------------------------
+
+    def get_set(self, set_id: str) -> AlmaSet:
+        set_id = check_set_id(set_id)
+        try:
+            return set_from_json(self._get(f"/conf/sets/{set_id}"))
+        except AlmaRequestError as exc:
+            if exc.status == 400:
+                raise SetNotFound(
+                    f"There is no set with id {set_id}.",
+                    status=exc.status,
+                    code=exc.code,
+                    tracking_id=exc.tracking_id,
+                ) from exc
+            raise
+
+    def find_sets(self, name: str) -> list[AlmaSet]:
+        """Bib sets whose name contains `name` (Alma's q=name~ search)."""
+        name = (name or "").strip()
+        if not name:
+            raise BadInput("Give a set id or a set name.")
+        found: list[AlmaSet] = []
+        offset = 0
+        while True:
+            data = self._get(
+                "/conf/sets",
+                {"q": f"name~{name}", "content_type": "BIB_MMS", "limit": 100, "offset": offset},
+            )
+            page = as_list(data.get("set"))
+            found.extend(set_from_json(item) for item in page)
+            offset += len(page)
+            if not page or offset >= as_int(data.get("total_record_count")):
+                return found
+
+    def find_set(self, id_or_name: str) -> AlmaSet:
+        """A set by id (digits) or by exact name, refused unless it holds bib records."""
+        value = (id_or_name or "").strip()
+        if not value:
+            raise BadInput("Give a set id or a set name.")
+        if _SET_ID.match(value):
+            found = self.get_set(value)
+        else:
+            exact = [s for s in self.find_sets(value) if s.name == value]
+            if not exact:
+                raise SetNotFound(f"There is no set named {value!r}.")
+            if len(exact) > 1:
+                ids = ", ".join(s.id for s in exact)
+                raise BadInput(f"More than one set is named {value!r} ({ids}): give the set id.")
+            found = exact[0]
+        if found.content != "BIB_MMS":
+            raise NotABibSet(
+                f"Set {found.name!r} ({found.id}) holds {found.content or 'unknown'} records, "
+                "not bib records (All Titles): the link job needs a set of bib records."
+            )
+        return found
+
+    def set_members_page(self, set_id: str, offset: int = 0) -> tuple[list[SetMember], int]:
+        """One page (up to 100) of a set's members and the set's total."""
+        data = self._get(
+            f"/conf/sets/{check_set_id(set_id)}/members",
+            {"limit": MEMBERS_PER_PAGE, "offset": offset},
+        )
+        members = [
+            SetMember(id=str(m.get("id", "")), description=str(m.get("description") or ""))
+            for m in as_list(data.get("member"))
+        ]
+        return members, as_int(data.get("total_record_count"))
+
+    def set_members(self, set_id: str) -> Iterator[SetMember]:
+        offset = 0
+        while True:
+            members, total = self.set_members_page(set_id, offset)
+            yield from members
+            offset += len(members)
+            if not members or offset >= total:
+                return
+
+    def create_set(self, name: str, members: Sequence[str] = (), description: str = "") -> AlmaSet:
+        """An itemized set of bib records, filled with `members` (1,000 per call)."""
+        if not (name or "").strip():
+            raise BadInput("A new set needs a name.")
+        ids = [check_mms_id(m) for m in members]
+        body = {
+            "name": name,
+            "description": description,
+            "type": {"value": "ITEMIZED"},
+            "content": {"value": "BIB_MMS"},
+            "private": {"value": "false"},
+            "status": {"value": "ACTIVE"},
+        }
+        created = set_from_json(self._post("/conf/sets", body=body))
+        if ids:
+            created = self.add_set_members(created.id, ids)
+        return created
+
+    def add_set_members(self, set_id: str, mms_ids: Sequence[str]) -> AlmaSet:
+        return self._change_members(set_id, mms_ids, first_op="add_members")
+
+    def replace_set_members(self, set_id: str, mms_ids: Sequence[str]) -> AlmaSet:
+        return self._change_members(set_id, mms_ids, first_op="replace_members")
+
+    def _change_members(self, set_id: str, mms_ids: Sequence[str], first_op: str) -> AlmaSet:
+        set_id = check_set_id(set_id)
+        ids = check_mms_ids(mms_ids)
+        result: AlmaSet | None = None
+        for start in range(0, len(ids), MEMBERS_PER_UPDATE):
+            chunk = ids[start : start + MEMBERS_PER_UPDATE]
+            op = first_op if start == 0 else "add_members"
+            body = {"id": set_id, "members": {"member": [{"id": i} for i in chunk]}}
+            result = set_from_json(
+                self._post(
+                    f"/conf/sets/{set_id}",
+                    {"op": op, "fail_on_invalid_id": "false"},
+                    body,
+                )
+            )
+        assert result is not None
+        return result
+
+    # -- jobs --------------------------------------------------------------------------
+
+    def list_jobs(self, job_type: str = "MANUAL") -> list[Job]:
+        jobs: list[Job] = []
+        offset = 0
+        while True:
+            data = self._get("/conf/jobs", {"type": job_type, "limit": 100, "offset": offset})
+            page = as_list(data.get("job"))
+            jobs.extend(job_from_json(item) for item in page)
+            offset += len(page)
+            if not page or offset >= as_int(data.get("total_record_count")):
+                return jobs
+
+    def find_link_job(self) -> Job:
+        """The 'Link a set of records to the Network Zone' job: from ALMA_LINK_JOB_ID, or
+        found by name among the manual jobs (its id differs per installation)."""
+        if self._link_job is None:
+            if self.settings.link_job_id:
+                job_id = check_job_id(self.settings.link_job_id)
+                self._link_job = job_from_json(self._get(f"/conf/jobs/{job_id}"))
+            else:
+                named = [j for j in self.list_jobs() if j.name.strip() == LINK_JOB_NAME]
+                if not named:
+                    raise AlmaRequestError(
+                        f"No manual job named {LINK_JOB_NAME!r} was found in Alma: set "
+                        "ALMA_LINK_JOB_ID to its job id, or check the API key's permissions."
+                    )
+                self._link_job = named[0]
+        return self._link_job
+
+    def run_job(self, job_id: str, parameters: dict[str, str]) -> JobRun:
+        job_id = check_job_id(job_id)
+        body = {"parameter": [{"name": {"value": k}, "value": v} for k, v in parameters.items()]}
+        data = self._post(f"/conf/jobs/{job_id}", {"op": "run"}, body)
+        link = (data.get("additional_info") or {}).get("link", "")
+        instance_id = link.rstrip("/").rsplit("/", 1)[-1] if "/instances/" in link else ""
+        if not instance_id:
+            raise AlmaRequestError(f"Alma started job {job_id} but did not say which run it is.")
+        return JobRun(job_id=job_id, instance_id=instance_id)
+
+    def run_link_job(self, parameters: LinkJobParameters) -> JobRun:
+        check_set_id(parameters.set_id)
+        return self.run_job(self.find_link_job().id, parameters.as_alma_parameters())
+
+    def get_job_instance(self, job_id: str, instance_id: str) -> JobInstance:
+        job_id = check_job_id(job_id)
+        instance_id = check_set_id(instance_id)
+        return instance_from_json(self._get(f"/conf/jobs/{job_id}/instances/{instance_id}"), job_id)
+
+    def list_job_instances(self, job_id: str, since: date | datetime) -> list[JobInstance]:
+        """Runs of a job submitted on or after the day of `since` (Alma filters by day)."""
+        job_id = check_job_id(job_id)
+        day = since.date() if isinstance(since, datetime) else since
+        instances: list[JobInstance] = []
+        offset = 0
+        while True:
+            data = self._get(
+                f"/conf/jobs/{job_id}/instances",
+                {"submit_date_from": day.isoformat(), "limit": 100, "offset": offset},
+            )
+            page = as_list(data.get("job_instance"))
+            instances.extend(instance_from_json(item, job_id) for item in page)
+            offset += len(page)
+            if not page or offset >= as_int(data.get("total_record_count")):
+                return instances
+
+    # -- the NZ's SRU endpoint ---------------------------------------------------------
+
+    def sru_page(self, query: str, start: int = 1, maximum: int = SRU_PAGE) -> SruPage:
+        if not self.settings.nz_sru_url:
+            raise BadInput("ALMA_NZ_SRU_URL is not set: give the SRU address of your network zone.")
+        params = {
+            "version": "1.2",
+            "operation": "searchRetrieve",
+            "recordSchema": "marcxml",
+            "query": query,
+            "startRecord": start,
+            "maximumRecords": maximum,
+        }
+        response = self.http.request(
+            "GET",
+            self.settings.nz_sru_url,
+            params=params,
+            accept="application/xml",
+            background=self.background,
+            authorized=False,  # SRU is public; the API key stays with the API
+        )
+        return sru_page_from_xml(response.content)
+
+    def sru_search(self, query: str) -> Iterator[Record]:
+        """Every record answering `query`, page after page until numberOfRecords."""
+        start = 1
+        while True:
+            page = self.sru_page(query, start)
+            yield from page.records
+            start += len(page.records)
+            if not page.records or start > page.number_of_records:
+                return
+
+    def oclc_queries(self, oclc_numbers: Iterable[str]) -> list[str]:
+        """CQL queries OR-ing the OCLC numbers, SRU_TERMS_PER_QUERY to a query."""
+        index = self.settings.sru_oclc_index
+        numbers = list(dict.fromkeys(n for n in oclc_numbers if n))
+        return [
+            " OR ".join(f"{index}=(OCoLC){n}" for n in numbers[i : i + SRU_TERMS_PER_QUERY])
+            for i in range(0, len(numbers), SRU_TERMS_PER_QUERY)
+        ]
+
+    def nz_records_with_oclc(self, oclc_numbers: Iterable[str]) -> Iterator[Record]:
+        """NZ records carrying any of the (normalised) OCLC numbers, in 035 $a or $z."""
+        for query in self.oclc_queries(oclc_numbers):
+            yield from self.sru_search(query)
+
+
+# -- Alma JSON and XML to models ---------------------------------------------------------
+
+
+def as_list(value: object) -> list:
+    """Alma gives a list, a single object, or nothing, depending on the count."""
+    if value is None or value == "":
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def as_int(value: object, default: int = 0) -> int:
+    if isinstance(value, dict):
+        value = value.get("value")
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+def value_of(node: object) -> str:
+    """Alma's {"value": .., "desc": ..} objects, or a plain string."""
+    if isinstance(node, dict):
+        return str(node.get("value") or "")
+    return "" if node is None else str(node)
+
+
+def bib_from_json(data: dict) -> Bib:
+    linked = data.get("linked_record_id")
+    linked_id = None
+    if isinstance(linked, dict) and linked.get("value") and (linked.get("type") or "NZ") == "NZ":
+        linked_id = str(linked["value"]).strip() or None
+    elif isinstance(linked, str) and linked.strip():
+        linked_id = linked.strip()
+    anies = as_list(data.get("anies"))
+    record = record_from_xml(anies[0]) if anies and anies[0] else None
+    return Bib(
+        mms_id=str(data.get("mms_id", "")),
+        title=str(data.get("title") or ""),
+        linked_nz_mms_id=linked_id,
+        record=record,
+        network_numbers=tuple(str(n) for n in as_list(data.get("network_number"))),
+    )
+
+
+def bib_from_xml(text: str) -> Bib:
+    root = ET.fromstring(text)
+    linked = root.find("linked_record_id")
+    linked_id = (linked.text or "").strip() if linked is not None else ""
+    if linked is not None and linked.get("type", "NZ") not in ("NZ", ""):
+        linked_id = ""
+    record_el = root.find("record")
+    return Bib(
+        mms_id=(root.findtext("mms_id") or "").strip(),
+        title=(root.findtext("title") or "").strip(),
+        linked_nz_mms_id=linked_id or None,
+        record=record_from_element(record_el) if record_el is not None else None,
+        network_numbers=tuple(
+            (n.text or "").strip() for n in root.iter("network_number") if n.text
+        ),
+    )
+
+
+def set_from_json(data: dict) -> AlmaSet:
+    return AlmaSet(
+        id=str(data.get("id", "")),
+        name=str(data.get("name") or ""),
+        type=value_of(data.get("type")),
+        content=value_of(data.get("content")),
+        number_of_members=as_int(data.get("number_of_members")),
+        description=str(data.get("description") or ""),
+    )
+
+
+def job_from_json(data: dict) -> Job:
+    return Job(
+        id=str(data.get("id", "")),
+        name=str(data.get("name") or ""),
+        type=value_of(data.get("type")) or "MANUAL",
+    )
+
+
+def instance_from_json(data: dict, job_id: str) -> JobInstance:
+    status = data.get("status") or {}
+    counters = tuple(
+        Counter(
+            key=value_of(c.get("type")),
+            desc=str((c.get("type") or {}).get("desc") or "") if isinstance(c.get("type"), dict) else "",
+            value=as_int(c.get("value")),
+        )
+        for c in as_list(data.get("counter"))
+    )
+    alerts = tuple(
+        str(a.get("desc") or a.get("value") or "") if isinstance(a, dict) else str(a)
+        for a in as_list(data.get("alert"))
+    )
+    job_info = data.get("job_info") or {}
+    return JobInstance(
+        id=str(data.get("id", "")),
+        job_id=str(job_info.get("id") or job_id),
+        status=value_of(status),
+        status_desc=str(status.get("desc") or "") if isinstance(status, dict) else "",
+        progress=as_int(data.get("progress")),
+        name=str(data.get("name") or ""),
+        submitted_by=value_of(data.get("submitted_by")),
+        submit_time=str(data.get("submit_time") or ""),
+        start_time=str(data.get("start_time") or ""),
+        end_time=str(data.get("end_time") or ""),
+        counters=counters,
+        alerts=alerts,
+    )
+
+
+def sru_page_from_xml(content: bytes) -> SruPage:
+    try:
+        root = ET.fromstring(content)
+    except ET.ParseError as exc:
+        raise SruError("The NZ's SRU endpoint sent something that is not XML.") from exc
+    diagnostic = root.find(f".//{DIAG_NS}diagnostic")
+    if diagnostic is not None:
+        message = diagnostic.findtext(f"{DIAG_NS}message") or "SRU error"
+        details = diagnostic.findtext(f"{DIAG_NS}details") or ""
+        uri = diagnostic.findtext(f"{DIAG_NS}uri") or ""
+        raise SruError(f"The NZ search failed: {message}" + (f" ({details})" if details else ""), code=uri or None)
+    total = as_int(root.findtext(f"{SRW_NS}numberOfRecords"))
+    records = []
+    for data in root.iter(f"{SRW_NS}recordData"):
+        marc = data.find(f"{MARC_NS}record")
+        if marc is None:
+            marc = data.find("record")
+        if marc is not None:
+            records.append(record_from_element(marc))
+    next_position = root.findtext(f"{SRW_NS}nextRecordPosition")
+    return SruPage(
+        number_of_records=total,
+        records=tuple(records),
+        next_record_position=as_int(next_position) if next_position else None,
+    )

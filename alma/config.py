@@ -1,0 +1,81 @@
+"""Alma settings, read from the environment (never from files: keys are secrets)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+# Alma's API gateways by region; ALMA_API_URL may name one of these instead of a URL.
+REGIONS = {
+    "na": "https://api-na.hosted.exlibrisgroup.com",
+    "eu": "https://api-eu.hosted.exlibrisgroup.com",
+    "ap": "https://api-ap.hosted.exlibrisgroup.com",
+    "aps": "https://api-aps.hosted.exlibrisgroup.com",
+    "ca": "https://api-ca.hosted.exlibrisgroup.com",
+    "cn": "https://api-cn.hosted.exlibrisgroup.com.cn",
+}
+DEFAULT_OCLC_INDEX = "alma.oclc_control_number_035_az"
+
+
+class SettingError(ValueError):
+    """A setting is missing or malformed; the message names it and says what is expected."""
+
+
+@dataclass(frozen=True)
+class AlmaSettings:
+    api_key: str = field(repr=False)
+    api_url: str = REGIONS["na"]
+    nz_sru_url: str = ""
+    sru_oclc_index: str = DEFAULT_OCLC_INDEX
+    link_job_id: str | None = None
+    requests_per_second: float = 20.0  # Alma allows 25 per institution; keep headroom
+    timeout_seconds: float = 30.0
+    max_retries: int = 5
+    # Background work stops when Alma's daily quota left falls below this.
+    quota_floor: int = 5000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "AlmaSettings":
+        env = os.environ if env is None else env
+        key = env.get("ALMA_API_KEY", "").strip()
+        if not key:
+            raise SettingError("ALMA_API_KEY is not set: give the API key of your institution zone.")
+        return cls(
+            api_key=key,
+            api_url=api_url(env.get("ALMA_API_URL", "").strip() or "na"),
+            nz_sru_url=_url_or_empty("ALMA_NZ_SRU_URL", env.get("ALMA_NZ_SRU_URL", "")),
+            sru_oclc_index=env.get("ALMA_SRU_OCLC_INDEX", "").strip() or DEFAULT_OCLC_INDEX,
+            link_job_id=env.get("ALMA_LINK_JOB_ID", "").strip() or None,
+            requests_per_second=_number(env, "ALMA_REQUESTS_PER_SECOND", 20.0, 0.1, 25.0),
+            timeout_seconds=_number(env, "ALMA_TIMEOUT", 30.0, 1.0, 600.0),
+            max_retries=int(_number(env, "ALMA_MAX_RETRIES", 5, 0, 10)),
+            quota_floor=int(_number(env, "ALMA_QUOTA_FLOOR", 5000, 0, 10_000_000)),
+        )
+
+
+def api_url(value: str) -> str:
+    """A region shorthand (na, eu, ap, aps, ca, cn) or an http(s) base URL."""
+    if value.lower() in REGIONS:
+        return REGIONS[value.lower()]
+    return _url_or_empty("ALMA_API_URL", value) or REGIONS["na"]
+
+
+def _url_or_empty(name: str, value: str) -> str:
+    value = value.strip().rstrip("/")
+    if value and not value.startswith(("http://", "https://")):
+        raise SettingError(f"{name} must be an http(s) URL, not {value!r}.")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingError(f"{name} must be a number, not {raw!r}.") from None
+    if not low <= value <= high:
+        raise SettingError(f"{name} must be between {low:g} and {high:g}, not {raw}.")
+    return value

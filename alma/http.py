@@ -1,0 +1,236 @@
+"""The one HTTP session nzbot keeps with Alma: auth, timeouts, retries, pacing, quota.
+
+Retries are urllib3's `Retry` under requests, so backoff, jitter and Retry-After are the
+library's. Our additions are small: POST is retried only on 429 (Alma refused it before
+doing anything; a POST that reached Alma may have started a job, so it is never repeated),
+and every attempt, retries included, waits its turn at the shared rate limiter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import xml.etree.ElementTree as ET
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from alma.errors import (
+    AlmaError,
+    AlmaRateLimited,
+    AlmaRequestError,
+    AlmaServerError,
+    AlmaUnavailable,
+    JobLimitReached,
+    QuotaTooLow,
+)
+
+log = logging.getLogger(__name__)
+
+WSR_NS = "{http://com/exlibris/urm/general/xmlbeans}"
+# Alma's codes for "job refused: too many running API jobs / too many runs this hour".
+JOB_LIMIT_CODES = frozenset({"402222", "402223"})
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+
+
+class RateLimiter:
+    """Spaces requests evenly so that all threads together stay under `per_second`."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second
+        self._next_slot = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self.interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+class QuotaGuard:
+    """Remembers the daily quota Alma reports (X-Exl-Api-Remaining) and guards a floor."""
+
+    def __init__(self, floor: int) -> None:
+        self.floor = floor
+        self.remaining: int | None = None
+
+    def observe(self, response: requests.Response) -> None:
+        value = response.headers.get("X-Exl-Api-Remaining")
+        if value and value.strip().isdigit():
+            self.remaining = int(value)
+
+    def check(self) -> None:
+        if self.remaining is not None and self.remaining < self.floor:
+            raise QuotaTooLow(
+                f"Alma's daily API quota is nearly used up ({self.remaining:,} calls left, "
+                f"below the {self.floor:,} kept for people). Background work is paused "
+                "until the quota resets."
+            )
+
+
+class PacedRetry(Retry):
+    """urllib3's Retry, plus: POST retried on 429 only, and retries wait at the limiter."""
+
+    def __init__(self, *args, limiter: RateLimiter | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.limiter = limiter
+
+    def new(self, **kwargs) -> "PacedRetry":
+        retry = super().new(**kwargs)
+        retry.limiter = self.limiter
+        return retry
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if method.upper() == "POST":
+            return status_code == 429 and super().is_retry("GET", status_code, has_retry_after)
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def sleep(self, response=None) -> None:
+        super().sleep(response)
+        if self.limiter is not None:
+            self.limiter.wait()
+
+
+class AlmaHttp:
+    """Sends requests to Alma and turns every failure into a typed AlmaError."""
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        requests_per_second: float = 20.0,
+        timeout_seconds: float = 30.0,
+        max_retries: int = 5,
+        backoff_factor: float = 0.5,
+        quota_floor: int = 0,
+    ) -> None:
+        self.timeout = timeout_seconds
+        self.limiter = RateLimiter(requests_per_second)
+        self.quota = QuotaGuard(quota_floor)
+        self.session = requests.Session()
+        # The key travels in a header, never in a URL that could end up in a log.
+        self.session.headers["Authorization"] = f"apikey {api_key}"
+        self.session.headers["Accept"] = "application/json"
+        retry = PacedRetry(
+            total=max_retries,
+            connect=max_retries,
+            read=max_retries,
+            status=max_retries,
+            other=0,
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=backoff_factor,
+            backoff_max=30,
+            backoff_jitter=backoff_factor,
+            raise_on_status=False,
+            respect_retry_after_header=True,
+            limiter=self.limiter,
+        )
+        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=16)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        background: bool = False,
+        params: dict | None = None,
+        json_body: object = None,
+        xml_body: str | None = None,
+        accept: str = "application/json",
+        authorized: bool = True,
+    ) -> requests.Response:
+        """One call to Alma. `background` work stops when the daily quota runs low."""
+        if background:
+            self.quota.check()
+        headers: dict[str, str | None] = {"Accept": accept}
+        if not authorized:
+            headers["Authorization"] = None  # requests drops a session header set to None
+        data = None
+        if xml_body is not None:
+            headers["Content-Type"] = "application/xml"
+            data = xml_body.encode("utf-8")
+        elif json_body is not None:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(json_body).encode("utf-8")
+        self.limiter.wait()
+        try:
+            response = self.session.request(
+                method, url, params=params, data=data, headers=headers, timeout=self.timeout
+            )
+        except requests.Timeout as exc:
+            raise AlmaUnavailable(f"Alma did not answer within {self.timeout:g} s.") from exc
+        except requests.ConnectionError as exc:
+            raise AlmaUnavailable(
+                "Alma could not be reached (the connection failed or was dropped)."
+            ) from exc
+        self.quota.observe(response)
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def error_from_response(response: requests.Response) -> AlmaError:
+    """Builds the typed error for an Alma error answer, JSON or XML."""
+    status = response.status_code
+    code, message, tracking_id = parse_error_body(response.text)
+    message = message or f"Alma answered HTTP {status}."
+    kwargs = {"status": status, "code": code, "tracking_id": tracking_id}
+    if status == 429:
+        return AlmaRateLimited(message, **kwargs)
+    if status >= 500:
+        return AlmaServerError(message, **kwargs)
+    if code in JOB_LIMIT_CODES:
+        return JobLimitReached(message, **kwargs)
+    return AlmaRequestError(message, **kwargs)
+
+
+def parse_error_body(text: str) -> tuple[str | None, str | None, str | None]:
+    """(errorCode, errorMessage, trackingId) from Alma's JSON or XML error body."""
+    text = (text or "").strip()
+    if text.startswith("{"):
+        try:
+            errors = json.loads(text)["errorList"]["error"]
+        except (ValueError, KeyError, TypeError):
+            return None, None, None
+        first = errors[0] if isinstance(errors, list) and errors else errors
+        if not isinstance(first, dict):
+            return None, None, None
+        return (
+            _str_or_none(first.get("errorCode")),
+            _str_or_none(first.get("errorMessage")),
+            _str_or_none(first.get("trackingId")),
+        )
+    if text.startswith("<"):
+        try:
+            root = ET.fromstring(text)
+        except ET.ParseError:
+            return None, None, None
+        error = root.find(f".//{WSR_NS}error")
+        if error is None:
+            error = root.find(".//error")
+        if error is None:
+            return None, None, None
+
+        def child(name: str) -> str | None:
+            node = error.find(f"{WSR_NS}{name}")
+            if node is None:
+                node = error.find(name)
+            return node.text.strip() if node is not None and node.text else None
+
+        return child("errorCode"), child("errorMessage"), child("trackingId")
+    return None, None, None
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
