@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
+from collections import Counter
+from urllib.parse import urlsplit
 import time
 import xml.etree.ElementTree as ET
 
@@ -113,6 +116,8 @@ class AlmaHttp:
         self.timeout = timeout_seconds
         self.limiter = RateLimiter(requests_per_second)
         self.quota = QuotaGuard(quota_floor)
+        self.calls: Counter[str] = Counter()  # calls sent, by endpoint ("GET /bibs")
+        self._calls_lock = threading.Lock()
         self.session = requests.Session()
         # The key travels in a header, never in a URL that could end up in a log.
         self.session.headers["Authorization"] = f"apikey {api_key}"
@@ -161,6 +166,8 @@ class AlmaHttp:
             headers["Content-Type"] = "application/json"
             data = json.dumps(json_body).encode("utf-8")
         self.limiter.wait()
+        with self._calls_lock:
+            self.calls[endpoint_name(method, url)] += 1
         try:
             response = self.session.request(
                 method, url, params=params, data=data, headers=headers, timeout=self.timeout
@@ -178,6 +185,14 @@ class AlmaHttp:
 
     def close(self) -> None:
         self.session.close()
+
+
+def endpoint_name(method: str, url: str) -> str:
+    """'GET /bibs/{id}' for a call, ids folded so calls can be counted by endpoint."""
+    path = urlsplit(url).path.removeprefix("/almaws/v1")
+    if "/view/sru/" in path:
+        return f"{method} SRU"
+    return f"{method} " + re.sub(r"/\d+", "/{id}", path)
 
 
 def error_from_response(response: requests.Response) -> AlmaError:

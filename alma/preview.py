@@ -1,0 +1,115 @@
+""""What would this record link to?" and "what will this set do?", answered before the
+link job runs, with as few Alma calls as the answer allows.
+
+A set is read in chunks: member pages, then bibs 100 at a time, then one SRU search for
+all the chunk's OCLC numbers (OR-ed, paged at 50), all concurrent inside the client's rate
+limit. Each chunk is matched and handed on before the next is read, so memory stays flat
+however large the set.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator
+
+from alma.client import MEMBERS_PER_PAGE, AlmaClient, check_mms_id
+from alma.errors import BadInput
+from alma.matching import Match, NzIndex, Verdict, match_bib, match_oclc
+from alma.models import AlmaSet, Bib
+from alma.oclc import normalize_oclc, oclc_numbers
+
+CHUNK_PAGES = 10  # member pages read per chunk: 1,000 records in memory at a time
+WORKERS = 8  # concurrent calls; the client's limiter keeps them under Alma's pace
+
+
+@dataclass(frozen=True)
+class SetPreview:
+    """The preview's heading; the per-record matches stream from `preview_set`."""
+
+    set: AlmaSet
+    total: int
+
+
+@dataclass
+class PreviewCounts:
+    counts: dict[str, int] = field(default_factory=lambda: {v.value: 0 for v in Verdict})
+
+    def add(self, match: Match) -> None:
+        self.counts[match.verdict.value] += 1
+
+
+def look_up(client: AlmaClient, identifier: str) -> Match:
+    """An IZ record's matches, by MMS ID; or, for an OCLC number, the NZ records carrying it.
+
+    An MMS ID begins with 99; anything else made of digits, or written (OCoLC)…, is taken
+    as an OCLC number.
+    """
+    value = (identifier or "").strip()
+    if not value:
+        raise BadInput("Give an IZ record's MMS ID or an OCLC number.")
+    if value.isdigit() and value.startswith("99") and len(value) >= 8:
+        bib = client.get_bib(check_mms_id(value))
+        return match_bib(bib, nz_index_for(client, [bib]))
+    ocn = normalize_oclc(value if value.startswith("(") else f"(OCoLC){value}")
+    if ocn is None:
+        raise BadInput(
+            f"{value!r} is neither an MMS ID (digits, beginning with 99) nor an OCLC number "
+            "(digits, optionally written (OCoLC)12345678)."
+        )
+    index = NzIndex()
+    for record in client.nz_records_with_oclc([ocn]):
+        index.add(record)
+    return match_oclc(ocn, index)
+
+
+def nz_index_for(client: AlmaClient, bibs: Iterable[Bib], pool: ThreadPoolExecutor | None = None) -> NzIndex:
+    """An index of the NZ records that carry any OCLC number of the unlinked `bibs`."""
+    numbers: list[str] = []
+    for bib in bibs:
+        if bib.linked_nz_mms_id or bib.record is None:
+            continue
+        numbers.extend(oclc_numbers(bib.record).active)
+    index = NzIndex()
+    queries = client.oclc_queries(numbers)
+    mapper = pool.map if pool is not None else map
+    for records in mapper(lambda q: list(client.sru_search(q)), queries):
+        for record in records:
+            index.add(record)
+    return index
+
+
+def open_set(client: AlmaClient, id_or_name: str) -> SetPreview:
+    found = client.find_set(id_or_name)
+    return SetPreview(set=found, total=found.number_of_members)
+
+
+def preview_set(
+    client: AlmaClient,
+    heading: SetPreview,
+    progress: Callable[[int, int], None] | None = None,
+) -> Iterator[tuple[str, Match | None]]:
+    """(member MMS ID, match) for every member, chunk by chunk. A member Alma no longer
+    has comes back with None."""
+    set_id = heading.set.id
+    done = 0
+    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="preview") as pool:
+        first_page, total = client.set_members_page(set_id, 0)
+        offsets = range(MEMBERS_PER_PAGE, total, MEMBERS_PER_PAGE)
+        for chunk_start in range(0, max(total, 1), MEMBERS_PER_PAGE * CHUNK_PAGES):
+            chunk_offsets = [o for o in offsets if chunk_start <= o < chunk_start + MEMBERS_PER_PAGE * CHUNK_PAGES]
+            pages = list(pool.map(lambda o: client.set_members_page(set_id, o)[0], chunk_offsets))
+            if chunk_start == 0:
+                pages.insert(0, first_page)
+            ids = list(dict.fromkeys(m.id for page in pages for m in page))
+            if not ids:
+                break
+            batches = [ids[i : i + 100] for i in range(0, len(ids), 100)]
+            bibs = {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch}
+            index = nz_index_for(client, bibs.values(), pool)
+            for mms_id in ids:
+                bib = bibs.get(mms_id)
+                yield mms_id, (match_bib(bib, index) if bib is not None else None)
+            done += len(ids)
+            if progress is not None:
+                progress(done, total)

@@ -1,0 +1,117 @@
+"""The `nzbot` command: one console script, with subcommands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from alma.config import SettingError
+from alma.errors import AlmaError, BadInput
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="nzbot",
+        description="Link Alma IZ bib records to the Network Zone, from Slack or here.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sim = commands.add_parser("simulator", help="run a local Alma simulator with sample data")
+    sim.add_argument("--port", type=int, default=8900, help="port to listen on (default 8900)")
+    sim.set_defaults(handler=run_simulator)
+
+    match = commands.add_parser("match", help="what an IZ record (or an OCLC number) would link to")
+    match.add_argument("id", metavar="ID", help="an IZ MMS ID, or an OCLC number")
+    match.add_argument("--json", action="store_true", help="print one JSON object")
+    match.set_defaults(handler=run_match)
+
+    preview = commands.add_parser("preview", help="what the link job would do to each member of a set")
+    preview.add_argument("set", metavar="SET_ID", help="a set id (or its exact name)")
+    preview.add_argument("--json", action="store_true", help="print one JSON object")
+    preview.set_defaults(handler=run_preview)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (BadInput, SettingError) as exc:
+        print(f"nzbot: {exc}", file=sys.stderr)
+        return 2
+    except AlmaError as exc:
+        print(f"nzbot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_simulator(args: argparse.Namespace) -> int:
+    from alma.simulator import serve
+
+    serve(port=args.port)
+    return 0
+
+
+def run_match(args: argparse.Namespace) -> int:
+    from alma.client import AlmaClient
+    from alma.matching import to_json
+    from alma.preview import look_up
+    from nzbot.text import match_summary
+
+    client = AlmaClient.from_env()
+    match = look_up(client, args.id)
+    if args.json:
+        print(json.dumps(to_json(match), ensure_ascii=False))
+    else:
+        print(match_summary(match))
+    return 0
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    from alma.client import AlmaClient
+    from alma.preview import PreviewCounts, open_set, preview_set
+    from nzbot.text import Progress, preview_summary_line
+
+    client = AlmaClient.from_env()
+    heading = open_set(client, args.set)
+    counts = PreviewCounts()
+    progress = Progress(sys.stderr, f"Previewing set {heading.set.name!r}")
+    out = sys.stdout
+    if args.json:
+        # Streamed, so a 100,000-member set never sits in memory as one object.
+        out.write(
+            "{" + f'"set_id": {json.dumps(heading.set.id)}, "set_name": '
+            f"{json.dumps(heading.set.name, ensure_ascii=False)}, "
+            f'"total": {heading.total}, "records": ['
+        )
+    first = True
+    for mms_id, match in preview_set(client, heading, progress.update):
+        if match is None:
+            continue
+        counts.add(match)
+        if args.json:
+            record = {
+                "mms_id": mms_id,
+                "verdict": match.verdict.value,
+                "candidates": [c.mms_id for c in match.candidates],
+            }
+            if match.linked_nz_mms_id:
+                record["linked_nz_mms_id"] = match.linked_nz_mms_id
+            out.write(("" if first else ", ") + json.dumps(record))
+            first = False
+        else:
+            out.write(preview_summary_line(mms_id, match) + "\n")
+    progress.finish()
+    calls = dict(sorted(client.http.calls.items()))
+    calls["total"] = sum(client.http.calls.values())
+    if args.json:
+        out.write(f'], "counts": {json.dumps(counts.counts)}, "api_calls": {json.dumps(calls)}}}\n')
+    else:
+        tally = ", ".join(f"{k}: {v}" for k, v in counts.counts.items())
+        out.write(f"\n{heading.set.name} ({heading.set.id}), {heading.total} members. {tally}. "
+                  f"Alma calls: {calls['total']}.\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
