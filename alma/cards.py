@@ -105,6 +105,10 @@ class Publication:
             text = f"{text}, {self.date}" if text else self.date
         return text
 
+    def __bool__(self) -> bool:
+        """False when the record has no publication statement at all."""
+        return bool(self.place or self.publisher or self.date)
+
 
 @dataclass(frozen=True)
 class RecordCard:

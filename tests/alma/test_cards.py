@@ -92,7 +92,10 @@ def test_264_publication_is_preferred_over_260_and_over_other_264s():
 
 def test_copyright_only_264_is_not_a_publication():
     record = bib_record(extra=(field("264", "c", "©2003", ind2="4"),))
-    assert card_from_record("1", record).publication == Publication()
+    publication = card_from_record("1", record).publication
+    assert publication == Publication()
+    assert not publication and str(publication) == ""
+    assert Publication(date="2004")
 
 
 def test_repeated_publishers_are_kept():

@@ -1,0 +1,92 @@
+"""A link job's report, as catalogers read it: Alma's counters mapped to the guidance's
+words (linked, imported, skipped, multi-matched, failed), with anything else shown as
+Alma names it.
+
+The link job's counter keys are not documented by Ex Libris: this table is the one place
+to correct them when a real report shows otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from nzbot.store import LinkJob
+
+# Alma counter key -> our kind. Unknown keys are reported under Alma's own description.
+COUNTER_KINDS = {
+    "link_bib_to_nz.linked": "linked",
+    "link_bib_to_nz.imported": "imported",
+    "link_bib_to_nz.skipped": "skipped",
+    "link_bib_to_nz.multi_match": "multi_matched",
+    "link_bib_to_nz.failed": "failed",
+}
+KIND_LABELS = {
+    "linked": "Linked",
+    "imported": "Imported as new NZ records",
+    "skipped": "Skipped (no match)",
+    "multi_matched": "Multi-matches",
+    "failed": "Failed",
+}
+
+SUCCESS_STATUSES = frozenset({"COMPLETED_SUCCESS"})
+WARNING_STATUSES = frozenset({"COMPLETED_WARNING", "COMPLETED_NO_BULKS", "SKIPPED"})
+
+
+@dataclass(frozen=True)
+class OtherCounter:
+    label: str
+    value: int
+
+
+@dataclass(frozen=True)
+class JobReport:
+    link_job: LinkJob
+    status: str
+    counts: dict[str, int]  # every kind of KIND_LABELS, in that order
+    other_counters: tuple[OtherCounter, ...]
+    alerts: tuple[str, ...]
+    duration_seconds: int | None
+
+    @property
+    def outcome(self) -> str:
+        """success, warning or failure: how the message should look."""
+        if self.status in SUCCESS_STATUSES:
+            return "success"
+        if self.status in WARNING_STATUSES:
+            return "warning"
+        return "failure"
+
+    @property
+    def labelled_counts(self) -> list[tuple[str, int]]:
+        return [(KIND_LABELS[kind], value) for kind, value in self.counts.items()]
+
+
+def job_report(link_job: LinkJob) -> JobReport:
+    counts = {kind: 0 for kind in KIND_LABELS}
+    others = []
+    for key, desc, value in link_job.counters:
+        kind = COUNTER_KINDS.get(key)
+        if kind:
+            counts[kind] += value
+        else:
+            others.append(OtherCounter(label=desc or key, value=value))
+    return JobReport(
+        link_job=link_job,
+        status=link_job.status or "UNKNOWN",
+        counts=counts,
+        other_counters=tuple(others),
+        alerts=link_job.alerts,
+        duration_seconds=_seconds_between(link_job.started_at, link_job.finished_at),
+    )
+
+
+def _seconds_between(start: str | None, end: str | None) -> int | None:
+    if not start or not end:
+        return None
+    try:
+        a = datetime.fromisoformat(start.replace("Z", "+00:00"))
+        b = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return max(0, int((b - a).total_seconds()))

@@ -1,0 +1,287 @@
+"""nzbot's state in SQLite: link jobs and their queue, cases, Slack requests already
+handled, and the audit log. WAL mode, one connection per thread, migrations by
+sqlite-utils, and every state change a compare-and-set so that two threads (or two
+clicks) can never both win.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from dataclasses import dataclass, fields
+from datetime import datetime, timezone
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+migrations = Migrations("nzbot")
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["link_jobs"].create(
+        {
+            "id": int,
+            "set_id": str,
+            "set_name": str,
+            "set_size": int,
+            "contribute": int,
+            "match_prefix": str,  # "" for Unique OCLC; the 035 prefix for case links
+            "requested_by": str,  # Slack user id, or "alma" for runs started in Alma's UI
+            "channel": str,
+            "state": str,  # queued, running, finished, reporting, reported, refused
+            "job_id": str,
+            "instance_id": str,
+            "status": str,  # Alma's status of the instance
+            "progress": int,
+            "counters": str,  # JSON list of [key, desc, value]
+            "alerts": str,  # JSON list of strings
+            "note": str,  # why it is queued, or why Alma refused it
+            "message_ts": str,  # the start message in the report channel
+            "report_ts": str,
+            "reconciled": int,
+            "created_at": str,
+            "started_at": str,
+            "finished_at": str,
+            "reported_at": str,
+        },
+        pk="id",
+        defaults={"state": "queued", "progress": 0, "reconciled": 0, "contribute": 0,
+                  "match_prefix": "", "counters": "[]", "alerts": "[]"},
+    )
+    db["link_jobs"].create_index(["state"])
+    db["link_jobs"].create_index(["job_id", "instance_id"], unique=True)
+    db["handled_requests"].create({"key": str, "received_at": str}, pk="key")
+    db["cases"].create(
+        {
+            "id": int,
+            "iz_mms_id": str,
+            "iz_title": str,
+            "link_job": int,  # the link_jobs row whose run revealed it (None from /nz match)
+            "state": str,  # open, deciding, linking, linked, failed, skipped
+            "candidates": str,  # JSON list of candidate cards
+            "chosen_nz_mms_id": str,
+            "decided_by": str,
+            "note": str,
+            "created_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        defaults={"state": "open"},
+    )
+    db["cases"].create_index(["iz_mms_id"])
+    db["cases"].create_index(["state"])
+    db["audit"].create(
+        {"id": int, "at": str, "actor": str, "action": str, "subject": str,
+         "outcome": str, "detail": str},
+        pk="id",
+    )
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class LinkJob:
+    """A request to run the link job on a set, and the run that came of it."""
+
+    id: int
+    set_id: str
+    set_name: str
+    set_size: int
+    contribute: bool
+    match_prefix: str
+    requested_by: str
+    channel: str
+    state: str
+    job_id: str | None
+    instance_id: str | None
+    status: str | None
+    progress: int
+    counters: tuple[tuple[str, str, int], ...]
+    alerts: tuple[str, ...]
+    note: str | None
+    message_ts: str | None
+    report_ts: str | None
+    reconciled: bool
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    reported_at: str | None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "LinkJob":
+        values = {f.name: row.get(f.name) for f in fields(cls)}
+        values["contribute"] = bool(values["contribute"])
+        values["reconciled"] = bool(values["reconciled"])
+        values["counters"] = tuple(tuple(c) for c in json.loads(values["counters"] or "[]"))
+        values["alerts"] = tuple(json.loads(values["alerts"] or "[]"))
+        values["match_prefix"] = values["match_prefix"] or ""
+        values["progress"] = values["progress"] or 0
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A multi-matched IZ record waiting for the Program Manager's decision."""
+
+    id: int
+    iz_mms_id: str
+    iz_title: str
+    link_job: int | None
+    state: str
+    candidates: tuple[dict, ...]
+    chosen_nz_mms_id: str | None
+    decided_by: str | None
+    note: str | None
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Case":
+        values = {f.name: row.get(f.name) for f in fields(cls)}
+        values["candidates"] = tuple(json.loads(values["candidates"] or "[]"))
+        return cls(**values)
+
+
+class Store:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._local = threading.local()
+        migrations.apply(self.db)
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """This thread's connection (sqlite3 connections must not cross threads)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 30000")
+            db = sqlite_utils.Database(conn)
+            if self.path != ":memory:":
+                db.enable_wal()
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.conn.close()
+            self._local.db = None
+
+    # -- Slack requests already handled (retries and double deliveries) ---------------
+
+    def first_time(self, key: str) -> bool:
+        """True the first time `key` is seen, False ever after: dedupes Slack retries."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO handled_requests (key, received_at) VALUES (?, ?)",
+            [key, now()],
+        )
+        return cursor.rowcount == 1
+
+    # -- audit --------------------------------------------------------------------------
+
+    def audit(self, actor: str, action: str, subject: str, outcome: str, detail: str = "") -> None:
+        self.db["audit"].insert(
+            {"at": now(), "actor": actor, "action": action, "subject": subject,
+             "outcome": outcome, "detail": detail}
+        )
+
+    def audit_rows(self) -> list[dict]:
+        return list(self.db["audit"].rows_where(order_by="id"))
+
+    # -- link jobs ----------------------------------------------------------------------
+
+    def add_link_job(self, **values: Any) -> LinkJob:
+        values.setdefault("created_at", now())
+        for key in ("counters", "alerts"):
+            if key in values and not isinstance(values[key], str):
+                values[key] = json.dumps(values[key])
+        row_id = self.db["link_jobs"].insert(values).last_pk
+        return self.link_job(row_id)
+
+    def link_job(self, job_row_id: int) -> LinkJob:
+        return LinkJob.from_row(self.db["link_jobs"].get(job_row_id))
+
+    def link_job_for_instance(self, job_id: str, instance_id: str) -> LinkJob | None:
+        rows = list(self.db["link_jobs"].rows_where(
+            "job_id = ? AND instance_id = ?", [job_id, instance_id]))
+        return LinkJob.from_row(rows[0]) if rows else None
+
+    def link_jobs(self, *states: str, limit: int | None = None) -> list[LinkJob]:
+        """Link jobs in these states (all when none given), oldest first."""
+        where = f"state IN ({', '.join('?' for _ in states)})" if states else None
+        rows = self.db["link_jobs"].rows_where(where, list(states), order_by="id", limit=limit)
+        return [LinkJob.from_row(r) for r in rows]
+
+    def recent_link_jobs(self, limit: int = 10) -> list[LinkJob]:
+        rows = self.db["link_jobs"].rows_where(order_by="id desc", limit=limit)
+        return [LinkJob.from_row(r) for r in rows]
+
+    def move_link_job(self, job_row_id: int, from_states: tuple[str, ...] | str, to_state: str, **values: Any) -> bool:
+        """Moves a link job to `to_state` only if it is still in one of `from_states`.
+        False when another thread or process got there first."""
+        if isinstance(from_states, str):
+            from_states = (from_states,)
+        for key in ("counters", "alerts"):
+            if key in values and not isinstance(values[key], str):
+                values[key] = json.dumps(values[key])
+        values["state"] = to_state
+        assignments = ", ".join(f"{k} = ?" for k in values)
+        marks = ", ".join("?" for _ in from_states)
+        cursor = self.db.execute(
+            f"UPDATE link_jobs SET {assignments} WHERE id = ? AND state IN ({marks})",
+            [*values.values(), job_row_id, *from_states],
+        )
+        return cursor.rowcount == 1
+
+    def update_link_job(self, job_row_id: int, **values: Any) -> None:
+        """Changes details (progress, message ts) that are not a change of state."""
+        for key in ("counters", "alerts"):
+            if key in values and not isinstance(values[key], str):
+                values[key] = json.dumps(values[key])
+        self.db["link_jobs"].update(job_row_id, values)
+
+    # -- cases --------------------------------------------------------------------------
+
+    def open_case(self, iz_mms_id: str, iz_title: str, candidates: list[dict], link_job: int | None) -> Case | None:
+        """Records a multi-match as a case, unless the record already has one not yet
+        settled. Returns the new case, or None when one was already open."""
+        with self.db.atomic():
+            existing = self.db.execute(
+                "SELECT id FROM cases WHERE iz_mms_id = ? AND state NOT IN ('linked', 'skipped')",
+                [iz_mms_id],
+            ).fetchone()
+            if existing:
+                return None
+            stamp = now()
+            row_id = self.db["cases"].insert(
+                {"iz_mms_id": iz_mms_id, "iz_title": iz_title, "link_job": link_job,
+                 "state": "open", "candidates": json.dumps(candidates),
+                 "created_at": stamp, "updated_at": stamp}
+            ).last_pk
+        return self.case(row_id)
+
+    def case(self, case_id: int) -> Case:
+        return Case.from_row(self.db["cases"].get(case_id))
+
+    def cases(self, *states: str) -> list[Case]:
+        where = f"state IN ({', '.join('?' for _ in states)})" if states else None
+        return [Case.from_row(r) for r in self.db["cases"].rows_where(where, list(states), order_by="id")]
+
+    def move_case(self, case_id: int, from_states: tuple[str, ...] | str, to_state: str, **values: Any) -> bool:
+        if isinstance(from_states, str):
+            from_states = (from_states,)
+        values["state"] = to_state
+        values["updated_at"] = now()
+        assignments = ", ".join(f"{k} = ?" for k in values)
+        marks = ", ".join("?" for _ in from_states)
+        cursor = self.db.execute(
+            f"UPDATE cases SET {assignments} WHERE id = ? AND state IN ({marks})",
+            [*values.values(), case_id, *from_states],
+        )
+        return cursor.rowcount == 1
+
