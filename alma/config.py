@@ -47,10 +47,10 @@ class AlmaSettings:
             nz_sru_url=_url_or_empty("ALMA_NZ_SRU_URL", env.get("ALMA_NZ_SRU_URL", "")),
             sru_oclc_index=env.get("ALMA_SRU_OCLC_INDEX", "").strip() or DEFAULT_OCLC_INDEX,
             link_job_id=env.get("ALMA_LINK_JOB_ID", "").strip() or None,
-            requests_per_second=_number(env, "ALMA_REQUESTS_PER_SECOND", 20.0, 0.1, 25.0),
-            timeout_seconds=_number(env, "ALMA_TIMEOUT", 30.0, 1.0, 600.0),
-            max_retries=int(_number(env, "ALMA_MAX_RETRIES", 5, 0, 10)),
-            quota_floor=int(_number(env, "ALMA_QUOTA_FLOOR", 5000, 0, 10_000_000)),
+            requests_per_second=number_setting(env, "ALMA_REQUESTS_PER_SECOND", 20.0, 0.1, 25.0),
+            timeout_seconds=number_setting(env, "ALMA_TIMEOUT", 30.0, 1.0, 600.0),
+            max_retries=int(number_setting(env, "ALMA_MAX_RETRIES", 5, 0, 10)),
+            quota_floor=int(number_setting(env, "ALMA_QUOTA_FLOOR", 5000, 0, 10_000_000)),
         )
 
 
@@ -68,7 +68,7 @@ def _url_or_empty(name: str, value: str) -> str:
     return value
 
 
-def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+def number_setting(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default

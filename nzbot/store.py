@@ -31,7 +31,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
             "match_prefix": str,  # "" for Unique OCLC; the 035 prefix for case links
             "requested_by": str,  # Slack user id, or "alma" for runs started in Alma's UI
             "channel": str,
-            "state": str,  # queued, running, finished, reporting, reported, refused
+            "state": str,  # queued, starting, running, finished, reporting, reported, refused
             "job_id": str,
             "instance_id": str,
             "status": str,  # Alma's status of the instance
@@ -54,6 +54,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     db["link_jobs"].create_index(["state"])
     db["link_jobs"].create_index(["job_id", "instance_id"], unique=True)
     db["handled_requests"].create({"key": str, "received_at": str}, pk="key")
+    db["bot_state"].create({"key": str, "value": str}, pk="key")
     db["cases"].create(
         {
             "id": int,
@@ -181,6 +182,13 @@ class Store:
             [key, now()],
         )
         return cursor.rowcount == 1
+
+    # -- small facts the bot keeps (when it began watching Alma, ...) ------------------
+
+    def remembered(self, key: str, default: str) -> str:
+        """The value stored under `key`, storing `default` the first time."""
+        self.db.execute("INSERT OR IGNORE INTO bot_state (key, value) VALUES (?, ?)", [key, default])
+        return self.db.execute("SELECT value FROM bot_state WHERE key = ?", [key]).fetchone()[0]
 
     # -- audit --------------------------------------------------------------------------
 

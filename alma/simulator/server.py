@@ -1,0 +1,697 @@
+"""The HTTP side: a local Alma on 127.0.0.1 with Alma's paths, statuses and bodies.
+
+Every request goes through the same gate, in this order: count the call, drop it (fault),
+wait (latency fault), answer 5xx (fault), then for the REST API: per-second limit, API key,
+daily quota. Only then is it routed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import socket
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections import Counter, deque
+from dataclasses import dataclass
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qsl, urlsplit
+
+from pymarc import Field
+
+from . import payloads as P
+from . import sru
+from .jobs import JobRefused, submit
+from .marc import Marc, record_element_to_string, record_from_string, replace_local_fields
+from .state import State
+
+MAX_IDS_PER_GET = 100
+MAX_MEMBERS_PER_CALL = 1000
+MAX_PAGE = 100
+PER_SECOND_LIMIT = 25
+
+
+@dataclass
+class Faults:
+    """Trouble to inject; change at run time (sim.faults.error_rate = 0.5)."""
+
+    latency: float = 0.0  # seconds added before each answer
+    error_rate: float = 0.0  # share of requests answered 500/503
+    drop_rate: float = 0.0  # share of connections closed with no answer
+    per_second_limit: int | None = None  # overrides Alma's 25 requests per second
+
+
+class AlmaAnswer(Exception):
+    """Raised inside a handler to answer with an Alma error body."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def bad(code: str, message: str) -> AlmaAnswer:
+    return AlmaAnswer(400, code, message)
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    params: dict[str, str]
+    headers: Any
+    body: bytes
+    match: re.Match
+
+    @property
+    def wants_json(self) -> bool:
+        if self.params.get("format", "").lower() == "json":
+            return True
+        if self.params.get("format", "").lower() == "xml":
+            return False
+        return "json" in (self.headers.get("Accept") or "").lower()
+
+    @property
+    def sent_json(self) -> bool:
+        return "json" in (self.headers.get("Content-Type") or "").lower()
+
+    def json_body(self) -> Any:
+        try:
+            return json.loads(self.body or b"{}")
+        except ValueError:
+            raise bad(P.INVALID_PARAMETER, "The request body is not valid JSON.") from None
+
+
+Handler = Callable[["Simulator", Request], tuple[int, Any, str]]
+ROUTES: list[tuple[str, re.Pattern, str, Handler]] = []
+
+
+def route(method: str, template: str):
+    """Register a handler for `template` (e.g. /almaws/v1/bibs/{mms_id})."""
+    pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template) + "/?$")
+
+    def register(fn: Handler) -> Handler:
+        ROUTES.append((method, pattern, f"{method} {template}", fn))
+        return fn
+
+    return register
+
+
+class Simulator:
+    """A local Alma. `with Simulator(state=seed.sample_state()) as sim: ...`"""
+
+    def __init__(
+        self,
+        state: State | None = None,
+        api_key: str = "sim-key",
+        job_seconds: float = 1.0,
+        host: str = "127.0.0.1",
+        seed: int | None = None,
+    ) -> None:
+        if state is None:
+            from .seed import sample_state
+
+            state = sample_state()
+        self.state = state
+        self.state.job_seconds = job_seconds
+        self.api_key = api_key
+        self.host = host
+        self.faults = Faults()
+        self.calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()
+        self._recent: deque[float] = deque()  # times of accepted REST calls, last second
+        self._rate_lock = threading.Lock()
+        self._random = random.Random(seed)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # ---- life cycle --------------------------------------------------------------------
+    @property
+    def job_seconds(self) -> float:
+        return self.state.job_seconds
+
+    @job_seconds.setter
+    def job_seconds(self, value: float) -> None:
+        self.state.job_seconds = value
+
+    def start(self, port: int = 0) -> "Simulator":
+        sim = self
+
+        class _Handler(_AlmaHandler):
+            simulator = sim
+
+        self.state.stop_event.clear()
+        self._server = ThreadingHTTPServer((self.host, port), _Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.state.stop_event.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "Simulator":
+        return self if self._server else self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() the simulator first"
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def sru_url(self) -> str:
+        return f"{self.base_url}/view/sru/{self.state.network_code}"
+
+    # ---- call counting -----------------------------------------------------------------
+    def count(self, key: str) -> None:
+        with self._calls_lock:
+            self.calls[key] += 1
+
+    def reset_calls(self) -> None:
+        with self._calls_lock:
+            self.calls.clear()
+
+    @property
+    def total_calls(self) -> int:
+        with self._calls_lock:
+            return sum(self.calls.values())
+
+    # ---- gates -------------------------------------------------------------------------
+    def chance(self, rate: float) -> bool:
+        return rate > 0 and self._random.random() < rate
+
+    def over_per_second_limit(self) -> bool:
+        limit = self.faults.per_second_limit or PER_SECOND_LIMIT
+        now = time.monotonic()
+        with self._rate_lock:
+            while self._recent and now - self._recent[0] >= 1.0:
+                self._recent.popleft()
+            if len(self._recent) >= limit:
+                return True
+            self._recent.append(now)
+            return False
+
+    def key_ok(self, req: Request) -> bool:
+        header = req.headers.get("Authorization") or ""
+        m = re.match(r"^\s*apikey\s+(\S+)\s*$", header, re.IGNORECASE)
+        key = m.group(1) if m else req.params.get("apikey")
+        return key == self.api_key
+
+
+def serve(port: int = 0, *, api_key: str = "sim-key", job_seconds: float = 5.0) -> None:
+    """What `nzbot simulator` runs: the sample catalogue, served until Ctrl-C."""
+    from .seed import sample_state
+
+    sim = Simulator(state=sample_state(), api_key=api_key, job_seconds=job_seconds).start(port)
+    print(f"Alma simulator running.\n  REST base URL: {sim.base_url}\n  NZ SRU URL:    {sim.sru_url}")
+    print(f"  API key:       {api_key}  (header 'Authorization: apikey {api_key}')")
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+
+
+class _AlmaHandler(BaseHTTPRequestHandler):
+    simulator: Simulator
+    protocol_version = "HTTP/1.1"  # keep-alive, so clients with sessions stay fast
+    server_version = "AlmaSimulator/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet by default
+        pass
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def _handle(self, method: str) -> None:
+        sim = self.simulator
+        split = urlsplit(self.path)
+        params = dict(parse_qsl(split.query, keep_blank_values=True))
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        is_sru = split.path.startswith("/view/sru")
+
+        found = None
+        for m_, pattern, key, fn in ROUTES:
+            match = pattern.match(split.path)
+            if match and m_ == method:
+                found = (key, fn, match)
+                break
+        sim.count(found[0] if found else ("GET /view/sru" if is_sru else f"{method} (unknown)"))
+
+        faults = sim.faults
+        if sim.chance(faults.drop_rate):
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            return
+        if faults.latency > 0:
+            time.sleep(faults.latency)
+
+        req = Request(method, split.path, params, self.headers, body, found[2] if found else None)
+        if is_sru:
+            self._sru(split.path, params)
+            return
+        try:
+            if sim.chance(faults.error_rate):
+                status = self._random_5xx()
+                raise AlmaAnswer(status, P.SERVER_ERROR, "Internal server error; please retry.")
+            if sim.over_per_second_limit():
+                raise AlmaAnswer(
+                    429, P.PER_SECOND_THRESHOLD, "HTTP requests are more than allowed per second"
+                )
+            if not sim.key_ok(req):
+                raise AlmaAnswer(
+                    401, P.UNAUTHORIZED, "API-key not defined or not configured to allow this API."
+                )
+            with sim.state.lock:
+                if sim.state.quota_remaining <= 0:
+                    raise AlmaAnswer(429, P.DAILY_THRESHOLD, "Daily API request threshold has been reached.")
+                sim.state.quota_remaining -= 1
+            if not found:
+                raise AlmaAnswer(404, P.NOT_FOUND, f"No API at {method} {split.path}.")
+            status, payload, kind = found[1](sim, req)
+        except AlmaAnswer as e:
+            xml = not req.wants_json  # Alma answers errors in the format asked for
+            body_out = P.error_xml(e.code, e.message) if xml else P.error_json(e.code, e.message)
+            self._send(e.status, body_out, "application/xml" if xml else "application/json")
+            return
+        if kind == "json":
+            self._send(status, json.dumps(payload).encode(), "application/json")
+        elif kind == "xml":
+            text = payload if payload.startswith("<?xml") else (
+                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + payload
+            )
+            self._send(status, text.encode(), "application/xml")
+        else:
+            self._send(status, b"", None)
+
+    def _random_5xx(self) -> int:
+        return 503 if self.simulator.chance(0.5) else 500
+
+    def _sru(self, path: str, params: dict[str, str]) -> None:
+        sim = self.simulator
+        if sim.chance(sim.faults.error_rate):
+            status = self._random_5xx()
+            self._send(status, b"<html><body>Service unavailable</body></html>", "text/html")
+            return
+        if path.rstrip("/") != f"/view/sru/{sim.state.network_code}":
+            self._send(404, b"<html><body>Not found</body></html>", "text/html")
+            return
+        self._send(200, sru.respond(sim.state, params).encode(), "text/xml;charset=UTF-8")
+
+    def _send(self, status: int, body: bytes, content_type: str | None) -> None:
+        try:
+            self.send_response(status)
+            if content_type:
+                self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Exl-Api-Remaining", str(max(0, self.simulator.state.quota_remaining)))
+            self.send_header("Date", formatdate(usegmt=True))
+            self.end_headers()
+            if body:
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+
+# ======================================================================================
+# Endpoints
+# ======================================================================================
+def _answer(req: Request, obj: dict[str, Any], xml_root: str, status: int = 200):
+    if req.wants_json:
+        return status, obj, "json"
+    return status, P.to_xml(xml_root, obj), "xml"
+
+
+def _page(req: Request, default: int = 10) -> tuple[int, int]:
+    try:
+        limit = int(req.params.get("limit", default))
+        offset = int(req.params.get("offset", 0))
+    except ValueError:
+        raise bad(P.INVALID_PARAMETER, "Parameters limit and offset must be numbers.") from None
+    if not 0 <= limit <= MAX_PAGE:
+        raise bad(P.INVALID_PARAMETER, f"Parameter limit is not valid: {limit}; maximum is {MAX_PAGE}.")
+    if offset < 0:
+        raise bad(P.INVALID_PARAMETER, f"Parameter offset is not valid: {offset}.")
+    return limit, offset
+
+
+def _check_mms_id(mms_id: str) -> None:
+    if not mms_id.isdigit():
+        raise bad(P.MMS_ID_NOT_NUMERIC, f"Input parameters mmsId {mms_id} is not numeric.")
+
+
+# ---- bibs ------------------------------------------------------------------------------
+@route("GET", "/almaws/v1/bibs")
+def get_bibs(sim: Simulator, req: Request):
+    state, base = sim.state, sim.base_url
+    brief = req.params.get("view", "full") == "brief"
+    if "nz_mms_id" in req.params:
+        nz_id = req.params["nz_mms_id"].strip()
+        _check_mms_id(nz_id)
+        ids = state.iz_ids_linked_to(nz_id)
+    elif req.params.get("mms_id", "").strip():
+        ids = [i.strip() for i in req.params["mms_id"].split(",") if i.strip()]
+        if len(ids) > MAX_IDS_PER_GET:
+            raise bad(
+                P.TOO_MANY_IDS,
+                f"The number of MMS IDs ({len(ids)}) exceeds the maximum of {MAX_IDS_PER_GET}.",
+            )
+        for i in ids:
+            _check_mms_id(i)
+    else:
+        raise bad(P.MISSING_PARAMETER, "One of the parameters mms_id, nz_mms_id is mandatory.")
+    with state.lock:
+        bibs = [P.bib_json(state, state.iz[i], base, brief=brief) for i in dict.fromkeys(ids) if i in state.iz]
+    if req.wants_json:
+        return 200, {"bib": bibs, "total_record_count": len(bibs)}, "json"
+    inner = "".join(P.bib_xml(b) for b in bibs)
+    return 200, f'<bibs total_record_count="{len(bibs)}">{inner}</bibs>', "xml"
+
+
+def _iz_bib(sim: Simulator, mms_id: str):
+    _check_mms_id(mms_id)
+    bib = sim.state.iz.get(mms_id)
+    if bib is None:
+        raise bad(P.MMS_ID_NOT_VALID, f"Input parameters mmsId {mms_id} is not valid.")
+    return bib
+
+
+def _one_bib(sim: Simulator, req: Request, bib, status: int = 200):
+    with sim.state.lock:
+        obj = P.bib_json(sim.state, bib, sim.base_url, brief=req.params.get("view") == "brief")
+    if req.wants_json:
+        return status, obj, "json"
+    return status, P.bib_xml(obj), "xml"
+
+
+@route("GET", "/almaws/v1/bibs/{mms_id}")
+def get_bib(sim: Simulator, req: Request):
+    return _one_bib(sim, req, _iz_bib(sim, req.match["mms_id"]))
+
+
+def _xml_body_record(req: Request):
+    """The MARC record inside a <bib> XML body; bib updates are XML only in Alma."""
+    if req.sent_json or not req.body.lstrip().startswith(b"<"):
+        raise bad(P.XML_ONLY, "This API supports only XML for the request body (Content-Type: application/xml).")
+    try:
+        root = ET.fromstring(req.body)
+    except ET.ParseError as e:
+        raise bad(P.INVALID_PARAMETER, f"The XML body could not be parsed: {e}") from None
+    record = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "record"), None)
+    if record is None:
+        raise bad(P.INVALID_PARAMETER, "The bib has no MARC <record>.")
+    return record_from_string(record_element_to_string(record))
+
+
+@route("PUT", "/almaws/v1/bibs/{mms_id}")
+def put_bib(sim: Simulator, req: Request):
+    bib = _iz_bib(sim, req.match["mms_id"])
+    incoming = _xml_body_record(req)
+    with sim.state.lock:
+        if bib.linked_nz_id:
+            bib.marc = replace_local_fields(bib.marc, incoming)  # the NZ part is not ours
+        else:
+            for f in incoming.get_fields("001"):
+                incoming.remove_field(f)
+            incoming.add_ordered_field(Field(tag="001", data=bib.mms_id))
+            bib.marc = Marc.from_record(incoming)
+    return _one_bib(sim, req, bib)
+
+
+@route("POST", "/almaws/v1/bibs/{mms_id}")
+def post_bib(sim: Simulator, req: Request):
+    """Only op=unlink_from_nz exists (XML only): the IZ record keeps its shown MARC."""
+    bib = _iz_bib(sim, req.match["mms_id"])
+    if req.params.get("op") != "unlink_from_nz":
+        raise bad(P.INVALID_PARAMETER, f"Parameter op value {req.params.get('op', '')} is not valid.")
+    if req.sent_json:
+        raise bad(P.XML_ONLY, "This API supports only XML for the request body.")
+    with sim.state.lock:
+        if bib.linked_nz_id:
+            bib.marc = sim.state.shown_marc(bib)
+            sim.state.unlink(bib.mms_id)
+    return _one_bib(sim, req, bib)
+
+
+# ---- sets ------------------------------------------------------------------------------
+def _the_set(sim: Simulator, set_id: str):
+    s = sim.state.sets.get(set_id)
+    if s is None:
+        raise bad(P.SET_NOT_FOUND, f"Set ID {set_id} is not valid.")
+    return s
+
+
+@route("GET", "/almaws/v1/conf/sets")
+def list_sets(sim: Simulator, req: Request):
+    limit, offset = _page(req)
+    q = req.params.get("q", "")
+    wanted_name = None
+    if q:
+        m = re.match(r"^name~(.*)$", q, re.IGNORECASE)
+        if not m:
+            raise bad(P.INVALID_PARAMETER, f"Parameter q value {q} is not valid; use name~TEXT.")
+        wanted_name = m.group(1).strip().lower()
+    content = req.params.get("content_type", "")
+    set_type = req.params.get("set_type", "")
+    with sim.state.lock:
+        found = [
+            s
+            for s in sim.state.sets.values()
+            if (wanted_name is None or wanted_name in s.name.lower())
+            and (not content or s.content == content)
+            and (not set_type or s.type == set_type)
+        ]
+        page = [P.set_json(s, sim.base_url) for s in found[offset : offset + limit]]
+    return _answer(req, {"set": page, "total_record_count": len(found)}, "sets")
+
+
+@route("GET", "/almaws/v1/conf/sets/{set_id}")
+def get_set(sim: Simulator, req: Request):
+    with sim.state.lock:
+        return _answer(req, P.set_json(_the_set(sim, req.match["set_id"]), sim.base_url), "set")
+
+
+@route("DELETE", "/almaws/v1/conf/sets/{set_id}")
+def delete_set(sim: Simulator, req: Request):
+    with sim.state.lock:
+        _the_set(sim, req.match["set_id"])
+        del sim.state.sets[req.match["set_id"]]
+    return 204, None, "empty"
+
+
+@route("GET", "/almaws/v1/conf/sets/{set_id}/members")
+def get_members(sim: Simulator, req: Request):
+    limit, offset = _page(req)
+    with sim.state.lock:
+        s = _the_set(sim, req.match["set_id"])
+        ids = s.member_ids()[offset : offset + limit]
+        members = [P.member_json(sim.state, s, i, sim.base_url) for i in ids]
+        total = len(s.members)
+    return _answer(req, {"member": members, "total_record_count": total}, "members")
+
+
+def _member_ids(body: dict[str, Any]) -> list[str]:
+    members = (body.get("members") or {}).get("member") or []
+    if isinstance(members, dict):
+        members = [members]
+    return [str(m.get("id", "")).strip() for m in members if str(m.get("id", "")).strip()]
+
+
+def _check_members(sim: Simulator, req: Request, s, ids: list[str]) -> list[str]:
+    if len(ids) > MAX_MEMBERS_PER_CALL:
+        raise bad(
+            P.TOO_MANY_MEMBERS,
+            f"The number of members ({len(ids)}) exceeds the maximum of {MAX_MEMBERS_PER_CALL} per call.",
+        )
+    if s.content != "BIB_MMS":
+        return ids
+    invalid = [i for i in ids if i not in sim.state.iz]
+    if invalid and req.params.get("fail_on_invalid_id", "true").lower() == "true":
+        raise bad(P.INVALID_MEMBER, f"Member ids are not valid: {', '.join(invalid[:10])}.")
+    return [i for i in ids if i not in invalid]
+
+
+@route("POST", "/almaws/v1/conf/sets")
+def create_set(sim: Simulator, req: Request):
+    body = req.json_body()
+    name = str(body.get("name") or "").strip()
+    if not name:
+        raise bad(P.MISSING_PARAMETER, "Mandatory field name is missing.")
+    set_type = ((body.get("type") or {}).get("value") or "ITEMIZED").upper()
+    content = ((body.get("content") or {}).get("value") or "BIB_MMS").upper()
+    if set_type not in ("ITEMIZED", "LOGICAL"):
+        raise bad(P.INVALID_PARAMETER, f"Set type {set_type} is not valid.")
+    with sim.state.lock:
+        s = sim.state.make_set(
+            name,
+            content=content,
+            type=set_type,
+            description=str(body.get("description") or ""),
+            query=str((body.get("query") or {}).get("value") or ""),
+            created_by="exl_api",
+        )
+        ids = _member_ids(body)
+        if ids:
+            try:
+                ids = _check_members(sim, req, s, ids)
+            except AlmaAnswer:
+                del sim.state.sets[s.id]
+                raise
+            s.members.update(dict.fromkeys(ids, ""))
+            s.changed()
+        return _answer(req, P.set_json(s, sim.base_url), "set")
+
+
+@route("POST", "/almaws/v1/conf/sets/{set_id}")
+def change_members(sim: Simulator, req: Request):
+    op = req.params.get("op", "")
+    if op not in ("add_members", "delete_members", "replace_members"):
+        raise bad(P.INVALID_PARAMETER, f"Parameter op value {op} is not valid.")
+    body = req.json_body()
+    with sim.state.lock:
+        s = _the_set(sim, req.match["set_id"])
+        if s.type != "ITEMIZED":
+            raise bad(P.INVALID_PARAMETER, "Members can be changed only in an itemized set.")
+        ids = _check_members(sim, req, s, _member_ids(body))
+        if op == "add_members":
+            for i in ids:
+                s.members.setdefault(i, "")
+        elif op == "delete_members":
+            for i in ids:
+                s.members.pop(i, None)
+        else:
+            s.members = dict.fromkeys(ids, "")
+        s.changed()
+        return _answer(req, P.set_json(s, sim.base_url), "set")
+
+
+# ---- jobs ------------------------------------------------------------------------------
+def _the_job(sim: Simulator, job_id: str):
+    job = sim.state.jobs.get(job_id)
+    if job is None:
+        raise bad(P.JOB_NOT_FOUND, f"Job ID {job_id} is not valid.")
+    return job
+
+
+@route("GET", "/almaws/v1/conf/jobs")
+def list_jobs(sim: Simulator, req: Request):
+    limit, offset = _page(req)
+    job_type = req.params.get("type", "").upper()
+    with sim.state.lock:
+        found = [j for j in sim.state.jobs.values() if not job_type or j.type == job_type]
+    page = [P.job_json(j, sim.base_url) for j in found[offset : offset + limit]]
+    return _answer(req, {"job": page, "total_record_count": len(found)}, "jobs")
+
+
+@route("GET", "/almaws/v1/conf/jobs/{job_id}")
+def get_job(sim: Simulator, req: Request):
+    return _answer(req, P.job_json(_the_job(sim, req.match["job_id"]), sim.base_url), "job")
+
+
+def _job_params(req: Request) -> dict[str, str]:
+    """Parameters from the JSON ({"parameter":[{"name":{"value"}, "value"}]}) or XML body."""
+    params: dict[str, str] = {}
+    if req.body.lstrip().startswith(b"<"):
+        try:
+            root = ET.fromstring(req.body)
+        except ET.ParseError as e:
+            raise bad(P.INVALID_PARAMETER, f"The XML body could not be parsed: {e}") from None
+        for p in root.iter("parameter"):
+            params[(p.findtext("name") or "").strip()] = (p.findtext("value") or "").strip()
+        return params
+    body = req.json_body()
+    items = body.get("parameter") or []
+    if isinstance(items, dict):
+        items = [items]
+    for p in items:
+        name = p.get("name")
+        name = name.get("value") if isinstance(name, dict) else name
+        params[str(name or "").strip()] = str(p.get("value") or "").strip()
+    return params
+
+
+@route("POST", "/almaws/v1/conf/jobs/{job_id}")
+def run_job(sim: Simulator, req: Request):
+    job = _the_job(sim, req.match["job_id"])
+    if req.params.get("op") != "run":
+        raise bad(P.INVALID_PARAMETER, f"Parameter op value {req.params.get('op', '')} is not valid.")
+    params = _job_params(req)
+    try:
+        run = submit(sim.state, job.id, params, by_api=True)
+    except JobRefused as e:
+        raise bad(e.code, e.message) from None
+    out = P.job_json(job, sim.base_url)
+    out["parameter"] = [{"name": {"value": k}, "value": v} for k, v in params.items()]
+    out["additional_info"] = {
+        "value": f"Job no. {run.id} triggered on {formatdate(run.submit_time.timestamp(), usegmt=True)}",
+        "link": f"{sim.base_url}/almaws/v1/conf/jobs/{job.id}/instances/{run.id}",
+    }
+    link = out.pop("link")
+    out["link"] = link  # keep Alma's order: link last
+    return _answer(req, out, "job")
+
+
+@route("GET", "/almaws/v1/conf/jobs/{job_id}/instances")
+def list_runs(sim: Simulator, req: Request):
+    job = _the_job(sim, req.match["job_id"])
+    limit, offset = _page(req)
+    date_from = req.params.get("submit_date_from", "")
+    date_to = req.params.get("submit_date_to", "")
+    status = req.params.get("status", "")
+    for d in (date_from, date_to):
+        if d and not re.match(r"^\d{4}-\d{2}-\d{2}Z?$", d):
+            raise bad(P.INVALID_PARAMETER, f"Date {d} is not valid; use YYYY-MM-DD.")
+    with sim.state.lock:
+        runs = [
+            r
+            for r in sim.state.runs.values()
+            if r.job_id == job.id
+            and (not date_from or r.submit_time.strftime("%Y-%m-%d") >= date_from[:10])
+            and (not date_to or r.submit_time.strftime("%Y-%m-%d") <= date_to[:10])
+            and (not status or r.status == status)
+        ]
+        runs.sort(key=lambda r: r.submit_time, reverse=True)  # newest first
+        page = [P.run_json(r, job, sim.base_url) for r in runs[offset : offset + limit]]
+    return _answer(req, {"job_instance": page, "total_record_count": len(runs)}, "job_instances")
+
+
+@route("GET", "/almaws/v1/conf/jobs/{job_id}/instances/{instance_id}")
+def get_run(sim: Simulator, req: Request):
+    job = _the_job(sim, req.match["job_id"])
+    with sim.state.lock:
+        run = sim.state.runs.get(req.match["instance_id"])
+        if run is None or run.job_id != job.id:
+            raise bad(P.INSTANCE_NOT_FOUND, f"Job instance ID {req.match['instance_id']} is not valid.")
+        return _answer(req, P.run_json(run, job, sim.base_url), "job_instance")

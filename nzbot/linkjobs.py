@@ -1,0 +1,262 @@
+"""Link jobs, from a cataloger's request to the report in the channel. Slack-free: the
+listeners, the scheduler and the CLI call this, and it speaks to Slack only through a
+Notifier.
+
+A link job moves through these states, each move a compare-and-set in SQLite so that
+two threads, or a restart, never act twice:
+
+    queued -> starting -> running -> finished -> reporting -> reported
+       \\-> refused (Alma will never run it: the set is gone, or bad parameters)
+
+Alma refuses a 4th concurrent API job and a 6th run of one job within an hour; such a
+request stays queued and is started, in order, when Alma allows.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+from alma.client import AlmaClient
+from alma.errors import AlmaError, AlmaRequestError, AlmaUnavailable, BadInput, JobLimitReached
+from alma.matching import Verdict
+from alma.models import JobInstance, LinkJobParameters
+from alma.preview import SetPreview, preview_set
+from nzbot.report import JobReport, job_report
+from nzbot.store import LinkJob, Store, now
+
+log = logging.getLogger(__name__)
+
+ALMA_UI = "alma"  # requested_by for runs started in Alma's own UI
+
+
+class Notifier(Protocol):
+    """What the workflow needs to tell people; the bot implements it with Slack."""
+
+    def link_job_changed(self, job: LinkJob) -> str | None:
+        """Posts the start message (first time) or edits it; returns its ts when posted."""
+
+    def report_posted(self, job: LinkJob) -> str | None:
+        """The ts of this job's report if it was already posted (after a crash), else None."""
+
+    def post_report(self, job: LinkJob, report: JobReport) -> str:
+        """Posts the completion report in the start message's thread; returns its ts."""
+
+    def cases_found(self, job: LinkJob, case_ids: list[int]) -> None:
+        """Multi-matches from this job were recorded as cases."""
+
+
+class LinkJobs:
+    def __init__(self, store: Store, alma: AlmaClient, notifier: Notifier) -> None:
+        self.store = store
+        self.alma = alma
+        self.background = alma.for_background()
+        self.notifier = notifier
+
+    # -- a cataloger asks ----------------------------------------------------------------
+
+    def request(self, set_ref: str, requested_by: str, channel: str, contribute: bool = False) -> LinkJob:
+        """Checks the set and queues a run of the link job on it; starts it if Alma allows.
+        Bad input (unknown set, not bib records, empty) raises and changes nothing."""
+        found = self.alma.find_set(set_ref)
+        if found.number_of_members == 0:
+            raise BadInput(f"Set {found.name!r} ({found.id}) is empty: there is nothing to link.")
+        job = self.store.add_link_job(
+            set_id=found.id,
+            set_name=found.name,
+            set_size=found.number_of_members,
+            contribute=int(contribute),
+            requested_by=requested_by,
+            channel=channel,
+            state="queued",
+        )
+        self.store.audit(requested_by, "link_requested", f"set {found.id}", "queued",
+                         f"{found.name}; contribute={contribute}")
+        self._announce(job)
+        self.start_queued()
+        return self.store.link_job(job.id)
+
+    # -- the scheduler's rounds ----------------------------------------------------------
+
+    def tick(self) -> None:
+        """One round of the scheduler: each step on its own, so one failing (Alma down)
+        never stops the others."""
+        for step in (self.resume_starting, self.announce_missing, self.start_queued,
+                     self.poll_running, self.report_finished, self.reconcile_reported):
+            try:
+                step()
+            except AlmaError as exc:
+                log.warning("link jobs: %s: %s", step.__name__, exc)
+
+    def start_queued(self) -> None:
+        """Starts queued requests in order, stopping at the first Alma refuses for now."""
+        for job in self.store.link_jobs("queued"):
+            if not self.store.move_link_job(job.id, "queued", "starting", started_at=now()):
+                continue  # another thread took it
+            try:
+                run = self.alma.run_link_job(link_parameters(job))
+            except JobLimitReached as exc:
+                self._back_to_queue(job, f"Alma is at its job limit ({exc.message}); "
+                                         "it will start automatically when Alma allows.")
+                return
+            except AlmaUnavailable as exc:
+                # We cannot tell whether Alma started it: resume_starting finds out.
+                log.warning("link job %s: start uncertain: %s", job.id, exc)
+                return
+            except (AlmaRequestError, BadInput) as exc:
+                self.store.move_link_job(job.id, "starting", "refused", note=str(exc))
+                self.store.audit(job.requested_by, "link_started", f"set {job.set_id}", "refused", str(exc))
+                self._announce(self.store.link_job(job.id))
+                continue
+            except AlmaError as exc:  # 5xx or rate limit after retries: try again later
+                self._back_to_queue(job, f"Alma could not start it yet ({exc.message}); retrying.")
+                return
+            self.store.move_link_job(job.id, "starting", "running", job_id=run.job_id,
+                                     instance_id=run.instance_id, status="QUEUED", note=None)
+            self.store.audit(job.requested_by, "link_started", f"set {job.set_id}", "running",
+                             f"job {run.job_id} instance {run.instance_id}")
+            self._announce(self.store.link_job(job.id))
+
+    def resume_starting(self) -> None:
+        """After a crash between asking Alma to run a job and recording the answer: adopt
+        an unknown API run of the link job submitted since, or queue the request again
+        (a second run of the link job on a set is harmless: linked records are skipped)."""
+        stuck = self.store.link_jobs("starting")
+        if not stuck:
+            return
+        link_job = self.alma.find_link_job()
+        for job in stuck:
+            since = datetime.fromisoformat(job.started_at or job.created_at)
+            unknown = [
+                i for i in self.alma.list_job_instances(link_job.id, since)
+                if self.store.link_job_for_instance(link_job.id, i.id) is None
+                and not _before(i.submit_time, since)
+            ]
+            if len(unknown) == 1:
+                self.store.move_link_job(job.id, "starting", "running", job_id=link_job.id,
+                                         instance_id=unknown[0].id, status=unknown[0].status)
+            else:
+                self.store.move_link_job(job.id, "starting", "queued")
+
+    def poll_running(self) -> None:
+        for job in self.store.link_jobs("running"):
+            instance = self.background.get_job_instance(job.job_id, job.instance_id)
+            self._record_instance(job, instance)
+
+    def report_finished(self) -> None:
+        """Posts each finished job's report exactly once, even across crashes: the report
+        is claimed before posting, and a claimed one is looked for in Slack first."""
+        for job in self.store.link_jobs("finished", "reporting"):
+            if job.state == "finished" and not self.store.move_link_job(job.id, "finished", "reporting"):
+                continue
+            job = self.store.link_job(job.id)
+            report_ts = self.notifier.report_posted(job)
+            if report_ts is None:
+                report_ts = self.notifier.post_report(job, job_report(job))
+            if self.store.move_link_job(job.id, "reporting", "reported", report_ts=report_ts, reported_at=now()):
+                self.store.audit("nzbot", "job_reported", f"instance {job.instance_id}", job.status or "")
+                self._announce(self.store.link_job(job.id))
+
+    def reconcile_reported(self) -> None:
+        """After a job, finds the set's members still unlinked that have several NZ
+        matches and records each as a case for the Program Manager."""
+        for job in self.store.link_jobs("reported"):
+            if job.reconciled:
+                continue
+            found = self.background.get_set(job.set_id)
+            case_ids = []
+            for mms_id, match in preview_set(self.background, SetPreview(found, found.number_of_members)):
+                if match is None or match.verdict is not Verdict.MULTI:
+                    continue
+                case = self.store.open_case(
+                    mms_id,
+                    match.iz.title if match.iz else "",
+                    [card.as_dict() for card in match.candidates],
+                    job.id,
+                )
+                if case is not None:
+                    case_ids.append(case.id)
+                    self.store.audit("nzbot", "case_opened", f"record {mms_id}", "open",
+                                     f"{len(match.candidates)} candidates")
+            self.store.update_link_job(job.id, reconciled=1)
+            if case_ids:
+                self.notifier.cases_found(self.store.link_job(job.id), case_ids)
+
+    def discover_ui_runs(self, since: datetime) -> None:
+        """Link-job runs started in Alma's own UI: tracked and reported like ours."""
+        link_job = self.background.find_link_job()
+        for instance in self.background.list_job_instances(link_job.id, since):
+            if _before(instance.submit_time, since):
+                continue
+            if self.store.link_job_for_instance(link_job.id, instance.id) is not None:
+                continue
+            if self.store.link_jobs("starting"):
+                return  # one of ours may be this run: resume_starting decides first
+            job = self.store.add_link_job(
+                set_id="", set_name=instance.name or "a set chosen in Alma", set_size=0,
+                requested_by=ALMA_UI, channel="", state="running", reconciled=1,
+                job_id=link_job.id, instance_id=instance.id, status=instance.status,
+                started_at=instance.start_time or now(),
+            )
+            self.store.audit(ALMA_UI, "ui_run_found", f"instance {instance.id}", "running")
+            self._announce(job)
+            self._record_instance(job, instance)
+
+    def announce_missing(self) -> None:
+        """Start messages that could not be posted (Slack down) are posted now."""
+        for job in self.store.link_jobs("queued", "starting", "running", "finished", "reporting"):
+            if not job.message_ts:
+                self._announce(job)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _record_instance(self, job: LinkJob, instance: JobInstance) -> None:
+        counters = [[c.key, c.desc, c.value] for c in instance.counters]
+        if instance.finished:
+            moved = self.store.move_link_job(
+                job.id, "running", "finished", status=instance.status, progress=100,
+                counters=counters, alerts=list(instance.alerts),
+                finished_at=instance.end_time or now(),
+                started_at=instance.start_time or job.started_at,
+            )
+            if moved:
+                self.store.audit(job.requested_by, "link_finished", f"instance {instance.id}", instance.status)
+                self._announce(self.store.link_job(job.id))
+        elif instance.progress != job.progress or instance.status != job.status:
+            self.store.update_link_job(job.id, progress=instance.progress, status=instance.status)
+            self._announce(self.store.link_job(job.id))
+
+    def _back_to_queue(self, job: LinkJob, note: str) -> None:
+        self.store.move_link_job(job.id, "starting", "queued", note=note)
+        if note != job.note:
+            self._announce(self.store.link_job(job.id))
+
+    def _announce(self, job: LinkJob) -> None:
+        try:
+            ts = self.notifier.link_job_changed(job)
+        except Exception:  # Slack down: announce_missing tries again
+            log.exception("link job %s: could not post or update its message", job.id)
+            return
+        if ts and not job.message_ts:
+            self.store.update_link_job(job.id, message_ts=ts)
+
+
+def link_parameters(job: LinkJob) -> LinkJobParameters:
+    """The guidance's parameters (Unique OCLC, resource type not ignored, contribute only
+    when asked), or the 035 prefix match a case's link uses."""
+    if job.match_prefix:
+        return LinkJobParameters.other_system_number(job.set_id, job.match_prefix, contribute=job.contribute)
+    return LinkJobParameters(set_id=job.set_id, contribute=job.contribute)
+
+
+def _before(alma_time: str, since: datetime) -> bool:
+    if not alma_time:
+        return False
+    try:
+        when = datetime.fromisoformat(alma_time.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=timezone.utc)
+    return when < since - timedelta(seconds=1)

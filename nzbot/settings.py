@@ -1,0 +1,110 @@
+"""The bot's settings, from the environment. A missing or malformed setting stops
+start-up with one line naming it."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from alma.config import AlmaSettings, SettingError, number_setting
+
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+
+
+@dataclass(frozen=True)
+class BotSettings:
+    alma: AlmaSettings
+    bot_token: str = field(repr=False)
+    signing_secret: str = field(repr=False, default="")
+    app_token: str = field(repr=False, default="")  # set: Socket Mode
+    slack_api_url: str | None = None
+    port: int = 3000
+    report_channel: str = ""
+    pm_users: tuple[str, ...] = ()
+    pm_channel: str | None = None
+    allowed_channels: tuple[str, ...] = ()  # empty: only the report channel
+    allowed_users: tuple[str, ...] = ()  # empty: anyone in an allowed channel
+    db_path: str = "nzbot.db"
+    poll_seconds: float = 30.0  # how often running jobs are checked
+    discover_seconds: float = 300.0  # how often Alma is asked for runs started in its UI
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "BotSettings":
+        env = os.environ if env is None else env
+        alma = AlmaSettings.from_env(env)
+        bot_token = _required(env, "SLACK_BOT_TOKEN", "the bot's token, xoxb-…")
+        if not bot_token.startswith("xoxb-"):
+            raise SettingError("SLACK_BOT_TOKEN must be a bot token beginning with xoxb-.")
+        app_token = env.get("SLACK_APP_TOKEN", "").strip()
+        if app_token and not app_token.startswith("xapp-"):
+            raise SettingError("SLACK_APP_TOKEN must be an app-level token beginning with xapp-.")
+        signing_secret = env.get("SLACK_SIGNING_SECRET", "").strip()
+        if not app_token and not signing_secret:
+            raise SettingError(
+                "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify Slack's "
+                "requests (or set SLACK_APP_TOKEN for Socket Mode)."
+            )
+        api_url = env.get("SLACK_API_URL", "").strip() or None
+        if api_url and not api_url.startswith(("http://", "https://")):
+            raise SettingError(f"SLACK_API_URL must be an http(s) URL, not {api_url!r}.")
+        if api_url and not api_url.endswith("/"):
+            api_url += "/"
+        report_channel = _required(env, "NZBOT_REPORT_CHANNEL", "the channel id where job reports go, C…")
+        _check_ids("NZBOT_REPORT_CHANNEL", [report_channel], _CHANNEL_ID, "a channel id such as C0123ABCD")
+        pm_users = _id_list(env, "NZBOT_PM_USERS", _USER_ID, "Slack user ids such as U0123ABCD")
+        pm_channel = env.get("NZBOT_PM_CHANNEL", "").strip() or None
+        if pm_channel:
+            _check_ids("NZBOT_PM_CHANNEL", [pm_channel], _CHANNEL_ID, "a channel id such as C0123ABCD")
+        if not pm_users:
+            raise SettingError(
+                "NZBOT_PM_USERS is not set: give the Slack user id(s) of the Program Manager, "
+                "comma-separated (U0123ABCD,U0456EFGH)."
+            )
+        return cls(
+            alma=alma,
+            bot_token=bot_token,
+            signing_secret=signing_secret,
+            app_token=app_token,
+            slack_api_url=api_url,
+            port=int(number_setting(env, "PORT", 3000, 1, 65535)),
+            report_channel=report_channel,
+            pm_users=pm_users,
+            pm_channel=pm_channel,
+            allowed_channels=_id_list(env, "NZBOT_ALLOWED_CHANNELS", _CHANNEL_ID, "channel ids such as C0123ABCD"),
+            allowed_users=_id_list(env, "NZBOT_ALLOWED_USERS", _USER_ID, "Slack user ids such as U0123ABCD"),
+            db_path=env.get("NZBOT_DB", "").strip() or "nzbot.db",
+            poll_seconds=number_setting(env, "NZBOT_POLL_SECONDS", 30.0, 0.05, 3600),
+            discover_seconds=number_setting(env, "NZBOT_DISCOVER_SECONDS", 300.0, 0.05, 86400),
+        )
+
+    def may_start_jobs(self, user_id: str, channel_id: str) -> bool:
+        channels = self.allowed_channels or (self.report_channel,)
+        if channel_id not in channels:
+            return False
+        return not self.allowed_users or user_id in self.allowed_users
+
+
+def _required(env: Mapping[str, str], name: str, what: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingError(f"{name} is not set: give {what}.")
+    return value
+
+
+def _id_list(env: Mapping[str, str], name: str, pattern: re.Pattern, what: str) -> tuple[str, ...]:
+    values = [v.strip() for v in env.get(name, "").split(",") if v.strip()]
+    _check_ids(name, values, pattern, what)
+    return tuple(dict.fromkeys(values))
+
+
+def _check_ids(name: str, values: list[str], pattern: re.Pattern, what: str) -> None:
+    bad = [v for v in values if not pattern.match(v)]
+    if bad:
+        raise SettingError(f"{name} must hold {what}; {bad[0]!r} is not one.")
