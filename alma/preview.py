@@ -33,10 +33,26 @@ class SetPreview:
 
 @dataclass
 class PreviewCounts:
-    counts: dict[str, int] = field(default_factory=lambda: {v.value: 0 for v in Verdict})
+    """Records per verdict, and the first few MMS IDs of each to show as examples."""
 
-    def add(self, match: Match) -> None:
-        self.counts[match.verdict.value] += 1
+    counts: dict[str, int] = field(default_factory=lambda: {v.value: 0 for v in Verdict})
+    examples: dict[str, list[str]] = field(default_factory=lambda: {v.value: [] for v in Verdict})
+    examples_kept: int = 5
+
+    def add(self, mms_id: str, match: Match) -> None:
+        verdict = match.verdict.value
+        self.counts[verdict] += 1
+        if len(self.examples[verdict]) < self.examples_kept:
+            self.examples[verdict].append(mms_id)
+
+
+def count_set(client: AlmaClient, heading: SetPreview,
+              progress: Callable[[int, int], None] | None = None) -> PreviewCounts:
+    counts = PreviewCounts()
+    for mms_id, match in preview_set(client, heading, progress):
+        if match is not None:
+            counts.add(mms_id, match)
+    return counts
 
 
 def look_up(client: AlmaClient, identifier: str) -> Match:

@@ -88,7 +88,7 @@ def run_preview(args: argparse.Namespace) -> int:
     for mms_id, match in preview_set(client, heading, progress.update):
         if match is None:
             continue
-        counts.add(match)
+        counts.add(mms_id, match)
         if args.json:
             record = {
                 "mms_id": mms_id,

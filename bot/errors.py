@@ -1,0 +1,28 @@
+"""Domain errors to words a cataloger understands: the one place that does it."""
+
+from __future__ import annotations
+
+from alma.errors import (
+    AlmaError,
+    AlmaRateLimited,
+    AlmaServerError,
+    AlmaUnavailable,
+    BadInput,
+    QuotaTooLow,
+    RecordNotFound,
+    SetNotFound,
+)
+
+
+def user_message(exc: Exception) -> str:
+    if isinstance(exc, (BadInput, RecordNotFound, SetNotFound, QuotaTooLow)):
+        return exc.message if isinstance(exc, AlmaError) else str(exc)
+    if isinstance(exc, AlmaUnavailable):
+        return (f"Alma is not answering right now ({exc.message}). Nothing was changed; "
+                "please try again in a few minutes.")
+    if isinstance(exc, (AlmaServerError, AlmaRateLimited)):
+        return (f"Alma is having trouble right now ({exc}). Nothing was changed; "
+                "please try again in a few minutes.")
+    if isinstance(exc, AlmaError):
+        return f"Alma refused the request: {exc}"
+    return "Something went wrong inside nzbot; nothing was changed. The error has been logged."

@@ -1,0 +1,13 @@
+"""Listeners, grouped by Slack surface; each group has a register(app, services)."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.listeners import actions, commands
+from bot.services import Services
+
+
+def register_listeners(app: App, services: Services) -> None:
+    commands.register(app, services)
+    actions.register(app, services)

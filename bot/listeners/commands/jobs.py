@@ -1,0 +1,10 @@
+"""/nz jobs: running and recent link jobs, from nzbot's own records (no Alma call)."""
+
+from __future__ import annotations
+
+from bot.messages import jobs_message
+from bot.services import Services
+
+
+def handle(services: Services, ack, args: list[str], command: dict, respond) -> None:
+    ack(response_type="ephemeral", **jobs_message(services.store.recent_link_jobs(10)).as_kwargs())

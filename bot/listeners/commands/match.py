@@ -1,0 +1,28 @@
+"""/nz match ID: what an IZ record (or an OCLC number) would link to."""
+
+from __future__ import annotations
+
+from alma.preview import look_up
+from bot.errors import user_message
+from bot.messages import error_message, match_message, usage_message
+from bot.services import Services
+
+USAGE = "/nz match ID: ID is an IZ MMS ID, or an OCLC number"
+
+
+def handle(services: Services, ack, args: list[str], command: dict, respond) -> None:
+    if len(args) != 1:
+        ack(response_type="ephemeral", **usage_message(f"Usage: {USAGE}").as_kwargs())
+        return
+    identifier = args[0]
+    ack(response_type="ephemeral", text=f"Looking up {identifier} in Alma…")
+
+    def work() -> None:
+        try:
+            found = look_up(services.alma, identifier)
+        except Exception as exc:
+            respond(response_type="ephemeral", **error_message(user_message(exc)).as_kwargs())
+            return
+        respond(response_type="ephemeral", **match_message(found).as_kwargs())
+
+    services.later(work)
