@@ -32,6 +32,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     preview.add_argument("--json", action="store_true", help="print one JSON object")
     preview.set_defaults(handler=run_preview)
 
+    run = commands.add_parser("run", help="run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
+    run.set_defaults(handler=run_bot)
+
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
@@ -49,6 +52,32 @@ def run_simulator(args: argparse.Namespace) -> int:
     from alma.simulator import serve
 
     serve(port=args.port)
+    return 0
+
+
+def run_bot(args: argparse.Namespace) -> int:
+    import logging
+
+    from bot.app import create_bot
+    from nzbot.settings import BotSettings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = BotSettings.from_env()
+    bot = create_bot(settings)
+    try:
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            print("nzbot: connecting to Slack in Socket Mode", file=sys.stderr)
+            SocketModeHandler(bot.app, settings.app_token).start()
+        else:
+            from bot.server import SlackHttpServer
+
+            server = SlackHttpServer(bot.app, port=settings.port)
+            print(f"nzbot: listening for Slack on port {settings.port} at /slack/events", file=sys.stderr)
+            server.serve_forever()
+    finally:
+        bot.stop()
     return 0
 
 
