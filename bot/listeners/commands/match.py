@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from alma.preview import look_up
 from bot.errors import user_message
-from bot.messages import error_message, match_message, usage_message
+from bot.messages import error_message, match_message, usage_message, working_message
 from bot.services import Services
 
-USAGE = "/nz match ID: ID is an IZ MMS ID, or an OCLC number"
 
 
 def handle(services: Services, ack, args: list[str], command: dict, respond) -> None:
     if len(args) != 1:
-        ack(response_type="ephemeral", **usage_message(f"Usage: {USAGE}").as_kwargs())
+        ack(response_type="ephemeral", **usage_message("/nz match needs one IZ MMS ID or OCLC number.").as_kwargs())
         return
     identifier = args[0]
-    ack(response_type="ephemeral", text=f"Looking up {identifier} in Alma…")
+    ack(response_type="ephemeral", **working_message("Looking up", identifier).as_kwargs())
 
     def work() -> None:
         try:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from alma.preview import count_set, open_set
 from bot.errors import user_message
-from bot.messages import error_message, preview_message, usage_message
+from bot.messages import error_message, preview_message, usage_message, working_message
 from bot.services import Services
 
-USAGE = "/nz preview SET: SET is a set id or its exact name"
 
 
 def handle(services: Services, ack, args: list[str], command: dict, respond) -> None:
     if not args:
-        ack(response_type="ephemeral", **usage_message(f"Usage: {USAGE}").as_kwargs())
+        ack(response_type="ephemeral", **usage_message("/nz preview needs a set id or a set name.").as_kwargs())
         return
     set_ref = " ".join(args)
-    ack(response_type="ephemeral", text=f"Previewing set {set_ref}; this takes a moment for large sets…")
+    ack(response_type="ephemeral", **working_message("Previewing set", set_ref).as_kwargs())
 
     def work() -> None:
         calls_before = sum(services.alma.http.calls.values())

@@ -1,0 +1,405 @@
+"""nzbot's Slack messages: Block Kit built from the Jinja2 templates in `templates/`.
+
+One template per message (`<name>.json.j2`), each rendering a JSON object
+`{"text": fallback, "blocks": [...]}`. Every value goes into the JSON through Jinja's
+`tojson`, and every piece of text that comes from outside (MARC, set names, Alma's notes
+and alerts) goes through the `mrkdwn` filter first, so a title holding `<!channel>` or a
+forged link can never ping a channel or link anywhere. Long texts are cut to Slack's
+limits by `truncate_to`, after escaping, so the limit holds for what Slack receives.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from alma.matching import Match, Verdict
+from alma.models import AlmaSet
+from bot import action_ids
+from nzbot.report import SUCCESS_STATUSES, WARNING_STATUSES, JobReport
+from nzbot.store import LinkJob
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+# --- Slack's limits (characters unless said otherwise) --------------------------------
+MAX_BLOCKS = 50
+SECTION_TEXT_LIMIT = 3000
+HEADER_LIMIT = 150
+BUTTON_TEXT_LIMIT = 75
+FIELD_LIMIT = 2000
+CONTEXT_LIMIT = 2000
+FALLBACK_LIMIT = 300  # the notification text: Slack allows far more, people read far less
+
+# --- how much we show -------------------------------------------------------------------
+MAX_CANDIDATES_SHOWN = 10  # candidate cards in one /nz match answer
+MAX_JOBS_SHOWN = 20  # link jobs in one /nz jobs answer
+MAX_EXAMPLES_SHOWN = 5  # example MMS IDs per verdict in a preview
+MAX_LIST_LINES = 20  # other counters, alerts
+
+SLASH_COMMAND = "/nz"
+
+# Every subcommand: (usage, what it does). The help and the usage messages read this.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    (
+        f"{SLASH_COMMAND} match <IZ MMS ID or OCLC number>",
+        "Which NZ records an IZ record (or an OCLC number) would link to with the "
+        "Unique OCLC method, before anything changes.",
+    ),
+    (
+        f"{SLASH_COMMAND} preview <set ID or name>",
+        "What the link job would do to each record of a set: link it, skip it, or find "
+        "a multi-match. Changes nothing in Alma.",
+    ),
+    (
+        f"{SLASH_COMMAND} link <set ID or name> [contribute]",
+        "Run \u201cLink a set of records to the Network Zone\u201d on a set. Add `contribute` "
+        "to add records with no NZ match to the NZ as new records.",
+    ),
+    (f"{SLASH_COMMAND} jobs", "Running and recent link jobs."),
+    (f"{SLASH_COMMAND} help", "This list."),
+)
+
+# Verdicts in catalogers' words: a short label (for counts) and what it means.
+VERDICT_ORDER = (Verdict.UNIQUE, Verdict.MULTI, Verdict.NONE, Verdict.NO_OCLC, Verdict.LINKED)
+VERDICT_LABELS = {
+    Verdict.LINKED: "Already linked",
+    Verdict.UNIQUE: "Will link",
+    Verdict.MULTI: "Multi-match",
+    Verdict.NONE: "No NZ match",
+    Verdict.NO_OCLC: "No usable OCLC number",
+}
+VERDICT_EMOJI = {
+    Verdict.LINKED: ":link:",
+    Verdict.UNIQUE: ":white_check_mark:",
+    Verdict.MULTI: ":twisted_rightwards_arrows:",
+    Verdict.NONE: ":heavy_minus_sign:",
+    Verdict.NO_OCLC: ":grey_question:",
+}
+VERDICT_EXPLANATIONS = {
+    Verdict.LINKED: "The IZ record is already linked to the Network Zone: nothing to do.",
+    Verdict.UNIQUE: "Exactly one NZ record carries this OCLC number: the link job will link to it.",
+    Verdict.MULTI: (
+        "Several NZ records carry this OCLC number, so the link job will not link. "
+        "The Program Manager for Technical Services can choose, or you can link the IZ record "
+        "yourself in the Metadata Editor (Record Actions > Share with Network > Yes > Link)."
+    ),
+    Verdict.NONE: (
+        "No NZ record carries this OCLC number: the link job will skip the IZ record, or add it "
+        "to the NZ as a new record when \u201cContribute IZ records\u201d is on."
+    ),
+    Verdict.NO_OCLC: (
+        "The IZ record has no usable OCLC number in 035 $a, so the Unique OCLC method cannot "
+        "match it."
+    ),
+}
+# In the preview: what each verdict means for the set.
+VERDICT_PREVIEW_NOTES = {
+    Verdict.LINKED: "nothing to do",
+    Verdict.UNIQUE: "one NZ match",
+    Verdict.MULTI: "several NZ matches, will not link",
+    Verdict.NONE: "skipped, or contributed if asked",
+    Verdict.NO_OCLC: "nothing in 035 $a to match on",
+}
+
+# Alma's job instance statuses in plain words.
+STATUS_WORDS = {
+    "QUEUED": "waiting in Alma's queue",
+    "PENDING": "waiting in Alma's queue",
+    "INITIALIZING": "starting",
+    "RUNNING": "running",
+    "FINALIZING": "finishing",
+    "COMPLETED_SUCCESS": "completed",
+    "COMPLETED_WARNING": "completed with warnings",
+    "COMPLETED_FAILED": "completed with errors",
+    "COMPLETED_NO_BULKS": "completed, with nothing to do (is the set empty?)",
+    "FAILED": "failed",
+    "MANUAL_HANDLING_REQUIRED": "needs manual handling in Alma",
+    "SKIPPED": "skipped by Alma",
+    "SYSTEM_ABORTED": "stopped by Alma",
+    "USER_ABORTED": "cancelled in Alma",
+}
+OUTCOME_EMOJI = {"success": ":white_check_mark:", "warning": ":warning:", "failure": ":x:"}
+
+# The mark next to what differs between candidates.
+DIFFERS_MARK = ":small_orange_diamond:"
+
+_SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
+_BROADCAST = re.compile(r"@(channel|here|everyone)", re.IGNORECASE)
+_ZERO_WIDTH_SPACE = "\u200b"
+_ELLIPSIS = "\u2026"
+
+
+# --- filters ----------------------------------------------------------------------------
+
+
+def mrkdwn(value: Any) -> str:
+    """Text from outside, made safe for Slack mrkdwn: `&`, `<`, `>` as entities (no
+    mentions, no links, no `<!channel>`), and `@channel`/`@here`/`@everyone` broken by a
+    zero-width space so they stay words even where Slack would link names."""
+    text = "" if value is None else str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _BROADCAST.sub(lambda m: "@" + _ZERO_WIDTH_SPACE + m.group(1), text)
+
+
+def truncate_to(value: Any, limit: int) -> str:
+    """At most `limit` characters, ending with an ellipsis when cut. Never cuts an
+    entity (`&amp;`) in half."""
+    text = "" if value is None else str(value)
+    if len(text) <= limit:
+        return text
+    cut = text[: max(limit - 1, 0)]
+    amp = cut.rfind("&")
+    if amp != -1 and ";" not in cut[amp:] and len(cut) - amp <= 4:
+        cut = cut[:amp]
+    return cut.rstrip() + _ELLIPSIS
+
+
+def number(value: Any) -> str:
+    """1234 -> "1,234"; anything that isn't a number as it is."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def plural(count: Any, singular: str, plural_form: str | None = None) -> str:
+    """3, "record" -> "3 records"."""
+    word = singular if count == 1 else (plural_form or singular + "s")
+    return f"{number(count)} {word}"
+
+
+def progress_bar(progress: Any, width: int = 10) -> str:
+    """60 -> "▓▓▓▓▓▓░░░░ 60%"."""
+    try:
+        percent = max(0, min(100, int(progress or 0)))
+    except (TypeError, ValueError):
+        percent = 0
+    filled = round(percent * width / 100)
+    return "\u2593" * filled + "\u2591" * (width - filled) + f" {percent}%"
+
+
+def duration(seconds: Any) -> str:
+    """125 -> "2 min 5 s"; 3720 -> "1 h 2 min"; None -> "unknown"."""
+    if seconds is None:
+        return "unknown"
+    total = max(0, int(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+def mention(user: Any) -> str:
+    """Who started a job: a Slack user id as a mention, "alma" as Alma, anything else as
+    escaped text (never a raw `<…>`)."""
+    text = "" if user is None else str(user)
+    if text == "alma":
+        return "Alma (started in Alma)"
+    if _SLACK_USER_ID.fullmatch(text):
+        return f"<@{text}>"
+    return mrkdwn(text) or "someone"
+
+
+def slack_date(value: Any) -> str:
+    """An ISO timestamp as Slack's date token, shown in each reader's own time zone; the
+    escaped text itself when it is not a timestamp."""
+    text = "" if value is None else str(value)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return mrkdwn(text)
+    if moment.tzinfo is None:
+        return mrkdwn(text)
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def status_words(status: Any) -> str:
+    """Alma's job status in plain words (unknown ones as Alma gave them)."""
+    text = "" if status is None else str(status)
+    return STATUS_WORDS.get(text, text.replace("_", " ").lower() or "unknown")
+
+
+def outcome(status: Any) -> str:
+    """success, warning or failure, as nzbot.report decides it."""
+    if status in SUCCESS_STATUSES:
+        return "success"
+    if status in WARNING_STATUSES:
+        return "warning"
+    return "failure"
+
+
+# --- rendering --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    blocks: list[dict]
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """For chat.postMessage, chat.update, chat.postEphemeral and respond()."""
+        return {"text": self.text, "blocks": self.blocks}
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(
+        mrkdwn=mrkdwn,
+        truncate_to=truncate_to,
+        number=number,
+        plural=plural,
+        progress_bar=progress_bar,
+        duration=duration,
+        mention=mention,
+        slack_date=slack_date,
+        status_words=status_words,
+    )
+    env.globals.update(
+        A=action_ids,
+        Verdict=Verdict,
+        VERDICT_LABELS=VERDICT_LABELS,
+        VERDICT_EMOJI=VERDICT_EMOJI,
+        VERDICT_EXPLANATIONS=VERDICT_EXPLANATIONS,
+        OUTCOME_EMOJI=OUTCOME_EMOJI,
+        DIFFERS_MARK=DIFFERS_MARK,
+        COMMANDS=COMMANDS,
+        SLASH_COMMAND=SLASH_COMMAND,
+        SECTION=SECTION_TEXT_LIMIT,
+        HEADER=HEADER_LIMIT,
+        BUTTON=BUTTON_TEXT_LIMIT,
+        FIELD=FIELD_LIMIT,
+        CONTEXT=CONTEXT_LIMIT,
+        FALLBACK=FALLBACK_LIMIT,
+        outcome=outcome,
+    )
+    return env
+
+
+def render(name: str, **context: Any) -> Message:
+    """Renders `templates/<name>.json.j2` into a Message."""
+    rendered = environment().get_template(f"{name}.json.j2").render(**context)
+    data = json.loads(rendered)
+    return Message(text=data["text"], blocks=data["blocks"])
+
+
+# --- the messages -----------------------------------------------------------------------
+
+
+def help_message() -> Message:
+    return render("help")
+
+
+def usage_message(problem: str) -> Message:
+    return render("usage", problem=problem)
+
+
+def error_message(problem: str) -> Message:
+    return render("error", problem=problem)
+
+
+def match_message(match: Match, *, can_send_to_pm: bool = True) -> Message:
+    shown = match.candidates[:MAX_CANDIDATES_SHOWN]
+    return render(
+        "match",
+        match=match,
+        verdict=Verdict(match.verdict),
+        shown=shown,
+        hidden=len(match.candidates) - len(shown),
+        differing=match.candidate_differences,
+        send_button=(
+            can_send_to_pm and match.verdict == Verdict.MULTI and match.iz is not None
+        ),
+    )
+
+
+def preview_message(
+    set_: AlmaSet, counts: dict[str, int], examples: dict[str, list[str]], api_calls: int
+) -> Message:
+    known = [v.value for v in VERDICT_ORDER]
+    rows = []
+    for key in known + [k for k in counts if k not in known]:
+        verdict = Verdict(key) if key in known else None
+        rows.append(
+            {
+                "label": VERDICT_LABELS[verdict] if verdict else key,
+                "note": VERDICT_PREVIEW_NOTES[verdict] if verdict else "",
+                "count": counts.get(key, 0),
+                "examples": list(examples.get(key, ()))[:MAX_EXAMPLES_SHOWN],
+                "more_examples": max(0, len(examples.get(key, ())) - MAX_EXAMPLES_SHOWN),
+            }
+        )
+    return render(
+        "preview",
+        set=set_,
+        rows=rows[:10],  # a section holds at most 10 fields
+        checked=sum(counts.values()),
+        api_calls=api_calls,
+    )
+
+
+def link_job_message(job: LinkJob) -> Message:
+    return render("link_job", job=job)
+
+
+def job_report_message(report: JobReport) -> Message:
+    others = list(report.other_counters)
+    alerts = list(report.alerts)
+    return render(
+        "job_report",
+        report=report,
+        job=report.link_job,
+        multi_matched=report.counts.get("multi_matched", 0),
+        others=others[:MAX_LIST_LINES],
+        more_others=max(0, len(others) - MAX_LIST_LINES),
+        alerts=alerts[:MAX_LIST_LINES],
+        more_alerts=max(0, len(alerts) - MAX_LIST_LINES),
+    )
+
+
+def jobs_message(jobs: list[LinkJob]) -> Message:
+    newest_first = sorted(jobs, key=lambda j: (j.created_at or "", j.id), reverse=True)
+    shown = newest_first[:MAX_JOBS_SHOWN]
+    return render(
+        "jobs",
+        jobs=shown,
+        total=len(jobs),
+        running=sum(1 for j in jobs if j.state == "running"),
+        hidden=len(jobs) - len(shown),
+    )
+
+
+def working_message(action: str, subject: str) -> Message:
+    """The ack while Alma works: `action` is ours, `subject` is what the cataloger typed."""
+    return render("working", action=action, subject=subject)
+
+
+def link_requested_message(job: LinkJob, report_channel: str) -> Message:
+    """The requester's answer to /nz link: queued, started or refused."""
+    return render("link_requested", job=job, report_channel=report_channel)
+
+
+def not_allowed_message(report_channel: str) -> Message:
+    return render("not_allowed", report_channel=report_channel)
+
+
+def cases_found_message(count: int) -> Message:
+    return render("cases_found", count=count)

@@ -1,0 +1,321 @@
+"""nzbot's HTTP endpoint for Slack (HTTP mode).
+
+Bolt's own ``app.start()`` development server answers one request at a time. Slack
+expects every slash command, interaction and event to be acknowledged within 3 seconds,
+and a busy channel can send dozens at once, so this module serves the Bolt app from a
+``http.server.ThreadingHTTPServer``: one thread per connection, each request handed to
+``app.dispatch`` as a :class:`slack_bolt.request.BoltRequest`.
+
+Routes:
+
+- ``POST <path>`` (default ``/slack/events``): dispatched to Bolt. Bolt verifies the
+  signature and the timestamp (requests without a valid signature, or older than five
+  minutes, get 401) and answers with the listener's ``ack()``.
+- ``GET /health``: 200 ``ok``.
+- anything else: 404 (405 for a wrong method on a known path).
+
+Bodies larger than ``max_body_bytes`` (1 MB by default) are refused with 413 without
+being read. Request bodies and headers are never logged: they carry the verification
+token, response URLs (which are credentials of their own) and signatures.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Mapping, Sequence
+
+from slack_bolt import App
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+HEALTH_PATH = "/health"
+
+# Bolt's RequestVerification middleware logs the whole raw body (with the verification
+# token and the response_url) at INFO when a signature is wrong or stale. Keep it quiet.
+_BOLT_LOGGERS_THAT_LOG_BODIES = ("slack_bolt.RequestVerification",)
+
+# Bolt runs listeners (and waits for their ack()) on app.listener_runner.listener_executor,
+# 5 threads by default: with listeners that do slow work after ack(), acks queue up.
+_MIN_LISTENER_WORKERS = 16
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    # Many Slack requests may arrive together; the default backlog of 5 drops connections.
+    request_queue_size = 128
+
+
+def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float) -> type:
+    class SlackRequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "nzbot"
+        sys_version = ""
+        timeout = read_timeout  # a slow or stalled client cannot hold a thread for long
+
+        # -- routing ---------------------------------------------------------------------
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            request_path, _, query = self.path.partition("?")
+            if request_path != path:
+                self._discard_body_or_close()
+                self._send(404, "not found")
+                return
+            body = self._read_body()
+            if body is None:
+                return  # an error response was already sent
+            try:
+                bolt_request = BoltRequest(body=body, query=query, headers=self._header_lists())
+                bolt_response = app.dispatch(bolt_request)
+            except Exception:  # never let a listener bug take the connection down silently
+                logger.exception("Slack request to %s failed in dispatch", request_path)
+                self._send(500, "internal error")
+                return
+            self._send_bolt_response(bolt_response)
+
+        def do_GET(self) -> None:  # noqa: N802
+            request_path = self.path.partition("?")[0]
+            if request_path == HEALTH_PATH:
+                self._send(200, "ok")
+            elif request_path == path:
+                self._send(405, "method not allowed", headers={"Allow": ["POST"]})
+            else:
+                self._send(404, "not found")
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            request_path = self.path.partition("?")[0]
+            self._send(200 if request_path == HEALTH_PATH else 404, "", head=True)
+
+        def _other_method(self) -> None:
+            self._discard_body_or_close()
+            self._send(405 if self.path.partition("?")[0] in (path, HEALTH_PATH) else 404, "")
+
+        do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _other_method  # noqa: N815
+
+        # -- body ------------------------------------------------------------------------
+
+        def _content_length(self) -> int | None:
+            raw = self.headers.get("Content-Length")
+            if raw is None:
+                return None
+            try:
+                length = int(raw)
+            except ValueError:
+                return -1
+            return length if length >= 0 else -1
+
+        def _read_body(self) -> str | None:
+            if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
+                self.close_connection = True
+                self._send(411, "length required", close=True)
+                return None
+            length = self._content_length()
+            if length is None:
+                length = 0
+            if length < 0:
+                self._send(400, "bad content-length", close=True)
+                return None
+            if length > max_body_bytes:
+                # Don't read it: answer and close the connection.
+                self._send(413, "request body too large", close=True)
+                return None
+            raw = self.rfile.read(length) if length else b""
+            if len(raw) != length:
+                self.close_connection = True
+                return None  # client went away mid-body; nothing to answer
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self._send(400, "body is not UTF-8")
+                return None
+
+        def _discard_body_or_close(self) -> None:
+            length = self._content_length()
+            if length and 0 < length <= max_body_bytes:
+                self.rfile.read(length)
+            elif length:
+                self.close_connection = True
+
+        def _header_lists(self) -> dict[str, list[str]]:
+            headers: dict[str, list[str]] = {}
+            for name, value in self.headers.items():
+                headers.setdefault(name.lower(), []).append(value)
+            return headers
+
+        # -- responses -------------------------------------------------------------------
+
+        def _send_bolt_response(self, response: BoltResponse) -> None:
+            body = response.body
+            if not isinstance(body, str):
+                body = json.dumps(body)
+            self._send(response.status, body, headers=response.headers)
+
+        def _send(
+            self,
+            status: int,
+            body: str,
+            *,
+            headers: Mapping[str, Sequence[str] | str] | None = None,
+            close: bool = False,
+            head: bool = False,
+        ) -> None:
+            data = body.encode("utf-8")
+            self.send_response(status)
+            has_content_type = False
+            for name, values in (headers or {}).items():
+                lname = name.lower()
+                if lname in ("content-length", "connection", "transfer-encoding"):
+                    continue
+                has_content_type = has_content_type or lname == "content-type"
+                for value in [values] if isinstance(values, str) else values:
+                    self.send_header(name, value)
+            if not has_content_type:
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            if close:
+                self.close_connection = True
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if not head:
+                self.wfile.write(data)
+
+        # -- logging: the method, the path without its query and the status, nothing else
+
+        def log_request(self, code: Any = "-", size: Any = "-") -> None:
+            logger.debug(
+                "%s %s -> %s", self.command, (self.path or "").partition("?")[0], getattr(code, "value", code)
+            )
+
+        def log_error(self, format: str, *args: Any) -> None:  # noqa: A002
+            # http.server's own errors (timeouts, malformed request lines); no bodies here.
+            logger.info("http: " + format, *args)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            logger.debug("http: " + format, *args)
+
+    return SlackRequestHandler
+
+
+class SlackHttpServer:
+    """Serves a Bolt ``App`` over HTTP, many requests at once.
+
+    ``SlackHttpServer(app, port=0).start()`` binds a free port and serves in a daemon thread
+    (for tests); ``serve_forever()`` blocks (for ``nzbot run``). The socket is bound when the
+    server is created, so ``url`` and ``port`` are known before ``start()``.
+    """
+
+    def __init__(
+        self,
+        app: App,
+        host: str = "0.0.0.0",
+        port: int = 3000,
+        path: str = "/slack/events",
+        *,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        read_timeout: float = 10.0,
+    ) -> None:
+        if not path.startswith("/"):
+            raise ValueError(f"path must start with '/': {path!r}")
+        self.app = app
+        self.host = host
+        self.path = path
+        self.max_body_bytes = max_body_bytes
+        for name in _BOLT_LOGGERS_THAT_LOG_BODIES:
+            bolt_logger = logging.getLogger(name)
+            if bolt_logger.getEffectiveLevel() < logging.WARNING:
+                bolt_logger.setLevel(logging.WARNING)
+        self._warn_if_listener_pool_is_small()
+        handler = _make_handler(app, path, max_body_bytes, read_timeout)
+        self._httpd = _Server((host, port), handler)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self._serving = False
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        """The events URL, e.g. ``http://127.0.0.1:3000/slack/events``."""
+        host = self.host
+        if host in ("", "0.0.0.0", "::", "localhost"):
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}{self.path}"
+
+    def start(self) -> "SlackHttpServer":
+        """Serves in a daemon thread and returns self."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("server was stopped")
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._httpd.serve_forever,
+                    kwargs={"poll_interval": 0.1},
+                    name=f"nzbot-http-{self.port}",
+                    daemon=True,
+                )
+                self._thread.start()
+                logger.info("Listening for Slack at %s", self.url)
+        return self
+
+    def serve_forever(self) -> None:
+        """Serves in the calling thread until ``stop()`` (from another thread) or Ctrl-C."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("server was stopped")
+            self._serving = True
+        logger.info("Listening for Slack on %s:%s%s", self.host, self.port, self.path)
+        try:
+            self._httpd.serve_forever(poll_interval=0.5)
+        finally:
+            with self._lock:
+                self._serving = False
+            self._close()
+
+    def stop(self) -> None:
+        """Stops serving and closes the socket. Safe to call more than once."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            serving = self._serving
+        if thread is not None:
+            self._httpd.shutdown()
+            thread.join(timeout=5)
+        elif serving:
+            self._httpd.shutdown()  # serve_forever() in another thread returns
+        self._close()
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._httpd.server_close()
+
+    def __enter__(self) -> "SlackHttpServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _warn_if_listener_pool_is_small(self) -> None:
+        runner = getattr(self.app, "listener_runner", None)
+        executor = getattr(runner, "listener_executor", None)
+        workers = getattr(executor, "_max_workers", None)
+        if isinstance(executor, ThreadPoolExecutor) and workers is not None and workers < _MIN_LISTENER_WORKERS:
+            logger.warning(
+                "The Bolt app runs listeners on %d threads; slow listeners will delay other "
+                "requests' ack() past Slack's 3 s. Pass App(listener_executor=ThreadPoolExecutor(...)) "
+                "with more workers, or use lazy listeners.",
+                workers,
+            )
