@@ -19,6 +19,7 @@ import xml.etree.ElementTree as ET
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from alma.errors import (
@@ -172,9 +173,9 @@ class AlmaHttp:
             response = self.session.request(
                 method, url, params=params, data=data, headers=headers, timeout=self.timeout
             )
-        except requests.Timeout as exc:
-            raise AlmaUnavailable(f"Alma did not answer within {self.timeout:g} s.") from exc
-        except requests.ConnectionError as exc:
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            if timed_out(exc):
+                raise AlmaUnavailable(f"Alma did not answer within {self.timeout:g} s.") from exc
             raise AlmaUnavailable(
                 "Alma could not be reached (the connection failed or was dropped)."
             ) from exc
@@ -185,6 +186,14 @@ class AlmaHttp:
 
     def close(self) -> None:
         self.session.close()
+
+
+def timed_out(exc: requests.RequestException) -> bool:
+    """requests reports a read timeout that outlasted the retries as a ConnectionError."""
+    if isinstance(exc, requests.Timeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, (ReadTimeoutError, ConnectTimeoutError))
 
 
 def endpoint_name(method: str, url: str) -> str:
