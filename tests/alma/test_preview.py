@@ -1,0 +1,196 @@
+"""Lookups and set previews against the simulator, and the verdicts checked against what
+the simulator's own link job (an independent matcher) does to the same records."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from alma.errors import BadInput, RecordNotFound
+from alma.matching import Verdict
+from alma.models import LinkJobParameters
+from alma.preview import count_set, look_up, open_set, preview_set
+from alma.simulator import Simulator, seed
+from nzbot.cli import main
+from tests.conftest import API_KEY, client_for
+
+EXPECTED = {
+    "unique": Verdict.UNIQUE, "unique_2": Verdict.UNIQUE, "unique_3": Verdict.UNIQUE,
+    "unique_suppressed": Verdict.UNIQUE, "serial_unique": Verdict.UNIQUE,
+    "cancelled_in_nz": Verdict.UNIQUE, "ocm_form": Verdict.UNIQUE, "ocn_form": Verdict.UNIQUE,
+    "on_form": Verdict.UNIQUE, "same_ocn_twice": Verdict.UNIQUE, "nz_several_ocns": Verdict.UNIQUE,
+    "multi": Verdict.MULTI, "multi_three": Verdict.MULTI, "multi_via_z": Verdict.MULTI,
+    "multi_language": Verdict.MULTI, "serial_multi": Verdict.MULTI,
+    "no_match": Verdict.NONE, "no_match_2": Verdict.NONE, "cancelled_in_iz": Verdict.NONE,
+    "no_oclc": Verdict.NO_OCLC, "no_oclc_local": Verdict.NO_OCLC,
+    "not_ocn_tgpsm": Verdict.NO_OCLC, "not_ocn_ocm_letters": Verdict.NO_OCLC,
+    "not_ocn_ocolc_m": Verdict.NO_OCLC, "not_ocn_ocolc_i": Verdict.NO_OCLC,
+    "not_ocn_bare": Verdict.NO_OCLC, "other_system": Verdict.NO_OCLC,
+    "other_system_none": Verdict.NO_OCLC,
+    "already_linked": Verdict.LINKED,
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_each_seeded_case_gets_its_verdict(client, case):
+    match = look_up(client, seed.CASES[case])
+    assert match.verdict is EXPECTED[case], case
+    if match.verdict is Verdict.UNIQUE:
+        assert len(match.candidates) == 1
+    if match.verdict is Verdict.MULTI:
+        assert len(match.candidates) >= 2
+
+
+def test_a_multi_match_shows_every_duplicate_with_its_card(client):
+    match = look_up(client, seed.CASES["multi_three"])
+    assert {c.mms_id for c in match.candidates} == {
+        seed.NZ_RECORDS[f"multi_three_{s}"] for s in "abc"
+    }
+    assert all(c.title.startswith("Native plants of Washington") for c in match.candidates)
+    assert all(c.holding_count >= 1 for c in match.candidates)
+
+
+def test_a_serial_multi_match_is_found(client):
+    match = look_up(client, seed.CASES["serial_multi"])
+    assert match.verdict is Verdict.MULTI and all(c.is_serial for c in match.candidates)
+
+
+def test_an_already_linked_record_names_its_nz_record(client):
+    match = look_up(client, seed.CASES["already_linked"])
+    assert match.linked_nz_mms_id == seed.NZ_RECORDS["already_linked"]
+
+
+def test_an_oclc_number_finds_the_nz_records_carrying_it(client):
+    match = look_up(client, "61111111")
+    assert match.iz is None and match.verdict is Verdict.MULTI
+    assert look_up(client, "(OCoLC)ocm41234567").verdict is Verdict.UNIQUE
+
+
+@pytest.mark.parametrize("bad", ["", "banana", "(OCoLC)TGPSM11-B2267", "ocmDCLC6114599B", "0"])
+def test_bad_lookups_are_refused_before_any_request(sim, client, bad):
+    with pytest.raises(BadInput):
+        look_up(client, bad)
+    assert sim.total_calls == 0
+
+
+def test_a_record_that_does_not_exist(client):
+    with pytest.raises(RecordNotFound, match="no bib record"):
+        look_up(client, "9912345678906391")
+
+
+def test_preview_agrees_with_what_the_link_job_then_does(sim, client):
+    heading = open_set(client, seed.SETS["unlinked"])
+    predicted = {mms_id: m.verdict for mms_id, m in preview_set(client, heading)}
+    assert len(predicted) == heading.total
+    run = client.run_link_job(LinkJobParameters(set_id=heading.set.id))
+    deadline = time.monotonic() + 20
+    while not (instance := client.get_job_instance(run.job_id, run.instance_id)).finished:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    counters = {c.key: c.value for c in instance.counters}
+    after = {b.mms_id: b for b in client.get_bibs(list(predicted))}
+    for mms_id, verdict in predicted.items():
+        linked = after[mms_id].linked_nz_mms_id
+        if verdict is Verdict.UNIQUE:
+            assert linked, f"{mms_id} was predicted to link"
+        else:
+            assert not linked, f"{mms_id} ({verdict}) was predicted not to link"
+    verdicts = list(predicted.values())
+    assert counters["link_bib_to_nz.linked"] == verdicts.count(Verdict.UNIQUE)
+    assert counters["link_bib_to_nz.multi_match"] == verdicts.count(Verdict.MULTI)
+    assert counters["link_bib_to_nz.skipped"] == verdicts.count(Verdict.NONE) + verdicts.count(Verdict.NO_OCLC)
+
+
+def test_preview_of_1000_records_costs_at_most_60_calls():
+    with Simulator(state=seed.generate_state(1000, seed=5), api_key=API_KEY) as sim:
+        client = client_for(sim)
+        heading = open_set(client, seed.GENERATED_SET_NAME)
+        sim.reset_calls()
+        counts = count_set(client, heading)
+        assert sum(counts.counts.values()) == 1000
+        assert counts.counts["multi"] == 80 and counts.counts["unique"] == 700
+        assert sim.total_calls <= 60, dict(sim.calls)
+
+
+def test_preview_reports_progress(client):
+    seen = []
+    heading = open_set(client, seed.SETS["link_test"])
+    list(preview_set(client, heading, lambda done, total: seen.append((done, total))))
+    assert seen[-1] == (9, 9)
+
+
+# -- the command line ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def alma_env(sim, monkeypatch):
+    monkeypatch.setenv("ALMA_API_KEY", API_KEY)
+    monkeypatch.setenv("ALMA_API_URL", sim.base_url)
+    monkeypatch.setenv("ALMA_NZ_SRU_URL", sim.sru_url)
+    return sim
+
+
+def test_cli_match_json(alma_env, capsys):
+    assert main(["match", seed.CASES["multi"], "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed) == {"iz", "verdict", "candidates"}
+    assert printed["verdict"] == "multi"
+    assert printed["iz"]["mms_id"] == seed.CASES["multi"]
+    assert printed["iz"]["oclc_numbers"] == ["61111111"]
+    assert printed["iz"]["linked_nz_mms_id"] is None
+    assert {c["mms_id"] for c in printed["candidates"]} == {
+        seed.NZ_RECORDS["multi_a"], seed.NZ_RECORDS["multi_b"]}
+    assert all("61111111" in c["oclc_numbers"] and c["title"] for c in printed["candidates"])
+
+
+def test_cli_match_by_oclc_number_json(alma_env, capsys):
+    assert main(["match", "41234567", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["iz"] is None and printed["verdict"] == "unique"
+
+
+def test_cli_match_readable(alma_env, capsys):
+    assert main(["match", seed.CASES["unique"]]) == 0
+    out = capsys.readouterr().out
+    assert "Verdict: unique" in out and seed.NZ_RECORDS["unique"] in out
+
+
+def test_cli_match_unknown_record_fails_clearly(alma_env, capsys):
+    assert main(["match", "9912345678906391"]) != 0
+    captured = capsys.readouterr()
+    assert "no bib record" in captured.err and captured.out == ""
+
+
+def test_cli_match_bad_input(alma_env, capsys):
+    assert main(["match", "banana"]) == 2
+    assert "neither an MMS ID" in capsys.readouterr().err
+    assert alma_env.total_calls == 0
+
+
+def test_cli_preview_json(alma_env, capsys):
+    assert main(["preview", seed.SETS["link_test"], "--json"]) == 0
+    captured = capsys.readouterr()
+    printed = json.loads(captured.out)
+    assert printed["set_id"] == seed.SETS["link_test"]
+    assert printed["set_name"] == "Link job test set" and printed["total"] == 9
+    assert sum(printed["counts"].values()) == 9 and set(printed["counts"]) == {
+        "linked", "unique", "multi", "none", "no_oclc"}
+    by_id = {r["mms_id"]: r for r in printed["records"]}
+    assert by_id[seed.CASES["multi"]]["verdict"] == "multi"
+    assert len(by_id[seed.CASES["multi"]]["candidates"]) == 2
+    assert by_id[seed.CASES["unique"]]["candidates"] == [seed.NZ_RECORDS["unique"]]
+    assert printed["api_calls"]["total"] >= 4
+    assert "9 of 9" in captured.err
+
+
+def test_cli_preview_refuses_an_item_set(alma_env, capsys):
+    assert main(["preview", seed.SETS["items"]]) == 2
+    assert "not bib records" in capsys.readouterr().err
+
+
+def test_cli_needs_its_settings(monkeypatch, capsys):
+    monkeypatch.delenv("ALMA_API_KEY", raising=False)
+    assert main(["match", "991234567"]) == 2
+    assert "ALMA_API_KEY" in capsys.readouterr().err
