@@ -13,7 +13,7 @@ from typing import Iterable
 
 from pymarc import Record
 
-from .marc import Marc, linked_view, ocn_in_035
+from .marc import Marc, datafield, linked_view, ocn_in_035
 
 # Fake but realistic-looking ids: IZ MMS IDs end with the institution's code, NZ ones with
 # the network's (as in Alma). Sets and job runs get long numeric ids too.
@@ -169,7 +169,7 @@ class State:
         self._ocn_a: dict[str, list[str]] = {}  # normalised OCN in 035 $a
         self._other_a: dict[str, list[str]] = {}  # exact 035 $a value
         self._iz_by_nz: dict[str, list[str]] = {}
-        self._seq = {"iz": 1_000_000, "nz": 1_600_000_000, "set": 7_100_000, "run": 8_300_000}
+        self._seq = {"iz": 1_000_000, "nz": 16_000_000, "set": 7_100_000, "run": 8_300_000}
 
     # ---- ids ---------------------------------------------------------------------------
     def _next(self, kind: str) -> int:
@@ -297,8 +297,6 @@ class State:
         The dropped records' OCNs become cancelled numbers (035 $z) on the kept record,
         their member holdings (852) move over, and IZ records linked to them relink.
         """
-        from .marc import datafield  # local: only needed here
-
         with self.lock:
             kept = self.nz[keep_id]
             rec = kept.marc.record()

@@ -272,11 +272,11 @@ def test_dropped_connections_are_retried_then_reported(sim):
 
 def test_a_slow_alma_times_out(sim):
     alma = client_for(sim, timeout_seconds=0.3, max_retries=0)
-    sim.faults.latency = 1.5
+    sim.faults.latency = 3.0
     started = time.monotonic()
     with pytest.raises(AlmaUnavailable, match="did not answer"):
         alma.get_bib(CASES["unique"])
-    assert time.monotonic() - started < 1.2
+    assert time.monotonic() - started < 2.5  # gave up long before Alma's answer
 
 
 def test_the_limiter_paces_all_threads_together(sim):
