@@ -1,0 +1,134 @@
+"""The whole bot, for real, over HTTP: the Alma simulator, a Slack Web API stub, and the
+bot's own HTTP endpoint receiving signed requests as Slack sends them."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from alma.simulator import Simulator, seed
+from bot.app import Bot, create_bot
+from bot.server import SlackHttpServer
+from nzbot.settings import BotSettings
+from tests.bot.slack_signing import post_signed, slash_command_body
+from tests.bot.slack_stub import SlackStub
+from tests.conftest import API_KEY, settings_for
+
+SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+REPORT = "C_REPORT"
+CATALOGER = "U_CAT"
+PM = "U_PM"
+
+
+@dataclass
+class Harness:
+    sim: Simulator
+    stub: SlackStub
+    db_path: Path
+    bot: Bot | None = None
+    server: SlackHttpServer | None = None
+    overrides: dict = field(default_factory=dict)
+
+    def settings(self) -> BotSettings:
+        values = dict(
+            alma=settings_for(self.sim),
+            bot_token=BOT_TOKEN,
+            signing_secret=SECRET,
+            slack_api_url=self.stub.api_url,
+            report_channel=REPORT,
+            pm_users=(PM,),
+            db_path=str(self.db_path),
+            poll_seconds=0.2,
+            discover_seconds=0.3,
+        )
+        values.update(self.overrides)
+        return BotSettings(**values)
+
+    def start(self) -> "Harness":
+        self.bot = create_bot(self.settings())
+        self.server = SlackHttpServer(self.bot.app, host="127.0.0.1", port=0).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.stop()
+        if self.bot:
+            self.bot.stop()
+        self.server = self.bot = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    @property
+    def store(self):
+        return self.bot.services.store
+
+    def command(self, text: str, *, user: str = CATALOGER, channel: str = REPORT,
+                trigger_id: str | None = None, retry_num: int | None = None,
+                response_name: str | None = None) -> tuple[requests.Response, str]:
+        """Sends `/nz text` as Slack does; returns the HTTP answer and the response_url's name."""
+        name = response_name or f"r{time.monotonic_ns()}"
+        body = slash_command_body(text, user_id=user, channel_id=channel,
+                                  response_url=self.stub.response_url(name), trigger_id=trigger_id)
+        answer = post_signed(self.server.url, body, SECRET, retry_num=retry_num)
+        return answer, name
+
+    def response(self, name: str, timeout: float = 10.0):
+        """The (first) delayed answer sent to a command's response_url."""
+        return self.stub.wait_for("response_url", lambda c: c.name == name, timeout=timeout)
+
+    def wait(self, condition, timeout: float = 15.0, what: str = "condition"):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = condition()
+            if value:
+                return value
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def harness(tmp_path):
+    with Simulator(state=seed.sample_state(), api_key=API_KEY, job_seconds=0.6, seed=1) as sim:
+        stub = SlackStub(
+            bot_token=BOT_TOKEN,
+            users={CATALOGER: {"name": "cataloger"}, PM: {"name": "program.manager"},
+                   "U_OTHER": {"name": "someone"}},
+            channels={REPORT: {"name": "nz-report"}, "C_OTHER": {"name": "random"}},
+        ).start()
+        h = Harness(sim=sim, stub=stub, db_path=tmp_path / "nzbot.db")
+        try:
+            yield h
+        finally:
+            h.stop()
+            stub.stop()
+
+
+def block_text(message: dict) -> str:
+    """Everything a person would read in a message: fallback text and every block's text."""
+    parts = [message.get("text") or ""]
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    parts.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(message.get("blocks") or [])
+    return "\n".join(parts)
+
+
+def command_calls(sim: Simulator) -> int:
+    """Alma calls other than the scheduler's watching of jobs (which never stops)."""
+    return sum(n for key, n in sim.calls.items() if "/conf/jobs" not in key)
