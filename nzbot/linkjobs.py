@@ -86,12 +86,15 @@ class LinkJobs:
                      self.poll_running, self.report_finished, self.reconcile_reported):
             try:
                 step()
-            except AlmaError as exc:
+            except AlmaError as exc:  # Alma down or refusing: the next round tries again
                 log.warning("link jobs: %s: %s", step.__name__, exc)
+            except Exception:  # Slack down, or a bug: logged, and the other steps still run
+                log.exception("link jobs: %s failed", step.__name__)
 
     def start_queued(self) -> None:
         """Starts queued requests in order, stopping at the first Alma refuses for now."""
-        for job in self.store.link_jobs("queued"):
+        queued = self.store.link_jobs("queued")
+        for position, job in enumerate(queued):
             if not self.store.move_link_job(job.id, "queued", "starting", started_at=now()):
                 continue  # another thread took it
             try:
@@ -99,6 +102,9 @@ class LinkJobs:
             except JobLimitReached as exc:
                 self._back_to_queue(job, f"Alma is at its job limit ({exc.message}); "
                                          "it will start automatically when Alma allows.")
+                for ahead, waiting in enumerate(queued[position + 1:], start=1):
+                    self._note(waiting, f"Alma is at its job limit; it will start automatically "
+                                        f"after {ahead} request(s) ahead of it.")
                 return
             except AlmaUnavailable as exc:
                 # We cannot tell whether Alma started it: resume_starting finds out.
@@ -230,6 +236,11 @@ class LinkJobs:
     def _back_to_queue(self, job: LinkJob, note: str) -> None:
         self.store.move_link_job(job.id, "starting", "queued", note=note)
         if note != job.note:
+            self._announce(self.store.link_job(job.id))
+
+    def _note(self, job: LinkJob, note: str) -> None:
+        """Says why a queued request waits, when that changed."""
+        if note != job.note and self.store.move_link_job(job.id, "queued", "queued", note=note):
             self._announce(self.store.link_job(job.id))
 
     def _announce(self, job: LinkJob) -> None:

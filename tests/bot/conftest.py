@@ -20,9 +20,9 @@ from tests.conftest import API_KEY, settings_for
 
 SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
-REPORT = "C_REPORT"
-CATALOGER = "U_CAT"
-PM = "U_PM"
+REPORT = "CREPORT01"
+CATALOGER = "UCATALOG1"
+PM = "UPROGMGR1"
 
 
 @dataclass
@@ -99,8 +99,8 @@ def harness(tmp_path):
         stub = SlackStub(
             bot_token=BOT_TOKEN,
             users={CATALOGER: {"name": "cataloger"}, PM: {"name": "program.manager"},
-                   "U_OTHER": {"name": "someone"}},
-            channels={REPORT: {"name": "nz-report"}, "C_OTHER": {"name": "random"}},
+                   "UOTHER001": {"name": "someone"}},
+            channels={REPORT: {"name": "nz-report"}, "COTHER001": {"name": "random"}},
         ).start()
         h = Harness(sim=sim, stub=stub, db_path=tmp_path / "nzbot.db")
         try:

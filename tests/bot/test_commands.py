@@ -126,7 +126,7 @@ def test_a_retried_command_acts_once(harness):
 
 def test_link_from_a_channel_that_is_not_allowed_is_refused(harness):
     harness.start()
-    answer, _ = harness.command(f"link {seed.SETS['link_test']}", channel="C_OTHER")
+    answer, _ = harness.command(f"link {seed.SETS['link_test']}", channel="COTHER001")
     assert "started only in" in block_text(answer.json())
     time.sleep(0.3)
     assert harness.store.link_jobs() == []
@@ -134,7 +134,7 @@ def test_link_from_a_channel_that_is_not_allowed_is_refused(harness):
 
 
 def test_link_by_a_user_not_allowed_is_refused(harness):
-    harness.overrides["allowed_users"] = ("U_SOMEONE_ELSE",)
+    harness.overrides["allowed_users"] = ("USOMEONE9",)
     harness.start()
     answer, _ = harness.command(f"link {seed.SETS['link_test']}", user=CATALOGER)
     assert "started only in" in block_text(answer.json())
