@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -34,23 +33,35 @@ def settings_env(sim: Simulator) -> dict[str, str]:
                 ALMA_NZ_SRU_URL=sim.sru_url)
 
 
+# Runs the real command, then reports its own peak RSS (VmHWM). getrusage on the child
+# would not do: a child forked from this process (which holds the simulator's catalogue)
+# inherits this process's high-water mark.
+CHILD = (
+    "import sys\n"
+    "from nzbot.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+    "sys.stderr.write(f'PEAK_KB {peak}\\n')\n"
+    "sys.exit(code)\n"
+)
+
+
 def run_preview(sim: Simulator, set_id: str) -> dict:
-    """The real command in a child process; its peak RSS comes from getrusage."""
+    """The real command in a child process, which reports its own peak memory."""
     sim.reset_calls()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "nzbot.cli", "preview", set_id, "--json"],
+        [sys.executable, "-c", CHILD, "preview", set_id, "--json"],
         env=settings_env(sim), capture_output=True, text=True, check=True,
     )
     elapsed = time.monotonic() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    peak_kb = int(done.stderr.rsplit("PEAK_KB", 1)[1].split()[0])
     result = json.loads(done.stdout)
     return {
         "records": len(result["records"]),
         "calls": sim.total_calls,
         "seconds": elapsed,
-        "peak_rss_mb": peak_kb / 1024 if peak_kb > before else None,
+        "peak_rss_mb": peak_kb / 1024,
         "counts": result["counts"],
     }
 
