@@ -81,6 +81,20 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_case_decisions(db: sqlite_utils.Database) -> None:
+    cases = db["cases"]
+    cases.add_column("iz_card", str)  # JSON card of the IZ record
+    cases.add_column("decision", str)  # link, contribute, recheck (what the decider asked)
+    cases.add_column("route", str)  # how the link is made: see nzbot/linkroute.py
+    cases.add_column("linking_job", int)  # the link_jobs row that carries out the decision
+    cases.add_column("decided_at", str)
+    db["case_messages"].create(
+        {"id": int, "case_id": int, "channel": str, "ts": str}, pk="id",
+    )
+    db["case_messages"].create_index(["case_id", "channel"], unique=True)
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -132,20 +146,30 @@ class Case:
     id: int
     iz_mms_id: str
     iz_title: str
-    link_job: int | None
-    state: str
-    candidates: tuple[dict, ...]
+    link_job: int | None  # the link job whose run revealed it
+    state: str  # open, deciding, linking, linked, failed, skipped
+    candidates: tuple[dict, ...]  # RecordCard.as_dict() of each NZ candidate
     chosen_nz_mms_id: str | None
     decided_by: str | None
-    note: str | None
+    note: str | None  # what went wrong, in Alma's words where there are any
     created_at: str
     updated_at: str
+    iz_card: dict | None = None
+    decision: str | None = None
+    route: str | None = None
+    linking_job: int | None = None
+    decided_at: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Case":
         values = {f.name: row.get(f.name) for f in fields(cls)}
         values["candidates"] = tuple(json.loads(values["candidates"] or "[]"))
+        values["iz_card"] = json.loads(values["iz_card"]) if values["iz_card"] else None
         return cls(**values)
+
+    @property
+    def candidate_ids(self) -> tuple[str, ...]:
+        return tuple(c["mms_id"] for c in self.candidates)
 
 
 class Store:
@@ -255,7 +279,8 @@ class Store:
 
     # -- cases --------------------------------------------------------------------------
 
-    def open_case(self, iz_mms_id: str, iz_title: str, candidates: list[dict], link_job: int | None) -> Case | None:
+    def open_case(self, iz_mms_id: str, iz_title: str, candidates: list[dict], link_job: int | None,
+                  iz_card: dict | None = None) -> Case | None:
         """Records a multi-match as a case, unless the record already has one not yet
         settled. Returns the new case, or None when one was already open."""
         with self.db.atomic():
@@ -269,6 +294,7 @@ class Store:
             row_id = self.db["cases"].insert(
                 {"iz_mms_id": iz_mms_id, "iz_title": iz_title, "link_job": link_job,
                  "state": "open", "candidates": json.dumps(candidates),
+                 "iz_card": json.dumps(iz_card) if iz_card else None,
                  "created_at": stamp, "updated_at": stamp}
             ).last_pk
         return self.case(row_id)
@@ -276,13 +302,36 @@ class Store:
     def case(self, case_id: int) -> Case:
         return Case.from_row(self.db["cases"].get(case_id))
 
+    def cases_in_job(self, linking_job: int) -> list[Case]:
+        return [Case.from_row(r) for r in self.db["cases"].rows_where(
+            "linking_job = ?", [linking_job], order_by="id")]
+
+    def case_messages(self, case_id: int) -> list[tuple[str, str]]:
+        """(channel, ts) of each message showing this case to a Program Manager."""
+        return [(r["channel"], r["ts"]) for r in self.db["case_messages"].rows_where(
+            "case_id = ?", [case_id], order_by="id")]
+
+    def add_case_message(self, case_id: int, channel: str, ts: str) -> None:
+        self.db["case_messages"].insert(
+            {"case_id": case_id, "channel": channel, "ts": ts}, ignore=True)
+
     def cases(self, *states: str) -> list[Case]:
         where = f"state IN ({', '.join('?' for _ in states)})" if states else None
         return [Case.from_row(r) for r in self.db["cases"].rows_where(where, list(states), order_by="id")]
 
+    def open_case_for(self, iz_mms_id: str) -> Case | None:
+        """The record's case not yet settled (not linked, not skipped), if any."""
+        rows = list(self.db["cases"].rows_where(
+            "iz_mms_id = ? AND state NOT IN ('linked', 'skipped')", [iz_mms_id], order_by="id desc", limit=1))
+        return Case.from_row(rows[0]) if rows else None
+
     def move_case(self, case_id: int, from_states: tuple[str, ...] | str, to_state: str, **values: Any) -> bool:
+        """Moves a case only if it is still in one of `from_states`: of two clicks at once,
+        exactly one wins."""
         if isinstance(from_states, str):
             from_states = (from_states,)
+        if "candidates" in values and not isinstance(values["candidates"], str):
+            values["candidates"] = json.dumps(values["candidates"])
         values["state"] = to_state
         values["updated_at"] = now()
         assignments = ", ".join(f"{k} = ?" for k in values)
