@@ -168,6 +168,49 @@ class RecordCard:
             "is_serial": self.is_serial,
         }
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RecordCard":
+        """The inverse of `as_dict`: derived keys (record_format_name, encoding_level_name,
+        holding_count, publication text) and unknown keys are ignored, missing or null
+        ones take the defaults, so cards stored by older versions still read."""
+
+        def text(value: Any) -> str:
+            return "" if value is None else str(value)
+
+        def texts(value: Any) -> tuple[str, ...]:
+            if value is None:
+                return ()
+            if isinstance(value, str):
+                return (value,)
+            return tuple(text(v) for v in value)
+
+        pub = data.get("publication")
+        if isinstance(pub, dict):
+            publication = Publication(
+                place=text(pub.get("place")),
+                publisher=text(pub.get("publisher")),
+                date=text(pub.get("date")),
+            )
+        else:
+            publication = Publication()
+        return cls(
+            mms_id=text(data.get("mms_id")),
+            title=text(data.get("title")),
+            edition=text(data.get("edition")),
+            publication=publication,
+            extent=text(data.get("extent")),
+            content_type=text(data.get("content_type")),
+            media_type=text(data.get("media_type")),
+            carrier_type=text(data.get("carrier_type")),
+            cataloging_language=text(data.get("cataloging_language")),
+            record_format=text(data.get("record_format")),
+            encoding_level=text(data.get("encoding_level")),
+            oclc_numbers=texts(data.get("oclc_numbers")),
+            cancelled_oclc_numbers=texts(data.get("cancelled_oclc_numbers")),
+            holding_institutions=texts(data.get("holding_institutions")),
+            is_serial=bool(data.get("is_serial", False)),
+        )
+
 
 # --- reading a record ---------------------------------------------------------------
 

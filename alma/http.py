@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from alma.errors import (
@@ -193,6 +193,8 @@ def timed_out(exc: requests.RequestException) -> bool:
     if isinstance(exc, requests.Timeout):
         return True
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(reason, NewConnectionError):  # a refused connection (a ConnectTimeoutError subclass)
+        return False
     return isinstance(reason, (ReadTimeoutError, ConnectTimeoutError))
 
 

@@ -13,3 +13,42 @@ SKIP_CASE = "nz_case_skip"  # leave the IZ record unlinked
 RECHECK_CASE = "nz_case_recheck"  # look the candidates up again (the NZ may have changed)
 
 ALL = (SEND_TO_PM, LINK_CANDIDATE, CONTRIBUTE_NEW, SKIP_CASE, RECHECK_CASE)
+
+# --- the case message: unique action ids, matched by prefix ---------------------------
+#
+# Slack wants every action_id in a message to be unique, and the case message shows a
+# "Link to this record" button under each candidate and a "Previous" and a "Next" page
+# button. Those carry a suffix: f"{LINK_CANDIDATE}:{n}" (n is the candidate's number,
+# 1-based, over all candidates), f"{CASE_PAGE}:prev" and f"{CASE_PAGE}:next". The button
+# values say what to do ("{case_id}:{nz_mms_id}", "{case_id}:{page}"), so listeners must
+# match the prefix, never the whole id:
+#
+#     app.action(action_ids.pattern(action_ids.LINK_CANDIDATE))(on_link)
+#
+# The others (CONTRIBUTE_NEW, SKIP_CASE, RECHECK_CASE) appear once per message and are
+# sent without a suffix; pattern() matches them either way.
+
+import re  # noqa: E402
+
+CASE_PAGE = "nz_case_page"  # show another page of candidates; value "{case_id}:{page}"
+
+ALL = ALL + (CASE_PAGE,)
+
+
+def suffixed(action_id: str, suffix: object) -> str:
+    """The action id of one of several buttons of one kind in a message."""
+    return f"{action_id}:{suffix}"
+
+
+def pattern(action_id: str) -> re.Pattern[str]:
+    """Matches `action_id` alone or with any ":suffix": for Bolt's app.action()."""
+    return re.compile(f"^{re.escape(action_id)}(:|$)")
+
+
+def base(action_id: str) -> str:
+    """The action id without its suffix: "nz_case_link:3" -> "nz_case_link"."""
+    return action_id.split(":", 1)[0]
+
+
+LINK_CANDIDATE_PATTERN = pattern(LINK_CANDIDATE)
+CASE_PAGE_PATTERN = pattern(CASE_PAGE)

@@ -11,10 +11,12 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from alma.client import AlmaClient
+from bot.case_notifier import SlackCaseNotifier
 from bot.listeners import register_listeners
 from bot.notifier import SlackNotifier
 from bot.scheduler import Scheduler
 from bot.services import Services
+from nzbot.cases import Cases
 from nzbot.linkjobs import LinkJobs
 from nzbot.settings import BotSettings
 from nzbot.store import Store
@@ -44,6 +46,8 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
         store=store,
         alma=alma,
         link_jobs=LinkJobs(store, alma, notifier),
+        cases=Cases(store, alma, SlackCaseNotifier(client, store, settings), settings.pm_users),
+        slack=client,
         workers=ThreadPoolExecutor(max_workers=8, thread_name_prefix="nzbot-work"),
     )
     app = App(

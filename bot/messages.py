@@ -403,3 +403,159 @@ def not_allowed_message(report_channel: str) -> Message:
 
 def cases_found_message(count: int) -> Message:
     return render("cases_found", count=count)
+
+
+# --- multi-match cases ------------------------------------------------------------------
+#
+# The case message is the Program Manager's place to decide; its buttons (live only while
+# the case is open or failed) carry unique action ids: see bot/action_ids.py for the
+# f"{LINK_CANDIDATE}:{n}" and f"{CASE_PAGE}:prev|next" suffixes and action_ids.pattern().
+
+from math import ceil  # noqa: E402
+
+from alma.cards import RecordCard, differences  # noqa: E402
+from nzbot.cases import DECIDABLE, UNSETTLED  # noqa: E402
+from nzbot.linkroute import MANUAL, Route  # noqa: E402
+from nzbot.store import Case  # noqa: E402
+
+CASE_CANDIDATES_PER_PAGE = 5  # candidate cards (each with its button) on one page
+CASE_COMPACT_PER_SECTION = 8  # one-line candidates in one section, once a case is settled
+MAX_CASES_LISTED = 40  # lines in /nz cases
+CASE_LINES_PER_SECTION = 4  # /nz cases lines in one section
+MAX_PM_MENTIONED = 10
+CASE_STATE_WORDS = {
+    "open": "waiting for a decision",
+    "failed": "link failed, waiting for a new decision",
+    "deciding": "decided, linking in Alma",
+    "linking": "decided, linking in Alma",
+    "linked": "linked",
+    "skipped": "skipped for now",
+}
+_MAX_URL = 400
+_URL_FORBIDDEN = re.compile(r"[\s<>|]")
+
+
+def handed_off(case: Case) -> bool:
+    """The case waits for a person to link it in the Metadata Editor."""
+    route = Route.decode(case.route)
+    return route is not None and route.kind == MANUAL
+
+
+def safe_link(url: Any) -> str | None:
+    """A URL fit for `<url|text>`: http(s) only, no characters that would end the token,
+    `&` as Slack wants it. None for anything else."""
+    text = "" if url is None else str(url)
+    if not text.startswith(("https://", "http://")) or len(text) > _MAX_URL:
+        return None
+    if _URL_FORBIDDEN.search(text):
+        return None
+    return text.replace("&", "&amp;")
+
+
+def _case_cards(case: Case) -> tuple[RecordCard, list[RecordCard]]:
+    if case.iz_card:
+        iz = RecordCard.from_dict(case.iz_card)
+        if not iz.mms_id:
+            iz = RecordCard.from_dict({**case.iz_card, "mms_id": case.iz_mms_id})
+    else:
+        iz = RecordCard(mms_id=case.iz_mms_id or "", title=case.iz_title or "")
+    return iz, [RecordCard.from_dict(c) for c in case.candidates]
+
+
+def case_message(case: Case, *, page: int = 0) -> Message:
+    """The Program Manager's message for one case; `page` is the page of candidates shown
+    (0-based, clamped) while the case is open or failed."""
+    iz, candidates = _case_cards(case)
+    total = len(candidates)
+    pages = max(1, ceil(total / CASE_CANDIDATES_PER_PAGE))
+    page = min(max(int(page), 0), pages - 1)
+    start = page * CASE_CANDIDATES_PER_PAGE
+    decidable = case.state in DECIDABLE
+    chosen = case.chosen_nz_mms_id or ""
+    if decidable:
+        full = list(enumerate(candidates[start : start + CASE_CANDIDATES_PER_PAGE], start + 1))
+        compact: list[tuple[int, RecordCard]] = []
+    elif total <= CASE_CANDIDATES_PER_PAGE:
+        full, compact = list(enumerate(candidates, 1)), []
+    else:  # settled with many: the chosen one in full, the others one line each
+        full = [(n, c) for n, c in enumerate(candidates, 1) if chosen and c.mms_id == chosen]
+        compact = [(n, c) for n, c in enumerate(candidates, 1) if not (chosen and c.mms_id == chosen)]
+    compact_sections = [
+        compact[i : i + CASE_COMPACT_PER_SECTION]
+        for i in range(0, len(compact), CASE_COMPACT_PER_SECTION)
+    ]
+    return render(
+        "case",
+        case=case,
+        iz=iz,
+        total=total,
+        page=page,
+        pages=pages,
+        first=start + 1,
+        last=min(start + CASE_CANDIDATES_PER_PAGE, total),
+        full=full,
+        compact_sections=compact_sections,
+        differing=differences(candidates),
+        decidable=decidable,
+        chosen=chosen,
+        manual=handed_off(case),
+        state_words=CASE_STATE_WORDS.get(case.state, case.state or "unknown"),
+    )
+
+
+def cases_message(cases: list[Case], links: dict[int, str]) -> Message:
+    """/nz cases: the unsettled cases, newest first; `links` maps case id to the permalink
+    of its message (chat.getPermalink)."""
+    open_cases = [c for c in cases if c.state in UNSETTLED]
+    newest_first = sorted(open_cases, key=lambda c: (c.created_at or "", c.id), reverse=True)
+    shown = newest_first[:MAX_CASES_LISTED]
+    rows = [
+        {
+            "case": c,
+            "link": safe_link(links.get(c.id)),
+            "state_words": (
+                "handed off to the Metadata Editor"
+                if c.state in ("deciding", "linking") and handed_off(c)
+                else CASE_STATE_WORDS.get(c.state, c.state)
+            ),
+        }
+        for c in shown
+    ]
+    return render(
+        "cases",
+        sections=[
+            rows[i : i + CASE_LINES_PER_SECTION] for i in range(0, len(rows), CASE_LINES_PER_SECTION)
+        ],
+        total=len(open_cases),
+        hidden=len(open_cases) - len(shown),
+    )
+
+
+def case_outcome_message(case: Case) -> Message:
+    """Posted in the thread of the link job that revealed the case: how it ended."""
+    return render("case_outcome", case=case, manual=handed_off(case))
+
+
+def not_pm_message(pm_users: tuple[str, ...]) -> Message:
+    """Ephemeral, for someone other than the Program Manager who clicks a case button."""
+    users = tuple(pm_users)
+    return render(
+        "not_pm",
+        users=users[:MAX_PM_MENTIONED],
+        more=max(0, len(users) - MAX_PM_MENTIONED),
+    )
+
+
+def case_sent_message(case: Case, new: bool, pm_users: tuple[str, ...]) -> Message:
+    """The cataloger's answer to "Send to the Program Manager"."""
+    return render("case_sent", case=case, new=new, users=list(pm_users[:MAX_PM_MENTIONED]))
+
+
+def already_decided_message(case: Case) -> Message:
+    """Ephemeral, for a click on a case that someone already decided."""
+    return render("already_decided", case=case, state_words=CASE_STATE_WORDS.get(case.state, case.state))
+
+
+def cases_csv_message(csv_text: str) -> Message:
+    """/nz cases csv: the decisions as CSV in a code block (the CLI gives the whole file)."""
+    return render("cases_csv", csv_text=csv_text, rows=max(0, csv_text.count("\n") - 1))

@@ -26,6 +26,8 @@ class Scheduler:
         self.scheduler.add_job(services.link_jobs.tick, "interval",
                                seconds=settings.poll_seconds, id="link_jobs", next_run_time=datetime.now(),
                                **common)
+        self.scheduler.add_job(services.cases.advance, "interval", seconds=settings.poll_seconds,
+                               id="cases", next_run_time=datetime.now(), **common)
         self.scheduler.add_job(self.discover, "interval", seconds=settings.discover_seconds,
                                id="discover", next_run_time=datetime.now(), **common)
 

@@ -7,7 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
+from slack_sdk import WebClient
+
 from alma.client import AlmaClient
+from nzbot.cases import Cases
 from nzbot.linkjobs import LinkJobs
 from nzbot.settings import BotSettings
 from nzbot.store import Store
@@ -21,6 +24,8 @@ class Services:
     store: Store
     alma: AlmaClient
     link_jobs: LinkJobs
+    cases: Cases
+    slack: WebClient
     # Slow work (anything that calls Alma) runs here, after Slack has had its ack.
     workers: ThreadPoolExecutor
 

@@ -32,6 +32,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     preview.add_argument("--json", action="store_true", help="print one JSON object")
     preview.set_defaults(handler=run_preview)
 
+    doctor = commands.add_parser("doctor", help="check the configuration (Alma, SRU, Slack, database) before the first run")
+    doctor.set_defaults(handler=run_doctor)
+
+    cases = commands.add_parser("cases", help="multi-match cases and their decisions, as CSV (from NZBOT_DB)")
+    cases.add_argument("format", nargs="?", choices=["csv"], default="csv")
+    cases.set_defaults(handler=run_cases)
+
     run = commands.add_parser("run", help="run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
     run.set_defaults(handler=run_bot)
 
@@ -52,6 +59,16 @@ def run_simulator(args: argparse.Namespace) -> int:
     from alma.simulator import serve
 
     serve(port=args.port)
+    return 0
+
+
+def run_cases(args: argparse.Namespace) -> int:
+    import os
+
+    from nzbot.cases import decisions_csv
+    from nzbot.store import Store
+
+    sys.stdout.write(decisions_csv(Store(os.environ.get("NZBOT_DB", "").strip() or "nzbot.db")))
     return 0
 
 
@@ -79,6 +96,12 @@ def run_bot(args: argparse.Namespace) -> int:
     finally:
         bot.stop()
     return 0
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from nzbot.doctor import run
+
+    return run()
 
 
 def run_match(args: argparse.Namespace) -> int:

@@ -180,6 +180,7 @@ class LinkJobs:
                     match.iz.title if match.iz else "",
                     [card.as_dict() for card in match.candidates],
                     job.id,
+                    match.iz.as_dict() if match.iz else None,
                 )
                 if case is not None:
                     case_ids.append(case.id)

@@ -214,6 +214,13 @@ class Store:
         self.db.execute("INSERT OR IGNORE INTO bot_state (key, value) VALUES (?, ?)", [key, default])
         return self.db.execute("SELECT value FROM bot_state WHERE key = ?", [key]).fetchone()[0]
 
+    def recall(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM bot_state WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def remember(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO bot_state (key, value) VALUES (?, ?)", [key, value])
+
     # -- audit --------------------------------------------------------------------------
 
     def audit(self, actor: str, action: str, subject: str, outcome: str, detail: str = "") -> None:

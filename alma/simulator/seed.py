@@ -130,8 +130,11 @@ def sample_state(*, link_job_id: str = LINK_JOB_ID, network_code: str | None = N
        leader=MINIMAL_BOOK_LEADER)
     iz("multi", t, [("a", "(OCoLC)61111111")])
     t = "Native plants of Washington"
-    for suffix in "abc":
-        nz(f"multi_three_{suffix}", t, [("a", "(OCoLC)62222222")], year="2009")
+    # each duplicate also carries a member's own system number, which singles it out:
+    # the route by which a Program Manager's pick is linked automatically
+    for n, suffix in enumerate("abc"):
+        nz(f"multi_three_{suffix}", t, [("a", "(OCoLC)62222222"), ("a", f"(OrU)b2000{n}47x")],
+           year="2009")
     iz("multi_three", t, [("a", "(OCoLC)62222222")], year="2009")
     # the second duplicate carries the OCN only as a cancelled number ($z): still a match
     t = "Rivers and streams of Idaho"
@@ -233,6 +236,21 @@ def sample_state(*, link_job_id: str = LINK_JOB_ID, network_code: str | None = N
     SETS["empty"] = state.make_set("Empty set").id
     _add_jobs(state, link_job_id)
     return state
+
+
+def add_multi_match(state: State, title: str, ocn: str, system_numbers: tuple[str, ...]) -> tuple[str, list[str]]:
+    """An unlinked IZ record and one NZ duplicate per system number, all sharing `ocn`;
+    each duplicate also carries its own prefixed 035 (e.g. "(OrU)b123"), or none for "".
+    Returns (IZ MMS ID, NZ MMS IDs)."""
+    nz_ids = []
+    for number in system_numbers:
+        nz_id = state.new_nz_id()
+        f035 = [("a", f"(OCoLC){ocn}")] + ([("a", number)] if number else [])
+        state.add_nz(_record(nz_id, title, f035, holders=OTHER_MEMBERS[:2]), mms_id=nz_id, case="multi")
+        nz_ids.append(nz_id)
+    iz_id = state.new_iz_id()
+    state.add_iz(_record(iz_id, title, [("a", f"(OCoLC){ocn}")], local=True), mms_id=iz_id, case="multi")
+    return iz_id, nz_ids
 
 
 def _add_jobs(state: State, link_job_id: str) -> None:

@@ -245,3 +245,27 @@ def test_as_dict_is_plain_json():
     assert data["record_format_name"] == "Book"
     assert data["encoding_level_name"] == "Full"
     assert data["is_serial"] is False
+
+
+def test_from_dict_is_the_inverse_of_as_dict():
+    original = card_from_record("99160483400001451", full_record())
+    assert original.oclc_numbers and original.holding_institutions  # a full card
+    data = json.loads(json.dumps(original.as_dict()))  # as stored: lists, not tuples
+    assert RecordCard.from_dict(data) == original
+    assert RecordCard.from_dict(data).as_dict() == data
+
+
+def test_from_dict_ignores_derived_and_unknown_keys_and_fills_defaults():
+    data = {
+        "mms_id": "991",
+        "title": "T",
+        "holding_count": 99,  # derived: the real count comes from the institutions
+        "record_format_name": "Nonsense",
+        "publication": {"place": "London", "text": "ignored"},
+        "surprise": 1,
+        "edition": None,
+    }
+    card = RecordCard.from_dict(data)
+    assert card == RecordCard(mms_id="991", title="T", publication=Publication(place="London"))
+    assert card.holding_count == 0
+    assert RecordCard.from_dict({"mms_id": "992"}) == RecordCard("992")

@@ -339,3 +339,9 @@ def test_sru_needs_its_setting(sim):
     alma = client_for(sim, nz_sru_url="")
     with pytest.raises(BadInput, match="ALMA_NZ_SRU_URL"):
         alma.sru_page("alma.mms_id=1")
+
+
+def test_a_refused_connection_is_not_called_a_timeout(sim):
+    alma = client_for(sim, max_retries=1, api_url="http://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(AlmaUnavailable, match="could not be reached"):
+        alma.get_bib(CASES["unique"])

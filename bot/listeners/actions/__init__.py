@@ -1,11 +1,27 @@
-"""Button clicks (block_actions)."""
+"""Button clicks (block_actions): one small module per kind of button."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
+from bot import action_ids
+from bot.listeners.actions import case_buttons, send_to_pm
 from bot.services import Services
 
 
 def register(app: App, services: Services) -> None:
-    """The case buttons arrive with the multi-match issue; nothing to register yet."""
+    @app.action(action_ids.SEND_TO_PM)
+    def send_to_pm_clicked(ack, body, respond):
+        send_to_pm.handle(services, ack, body, respond)
+
+    for action_id, decision in (
+        (action_ids.LINK_CANDIDATE, "link"),
+        (action_ids.CONTRIBUTE_NEW, "contribute"),
+        (action_ids.SKIP_CASE, "skip"),
+        (action_ids.RECHECK_CASE, "recheck"),
+    ):
+        app.action(action_ids.pattern(action_id))(case_buttons.decision_listener(services, decision))
+
+    @app.action(action_ids.pattern(action_ids.CASE_PAGE))
+    def case_page_clicked(ack, body, respond):
+        case_buttons.turn_page(services, ack, body, respond)

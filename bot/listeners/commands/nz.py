@@ -6,7 +6,7 @@ through `respond`, so Slack's 3 seconds are kept however slow Alma is.
 
 from __future__ import annotations
 
-from bot.listeners.commands import jobs, link, match, preview
+from bot.listeners.commands import cases, jobs, link, match, preview
 from bot.messages import help_message, usage_message
 from bot.services import Services
 
@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "preview": preview,
     "link": link,
     "jobs": jobs,
+    "cases": cases,
 }
 
 

@@ -1,0 +1,215 @@
+"""Benchmark: how quickly the bot acknowledges a burst of /nz commands while Alma is slow.
+
+Slack wants every slash command acknowledged within 3 seconds. This starts the Alma
+simulator (every call delayed by --alma-latency seconds), the Slack Web API stub and the
+real bot in HTTP mode (Bolt app + SlackHttpServer on 127.0.0.1), then fires --commands
+signed `/nz` commands at once from as many threads (a mix of `match <id>`,
+`preview <set>`, `jobs`, `help` and `link <set>`), and prints the ack latency
+distribution for each round and over all rounds.
+
+    PYTHONPATH=. python bench/ack_latency.py
+    PYTHONPATH=. python bench/ack_latency.py --commands 100 --alma-latency 4 --rounds 5
+
+The clients run in this process next to the bot, so the figures include their share of
+the GIL: a real Slack is, if anything, kinder. Every wait is bounded (HTTP timeouts,
+thread joins), and everything started is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+
+from alma.config import AlmaSettings  # noqa: E402
+from alma.simulator import Simulator, seed  # noqa: E402
+from bot.app import create_bot  # noqa: E402
+from bot.server import SlackHttpServer  # noqa: E402
+from nzbot.settings import BotSettings  # noqa: E402
+from tests.bot.slack_signing import post_signed, slash_command_body  # noqa: E402
+from tests.bot.slack_stub import SlackStub  # noqa: E402
+
+API_KEY = "bench-key"
+BOT_TOKEN = "xoxb-bench-token"
+SECRET = "bench-signing-secret"
+REPORT = "CREPORT01"
+CATALOGER = "UCATALOG1"
+PM = "UPROGMGR1"
+BOT_USER = "UNZBOT001"
+SLACK_LIMIT = 3.0  # seconds Slack waits for an ack
+HTTP_TIMEOUT = 10.0  # per command; a lost ack counts as an error, never hangs the run
+
+
+@dataclass
+class Sent:
+    kind: str
+    latency: float | None  # None: no answer (timeout, connection error)
+    status: int | None
+    error: str = ""
+
+
+def command_mix() -> list[tuple[str, str]]:
+    """(kind, text) for each kind of command, cycled through by the senders."""
+    return [
+        ("match", f"match {seed.CASES['unique']}"),
+        ("preview", f"preview {seed.SETS['link_test']}"),
+        ("jobs", "jobs"),
+        ("help", "help"),
+        ("link", f"link {seed.SETS['link_test']}"),
+        ("match", f"match {seed.CASES['multi']}"),
+        ("preview", f"preview {seed.SETS['unlinked']}"),
+    ]
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile of a sorted list."""
+    rank = max(1, math.ceil(p / 100 * len(values)))
+    return values[rank - 1]
+
+
+def send_burst(url: str, stub: SlackStub, n: int, round_no: int) -> list[Sent]:
+    mix = command_mix()
+    results: list[Sent | None] = [None] * n
+    barrier = threading.Barrier(n, timeout=30)
+
+    def one(i: int) -> None:
+        kind, text = mix[i % len(mix)]
+        body = slash_command_body(
+            text, user_id=CATALOGER, channel_id=REPORT,
+            response_url=stub.response_url(f"round{round_no}-{i}"),
+        )
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            pass  # send anyway; the burst is a little less simultaneous
+        started = time.perf_counter()
+        try:
+            answer = post_signed(url, body, SECRET, timeout=HTTP_TIMEOUT)
+        except requests.RequestException as exc:
+            results[i] = Sent(kind, None, None, type(exc).__name__)
+            return
+        results[i] = Sent(kind, time.perf_counter() - started, answer.status_code)
+
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30 + HTTP_TIMEOUT + 5
+    for t in threads:
+        t.join(timeout=max(0.0, deadline - time.monotonic()))
+    return [r if r is not None else Sent("?", None, None, "did not finish") for r in results]
+
+
+def summary(label: str, sent: list[Sent]) -> str:
+    answered = sorted(s.latency for s in sent if s.latency is not None and s.status == 200)
+    failed = [s for s in sent if s.latency is None or s.status != 200]
+    over = sum(1 for s in sent if s.latency is None or s.latency > SLACK_LIMIT)
+    if not answered:
+        return f"{label:<9} count {len(sent):>4}  no successful acks; {len(failed)} failed"
+    ms = lambda v: f"{v * 1000:7.1f}"  # noqa: E731
+    return (
+        f"{label:<9} count {len(sent):>4}  min {ms(answered[0])}  p50 {ms(percentile(answered, 50))}  "
+        f"p90 {ms(percentile(answered, 90))}  p99 {ms(percentile(answered, 99))}  "
+        f"max {ms(answered[-1])}  (ms)  over {SLACK_LIMIT:g} s: {over}  failed: {len(failed)}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--commands", type=int, default=50, help="commands sent at once per round (50)")
+    parser.add_argument("--alma-latency", type=float, default=2.0, help="seconds added to every Alma call (2.0)")
+    parser.add_argument("--rounds", type=int, default=3, help="bursts to send (3)")
+    parser.add_argument("--pause", type=float, default=1.0, help="seconds between rounds (1.0)")
+    parser.add_argument("--drain", type=float, default=0.0,
+                        help="after the last round, wait up to this many seconds for the delayed "
+                             "answers (response_url) and report how many came (0: don't wait)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.commands <= 500 or not 1 <= args.rounds <= 50 or args.alma_latency < 0:
+        parser.error("--commands must be 1..500, --rounds 1..50, --alma-latency >= 0")
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    workdir = Path(tempfile.mkdtemp(prefix="nzbot-ack-bench-"))
+    sim = stub = bot = server = None
+    try:
+        sim = Simulator(state=seed.sample_state(), api_key=API_KEY, job_seconds=1.0, seed=1).start()
+        stub = SlackStub(
+            bot_token=BOT_TOKEN, bot_user_id=BOT_USER,
+            users={CATALOGER: {"name": "cataloger"}, PM: {"name": "program.manager"}},
+            channels={REPORT: {"name": "nz-report", "members": [BOT_USER, CATALOGER, PM]}},
+        ).start()
+        settings = BotSettings(
+            alma=AlmaSettings(api_key=API_KEY, api_url=sim.base_url, nz_sru_url=sim.sru_url,
+                              timeout_seconds=max(30.0, args.alma_latency * 3), max_retries=1,
+                              quota_floor=0),
+            bot_token=BOT_TOKEN, signing_secret=SECRET, slack_api_url=stub.api_url,
+            report_channel=REPORT, pm_users=(PM,), db_path=str(workdir / "nzbot.db"),
+        )
+        bot = create_bot(settings)
+        server = SlackHttpServer(bot.app, host="127.0.0.1", port=0).start()
+        sim.faults.latency = args.alma_latency
+
+        print(f"nzbot ack latency: {args.commands} /nz commands at once x {args.rounds} rounds, "
+              f"every Alma call delayed {args.alma_latency:g} s; bot at {server.url}")
+        everything: list[Sent] = []
+        for r in range(1, args.rounds + 1):
+            calls_before = sim.total_calls
+            sent = send_burst(server.url, stub, args.commands, r)
+            everything.extend(sent)
+            print(summary(f"round {r}", sent) + f"  [Alma calls begun during the burst: {sim.total_calls - calls_before}]",
+                  flush=True)
+            if r < args.rounds:
+                time.sleep(args.pause)
+        print(summary("overall", everything))
+        by_kind: dict[str, list[Sent]] = defaultdict(list)
+        for s in everything:
+            by_kind[s.kind].append(s)
+        for kind in sorted(by_kind):
+            print("  " + summary(kind, by_kind[kind]))
+        errors = sorted({s.error or f"HTTP {s.status}" for s in everything if s.latency is None or s.status != 200})
+        if errors:
+            print("errors: " + ", ".join(errors))
+        # help is answered in the ack itself; every other command answers later.
+        expected = sum(1 for s in everything if s.kind != "help" and s.status == 200)
+        drain_started = time.monotonic()
+        while time.monotonic() - drain_started < args.drain and len(stub.responses()) < expected:
+            time.sleep(0.2)
+        waited = f" after waiting {time.monotonic() - drain_started:.1f} s" if args.drain else ""
+        print(f"delayed answers posted to response_url{waited}: {len(stub.responses())} of {expected} "
+              "(the Alma work runs after the ack)")
+        return 0 if not errors else 1
+    finally:
+        # Let work still running finish quickly, then stop everything that was started.
+        if sim is not None:
+            sim.faults.latency = 0.0
+        if server is not None:
+            server.stop()
+        if bot is not None:
+            bot.stop()
+            workers = bot.services.workers
+            # shutdown(wait=False) above cancelled queued work; give running work a bounded wait.
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and any(t.is_alive() for t in list(workers._threads)):
+                time.sleep(0.1)
+        if stub is not None:
+            stub.stop()
+        if sim is not None:
+            sim.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""The cases' CaseNotifier, in Slack: each case as a message to every Program Manager
+(a DM each, or the PM channel), updated in place as the case moves, and a reply in the
+thread of the link job that revealed it."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+
+from bot.messages import case_message, case_outcome_message
+from nzbot.settings import BotSettings
+from nzbot.store import Case, LinkJob, Store
+
+
+class SlackCaseNotifier:
+    def __init__(self, client: WebClient, store: Store, settings: BotSettings) -> None:
+        self.client = client
+        self.store = store
+        self.settings = settings
+
+    def show_case(self, case: Case) -> None:
+        message = case_message(case).as_kwargs()
+        shown = dict(self.store.case_messages(case.id))
+        for channel in self._recipients():
+            if channel in shown:
+                self.client.chat_update(channel=channel, ts=shown[channel], **message)
+            else:
+                ts = self.client.chat_postMessage(channel=channel, **message)["ts"]
+                self.store.add_case_message(case.id, channel, ts)
+
+    def case_settled(self, case: Case, revealed_by: LinkJob | None) -> None:
+        if revealed_by is None or not revealed_by.message_ts:
+            return  # sent from a lookup: the PM's message is the record
+        self.client.chat_postMessage(
+            channel=self.settings.report_channel, thread_ts=revealed_by.message_ts,
+            **case_outcome_message(case).as_kwargs(),
+        )
+
+    def _recipients(self) -> list[str]:
+        """The PM channel, or a DM channel with each Program Manager."""
+        if self.settings.pm_channel:
+            return [self.settings.pm_channel]
+        channels = []
+        for user in self.settings.pm_users:
+            key = f"dm:{user}"
+            channel = self.store.recall(key)
+            if not channel:
+                channel = self.client.conversations_open(users=user)["channel"]["id"]
+                self.store.remember(key, channel)
+            channels.append(channel)
+        return channels

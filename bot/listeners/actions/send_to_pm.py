@@ -1,0 +1,32 @@
+"""The "Send to the Program Manager" button of a multi-match lookup."""
+
+from __future__ import annotations
+
+from bot.errors import user_message
+from bot.messages import case_sent_message, error_message
+from bot.services import Services
+
+
+def handle(services: Services, ack, body: dict, respond) -> None:
+    ack()
+    if not services.store.first_time(f"action:{body.get('trigger_id')}:{_action(body).get('action_ts')}"):
+        return
+    user = body.get("user", {}).get("id", "")
+    iz_mms_id = str(_action(body).get("value") or "")
+
+    def work() -> None:
+        try:
+            case, new = services.cases.send_to_pm(iz_mms_id, user)
+        except Exception as exc:
+            respond(response_type="ephemeral", replace_original=False,
+                    **error_message(user_message(exc)).as_kwargs())
+            return
+        respond(response_type="ephemeral", replace_original=False,
+                **case_sent_message(case, new, services.settings.pm_users).as_kwargs())
+
+    services.later(work)
+
+
+def _action(body: dict) -> dict:
+    actions = body.get("actions") or [{}]
+    return actions[0]

@@ -1,0 +1,496 @@
+"""`nzbot doctor`: checks a real configuration before the first run.
+
+Each check is a small function returning a :class:`Check`; :func:`run` reads the settings
+from the environment, runs every check in order and prints one line per check:
+
+    ok   <what>: <what was found>
+    warn <what>: <what to know>
+    FAIL <what>: <what to fix>
+
+The exit status is 0 when nothing failed (warnings allowed), 1 when a check failed, and 2
+when the settings themselves are missing or malformed (one FAIL line, nothing else is
+tried). Keys, tokens and the signing secret are never printed: every line is scrubbed of
+them before it is written, whatever an error message may have carried.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets as _secrets
+import sqlite3
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, TextIO
+from urllib.error import URLError
+from urllib.parse import urlsplit
+
+from alma.client import AlmaClient
+from alma.config import REGIONS, AlmaSettings, SettingError
+from alma.errors import (
+    AlmaError,
+    AlmaRateLimited,
+    AlmaRequestError,
+    AlmaServerError,
+    AlmaUnavailable,
+    BadInput,
+    SruError,
+)
+from alma.http import AlmaHttp
+from alma.models import LINK_JOB_NAME
+
+OK, WARN, FAIL = "ok", "warn", "fail"
+_LABELS = {OK: "ok  ", WARN: "warn", FAIL: "FAIL"}
+SECRET_ENV = ("ALMA_API_KEY", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+REDACTED = "[redacted]"
+# The doctor is interactive: it should say what is wrong in seconds, not after Alma's
+# full retry schedule.
+DOCTOR_MAX_RETRIES = 2
+DOCTOR_TIMEOUT = 15.0
+SLACK_TIMEOUT = 10
+MEMBER_PAGES = 50  # conversations.members pages of 200: 10,000 members is plenty
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+    level: str = OK  # ok, warn or fail
+
+    @classmethod
+    def passed(cls, name: str, detail: str = "") -> "Check":
+        return cls(name, True, detail, OK)
+
+    @classmethod
+    def warning(cls, name: str, detail: str) -> "Check":
+        return cls(name, True, detail, WARN)
+
+    @classmethod
+    def failed(cls, name: str, detail: str) -> "Check":
+        return cls(name, False, detail, FAIL)
+
+    def line(self) -> str:
+        text = f"{_LABELS[self.level]} {self.name}"
+        return f"{text}: {self.detail}" if self.detail else text
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
+def host_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.netloc or url
+
+
+# -- Alma --------------------------------------------------------------------------------
+
+
+def doctor_client(settings: AlmaSettings) -> AlmaClient:
+    """An Alma client like the bot's, with short retries so a dead end shows quickly."""
+    http = AlmaHttp(
+        settings.api_key,
+        requests_per_second=settings.requests_per_second,
+        timeout_seconds=min(settings.timeout_seconds, DOCTOR_TIMEOUT),
+        max_retries=min(settings.max_retries, DOCTOR_MAX_RETRIES),
+        backoff_factor=0.2,
+        quota_floor=settings.quota_floor,
+    )
+    return AlmaClient(settings, http)
+
+
+def gateway_description(api_url: str) -> str:
+    region = next((name for name, url in REGIONS.items() if url == api_url.rstrip("/")), None)
+    host = host_of(api_url)
+    return f"{host} (region {region})" if region else host
+
+
+def why_unreachable(exc: BaseException) -> str:
+    """What stopped a connection, from the cause chain: AlmaHttp reports a refused
+    connection as a timeout (urllib3's NewConnectionError subclasses ConnectTimeoutError)."""
+    from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, NameResolutionError):
+            return "its host name does not resolve."
+        if isinstance(current, NewConnectionError):
+            return "the connection was refused (nothing listens there)."
+        reason = getattr(current, "reason", None)
+        for nxt in (current.__cause__, current.__context__, reason, *getattr(current, "args", ())):
+            if isinstance(nxt, BaseException):
+                todo.append(nxt)
+    return str(exc)
+
+
+def check_alma_key(client: AlmaClient) -> Check:
+    """One cheap call (the first manual job) to see that the gateway takes the key."""
+    name = "Alma API key"
+    settings = client.settings
+    gateway = gateway_description(settings.api_url)
+    try:
+        response = client.http.request(
+            "GET", f"{settings.api_url}/almaws/v1/conf/jobs", params={"type": "MANUAL", "limit": 1}
+        )
+        data = response.json()
+    except AlmaUnavailable as exc:
+        return Check.failed(
+            "Alma API", f"cannot reach {gateway}: {why_unreachable(exc)} Check ALMA_API_URL (a region such as "
+            "na or eu, or the gateway's https URL) and the network."
+        )
+    except AlmaRateLimited as exc:
+        if exc.code == "DAILY_THRESHOLD":
+            return Check.failed(name, f"{gateway} accepted the key but the daily API quota is used up: "
+                                      "wait for it to reset (midnight UTC for the gateway's region).")
+        return Check.failed(name, f"{gateway} kept refusing with 429 (too many requests): {exc}")
+    except AlmaServerError as exc:
+        return Check.failed("Alma API", f"{gateway} answered with a server error: {exc} Try again later.")
+    except AlmaRequestError as exc:
+        text = f"{exc.message} {exc.code or ''}".lower()
+        if exc.status in (401, 403) or "unauthorized" in text or "api-key" in text or "api key" in text:
+            return Check.failed(
+                name, f"{gateway} refused the key (HTTP {exc.status}): check ALMA_API_KEY is your "
+                "institution zone's API key (Bibs and Configuration read/write), made in the "
+                "Developer Network for this gateway's region."
+            )
+        return Check.failed(name, f"{gateway} answered HTTP {exc.status}: {exc} Check ALMA_API_URL.")
+    except ValueError:
+        return Check.failed("Alma API", f"{gateway} did not answer like Alma (no JSON): check ALMA_API_URL.")
+    except Exception as exc:  # a malformed URL, an SSL failure, ...
+        return Check.failed("Alma API", f"cannot call {gateway}: {type(exc).__name__}: {exc} Check ALMA_API_URL.")
+    jobs = data.get("total_record_count") if isinstance(data, dict) else None
+    counted = f" ({jobs} manual jobs)" if isinstance(jobs, int) else ""
+    # Alma's API answers do not say which institution a key belongs to, so report what we
+    # know: the gateway that took the key and that it can read the job configuration.
+    return Check.passed(name, f"accepted by {gateway}; it reads this zone's job list{counted}")
+
+
+def check_link_job(client: AlmaClient, key_ok: bool = True) -> Check:
+    name = "Link job"
+    configured = client.settings.link_job_id
+    if not key_ok:
+        return Check.failed(name, "not checked: the Alma API key check failed (fix that first).")
+    try:
+        job = client.find_link_job()
+    except BadInput as exc:
+        return Check.failed(name, f"ALMA_LINK_JOB_ID: {exc} {_link_job_hint(client)}")
+    except AlmaRequestError as exc:
+        if configured:
+            return Check.failed(
+                name, f"ALMA_LINK_JOB_ID={configured} is not a job in this Alma ({exc.message.strip()}). "
+                + _link_job_hint(client)
+            )
+        return Check.failed(name, str(exc))
+    except AlmaError as exc:
+        return Check.failed(name, f"could not look it up: {exc}")
+    if job.name.strip() != LINK_JOB_NAME:
+        return Check.failed(
+            name, f"ALMA_LINK_JOB_ID={configured} is {job.name!r}, not {LINK_JOB_NAME!r}. "
+            + _link_job_hint(client)
+        )
+    how = "from ALMA_LINK_JOB_ID" if configured else "found by name"
+    return Check.passed(name, f"{job.id} {job.name!r} ({how})")
+
+
+def _link_job_hint(client: AlmaClient) -> str:
+    """The fix for a wrong ALMA_LINK_JOB_ID, with the right id when Alma can tell it."""
+    try:
+        named = [j for j in client.list_jobs() if j.name.strip() == LINK_JOB_NAME]
+    except AlmaError:
+        named = []
+    if named:
+        return (f"Set ALMA_LINK_JOB_ID={named[0].id} (the id of {LINK_JOB_NAME!r} here), "
+                "or leave it unset and nzbot finds the job by name.")
+    return (f"Set ALMA_LINK_JOB_ID to the id of {LINK_JOB_NAME!r} (Admin > Manage Jobs and Sets), "
+            "or leave it unset and nzbot finds the job by name.")
+
+
+def check_sru(client: AlmaClient) -> Check:
+    """One searchRetrieve on the OCLC index, one record at most."""
+    name = "NZ SRU search"
+    settings = client.settings
+    if not settings.nz_sru_url:
+        return Check.failed(name, "ALMA_NZ_SRU_URL is not set: give your network zone's SRU address, "
+                                  "e.g. https://na01.alma.exlibrisgroup.com/view/sru/01ALLIANCE_NETWORK.")
+    index = settings.sru_oclc_index
+    where = host_of(settings.nz_sru_url)
+    network = settings.nz_sru_url.rstrip("/").rsplit("/view/sru/", 1)
+    zone = f" (network zone {network[1]})" if len(network) == 2 and network[1] else ""
+    try:
+        page = client.sru_page(f"{index}=(OCoLC)1", maximum=1)
+    except SruError as exc:
+        if exc.code and exc.code.rstrip("/").endswith("/16"):
+            return Check.failed(
+                name, f"{where} does not know the index {index!r} ({exc.message}): set "
+                "ALMA_SRU_OCLC_INDEX to the NZ's index of OCLC numbers in 035 $a and $z "
+                "(usually alma.oclc_control_number_035_az)."
+            )
+        return Check.failed(
+            name, f"{where} answered with an SRU diagnostic: {exc} Check ALMA_NZ_SRU_URL "
+            f"(…/view/sru/<NZ code>) and ALMA_SRU_OCLC_INDEX ({index})."
+        )
+    except AlmaUnavailable as exc:
+        return Check.failed(name, f"no answer from {where}: {why_unreachable(exc)} Check ALMA_NZ_SRU_URL.")
+    except AlmaError as exc:
+        status = f"HTTP {exc.status}" if exc.status else "an error"
+        return Check.failed(name, f"{where} answered {status}: check ALMA_NZ_SRU_URL "
+                                  "(https://<your Alma host>/view/sru/<NZ code>).")
+    except Exception as exc:
+        return Check.failed(name, f"cannot search {where}: {type(exc).__name__}: {exc} Check ALMA_NZ_SRU_URL.")
+    return Check.passed(name, f"{where}{zone} answers on {index} "
+                              f"(test search: {page.number_of_records} records)")
+
+
+def check_quota(client: AlmaClient) -> Check:
+    """Alma's daily quota left, as its last answer reported it (X-Exl-Api-Remaining)."""
+    name = "Alma daily quota"
+    remaining = client.http.quota.remaining
+    floor = client.settings.quota_floor
+    if remaining is None:
+        return Check.warning(name, "unknown: Alma's answers carried no X-Exl-Api-Remaining header.")
+    if remaining < floor:
+        return Check.warning(
+            name, f"{remaining:,} calls left today, below ALMA_QUOTA_FLOOR ({floor:,}): background "
+            "work (watching link jobs) pauses until the quota resets."
+        )
+    return Check.passed(name, f"{remaining:,} calls left today (ALMA_QUOTA_FLOOR {floor:,})")
+
+
+# -- the database ----------------------------------------------------------------------
+
+
+def check_database(path: str) -> Check:
+    """Opens the store (which runs the migrations), writes a row and deletes it."""
+    from nzbot.store import Store
+
+    name = "Database"
+    shown = path if path == ":memory:" else str(Path(path).expanduser().absolute())
+    store = None
+    try:
+        store = Store(path)
+        key = f"doctor:probe:{_secrets.token_hex(8)}"
+        store.db.execute("INSERT INTO bot_state (key, value) VALUES (?, ?)", [key, "probe"])
+        store.db.execute("DELETE FROM bot_state WHERE key = ?", [key])
+    except (sqlite3.Error, OSError) as exc:
+        return Check.failed(name, f"cannot write {shown} ({exc}): set NZBOT_DB to a file in a "
+                                  "directory the bot can write to.")
+    finally:
+        if store is not None:
+            store.close()
+    return Check.passed(name, f"{shown} is writable and its tables are up to date")
+
+
+# -- Slack -----------------------------------------------------------------------------
+
+
+def slack_client(token: str, api_url: str | None):
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+    client = WebClient(token=token, base_url=api_url or WebClient.BASE_URL, timeout=SLACK_TIMEOUT)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=2))
+    return client
+
+
+def _slack_error(exc: Exception) -> str:
+    """'invalid_auth' for a Slack API error; what went wrong for anything else."""
+    from slack_sdk.errors import SlackApiError
+
+    if isinstance(exc, SlackApiError):
+        error = exc.response.get("error") if exc.response is not None else None
+        needed = exc.response.get("needed") if exc.response is not None else None
+        return f"{error or 'error'}" + (f", needs scope {needed}" if needed else "")
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _is_network_error(exc: Exception) -> bool:
+    return isinstance(exc, (URLError, OSError, TimeoutError))
+
+
+@dataclass(frozen=True)
+class SlackIdentity:
+    team: str
+    team_id: str
+    user: str
+    user_id: str
+
+
+def check_slack_token(client, api_url: str | None = None) -> tuple[Check, SlackIdentity | None]:
+    from slack_sdk.errors import SlackApiError
+
+    name = "Slack token"
+    try:
+        data = client.auth_test()
+    except SlackApiError as exc:
+        return Check.failed(
+            name, f"Slack refused SLACK_BOT_TOKEN ({_slack_error(exc)}): copy the Bot User OAuth "
+            "Token (xoxb-…) from your app's OAuth & Permissions page, and reinstall the app "
+            "if it was revoked."
+        ), None
+    except Exception as exc:
+        where = host_of(api_url or client.base_url)
+        hint = "check SLACK_API_URL (unset for Slack itself) and the network" if _is_network_error(exc) else \
+            "check SLACK_API_URL"
+        return Check.failed("Slack API", f"cannot reach {where} ({_slack_error(exc)}): {hint}."), None
+    who = SlackIdentity(
+        team=str(data.get("team") or ""),
+        team_id=str(data.get("team_id") or ""),
+        user=str(data.get("user") or ""),
+        user_id=str(data.get("user_id") or ""),
+    )
+    return Check.passed(name, f"team {who.team} ({who.team_id}), bot user @{who.user} ({who.user_id})"), who
+
+
+def check_report_channel(client, channel: str, bot: SlackIdentity | None) -> Check:
+    from slack_sdk.errors import SlackApiError
+
+    name = "Report channel"
+    if bot is None:
+        return Check.failed(name, f"{channel} not checked: the Slack token check failed (fix that first).")
+    try:
+        info = client.conversations_info(channel=channel).get("channel") or {}
+    except SlackApiError as exc:
+        error = _slack_error(exc)
+        if error.startswith("channel_not_found"):
+            return Check.failed(
+                name, f"Slack finds no channel {channel} (channel_not_found): check NZBOT_REPORT_CHANNEL "
+                "(the id at the bottom of the channel's About tab); for a private channel, "
+                f"invite the bot first: /invite @{bot.user}."
+            )
+        return Check.failed(name, f"cannot look up {channel} ({error}): give the app the channels:read "
+                                  "and groups:read scopes.")
+    except Exception as exc:
+        return Check.failed(name, f"cannot look up {channel} ({_slack_error(exc)}).")
+    label = f"#{info['name']} ({channel})" if info.get("name") else channel
+    if info.get("is_archived"):
+        return Check.failed(name, f"{label} is archived: unarchive it or set NZBOT_REPORT_CHANNEL to another.")
+    member = info.get("is_member")
+    members = _channel_members(client, channel)
+    if members is not None and bot.user_id:
+        member = bot.user_id in members and member is not False
+    if member is None:
+        return Check.warning(name, f"{label}: Slack did not say whether the bot is a member.")
+    if not member:
+        where = f"#{info['name']}" if info.get("name") else channel
+        return Check.failed(name, f"the bot is not a member of {label}: invite the bot: "
+                                  f"/invite @{bot.user or 'nzbot'} in {where}")
+    return Check.passed(name, f"{label}, the bot is a member")
+
+
+def _channel_members(client, channel: str) -> set[str] | None:
+    """The channel's member ids, or None when Slack will not list them."""
+    members: set[str] = set()
+    cursor = None
+    try:
+        for _ in range(MEMBER_PAGES):
+            data = client.conversations_members(channel=channel, limit=200, cursor=cursor)
+            members.update(data.get("members") or [])
+            cursor = (data.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return members
+    except Exception:
+        return None
+    return members
+
+
+def check_pm_users(client, users: Iterable[str], bot: SlackIdentity | None) -> list[Check]:
+    from slack_sdk.errors import SlackApiError
+
+    checks = []
+    for user_id in users:
+        name = f"PM user {user_id}"
+        if bot is None:
+            checks.append(Check.failed(name, "not checked: the Slack token check failed (fix that first)."))
+            continue
+        try:
+            user = client.users_info(user=user_id).get("user") or {}
+        except SlackApiError as exc:
+            error = _slack_error(exc)
+            if error.startswith("user_not_found"):
+                checks.append(Check.failed(name, f"Slack has no user {user_id}: fix NZBOT_PM_USERS "
+                                                 "(a member id, from the person's profile: ⋮ > Copy member ID)."))
+            else:
+                checks.append(Check.failed(name, f"cannot look up {user_id} ({error}): give the app "
+                                                 "the users:read scope."))
+            continue
+        except Exception as exc:
+            checks.append(Check.failed(name, f"cannot look up {user_id} ({_slack_error(exc)})."))
+            continue
+        handle = user.get("name") or user_id
+        if user.get("deleted"):
+            checks.append(Check.failed(name, f"@{handle} is deactivated: fix NZBOT_PM_USERS."))
+        elif user.get("is_bot"):
+            checks.append(Check.failed(name, f"@{handle} is a bot, not a person: fix NZBOT_PM_USERS."))
+        else:
+            real = user.get("real_name") or (user.get("profile") or {}).get("real_name") or ""
+            checks.append(Check.passed(name, f"@{handle}" + (f" ({real})" if real else "")))
+    return checks
+
+
+# -- all together ----------------------------------------------------------------------
+
+
+def run_checks(settings, *, emit: Callable[[Check], None] = lambda c: None) -> list[Check]:
+    """Every check, in order; `emit` sees each as soon as it is done."""
+    checks: list[Check] = []
+
+    def add(check: Check) -> Check:
+        checks.append(check)
+        emit(check)
+        return check
+
+    alma = doctor_client(settings.alma)
+    try:
+        key = add(check_alma_key(alma))
+        add(check_link_job(alma, key_ok=key.ok))
+        add(check_sru(alma))
+        slack = slack_client(settings.bot_token, settings.slack_api_url)
+        token, bot = check_slack_token(slack, settings.slack_api_url)
+        add(token)
+        add(check_report_channel(slack, settings.report_channel, bot))
+        for check in check_pm_users(slack, settings.pm_users, bot):
+            add(check)
+        add(check_database(settings.db_path))
+        add(check_quota(alma))
+    finally:
+        alma.close()
+    return checks
+
+
+def run(env: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
+    """`nzbot doctor`: 0 when every check passed (warnings allowed), 1 when one failed,
+    2 when the settings are missing or malformed."""
+    from nzbot.settings import BotSettings
+
+    env = os.environ if env is None else env
+    out = out or sys.stdout
+    secrets = [env.get(name, "").strip() for name in SECRET_ENV]
+
+    def emit(check: Check) -> None:
+        out.write(redact(check.line(), secrets) + "\n")
+        out.flush()
+
+    try:
+        settings = BotSettings.from_env(env)
+    except SettingError as exc:
+        emit(Check.failed("Settings", str(exc)))
+        return 2
+    secrets += [settings.alma.api_key, settings.bot_token, settings.signing_secret, settings.app_token]
+    # urllib3 logs each retry (with the URL) at WARNING; the check's own line says it better.
+    quiet = logging.getLogger("urllib3.connectionpool")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        checks = run_checks(settings, emit=emit)
+    finally:
+        quiet.setLevel(level)
+    return 1 if any(c.level == FAIL for c in checks) else 0

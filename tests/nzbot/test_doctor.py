@@ -1,0 +1,350 @@
+"""`nzbot doctor` against a real Alma simulator and the Slack Web API stub, configured
+only through the environment, as a systems librarian would run it."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from alma.simulator import Simulator, seed
+from nzbot.cli import main
+from tests.bot.slack_stub import SlackStub
+from tests.conftest import API_KEY
+
+BOT_TOKEN = "xoxb-doctor-test-token-4f1c"
+SIGNING_SECRET = "doctor-signing-secret-9a7e"
+BOT_USER = "UNZBOT001"
+REPORT = "CREPORT01"
+PM = "UPROGMGR1"
+PM_2 = "UPROGMGR2"
+
+# Anything the environment may already hold that would change what the doctor sees.
+ENV_NAMES = (
+    "ALMA_API_KEY", "ALMA_API_URL", "ALMA_NZ_SRU_URL", "ALMA_SRU_OCLC_INDEX", "ALMA_LINK_JOB_ID",
+    "ALMA_REQUESTS_PER_SECOND", "ALMA_TIMEOUT", "ALMA_MAX_RETRIES", "ALMA_QUOTA_FLOOR",
+    "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT",
+    "NZBOT_REPORT_CHANNEL", "NZBOT_PM_USERS", "NZBOT_PM_CHANNEL", "NZBOT_ALLOWED_CHANNELS",
+    "NZBOT_ALLOWED_USERS", "NZBOT_DB", "NZBOT_POLL_SECONDS", "NZBOT_DISCOVER_SECONDS",
+)
+
+
+@dataclass
+class Doctor:
+    sim: Simulator
+    stub: SlackStub
+    tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture
+
+    def set(self, **values: str) -> None:
+        for name, value in values.items():
+            self.monkeypatch.setenv(name, value)
+
+    def unset(self, *names: str) -> None:
+        for name in names:
+            self.monkeypatch.delenv(name, raising=False)
+
+    def run(self) -> tuple[int, list[str], str]:
+        """Exit status, the lines printed, and everything printed (stdout and stderr)."""
+        self.capsys.readouterr()
+        code = main(["doctor"])
+        captured = self.capsys.readouterr()
+        return code, captured.out.splitlines(), captured.out + captured.err
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed when the socket is, so nothing listens there
+
+
+def line_for(lines: list[str], name: str) -> str:
+    found = [line for line in lines if line[5:].startswith(name)]
+    assert len(found) == 1, f"expected one line for {name!r} in:\n" + "\n".join(lines)
+    return found[0]
+
+
+def make_stub(*, bot_in_channel: bool = True) -> SlackStub:
+    members = [BOT_USER, PM] if bot_in_channel else [PM]
+    return SlackStub(
+        bot_token=BOT_TOKEN,
+        bot_user_id=BOT_USER,
+        users={PM: {"name": "program.manager", "real_name": "Pat Manager"},
+               PM_2: {"name": "deputy.pm"}},
+        channels={REPORT: {"name": "nz-report", "members": members}},
+    )
+
+
+@pytest.fixture
+def doctor(tmp_path, monkeypatch, capsys):
+    with Simulator(state=seed.sample_state(), api_key=API_KEY, job_seconds=0.6, seed=1) as sim:
+        stub = make_stub().start()
+        for name in ENV_NAMES:
+            monkeypatch.delenv(name, raising=False)
+        d = Doctor(sim, stub, tmp_path, monkeypatch, capsys)
+        d.set(
+            ALMA_API_KEY=API_KEY,
+            ALMA_API_URL=sim.base_url,
+            ALMA_NZ_SRU_URL=sim.sru_url,
+            ALMA_TIMEOUT="5",
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=stub.api_url,
+            NZBOT_REPORT_CHANNEL=REPORT,
+            NZBOT_PM_USERS=f"{PM},{PM_2}",
+            NZBOT_DB=str(tmp_path / "nzbot.db"),
+        )
+        try:
+            yield d
+        finally:
+            stub.stop()
+
+
+EXPECTED_CHECKS = ("Alma API key", "Link job", "NZ SRU search", "Slack token", "Report channel",
+                   f"PM user {PM}", f"PM user {PM_2}", "Database", "Alma daily quota")
+
+
+def test_healthy_configuration_passes_every_check(doctor):
+    code, lines, _ = doctor.run()
+    assert code == 0, "\n".join(lines)
+    assert len(lines) == len(EXPECTED_CHECKS)
+    for line, name in zip(lines, EXPECTED_CHECKS):
+        assert line.startswith(f"ok   {name}: "), line
+    assert f"127.0.0.1:{doctor.sim.port}" in line_for(lines, "Alma API key")
+    assert "M85 'Link a set of records to the Network Zone' (found by name)" in line_for(lines, "Link job")
+    assert "network zone 01SIM_NETWORK" in line_for(lines, "NZ SRU search")
+    assert "alma.oclc_control_number_035_az" in line_for(lines, "NZ SRU search")
+    assert f"@nzbot ({BOT_USER})" in line_for(lines, "Slack token")
+    assert "#nz-report (CREPORT01), the bot is a member" in line_for(lines, "Report channel")
+    assert "@program.manager (Pat Manager)" in line_for(lines, f"PM user {PM}")
+    assert "calls left today" in line_for(lines, "Alma daily quota")
+    # It really asked Slack and Alma, and the database now exists with nzbot's tables.
+    assert [c.args.get("channel") for c in doctor.stub.calls("conversations.info")] == [REPORT]
+    assert {c.args.get("user") for c in doctor.stub.calls("users.info")} == {PM, PM_2}
+    assert doctor.sim.calls["GET /almaws/v1/conf/jobs"] >= 1
+    assert (doctor.tmp_path / "nzbot.db").exists()
+
+
+def test_link_job_given_by_id_is_used(doctor):
+    doctor.set(ALMA_LINK_JOB_ID="M85")
+    code, lines, _ = doctor.run()
+    assert code == 0
+    assert "M85 'Link a set of records to the Network Zone' (from ALMA_LINK_JOB_ID)" in line_for(lines, "Link job")
+
+
+def test_wrong_alma_key(doctor):
+    doctor.set(ALMA_API_KEY="not-the-right-key-1234")
+    code, lines, everything = doctor.run()
+    assert code == 1
+    key = line_for(lines, "Alma API key")
+    assert key.startswith("FAIL Alma API key: ")
+    assert "refused the key (HTTP 401)" in key and "ALMA_API_KEY" in key
+    assert line_for(lines, "Link job").startswith("FAIL Link job: not checked")
+    assert "not-the-right-key-1234" not in everything
+    # Slack and the SRU search (public, no key) are still checked.
+    assert line_for(lines, "Slack token").startswith("ok")
+    assert line_for(lines, "NZ SRU search").startswith("ok")
+
+
+def test_unreachable_alma(doctor):
+    dead = f"http://127.0.0.1:{closed_port()}"
+    doctor.set(ALMA_API_URL=dead, ALMA_NZ_SRU_URL=f"{dead}/view/sru/01SIM_NETWORK")
+    code, lines, _ = doctor.run()
+    assert code == 1
+    alma = line_for(lines, "Alma API")
+    assert alma.startswith("FAIL Alma API: cannot reach 127.0.0.1:")
+    assert "the connection was refused" in alma and "ALMA_API_URL" in alma
+    sru = line_for(lines, "NZ SRU search")
+    assert sru.startswith("FAIL") and "no answer" in sru and "ALMA_NZ_SRU_URL" in sru
+    assert line_for(lines, "Alma daily quota").startswith("warn Alma daily quota: unknown")
+
+
+def test_wrong_link_job_id_says_which_id_to_use(doctor):
+    doctor.set(ALMA_LINK_JOB_ID="M999")
+    code, lines, _ = doctor.run()
+    assert code == 1
+    job = line_for(lines, "Link job")
+    assert job.startswith("FAIL Link job: ALMA_LINK_JOB_ID=M999 is not a job in this Alma")
+    assert "Set ALMA_LINK_JOB_ID=M85" in job
+    assert all(line.startswith("ok") for line in lines if line is not job)
+
+
+def test_link_job_id_of_another_job(doctor):
+    doctor.set(ALMA_LINK_JOB_ID="M28")
+    code, lines, _ = doctor.run()
+    assert code == 1
+    job = line_for(lines, "Link job")
+    assert "ALMA_LINK_JOB_ID=M28 is 'Export Bibliographic Records'" in job
+    assert "Set ALMA_LINK_JOB_ID=M85" in job
+
+
+def test_unknown_sru_index(doctor):
+    doctor.set(ALMA_SRU_OCLC_INDEX="alma.no_such_index")
+    code, lines, _ = doctor.run()
+    assert code == 1
+    sru = line_for(lines, "NZ SRU search")
+    assert sru.startswith("FAIL NZ SRU search: ")
+    assert "alma.no_such_index" in sru and "ALMA_SRU_OCLC_INDEX" in sru
+    assert doctor.sim.calls["GET /view/sru"] == 1
+
+
+def test_wrong_sru_url(doctor):
+    doctor.set(ALMA_NZ_SRU_URL=f"{doctor.sim.base_url}/view/sru/01WRONG_NETWORK")
+    code, lines, _ = doctor.run()
+    assert code == 1
+    sru = line_for(lines, "NZ SRU search")
+    assert "HTTP 404" in sru and "ALMA_NZ_SRU_URL" in sru
+
+
+def test_missing_sru_url(doctor):
+    doctor.unset("ALMA_NZ_SRU_URL")
+    code, lines, _ = doctor.run()
+    assert code == 1
+    assert line_for(lines, "NZ SRU search").startswith("FAIL NZ SRU search: ALMA_NZ_SRU_URL is not set")
+
+
+def test_bad_slack_token(doctor):
+    doctor.set(SLACK_BOT_TOKEN="xoxb-revoked-token-0000")
+    code, lines, everything = doctor.run()
+    assert code == 1
+    token = line_for(lines, "Slack token")
+    assert token.startswith("FAIL Slack token: Slack refused SLACK_BOT_TOKEN (invalid_auth)")
+    assert line_for(lines, "Report channel").startswith("FAIL Report channel: CREPORT01 not checked")
+    assert "xoxb-revoked-token-0000" not in everything
+    assert line_for(lines, "Alma API key").startswith("ok")
+
+
+def test_unreachable_slack(doctor):
+    doctor.set(SLACK_API_URL=f"http://127.0.0.1:{closed_port()}/api/")
+    code, lines, _ = doctor.run()
+    assert code == 1
+    slack = line_for(lines, "Slack API")
+    assert slack.startswith("FAIL Slack API: cannot reach 127.0.0.1:") and "SLACK_API_URL" in slack
+
+
+def test_bot_not_in_the_report_channel(doctor):
+    doctor.stub.stop()
+    doctor.stub = make_stub(bot_in_channel=False).start()
+    doctor.set(SLACK_API_URL=doctor.stub.api_url)
+    code, lines, _ = doctor.run()
+    assert code == 1
+    channel = line_for(lines, "Report channel")
+    assert channel.startswith("FAIL Report channel: the bot is not a member of #nz-report (CREPORT01)")
+    assert "invite the bot: /invite @nzbot in #nz-report" in channel
+
+
+def test_unknown_report_channel(doctor):
+    doctor.set(NZBOT_REPORT_CHANNEL="CNOSUCH01")
+    code, lines, _ = doctor.run()
+    assert code == 1
+    channel = line_for(lines, "Report channel")
+    assert "no channel CNOSUCH01" in channel and "NZBOT_REPORT_CHANNEL" in channel
+
+
+def test_unknown_pm_user(doctor):
+    doctor.set(NZBOT_PM_USERS=f"{PM},UNOBODY99")
+    code, lines, _ = doctor.run()
+    assert code == 1
+    assert line_for(lines, f"PM user {PM}").startswith("ok")
+    missing = line_for(lines, "PM user UNOBODY99")
+    assert missing.startswith("FAIL PM user UNOBODY99: Slack has no user UNOBODY99")
+    assert "NZBOT_PM_USERS" in missing
+    assert [line for line in lines if line.startswith("FAIL")] == [missing]
+
+
+def test_unwritable_database(doctor):
+    blocker = doctor.tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    doctor.set(NZBOT_DB=str(blocker / "nzbot.db"))
+    code, lines, _ = doctor.run()
+    assert code == 1
+    db = line_for(lines, "Database")
+    assert db.startswith(f"FAIL Database: cannot write {blocker / 'nzbot.db'}")
+    assert "NZBOT_DB" in db
+    assert [line for line in lines if line.startswith("FAIL")] == [db]
+
+
+def test_database_probe_leaves_no_row(doctor):
+    code, _, _ = doctor.run()
+    assert code == 0
+    import sqlite3
+
+    conn = sqlite3.connect(doctor.tmp_path / "nzbot.db")
+    try:
+        rows = conn.execute("SELECT key FROM bot_state WHERE key LIKE 'doctor:%'").fetchall()
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    finally:
+        conn.close()
+    assert rows == []
+    assert {"link_jobs", "cases", "bot_state", "audit"} <= tables
+
+
+@pytest.mark.parametrize("name, words", [
+    ("ALMA_API_KEY", "ALMA_API_KEY is not set"),
+    ("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN is not set"),
+    ("NZBOT_PM_USERS", "NZBOT_PM_USERS is not set"),
+])
+def test_missing_setting_is_one_line_and_exit_2(doctor, name, words):
+    doctor.unset(name)
+    code, lines, everything = doctor.run()
+    assert code == 2
+    assert len(lines) == 1
+    assert lines[0].startswith("FAIL Settings: ") and words in lines[0]
+    assert doctor.sim.total_calls == 0 and doctor.stub.calls() == []  # nothing else was tried
+    for secret in (API_KEY, BOT_TOKEN, SIGNING_SECRET):
+        assert secret not in everything
+
+
+def test_malformed_setting(doctor):
+    doctor.set(NZBOT_REPORT_CHANNEL="nz-report")
+    code, lines, _ = doctor.run()
+    assert code == 2
+    assert lines == ["FAIL Settings: NZBOT_REPORT_CHANNEL must hold a channel id such as C0123ABCD; "
+                     "'nz-report' is not one."]
+
+
+def test_low_quota_warns_but_passes(doctor):
+    doctor.sim.state.quota_remaining = 1200
+    code, lines, _ = doctor.run()
+    assert code == 0
+    quota = line_for(lines, "Alma daily quota")
+    assert quota.startswith("warn Alma daily quota: ")
+    assert "below ALMA_QUOTA_FLOOR (5,000)" in quota
+    left = int(quota.split(": ", 1)[1].split(" calls", 1)[0].replace(",", ""))
+    assert 1190 <= left < 1200  # what Alma reported after the doctor's own calls
+
+
+def test_quota_floor_setting_is_respected(doctor):
+    doctor.sim.state.quota_remaining = 1200
+    doctor.set(ALMA_QUOTA_FLOOR="1000")
+    code, lines, _ = doctor.run()
+    assert code == 0
+    assert line_for(lines, "Alma daily quota").startswith("ok   Alma daily quota: ")
+
+
+def test_secrets_are_never_printed(doctor):
+    """Healthy and failing runs alike: no key, token or secret anywhere in the output."""
+    app_token = "xapp-1-doctor-app-token-77"
+    doctor.set(SLACK_APP_TOKEN=app_token)
+    outputs = [doctor.run()[2]]
+    doctor.set(ALMA_API_KEY="wrong-alma-key-5678", SLACK_BOT_TOKEN="xoxb-wrong-slack-token-42")
+    outputs.append(doctor.run()[2])
+    doctor.set(ALMA_API_URL=f"http://127.0.0.1:{closed_port()}")
+    outputs.append(doctor.run()[2])
+    everything = "\n".join(outputs)
+    assert "ok   Alma API key" in outputs[0] and "FAIL Alma API key" in outputs[1]
+    for secret in (API_KEY, BOT_TOKEN, SIGNING_SECRET, app_token, "wrong-alma-key-5678",
+                   "xoxb-wrong-slack-token-42"):
+        assert secret not in everything
+
+
+def test_redact_scrubs_every_secret():
+    from nzbot.doctor import redact
+
+    text = "key sim-key-long and token xoxb-abc, again sim-key-long"
+    assert redact(text, ["sim-key-long", "xoxb-abc", ""]) == (
+        "key [redacted] and token [redacted], again [redacted]"
+    )
