@@ -46,7 +46,8 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
         store=store,
         alma=alma,
         link_jobs=LinkJobs(store, alma, notifier),
-        cases=Cases(store, alma, SlackCaseNotifier(client, store, settings), settings.pm_users),
+        cases=Cases(store, alma, SlackCaseNotifier(client, store, settings), settings.pm_users,
+                    batch_seconds=settings.case_batch_seconds),
         slack=client,
         workers=ThreadPoolExecutor(max_workers=8, thread_name_prefix="nzbot-work"),
     )

@@ -19,7 +19,7 @@ import csv
 import io
 import logging
 import threading
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 
 from sqlite_utils.db import NotFoundError
@@ -61,8 +61,11 @@ class CaseNotifier(Protocol):
 
 class Cases:
     def __init__(self, store: Store, alma: AlmaClient, notifier: CaseNotifier,
-                 pm_users: tuple[str, ...]) -> None:
+                 pm_users: tuple[str, ...], batch_seconds: float = 60.0) -> None:
         self.store = store
+        # Decisions wait this long for others to share their link-job run: Alma allows
+        # only 5 runs of the link job an hour.
+        self.batch_seconds = batch_seconds
         self.alma = alma
         self.background = alma.for_background()
         self.notifier = notifier
@@ -160,15 +163,20 @@ class Cases:
                 log.warning("case %s: %s", case.id, exc)
 
     def batch_into_link_jobs(self) -> None:
-        """Decisions waiting for a link job go into one run per match prefix (a few
-        records a run), queued behind other link jobs within Alma's limits."""
+        """Decisions waiting for a link job go into one run per match prefix, once the
+        oldest has waited `batch_seconds` for others (or a run is full), and the run is
+        queued behind other link jobs within Alma's limits."""
         waiting = [c for c in self.store.cases("linking")
                    if c.linking_job is None and Route.decode(c.route).by_link_job]
         groups: dict[tuple[str, str], list[Case]] = {}
         for case in waiting:
             route = Route.decode(case.route)
             groups.setdefault((route.kind, route.prefix), []).append(case)
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.batch_seconds)
         for (kind, prefix), cases in groups.items():
+            oldest = min(datetime.fromisoformat(c.decided_at) for c in cases)
+            if oldest > cutoff and len(cases) < BATCH_SIZE:
+                continue  # give other decisions a moment to join this run
             for start in range(0, len(cases), BATCH_SIZE):
                 self._run_batch(kind, prefix, cases[start:start + BATCH_SIZE])
 

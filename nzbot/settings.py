@@ -30,6 +30,7 @@ class BotSettings:
     db_path: str = "nzbot.db"
     poll_seconds: float = 30.0  # how often running jobs are checked
     discover_seconds: float = 300.0  # how often Alma is asked for runs started in its UI
+    case_batch_seconds: float = 60.0  # how long a decision waits for others to share its run
 
     @property
     def socket_mode(self) -> bool:
@@ -82,6 +83,7 @@ class BotSettings:
             db_path=env.get("NZBOT_DB", "").strip() or "nzbot.db",
             poll_seconds=number_setting(env, "NZBOT_POLL_SECONDS", 30.0, 0.05, 3600),
             discover_seconds=number_setting(env, "NZBOT_DISCOVER_SECONDS", 300.0, 0.05, 86400),
+            case_batch_seconds=number_setting(env, "NZBOT_CASE_BATCH_SECONDS", 60.0, 0, 3600),
         )
 
     def may_start_jobs(self, user_id: str, channel_id: str) -> bool:

@@ -45,6 +45,7 @@ class Harness:
             db_path=str(self.db_path),
             poll_seconds=0.2,
             discover_seconds=0.3,
+            case_batch_seconds=0.2,
         )
         values.update(self.overrides)
         return BotSettings(**values)
@@ -132,3 +133,16 @@ def block_text(message: dict) -> str:
 def command_calls(sim: Simulator) -> int:
     """Alma calls other than the scheduler's watching of jobs (which never stops)."""
     return sum(n for key, n in sim.calls.items() if "/conf/jobs" not in key)
+
+
+def click(harness: Harness, action_id: str, value: str, *, user: str = PM,
+          channel: str = "D0000PM01", message_ts: str = "1.0", trigger_id: str | None = None):
+    """Presses a button as Slack reports it; returns the HTTP answer and the response_url's name."""
+    from tests.bot.slack_signing import block_action_payload, interaction_body
+
+    name = f"click{time.monotonic_ns()}"
+    payload = block_action_payload(action_id, value, user_id=user, channel_id=channel,
+                                   message_ts=message_ts, trigger_id=trigger_id,
+                                   response_url=harness.stub.response_url(name))
+    answer = post_signed(harness.server.url, interaction_body(payload), SECRET)
+    return answer, name

@@ -1,0 +1,308 @@
+"""Multi-match cases over HTTP: the Program Manager's message, who may decide, the pick
+ending in a verified link, double clicks, skip, contribute, re-check after a merge, a
+failed link, batching within Alma's limits, and a restart while linking."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+import time
+
+from alma.simulator import seed
+from bot import action_ids
+from tests.bot.conftest import CATALOGER, PM, REPORT, block_text, click
+
+LINK = f"{action_ids.LINK_CANDIDATE}:1"
+
+
+def case_for(harness, iz_mms_id):
+    return harness.wait(lambda: harness.store.open_case_for(iz_mms_id)
+                        or next((c for c in harness.store.cases() if c.iz_mms_id == iz_mms_id), None),
+                        what=f"a case for {iz_mms_id}")
+
+
+def shown(harness, case_id):
+    """The PM's copy of the case message, as it reads now."""
+    ((channel, ts),) = harness.store.case_messages(case_id)
+    return next(m for m in harness.stub.messages(channel) if m["ts"] == ts)
+
+
+def state_of(harness, case_id, *states, timeout=20):
+    return harness.wait(lambda: harness.store.case(case_id).state in states and harness.store.case(case_id),
+                        timeout=timeout, what=f"case {case_id} to be {'/'.join(states)}")
+
+
+def link_set(harness, *iz_ids, name="Cases test set"):
+    set_id = harness.sim.state.make_set(name, list(iz_ids)).id
+    harness.command(f"link {set_id}")
+    return set_id
+
+
+def test_a_job_with_multi_matches_sends_each_case_to_the_program_manager(harness):
+    harness.start()
+    harness.command(f"link {seed.SETS['link_test']}")
+    case = case_for(harness, seed.CASES["multi"])
+    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
+    message = shown(harness, case.id)
+    assert message["channel"].startswith("D")  # a DM to the Program Manager
+    text = block_text(message)
+    assert seed.NZ_RECORDS["multi_a"] in text and seed.NZ_RECORDS["multi_b"] in text
+    buttons = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    links = [b for b in buttons if b["action_id"].startswith(action_ids.LINK_CANDIDATE)]
+    assert len(links) == 2
+    assert all(seed.CASES["multi"] in b["confirm"]["text"]["text"] for b in links)
+    assert {b["value"] for b in links} == {f"{case.id}:{seed.NZ_RECORDS['multi_a']}",
+                                           f"{case.id}:{seed.NZ_RECORDS['multi_b']}"}
+
+
+def test_someone_else_clicking_is_refused_and_nothing_changes(harness):
+    harness.start()
+    link_set(harness, seed.CASES["multi"])
+    case = case_for(harness, seed.CASES["multi"])
+    answer, name = click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_a']}", user=CATALOGER)
+    assert answer.status_code == 200
+    refusal = harness.response(name)
+    assert "Only the Program Manager" in block_text(refusal.args)
+    assert refusal.args.get("response_type") == "ephemeral"
+    time.sleep(0.5)
+    assert harness.store.case(case.id).state == "open"
+    assert any(r["action"] == "case_link" and r["outcome"].startswith("refused")
+               for r in harness.store.audit_rows())
+
+
+def test_the_pick_becomes_a_verified_link_and_the_message_says_so(harness):
+    harness.start()
+    iz = seed.CASES["multi_three"]
+    chosen = seed.NZ_RECORDS["multi_three_b"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
+    click(harness, LINK, f"{case.id}:{chosen}")
+    linked = state_of(harness, case.id, "linked", "failed")
+    assert linked.state == "linked", linked.note
+    assert harness.sim.state.linked_nz_id_of(iz) == chosen  # Alma really linked it
+    assert linked.decided_by == PM and linked.chosen_nz_mms_id == chosen
+    text = block_text(shown(harness, case.id))
+    assert "verified" in text and chosen in text
+    assert not any(b["type"] == "actions" for b in shown(harness, case.id)["blocks"])
+    # the link job ran on the 035 the chosen record alone carries
+    run = next(r for r in harness.sim.state.runs.values() if r.params.get("non_serial_match_prefix"))
+    assert run.params["non_serial_match_prefix"] == "(OrU)"
+    assert "OtherSystem" in run.params["non_serial_match_profile"]
+    # a reply in the thread of the job that found the case, naming who decided
+    job = harness.store.link_job(case.link_job)
+    harness.wait(lambda: any(m.get("thread_ts") == job.message_ts and f"<@{PM}>" in block_text(m)
+                             for m in harness.stub.messages(REPORT)), what="the thread reply")
+
+
+def test_without_an_identifying_035_the_pick_is_handed_off_and_watched(harness):
+    harness.start()
+    iz = seed.CASES["multi"]
+    chosen = seed.NZ_RECORDS["multi_a"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    click(harness, LINK, f"{case.id}:{chosen}")
+    handed = state_of(harness, case.id, "linking")
+    harness.wait(lambda: "Metadata Editor" in block_text(shown(harness, case.id)), what="the hand-off")
+    text = block_text(shown(harness, case.id))
+    assert iz in text and chosen in text and "Share with Network" in text
+    assert handed.route.startswith("manual")
+    harness.sim.state.link(iz, chosen)  # a cataloger follows the steps in Alma
+    assert state_of(harness, case.id, "linked").chosen_nz_mms_id == chosen
+
+
+def test_two_clicks_at_once_act_once(harness):
+    harness.start()
+    iz = seed.CASES["multi_three"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    answers = []
+
+    def press(nz):
+        answers.append(click(harness, LINK, f"{case.id}:{nz}"))
+
+    threads = [threading.Thread(target=press, args=(seed.NZ_RECORDS[f"multi_three_{s}"],)) for s in "abc"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(a.status_code == 200 for a, _ in answers)
+    decisions = [r for r in harness.store.audit_rows() if r["action"] == "case_link"]
+    assert len(decisions) == 1
+    refused = harness.wait(
+        lambda: len([r for _, name in answers for r in harness.stub.responses(name)
+                     if "already decided" in block_text(r.args)]) == 2,
+        what="the two losing clicks told it was decided")
+    assert refused
+    final = state_of(harness, case.id, "linked")
+    assert harness.sim.state.linked_nz_id_of(iz) == final.chosen_nz_mms_id
+
+
+def test_a_click_on_a_decided_case_changes_nothing(harness):
+    harness.start()
+    iz = seed.CASES["multi_three"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    click(harness, action_ids.SKIP_CASE, str(case.id))
+    state_of(harness, case.id, "skipped")
+    _, name = click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_three_a']}")
+    assert "already decided" in block_text(harness.response(name).args)
+    time.sleep(0.5)
+    assert harness.store.case(case.id).state == "skipped"
+    assert harness.sim.state.linked_nz_id_of(iz) is None
+
+
+def test_skip_for_now(harness):
+    harness.start()
+    link_set(harness, seed.CASES["multi"])
+    case = case_for(harness, seed.CASES["multi"])
+    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
+    click(harness, action_ids.SKIP_CASE, str(case.id))
+    skipped = state_of(harness, case.id, "skipped")
+    assert skipped.decided_by == PM
+    harness.wait(lambda: "Skipped for now" in block_text(shown(harness, case.id)), what="the message update")
+
+
+def test_contribute_as_new_imports_the_record_and_links_to_it(harness):
+    harness.start()
+    iz = seed.CASES["multi"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    click(harness, action_ids.CONTRIBUTE_NEW, str(case.id))
+    done = state_of(harness, case.id, "linked", "failed")
+    assert done.state == "linked", done.note
+    new_nz = harness.sim.state.linked_nz_id_of(iz)
+    assert new_nz and new_nz not in case.candidate_ids and done.chosen_nz_mms_id == new_nz
+    run = [r for r in harness.sim.state.runs.values() if r.params.get("contribute_nz") == "true"]
+    assert len(run) == 1
+
+
+def test_recheck_after_the_nz_duplicates_are_merged_links_the_ordinary_way(harness):
+    harness.start()
+    iz = seed.CASES["multi"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    click(harness, action_ids.RECHECK_CASE, str(case.id))  # nothing merged yet
+    reopened = state_of(harness, case.id, "open")
+    harness.wait(lambda: harness.store.case(case.id).note, what="the re-check's note")
+    assert "still carry" in harness.store.case(case.id).note and reopened.decision is None
+    harness.sim.state.merge_nz(seed.NZ_RECORDS["multi_a"], [seed.NZ_RECORDS["multi_b"]])
+    click(harness, action_ids.RECHECK_CASE, str(case.id))
+    linked = state_of(harness, case.id, "linked")
+    assert linked.chosen_nz_mms_id == seed.NZ_RECORDS["multi_a"]
+    assert harness.sim.state.linked_nz_id_of(iz) == seed.NZ_RECORDS["multi_a"]
+
+
+def test_a_link_alma_did_not_make_as_chosen_is_reported_as_failed_and_stays_open(harness):
+    harness.sim.job_seconds = 1.5
+    harness.start()
+    iz = seed.CASES["multi_three"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_three_a']}")
+    # meanwhile someone links the record elsewhere in Alma's own UI
+    harness.sim.state.link(iz, seed.NZ_RECORDS["multi_three_c"])
+    failed = state_of(harness, case.id, "failed", "linked")
+    assert failed.state == "failed"
+    assert seed.NZ_RECORDS["multi_three_c"] in failed.note
+    message = shown(harness, case.id)
+    harness.wait(lambda: "could not be verified" in block_text(shown(harness, case.id)),
+                 what="the failure in the message")
+    assert any(b["type"] == "actions" for b in shown(harness, case.id)["blocks"]), "buttons are back"
+    assert message
+
+
+def test_decisions_are_batched_into_few_link_job_runs(harness):
+    harness.sim.job_seconds = 1.0
+    harness.overrides["case_batch_seconds"] = 4.0  # decisions within 4 s share one run
+    harness.start()
+    records = [seed.add_multi_match(harness.sim.state, f"Batched title {n}", f"3300000{n}",
+                                    (f"(OrU)c{n}01", f"(OrU)c{n}02")) for n in range(4)]
+    link_set(harness, *[iz for iz, _ in records])
+    cases = [case_for(harness, iz) for iz, _ in records]
+    harness.wait(lambda: harness.store.link_jobs("reported"), what="the first job's report")
+    runs_before = len(harness.sim.state.runs)
+    for case, (_, nz_ids) in zip(cases, records):
+        click(harness, LINK, f"{case.id}:{nz_ids[1]}")
+    for case, (iz, nz_ids) in zip(cases, records):
+        assert state_of(harness, case.id, "linked").chosen_nz_mms_id == nz_ids[1]
+        assert harness.sim.state.linked_nz_id_of(iz) == nz_ids[1]
+    assert len({harness.store.case(c.id).linking_job for c in cases}) == 1
+    assert len(harness.sim.state.runs) - runs_before == 1  # four decisions, one run
+
+
+def test_a_restart_while_linking_still_ends_in_one_verified_link(harness):
+    harness.sim.job_seconds = 2.0
+    harness.start()
+    iz = seed.CASES["multi_three"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
+    click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_three_a']}")
+    state_of(harness, case.id, "linking")
+    harness.wait(lambda: harness.store.case(case.id).linking_job, what="the link job")
+    harness.stop()
+    time.sleep(0.5)
+    harness.start()
+    assert state_of(harness, case.id, "linked").chosen_nz_mms_id == seed.NZ_RECORDS["multi_three_a"]
+    job = harness.store.link_job(case.link_job)
+    time.sleep(1.0)
+    replies = [m for m in harness.stub.messages(REPORT)
+               if m.get("thread_ts") == job.message_ts and "linked and verified" in block_text(m)]
+    assert len(replies) == 1
+    assert len(harness.store.case_messages(case.id)) == 1  # the same message, updated
+
+
+def test_send_to_the_program_manager_from_a_lookup(harness):
+    harness.start()
+    iz = seed.CASES["multi_language"]
+    _, name = click(harness, action_ids.SEND_TO_PM, iz, user=CATALOGER, channel=REPORT)
+    answer = harness.response(name)
+    assert "went to the Program Manager" in block_text(answer.args)
+    case = harness.store.open_case_for(iz)
+    assert case is not None and len(case.candidates) == 2
+    harness.wait(lambda: harness.store.case_messages(case.id), what="the PM's message")
+    _, again = click(harness, action_ids.SEND_TO_PM, iz, user=CATALOGER, channel=REPORT)
+    assert "already has case" in block_text(harness.response(again).args)
+    assert len(harness.store.cases()) == 1
+
+
+def test_forged_button_values_are_refused_and_change_nothing(harness):
+    harness.start()
+    link_set(harness, seed.CASES["multi"])
+    case = case_for(harness, seed.CASES["multi"])
+    for action, value, words in (
+        (LINK, f"{case.id}:99999999990006390", "not one of"),
+        (LINK, "424242:99999999990006390", "no case"),
+        (LINK, "banana", "no case"),
+        (action_ids.SKIP_CASE, "", "no case"),
+        (action_ids.SEND_TO_PM, "not-an-id", "MMS ID"),
+    ):
+        _, name = click(harness, action, value, user=PM if action != action_ids.SEND_TO_PM else CATALOGER)
+        assert words in block_text(harness.response(name).args), (action, value)
+    assert harness.store.case(case.id).state == "open"
+    assert len(harness.store.cases()) == 1
+
+
+def test_nz_cases_lists_open_cases_and_exports_decisions(harness):
+    harness.start()
+    link_set(harness, seed.CASES["multi"], seed.CASES["multi_three"])
+    first = case_for(harness, seed.CASES["multi"])
+    second = case_for(harness, seed.CASES["multi_three"])
+    harness.wait(lambda: harness.store.case_messages(second.id), what="messages")
+    _, name = harness.command("cases")
+    listing = block_text(harness.response(name).args)
+    assert seed.CASES["multi"] in listing and seed.CASES["multi_three"] in listing
+    click(harness, LINK, f"{second.id}:{seed.NZ_RECORDS['multi_three_b']}")
+    state_of(harness, second.id, "linked")
+    answer, _ = harness.command("cases csv")
+    text = block_text(answer.json())
+    assert seed.NZ_RECORDS["multi_three_b"] in text
+    from nzbot.cases import decisions_csv
+    rows = list(csv.DictReader(io.StringIO(decisions_csv(harness.store))))
+    row = next(r for r in rows if r["case"] == str(second.id))
+    assert row["kept_nz_mms_id"] == seed.NZ_RECORDS["multi_three_b"]
+    assert set(row["duplicate_nz_mms_ids"].split()) == {
+        seed.NZ_RECORDS["multi_three_a"], seed.NZ_RECORDS["multi_three_c"]}
+    assert next(r for r in rows if r["case"] == str(first.id))["state"] == "open"
