@@ -14,8 +14,8 @@ from alma.simulator import Simulator, seed
 from bot.app import Bot, create_bot
 from bot.server import SlackHttpServer
 from nzbot.settings import BotSettings
-from tests.bot.slack_signing import post_signed, slash_command_body
-from tests.bot.slack_stub import SlackStub
+from bot.slack_requests import post_signed, slash_command_body
+from bot.local_slack import SlackStub
 from tests.conftest import API_KEY, settings_for
 
 SECRET = "test-signing-secret"
@@ -138,7 +138,7 @@ def command_calls(sim: Simulator) -> int:
 def click(harness: Harness, action_id: str, value: str, *, user: str = PM,
           channel: str = "D0000PM01", message_ts: str = "1.0", trigger_id: str | None = None):
     """Presses a button as Slack reports it; returns the HTTP answer and the response_url's name."""
-    from tests.bot.slack_signing import block_action_payload, interaction_body
+    from bot.slack_requests import block_action_payload, interaction_body
 
     name = f"click{time.monotonic_ns()}"
     payload = block_action_payload(action_id, value, user_id=user, channel_id=channel,

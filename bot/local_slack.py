@@ -1,4 +1,4 @@
-"""A local, stateful stand-in for Slack's Web API, for tests.
+"""A local, stateful stand-in for Slack's Web API: the tests' Slack, and the demo's.
 
     stub = SlackStub(bot_token="xoxb-test",
                      users={"U_PM": {"real_name": "Pat Manager"}},
