@@ -123,6 +123,17 @@ class AlmaClient:
     def _get(self, path: str, params: dict | None = None) -> dict:
         return self.http.request("GET", self._url(path), params=params, background=self.background).json()
 
+    def _get_one(self, path: str, not_found: type[AlmaRequestError], message: str) -> dict:
+        """One object by id. Alma answers 400 for an id it doesn't have (the id's form
+        was checked before sending), which becomes `not_found` with `message`."""
+        try:
+            return self._get(path)
+        except AlmaRequestError as exc:
+            if exc.status == 400:
+                raise not_found(message, status=exc.status, code=exc.code,
+                                tracking_id=exc.tracking_id) from exc
+            raise
+
     def _post(self, path: str, params: dict | None = None, body: object = None) -> dict:
         response = self.http.request(
             "POST", self._url(path), params=params, json_body=body, background=self.background
@@ -144,17 +155,9 @@ class AlmaClient:
 
     def get_bib(self, mms_id: str) -> Bib:
         mms_id = check_mms_id(mms_id)
-        try:
-            return bib_from_json(self._get(f"/bibs/{mms_id}"))
-        except AlmaRequestError as exc:
-            if exc.status == 400:
-                raise RecordNotFound(
-                    f"There is no bib record with MMS ID {mms_id} in your institution zone.",
-                    status=exc.status,
-                    code=exc.code,
-                    tracking_id=exc.tracking_id,
-                ) from exc
-            raise
+        return bib_from_json(self._get_one(
+            f"/bibs/{mms_id}", RecordNotFound,
+            f"There is no bib record with MMS ID {mms_id} in your institution zone."))
 
     def get_bib_linked_to(self, nz_mms_id: str) -> Bib | None:
         """The IZ bib linked to NZ record `nz_mms_id`, if any."""
@@ -179,17 +182,8 @@ class AlmaClient:
 
     def get_set(self, set_id: str) -> AlmaSet:
         set_id = check_set_id(set_id)
-        try:
-            return set_from_json(self._get(f"/conf/sets/{set_id}"))
-        except AlmaRequestError as exc:
-            if exc.status == 400:
-                raise SetNotFound(
-                    f"There is no set with id {set_id}.",
-                    status=exc.status,
-                    code=exc.code,
-                    tracking_id=exc.tracking_id,
-                ) from exc
-            raise
+        return set_from_json(self._get_one(
+            f"/conf/sets/{set_id}", SetNotFound, f"There is no set with id {set_id}."))
 
     def find_sets(self, name: str) -> list[AlmaSet]:
         """Bib sets whose name contains `name` (Alma's q=name~ search)."""

@@ -28,7 +28,7 @@ from alma.client import AlmaClient
 from alma.errors import AlmaError, BadInput
 from alma.matching import Verdict
 from alma.preview import look_up
-from nzbot.linkroute import CONTRIBUTE, MANUAL, NO_MATCH_PREFIX, OTHER_SYSTEM, UNIQUE, Route, give_identifier, route_to
+from nzbot.linkroute import CONTRIBUTE, MANUAL, NO_MATCH_PREFIX, UNIQUE, Route, give_identifier, route_to
 from nzbot.store import Case, LinkJob, Store, now
 
 log = logging.getLogger(__name__)

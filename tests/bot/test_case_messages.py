@@ -11,8 +11,6 @@ from dataclasses import replace
 from typing import Any, Iterator
 
 import pytest
-from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.blocks import Block
 
 from alma.cards import Publication, RecordCard
 from bot import action_ids
@@ -26,13 +24,20 @@ from bot.messages import (
     not_pm_message,
     safe_link,
 )
+from tests.bot.message_checks import (
+    HOSTILE,
+    HUGE,
+    action_ids_of,
+    all_text,
+    buttons,
+    check_slack_rules,
+    strings,
+)
+from tests.bot.message_checks import check_hostile_escaped as shared_hostile_check
 from nzbot.store import Case
 
-HOSTILE = "<!channel> & <http://evil|click> @here"
-HUGE = "Lorem ipsum & dolor <sit> amet " * 170
 PM = "U024BE7LH"
 IZ_ID = "9949620601852"
-LIMITS = {"section": 3000, "header": 150, "button": 75, "field": 2000, "context": 2000}
 COUNTS = (1, 2, 5, 6, 12, 40)
 STATES = ("open", "failed", "deciding", "linking", "linked", "skipped")
 
@@ -147,38 +152,8 @@ CASES = list(every_case())
 # --- checking any message --------------------------------------------------------------
 
 
-def strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
 
 
-def all_text(message: Message) -> str:
-    return "\n".join([message.text, *strings(message.blocks)])
-
-
-def text_objects(value: Any) -> Iterator[dict]:
-    if isinstance(value, dict):
-        if value.get("type") in ("plain_text", "mrkdwn") and "text" in value:
-            yield value
-        for item in value.values():
-            yield from text_objects(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from text_objects(item)
-
-
-def buttons(message: Message) -> list[dict]:
-    return [e for b in message.blocks if b["type"] == "actions" for e in b["elements"]]
-
-
-def action_ids_of(message: Message) -> list[str]:
-    return [e["action_id"] for e in buttons(message)]
 
 
 def link_buttons(message: Message) -> list[dict]:
@@ -194,65 +169,10 @@ def candidate_sections(message: Message) -> list[dict]:
     return [b for b in message.blocks if b["type"] == "section" and "Candidate" in b.get("text", {}).get("text", "")]
 
 
-def check_slack_rules(message: Message) -> None:
-    assert isinstance(message, Message)
-    json.dumps(message.as_kwargs())
-    assert message.text.strip() and len(message.text) <= 300
-    assert 1 <= len(message.blocks) <= 50
-    for raw in message.blocks:
-        block = Block.parse(raw)
-        assert block is not None and type(block) is not Block, raw
-        try:
-            if hasattr(block, "validate_json"):
-                block.validate_json()
-            assert block.to_dict() == raw
-        except SlackObjectFormationError as exc:  # pragma: no cover - the failure message
-            pytest.fail(f"{exc}: {raw}")
-        kind = raw["type"]
-        if kind == "header":
-            assert len(raw["text"]["text"]) <= LIMITS["header"]
-        if kind == "section":
-            if "text" in raw:
-                assert len(raw["text"]["text"]) <= LIMITS["section"]
-            assert len(raw.get("fields", [])) <= 10
-            for f in raw.get("fields", []):
-                assert len(f["text"]) <= LIMITS["field"]
-        if kind == "context":
-            assert len(raw["elements"]) <= 10
-            for element in raw["elements"]:
-                assert len(element["text"]) <= LIMITS["context"]
-        if kind == "actions":
-            assert 1 <= len(raw["elements"]) <= 25
-            for element in raw["elements"]:
-                assert len(element["text"]["text"]) <= LIMITS["button"]
-                assert len(element["action_id"]) <= 255
-                assert len(element.get("value", "")) <= 2000
-                if "confirm" in element:
-                    dialog = element["confirm"]
-                    assert len(dialog["title"]["text"]) <= 100
-                    assert len(dialog["text"]["text"]) <= 300
-                    assert len(dialog["confirm"]["text"]) <= 30
-                    assert len(dialog["deny"]["text"]) <= 30
-    for obj in text_objects(message.blocks):
-        assert obj["text"].strip(), "Slack refuses empty text"
-    ids = action_ids_of(message)
-    assert len(ids) == len(set(ids)), "action_ids must be unique in a message"
-    known = [action_ids.pattern(a) for a in action_ids.ALL]
-    for action_id in ids:
-        assert any(p.match(action_id) for p in known), action_id
-    # Raw "<" only ever opens a token we made: a user mention or a checked link.
-    for text in strings(message.as_kwargs()):
-        for index, char in enumerate(text):
-            if char == "<":
-                assert text.startswith(("<@U", "<@W", "<https://", "<http://"), index), text[index : index + 40]
-                assert ">" in text[index:]
-
 
 def check_hostile_escaped(message: Message) -> None:
+    shared_hostile_check(message)
     text = all_text(message)
-    assert "<!channel>" not in text
-    assert "<http://evil" not in text
-    assert "@here" not in text.replace("@\u200bhere", "")
     assert "&lt;!channel&gt; &amp; &lt;http://evil|click&gt; @\u200bhere" in text
 
 

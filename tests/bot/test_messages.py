@@ -3,13 +3,10 @@ ping or link, and the content a cataloger needs actually there."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Any, Iterator
 
 import pytest
-from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.blocks import Block
 
 from alma.cards import Publication, RecordCard
 from alma.matching import Match, Verdict
@@ -35,14 +32,18 @@ from bot.messages import (
     usage_message,
 )
 from nzbot.report import job_report
+from tests.bot.message_checks import (
+    HOSTILE,
+    HUGE,
+    all_text,
+    buttons,
+    check_hostile_escaped,
+    check_slack_rules,
+)
 from nzbot.store import LinkJob
 
-HOSTILE = "<!channel> & <http://evil|click> @here"
-HUGE = "Lorem ipsum & dolor <sit> amet " * 170  # 5,270 characters, with entities to cut
 assert len(HUGE) > 5000
 
-LIMITS = {"section": 3000, "header": 150, "button": 75, "field": 2000, "context": 2000}
-FALLBACK_LIMIT = 300
 
 
 # --- building values -------------------------------------------------------------------
@@ -126,102 +127,11 @@ SET = AlmaSet("1234567890000561", "Unlinked print books", "ITEMIZED", "BIB_MMS",
 # --- checking any message --------------------------------------------------------------
 
 
-def strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings(item)
 
 
-def all_text(message: Message) -> str:
-    return "\n".join([message.text, *strings(message.blocks)])
 
 
-def text_objects(value: Any) -> Iterator[dict]:
-    if isinstance(value, dict):
-        if value.get("type") in ("plain_text", "mrkdwn") and "text" in value:
-            yield value
-        for item in value.values():
-            yield from text_objects(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from text_objects(item)
 
-
-def action_ids_of(message: Message) -> list[str]:
-    return [
-        element["action_id"]
-        for block in message.blocks
-        if block["type"] == "actions"
-        for element in block["elements"]
-    ]
-
-
-def buttons(message: Message) -> list[dict]:
-    return [
-        element
-        for block in message.blocks
-        if block["type"] == "actions"
-        for element in block["elements"]
-    ]
-
-
-def check_slack_rules(message: Message) -> None:
-    assert isinstance(message, Message)
-    assert message.as_kwargs() == {"text": message.text, "blocks": message.blocks}
-    json.dumps(message.as_kwargs())  # plain JSON
-    assert message.text.strip(), "every message needs fallback text"
-    assert len(message.text) <= FALLBACK_LIMIT
-    assert 1 <= len(message.blocks) <= 50
-    for raw in message.blocks:
-        block = Block.parse(raw)
-        assert block is not None, raw
-        assert type(block) is not Block, f"unknown block type {raw['type']}"
-        try:
-            if hasattr(block, "validate_json"):
-                block.validate_json()
-            assert block.to_dict() == raw
-        except SlackObjectFormationError as exc:  # pragma: no cover - the failure message
-            pytest.fail(f"{exc}: {raw}")
-        kind = raw["type"]
-        if kind == "header":
-            assert len(raw["text"]["text"]) <= LIMITS["header"]
-        if kind == "section":
-            if "text" in raw:
-                assert len(raw["text"]["text"]) <= LIMITS["section"]
-            assert len(raw.get("fields", [])) <= 10
-            for f in raw.get("fields", []):
-                assert len(f["text"]) <= LIMITS["field"]
-        if kind == "context":
-            assert len(raw["elements"]) <= 10
-            for element in raw["elements"]:
-                assert len(element["text"]) <= LIMITS["context"]
-        if kind == "actions":
-            assert len(raw["elements"]) <= 25
-            for element in raw["elements"]:
-                assert len(element["text"]["text"]) <= LIMITS["button"]
-                assert len(element.get("value", "")) <= 2000
-    for obj in text_objects(message.blocks):
-        assert obj["text"].strip(), "Slack refuses empty text"
-    ids = action_ids_of(message)
-    assert len(ids) == len(set(ids)), "action_ids must be unique in a message"
-    # Raw "<" only ever opens a token we made: a user mention or a date.
-    for text in strings(message.as_kwargs()):
-        for index, char in enumerate(text):
-            if char == "<":
-                assert text.startswith(("<@U", "<@W", "<!date^"), index), text[index : index + 40]
-
-
-def check_hostile_escaped(message: Message) -> None:
-    text = all_text(message)
-    assert "<!channel>" not in text
-    assert "<http://evil" not in text
-    assert "@here" not in text.replace("@\u200bhere", "")
-    assert "&amp;" in text and "&lt;" in text and "&gt;" in text
 
 
 # --- every message, many inputs ---------------------------------------------------------
