@@ -80,9 +80,9 @@ def test_requests_beyond_almas_job_limit_queue_and_start_in_order(harness):
     sets = []
     for i in range(5):
         sets.append(harness.sim.state.make_set(f"Batch {i}", [seed.CASES["unique"]]).id)
-    for set_id in sets:
-        harness.command(f"link {set_id}")
-        time.sleep(0.15)
+    for set_id in sets:  # one after another, each answered before the next
+        _, name = harness.command(f"link {set_id}")
+        harness.response(name)
     # Alma runs three API jobs at a time: the others wait, and say why
     queued = harness.wait(lambda: [j for j in harness.store.link_jobs("queued") if j.note],
                           what="a queued request saying why it waits")
