@@ -15,11 +15,19 @@ request stays queued and is started, in order, when Alma allows.
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 from alma.client import AlmaClient
-from alma.errors import AlmaError, AlmaRequestError, AlmaUnavailable, BadInput, JobLimitReached
+from alma.errors import (
+    AlmaError,
+    AlmaRequestError,
+    AlmaUnavailable,
+    BadInput,
+    JobLimitReached,
+    SetNotFound,
+)
 from alma.matching import Verdict
 from alma.models import JobInstance, LinkJobParameters
 from alma.preview import SetPreview, preview_set
@@ -53,6 +61,9 @@ class LinkJobs:
         self.alma = alma
         self.background = alma.for_background()
         self.notifier = notifier
+        # One starter at a time (a request's thread and the scheduler's), so that queued
+        # requests start in the order they were made.
+        self._starting = threading.Lock()
 
     # -- a cataloger asks ----------------------------------------------------------------
 
@@ -93,6 +104,10 @@ class LinkJobs:
 
     def start_queued(self) -> None:
         """Starts queued requests in order, stopping at the first Alma refuses for now."""
+        with self._starting:
+            self._start_queued()
+
+    def _start_queued(self) -> None:
         queued = self.store.link_jobs("queued")
         for position, job in enumerate(queued):
             if not self.store.move_link_job(job.id, "queued", "starting", started_at=now()):
@@ -147,7 +162,11 @@ class LinkJobs:
 
     def poll_running(self) -> None:
         for job in self.store.link_jobs("running"):
-            instance = self.background.get_job_instance(job.job_id, job.instance_id)
+            try:
+                instance = self.background.get_job_instance(job.job_id, job.instance_id)
+            except AlmaRequestError as exc:  # this run only (Alma down stops the round)
+                log.warning("link job %s: instance %s: %s", job.id, job.instance_id, exc)
+                continue
             self._record_instance(job, instance)
 
     def report_finished(self) -> None:
@@ -170,7 +189,11 @@ class LinkJobs:
         for job in self.store.link_jobs("reported"):
             if job.reconciled:
                 continue
-            found = self.background.get_set(job.set_id)
+            try:
+                found = self.background.get_set(job.set_id)
+            except SetNotFound:  # deleted since: nothing left to re-check
+                self.store.update_link_job(job.id, reconciled=1)
+                continue
             case_ids = []
             for mms_id, match in preview_set(self.background, SetPreview(found, found.number_of_members)):
                 if match is None or match.verdict is not Verdict.MULTI:
