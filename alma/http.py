@@ -19,7 +19,12 @@ import xml.etree.ElementTree as ET
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    NameResolutionError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 from urllib3.util.retry import Retry
 
 from alma.errors import (
@@ -174,11 +179,7 @@ class AlmaHttp:
                 method, url, params=params, data=data, headers=headers, timeout=self.timeout
             )
         except (requests.Timeout, requests.ConnectionError) as exc:
-            if timed_out(exc):
-                raise AlmaUnavailable(f"Alma did not answer within {self.timeout:g} s.") from exc
-            raise AlmaUnavailable(
-                "Alma could not be reached (the connection failed or was dropped)."
-            ) from exc
+            raise AlmaUnavailable(unreachable(exc, self.timeout)) from exc
         self.quota.observe(response)
         if response.status_code >= 400:
             raise error_from_response(response)
@@ -188,14 +189,17 @@ class AlmaHttp:
         self.session.close()
 
 
-def timed_out(exc: requests.RequestException) -> bool:
-    """requests reports a read timeout that outlasted the retries as a ConnectionError."""
-    if isinstance(exc, requests.Timeout):
-        return True
+def unreachable(exc: requests.RequestException, timeout: float) -> str:
+    """Why Alma could not be reached, in words. requests wraps urllib3's reasons (a read
+    timeout that outlasted the retries arrives as a ConnectionError), so look inside."""
     reason = getattr(exc.args[0], "reason", None) if exc.args else None
-    if isinstance(reason, NewConnectionError):  # a refused connection (a ConnectTimeoutError subclass)
-        return False
-    return isinstance(reason, (ReadTimeoutError, ConnectTimeoutError))
+    if isinstance(reason, NameResolutionError):
+        return "Alma could not be reached: its host name does not resolve."
+    if isinstance(reason, NewConnectionError):  # a subclass of ConnectTimeoutError: first
+        return "Alma could not be reached: the connection was refused (nothing listens there)."
+    if isinstance(exc, requests.Timeout) or isinstance(reason, (ReadTimeoutError, ConnectTimeoutError)):
+        return f"Alma did not answer within {timeout:g} s."
+    return "Alma could not be reached (the connection failed or was dropped)."
 
 
 def endpoint_name(method: str, url: str) -> str:

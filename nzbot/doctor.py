@@ -109,29 +109,6 @@ def gateway_description(api_url: str) -> str:
     return f"{host} (region {region})" if region else host
 
 
-def why_unreachable(exc: BaseException) -> str:
-    """What stopped a connection, from the cause chain: AlmaHttp reports a refused
-    connection as a timeout (urllib3's NewConnectionError subclasses ConnectTimeoutError)."""
-    from urllib3.exceptions import NameResolutionError, NewConnectionError
-
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        current = todo.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, NameResolutionError):
-            return "its host name does not resolve."
-        if isinstance(current, NewConnectionError):
-            return "the connection was refused (nothing listens there)."
-        reason = getattr(current, "reason", None)
-        for nxt in (current.__cause__, current.__context__, reason, *getattr(current, "args", ())):
-            if isinstance(nxt, BaseException):
-                todo.append(nxt)
-    return str(exc)
-
-
 def check_alma_key(client: AlmaClient) -> Check:
     """One cheap call (the first manual job) to see that the gateway takes the key."""
     name = "Alma API key"
@@ -144,7 +121,7 @@ def check_alma_key(client: AlmaClient) -> Check:
         data = response.json()
     except AlmaUnavailable as exc:
         return Check.failed(
-            "Alma API", f"cannot reach {gateway}: {why_unreachable(exc)} Check ALMA_API_URL (a region such as "
+            "Alma API", f"cannot reach {gateway}: {exc.message} Check ALMA_API_URL (a region such as "
             "na or eu, or the gateway's https URL) and the network."
         )
     except AlmaRateLimited as exc:
@@ -239,7 +216,7 @@ def check_sru(client: AlmaClient) -> Check:
             f"(…/view/sru/<NZ code>) and ALMA_SRU_OCLC_INDEX ({index})."
         )
     except AlmaUnavailable as exc:
-        return Check.failed(name, f"no answer from {where}: {why_unreachable(exc)} Check ALMA_NZ_SRU_URL.")
+        return Check.failed(name, f"no answer from {where}: {exc.message} Check ALMA_NZ_SRU_URL.")
     except AlmaError as exc:
         status = f"HTTP {exc.status}" if exc.status else "an error"
         return Check.failed(name, f"{where} answered {status}: check ALMA_NZ_SRU_URL "
