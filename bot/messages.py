@@ -63,6 +63,11 @@ COMMANDS: tuple[tuple[str, str], ...] = (
         "to add records with no NZ match to the NZ as new records.",
     ),
     (f"{SLASH_COMMAND} jobs", "Running and recent link jobs."),
+    (
+        f"{SLASH_COMMAND} cases [csv]",
+        "Open multi-match cases waiting for the Program Manager; with `csv`, every decision "
+        "and the NZ duplicates it revealed.",
+    ),
     (f"{SLASH_COMMAND} help", "This list."),
 )
 

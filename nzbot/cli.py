@@ -42,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = commands.add_parser("run", help="run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
     run.set_defaults(handler=run_bot)
 
+    demo = commands.add_parser("demo", help="play the bot through on this computer: a local Alma and Slack, no keys")
+    demo.add_argument("--out", metavar="PATH", default="nzbot-demo.html",
+                      help="where to write the HTML transcript (default nzbot-demo.html)")
+    demo.set_defaults(handler=run_demo)
+
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
@@ -96,6 +101,16 @@ def run_bot(args: argparse.Namespace) -> int:
     finally:
         bot.stop()
     return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    from nzbot.demo import DemoFailed, run
+
+    try:
+        return run(args.out)
+    except DemoFailed as exc:
+        print(f"nzbot demo: {exc}", file=sys.stderr)
+        return 1
 
 
 def run_doctor(args: argparse.Namespace) -> int:

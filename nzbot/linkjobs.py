@@ -64,6 +64,9 @@ class LinkJobs:
         # One starter at a time (a request's thread and the scheduler's), so that queued
         # requests start in the order they were made.
         self._starting = threading.Lock()
+        # One announcer at a time: two threads seeing a job without a start message must
+        # not both post one.
+        self._announcing = threading.Lock()
 
     # -- a cataloger asks ----------------------------------------------------------------
 
@@ -268,13 +271,15 @@ class LinkJobs:
             self._announce(self.store.link_job(job.id))
 
     def _announce(self, job: LinkJob) -> None:
-        try:
-            ts = self.notifier.link_job_changed(job)
-        except Exception:  # Slack down: announce_missing tries again
-            log.exception("link job %s: could not post or update its message", job.id)
-            return
-        if ts and not job.message_ts:
-            self.store.update_link_job(job.id, message_ts=ts)
+        with self._announcing:
+            job = self.store.link_job(job.id)  # as it is now, message ts included
+            try:
+                ts = self.notifier.link_job_changed(job)
+            except Exception:  # Slack down: announce_missing tries again
+                log.exception("link job %s: could not post or update its message", job.id)
+                return
+            if ts and not job.message_ts:
+                self.store.update_link_job(job.id, message_ts=ts)
 
 
 def link_parameters(job: LinkJob) -> LinkJobParameters:

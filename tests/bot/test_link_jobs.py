@@ -35,6 +35,7 @@ def test_a_link_job_from_start_to_report(harness):
     assert "Linked" in report_text and "Multi-match" in report_text
     updates = harness.stub.calls("chat.update")
     assert updates, "the start message is edited as the job moves"
+    assert len(start_messages(harness)) == 1, "one start message, however many threads saw the job"
     job = harness.store.link_jobs()[0]
     assert job.state == "reported" and job.status in ("COMPLETED_SUCCESS", "COMPLETED_WARNING")
     counters = {key: value for key, _, value in job.counters}

@@ -1,0 +1,343 @@
+"""`nzbot demo`: the real bot, played through on this computer alone.
+
+For someone deciding whether to install nzbot, with no Slack app and no Alma key yet. It
+runs the bot exactly as ``nzbot run`` does in HTTP mode (``create_bot`` and
+``SlackHttpServer``, unmodified), pointed at the Alma simulator (the sample catalogue) and
+at the local Slack stand-in (``bot.local_slack.SlackStub``), all on 127.0.0.1 with free
+ports, a temporary database and quick clocks. Then it does what a cataloger and the
+Program Manager would do, sending signed requests exactly as Slack sends them:
+
+1. ``/nz help``
+2. ``/nz match`` on a record with one NZ match
+3. ``/nz match`` on a multi-match (three NZ duplicates), with its "Send to the Program
+   Manager" button
+4. ``/nz preview`` of the set of unlinked records
+5. ``/nz link`` of that set: the start message, its progress, the report in its thread
+6. the Program Manager's message about the multi-match, the click on "Link to this
+   record", and the verified link (the message updated, and a reply in the job's thread)
+
+The conversation is printed as it happens, read from what the bot sent to the Slack
+stand-in, and written as an HTML transcript. Every wait is bounded: a step that does not
+happen in time stops the demo with a message naming it (``DemoFailed``).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, TextIO, TypeVar
+
+from nzbot.demo.blocks import buttons, everything_said
+from nzbot.demo.transcript import Transcript
+
+CATALOGER = "UCATALOG1"
+PM = "UPROGMGR1"
+REPORT = "CREPORT01"
+NAMES = {CATALOGER: "cataloger", PM: "Program Manager", REPORT: "nz-report", "U_BOT": "nzbot"}
+
+# Quick clocks, so the whole story takes seconds (the real defaults are minutes).
+POLL_SECONDS = 0.3  # how often the bot checks running jobs and cases
+CASE_BATCH_SECONDS = 0.5  # how long a decision waits for others to share its link-job run
+DISCOVER_SECONDS = 5.0  # how often it looks for runs started in Alma's UI
+JOB_SECONDS = 2.0  # how long the simulator's link job takes
+
+# Bounded waits (seconds).
+ANSWER_TIMEOUT = 15.0  # an answer to a command
+JOB_TIMEOUT = 30.0  # a link job from request to report
+CASE_TIMEOUT = 30.0  # the Program Manager's message, and a decision to its verified link
+SETTLE_SECONDS = 0.5  # after the last step, for messages still on their way
+
+DEFAULT_OUT = "nzbot-demo.html"
+
+T = TypeVar("T")
+
+
+class DemoFailed(Exception):
+    """A step of the demo did not happen (in time, or as it should)."""
+
+
+class Demo:
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.secret = secrets.token_hex(16)
+        self.bot_token = "xoxb-demo-" + secrets.token_hex(8)
+        self.api_key = "demo-" + secrets.token_hex(8)
+        self.transcript = Transcript(stream, NAMES)
+        self.sim = self.stub = self.bot = self.server = None
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._quiet: list[tuple[logging.Logger, int]] = []
+        self.step_number = 0
+        self.step_title = ""
+
+    # ------------------------------------------------------------------ set-up
+
+    def start(self) -> None:
+        from alma.config import AlmaSettings
+        from alma.simulator import Simulator, seed
+        from bot.app import create_bot
+        from bot.local_slack import SlackStub
+        from bot.server import SlackHttpServer
+        from nzbot.settings import BotSettings
+
+        # APScheduler says so each time a 0.3 s round is still busy; not news in a demo.
+        for name in ("apscheduler", "apscheduler.scheduler", "apscheduler.executors.default"):
+            logger = logging.getLogger(name)
+            self._quiet.append((logger, logger.level))
+            logger.setLevel(logging.ERROR)
+        self._tmp = tempfile.TemporaryDirectory(prefix="nzbot-demo-")
+        self.sim = Simulator(state=seed.sample_state(), api_key=self.api_key, job_seconds=JOB_SECONDS,
+                             seed=1).start()
+        self.stub = SlackStub(
+            bot_token=self.bot_token,
+            users={CATALOGER: {"name": "cataloger", "real_name": "Cataloger"},
+                   PM: {"name": "program.manager", "real_name": "Program Manager"}},
+            channels={REPORT: {"name": "nz-report", "members": [CATALOGER, PM]}},
+        ).start()
+        settings = BotSettings(
+            alma=AlmaSettings(api_key=self.api_key, api_url=self.sim.base_url, nz_sru_url=self.sim.sru_url,
+                              timeout_seconds=10.0, max_retries=2, quota_floor=0),
+            bot_token=self.bot_token,
+            signing_secret=self.secret,
+            slack_api_url=self.stub.api_url,
+            report_channel=REPORT,
+            pm_users=(PM,),
+            db_path=str(Path(self._tmp.name) / "nzbot.db"),
+            poll_seconds=POLL_SECONDS,
+            discover_seconds=DISCOVER_SECONDS,
+            case_batch_seconds=CASE_BATCH_SECONDS,
+        )
+        self.bot = create_bot(settings)
+        self.server = SlackHttpServer(self.bot.app, host="127.0.0.1", port=0).start()
+        self.say(
+            "nzbot demo: the real bot, on this computer only (nothing goes to Slack or to Alma).\n"
+            f"  nzbot, in HTTP mode as `nzbot run`: {self.server.url}\n"
+            f"  Alma simulator with the sample catalogue: {self.sim.base_url}\n"
+            f"  Slack stand-in: {self.stub.base_url}\n"
+            f"  Who: {NAMES[CATALOGER]} types /nz in #nz-report; the {NAMES[PM]} decides multi-matches."
+        )
+
+    def stop(self) -> None:
+        """Stops everything that was started; safe after a partial start."""
+        steps: list[Callable[[], Any]] = []
+        if self.server is not None:
+            steps.append(self.server.stop)
+        if self.bot is not None:
+            steps += [self.bot.stop, self.bot.services.store.close]
+        if self.stub is not None:
+            steps.append(self.stub.stop)
+        if self.sim is not None:
+            steps.append(self.sim.stop)
+        for stop in steps:
+            try:
+                stop()
+            except Exception as exc:  # keep stopping the rest
+                print(f"nzbot demo: while stopping: {exc}", file=sys.stderr)
+        self.server = self.bot = self.stub = self.sim = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+        for logger, level in self._quiet:
+            logger.setLevel(level)
+        self._quiet = []
+
+    # ------------------------------------------------------------------ helpers
+
+    def say(self, text: str) -> None:
+        self.transcript.write(text + "\n")
+
+    def step(self, title: str) -> None:
+        self.step_number += 1
+        self.step_title = title
+        self.transcript.step(self.step_number, title)
+
+    def pump(self) -> None:
+        self.transcript.follow(self.stub.calls())
+
+    def wait(self, condition: Callable[[], T], timeout: float, what: str) -> T:
+        """Follows the conversation until ``condition()`` is true; DemoFailed after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.pump()
+            value = condition()
+            if value:
+                self.pump()
+                return value
+            if time.monotonic() >= deadline:
+                raise DemoFailed(f"step {self.step_number} ({self.step_title}): {what} did not happen "
+                                 f"within {timeout:g} s")
+            time.sleep(0.05)
+
+    def check(self, ok: bool, what: str) -> None:
+        if not ok:
+            raise DemoFailed(f"step {self.step_number} ({self.step_title}): {what}")
+
+    def first_call(self, method: str, predicate: Callable[[Any], bool]) -> Any:
+        return next((c for c in self.stub.calls(method) if predicate(c)), None)
+
+    def _post(self, body: str, response_name: str) -> None:
+        from bot.slack_requests import post_signed
+
+        try:
+            answer = post_signed(self.server.url, body, self.secret, timeout=ANSWER_TIMEOUT)
+        except Exception as exc:
+            raise DemoFailed(f"step {self.step_number} ({self.step_title}): nzbot did not answer "
+                             f"the request: {exc}") from exc
+        self.check(answer.status_code == 200, f"nzbot answered HTTP {answer.status_code}, not 200")
+        self.transcript.acked(response_name, answer.status_code, answer.text,
+                              answer.headers.get("Content-Type", ""))
+
+    def command(self, text: str) -> str:
+        """Sends ``/nz text`` from the cataloger in #nz-report; returns its response_url name."""
+        from bot.slack_requests import slash_command_body
+
+        self.pump()
+        name = f"cmd{self.step_number}-{secrets.token_hex(4)}"
+        body = slash_command_body(text, user_id=CATALOGER, user_name="cataloger", channel_id=REPORT,
+                                  channel_name="nz-report", response_url=self.stub.response_url(name),
+                                  team_id=self.stub.team_id, api_app_id=self.stub.app_id)
+        self.transcript.command(CATALOGER, REPORT, f"/nz {text}", name)
+        self._post(body, name)
+        return name
+
+    def answer(self, name: str, what: str, timeout: float = ANSWER_TIMEOUT) -> dict[str, Any]:
+        """The (first) message nzbot sent to a request's response_url."""
+        call = self.wait(lambda: next(iter(self.stub.responses(name)), None), timeout, what)
+        return call.args
+
+    # ------------------------------------------------------------------ the story
+
+    def play(self) -> None:
+        from alma.simulator import seed
+        from bot import action_ids
+        from bot.notifier import REPORT_EVENT
+
+        unique, multi = seed.CASES["unique"], seed.CASES["multi_three"]
+        the_set = seed.SETS["unlinked"]
+
+        self.step("a cataloger asks what the bot does")
+        self.command("help")
+        help_shown = [e for e in self.transcript.entries if e.kind == "message"]
+        self.check(bool(help_shown) and "/nz match" in everything_said(help_shown[-1].message),
+                   "/nz help showed no list of commands")
+
+        self.step("look up a record with exactly one NZ match")
+        said = everything_said(self.answer(self.command(f"match {unique}"), "the answer to /nz match"))
+        self.check(seed.NZ_RECORDS["unique"] in said,
+                   f"the answer did not name NZ record {seed.NZ_RECORDS['unique']}")
+
+        self.step("look up a multi-match: several NZ records carry its OCLC number")
+        shown = self.answer(self.command(f"match {multi}"), "the answer to /nz match")
+        said = everything_said(shown)
+        for suffix in "abc":
+            self.check(seed.NZ_RECORDS[f"multi_three_{suffix}"] in said,
+                       f"the answer did not name NZ record {seed.NZ_RECORDS[f'multi_three_{suffix}']}")
+        self.check(any(b.get("action_id") == action_ids.SEND_TO_PM for b in buttons(shown)),
+                   "the answer had no 'Send to the Program Manager' button")
+
+        self.step("preview what the link job would do to the set of unlinked records")
+        said = everything_said(self.answer(self.command(f"preview {the_set}"), "the preview",
+                                           timeout=ANSWER_TIMEOUT * 2))
+        self.check("Multi-match" in said and "Will link" in said, "the preview had no counts per verdict")
+
+        self.step("run the link job on the set")
+        started = self.answer(self.command(f"link {the_set}"), "the answer to /nz link")
+        self.check(not any(word in everything_said(started).lower() for word in ("could not", "error")),
+                   f"the link job did not start: {everything_said(started)[:200]}")
+        report = self.wait(
+            lambda: self.first_call("chat.postMessage", lambda c: c.ok and c.args.get("thread_ts")
+                                    and (c.args.get("metadata") or {}).get("event_type") == REPORT_EVENT),
+            JOB_TIMEOUT, "the link job's report in #nz-report")
+        job_ts = report.args["thread_ts"]
+
+        self.step(f"the {NAMES[PM]} decides a multi-match the job found")
+        case_call = self.wait(
+            lambda: self.first_call("chat.postMessage", lambda c: c.ok and str(c.response.get("channel", ""))
+                                    .startswith("D") and multi in everything_said(c.args)),
+            CASE_TIMEOUT, f"the {NAMES[PM]}'s message about IZ record {multi}")
+        dm, case_ts = case_call.response["channel"], case_call.response["ts"]
+        message = next((m for m in self.stub.messages(dm) if m["ts"] == case_ts), None)
+        self.check(message is not None, "the Program Manager's message is not in the DM")
+        chosen = seed.NZ_RECORDS["multi_three_b"]
+        button = next((b for b in buttons(message)
+                       if action_ids.base(str(b.get("action_id"))) == action_ids.LINK_CANDIDATE
+                       and str(b.get("value", "")).endswith(f":{chosen}")), None)
+        self.check(button is not None, f"the message had no 'Link to this record' button for NZ record {chosen}")
+        self.click(PM, dm, message, button, f"under NZ record {chosen}")
+        self.wait(lambda: any(c.ok and c.args.get("ts") == case_ts and "verified" in everything_said(c.args)
+                              for c in self.stub.calls("chat.update")),
+                  CASE_TIMEOUT, f"the message showing the verified link of IZ record {multi}")
+        self.wait(lambda: self.first_call("chat.postMessage", lambda c: c.ok and c.args.get("thread_ts") == job_ts
+                                          and f"<@{PM}>" in everything_said(c.args)),
+                  CASE_TIMEOUT, "the reply in the link job's thread")
+        linked_to = self.sim.state.linked_nz_id_of(multi)
+        self.check(linked_to == chosen, f"Alma shows IZ record {multi} linked to {linked_to}, not {chosen}")
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while time.monotonic() < deadline:
+            self.pump()
+            time.sleep(0.05)
+        self.say(f"\n\u2714 In Alma (the simulator), IZ record {multi} is now linked to NZ record {chosen}.")
+
+    def click(self, user: str, channel: str, message: dict[str, Any], button: dict[str, Any], about: str) -> None:
+        """Presses a button on a bot message, as Slack reports it (a signed block_actions)."""
+        from bot.slack_requests import block_action_payload, interaction_body
+
+        entry = self.transcript.message_at(channel, message["ts"])
+        self.check(entry is not None, "the message to click on was not seen")
+        name = f"click{self.step_number}-{secrets.token_hex(4)}"
+        block_id = next((b.get("block_id") for b in message.get("blocks") or []
+                         if button in (b.get("elements") or []) and b.get("block_id")), "b")
+        payload = block_action_payload(
+            str(button["action_id"]), str(button.get("value", "")), user_id=user, channel_id=channel,
+            message_ts=message["ts"], response_url=self.stub.response_url(name), block_id=block_id,
+            team_id=self.stub.team_id, api_app_id=self.stub.app_id,
+            message={"type": "message", "ts": message["ts"], "user": self.stub.bot_user_id,
+                     "bot_id": self.stub.bot_id, "text": message.get("text") or "",
+                     "blocks": message.get("blocks") or []},
+            button_text=str((button.get("text") or {}).get("text") or ""),
+        )
+        payload["channel"] = {"id": channel, "name": "directmessage" if channel.startswith("D") else channel}
+        self.transcript.click(user, entry, button, name, about)
+        self._post(interaction_body(payload), name)
+
+
+def run(out: Path | str = DEFAULT_OUT, stream: TextIO | None = None) -> int:
+    """Plays the demo, prints it to ``stream`` and writes the HTML transcript to ``out``.
+    Returns 0; raises DemoFailed (after writing what happened so far) if a step failed."""
+    stream = stream or sys.stdout
+    out = Path(out)
+    if not out.resolve().parent.is_dir():
+        raise DemoFailed(f"cannot write the transcript to {out}: there is no folder {out.resolve().parent}")
+    began = time.monotonic()
+    demo = Demo(stream)
+    failure: DemoFailed | None = None
+    try:
+        demo.start()
+        demo.play()
+    except DemoFailed as exc:
+        failure = exc
+    finally:
+        try:
+            if demo.stub is not None:
+                demo.pump()
+        finally:
+            demo.stop()
+    seconds = time.monotonic() - began
+    facts = [
+        ("What ran", "the real nzbot (HTTP mode, as `nzbot run`), against a local Alma simulator "
+                     "with the sample catalogue and a local stand-in for Slack's Web API"),
+        ("Requests", "signed slash commands and button clicks, as Slack sends them"),
+        ("Took", f"{seconds:.1f} s"),
+        ("Outcome", "every step happened" if failure is None else f"stopped: {failure}"),
+    ]
+    try:
+        demo.transcript.write_html(out, title="nzbot demo: linking IZ records to the Network Zone", facts=facts)
+    except OSError as exc:
+        raise DemoFailed(f"could not write the transcript to {out}: {exc}") from exc
+    if failure is not None:
+        raise DemoFailed(f"{failure} (what happened until then is in {out})")
+    demo.say(f"\nThe whole conversation took {seconds:.1f} s. Transcript: {out.resolve()}")
+    return 0
