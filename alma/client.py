@@ -15,7 +15,7 @@ from typing import Iterable, Iterator, Sequence
 
 from pymarc import Record
 
-from alma.config import AlmaSettings
+from alma.config import JOB_ID, AlmaSettings
 from alma.errors import (
     AlmaRequestError,
     BadInput,
@@ -23,6 +23,7 @@ from alma.errors import (
     RecordNotFound,
     SetNotFound,
     SruError,
+    quoted,
 )
 from alma.http import AlmaHttp
 from alma.marc import record_from_element, record_from_xml, record_to_xml
@@ -51,17 +52,19 @@ SRW_NS = "{http://www.loc.gov/zing/srw/}"
 DIAG_NS = "{http://www.loc.gov/zing/srw/diagnostic/}"
 MARC_NS = "{http://www.loc.gov/MARC21/slim}"
 
-_MMS_ID = re.compile(r"^\d{6,25}$")
-_SET_ID = re.compile(r"^\d{1,25}$")
-_JOB_ID = re.compile(r"^[A-Za-z0-9_]{1,40}$")
+# ASCII digits only (\d would take other scripts' digits), matched whole (fullmatch: "$"
+# would let a trailing newline through).
+_MMS_ID = re.compile(r"[0-9]{6,25}")
+_SET_ID = re.compile(r"[0-9]{1,25}")
+
 
 
 def check_mms_id(value: str) -> str:
     """An MMS ID is all digits (Alma's begin with 99); anything else is refused here."""
     value = (value or "").strip()
-    if not _MMS_ID.match(value):
+    if not _MMS_ID.fullmatch(value):
         raise BadInput(
-            f"{value!r} is not an MMS ID: an MMS ID is a long number made of digits only, "
+            f"{quoted(value)} is not an MMS ID: an MMS ID is a long number made of digits only, "
             "such as 9949620601852."
         )
     return value
@@ -76,15 +79,15 @@ def check_mms_ids(values: Iterable[str]) -> list[str]:
 
 def check_set_id(value: str) -> str:
     value = (value or "").strip()
-    if not _SET_ID.match(value):
-        raise BadInput(f"{value!r} is not a set id: a set id is made of digits only.")
+    if not _SET_ID.fullmatch(value):
+        raise BadInput(f"{quoted(value)} is not a set id: a set id is made of digits only.")
     return value
 
 
 def check_job_id(value: str) -> str:
     value = (value or "").strip()
-    if not _JOB_ID.match(value):
-        raise BadInput(f"{value!r} is not an Alma job id (for example M85).")
+    if not JOB_ID.fullmatch(value):
+        raise BadInput(f"{quoted(value)} is not an Alma job id (for example M85).")
     return value
 
 
@@ -208,15 +211,15 @@ class AlmaClient:
         value = (id_or_name or "").strip()
         if not value:
             raise BadInput("Give a set id or a set name.")
-        if _SET_ID.match(value):
+        if _SET_ID.fullmatch(value):
             found = self.get_set(value)
         else:
             exact = [s for s in self.find_sets(value) if s.name == value]
             if not exact:
-                raise SetNotFound(f"There is no set named {value!r}.")
+                raise SetNotFound(f"There is no set named {quoted(value, 80)}.")
             if len(exact) > 1:
                 ids = ", ".join(s.id for s in exact)
-                raise BadInput(f"More than one set is named {value!r} ({ids}): give the set id.")
+                raise BadInput(f"More than one set is named {quoted(value, 80)} ({ids}): give the set id.")
             found = exact[0]
         if found.content != "BIB_MMS":
             raise NotABibSet(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Mapping
+from urllib.parse import urlsplit
 
 # Alma's API gateways by region; ALMA_API_URL may name one of these instead of a URL.
 REGIONS = {
@@ -16,6 +18,7 @@ REGIONS = {
     "cn": "https://api-cn.hosted.exlibrisgroup.com.cn",
 }
 DEFAULT_OCLC_INDEX = "alma.oclc_control_number_035_az"
+JOB_ID = re.compile(r"[A-Za-z0-9_]{1,40}")  # an Alma job id, such as M85
 
 
 class SettingError(ValueError):
@@ -38,19 +41,20 @@ class AlmaSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "AlmaSettings":
         env = os.environ if env is None else env
-        key = env.get("ALMA_API_KEY", "").strip()
-        if not key:
-            raise SettingError("ALMA_API_KEY is not set: give the API key of your institution zone.")
+        key = secret_setting(env, "ALMA_API_KEY", "the API key of your institution zone")
+        link_job_id = env.get("ALMA_LINK_JOB_ID", "").strip() or None
+        if link_job_id and not JOB_ID.fullmatch(link_job_id):
+            raise SettingError(f"ALMA_LINK_JOB_ID must be an Alma job id such as M85, not {link_job_id[:40]!r}.")
         return cls(
             api_key=key,
             api_url=api_url(env.get("ALMA_API_URL", "").strip() or "na"),
-            nz_sru_url=_url_or_empty("ALMA_NZ_SRU_URL", env.get("ALMA_NZ_SRU_URL", "")),
+            nz_sru_url=url_setting("ALMA_NZ_SRU_URL", env.get("ALMA_NZ_SRU_URL", "")),
             sru_oclc_index=env.get("ALMA_SRU_OCLC_INDEX", "").strip() or DEFAULT_OCLC_INDEX,
-            link_job_id=env.get("ALMA_LINK_JOB_ID", "").strip() or None,
+            link_job_id=link_job_id,
             requests_per_second=number_setting(env, "ALMA_REQUESTS_PER_SECOND", 20.0, 0.1, 25.0),
             timeout_seconds=number_setting(env, "ALMA_TIMEOUT", 30.0, 1.0, 600.0),
-            max_retries=int(number_setting(env, "ALMA_MAX_RETRIES", 5, 0, 10)),
-            quota_floor=int(number_setting(env, "ALMA_QUOTA_FLOOR", 5000, 0, 10_000_000)),
+            max_retries=whole_number_setting(env, "ALMA_MAX_RETRIES", 5, 0, 10),
+            quota_floor=whole_number_setting(env, "ALMA_QUOTA_FLOOR", 5000, 0, 10_000_000),
         )
 
 
@@ -58,13 +62,41 @@ def api_url(value: str) -> str:
     """A region shorthand (na, eu, ap, aps, ca, cn) or an http(s) base URL."""
     if value.lower() in REGIONS:
         return REGIONS[value.lower()]
-    return _url_or_empty("ALMA_API_URL", value) or REGIONS["na"]
+    return url_setting("ALMA_API_URL", value) or REGIONS["na"]
 
 
-def _url_or_empty(name: str, value: str) -> str:
+def url_setting(name: str, value: str) -> str:
     value = value.strip().rstrip("/")
-    if value and not value.startswith(("http://", "https://")):
-        raise SettingError(f"{name} must be an http(s) URL, not {value!r}.")
+    if not value:
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in value):
+        raise SettingError(f"{name} must be an http(s) URL, not {value[:80]!r}.")
+    return value
+
+
+def secret_setting(env: Mapping[str, str], name: str, what: str, required: bool = True) -> str:
+    """A key or token, refused (never echoed) if it holds spaces or control characters,
+    which no key has and which would break every request. "" when optional and unset."""
+    value = env.get(name, "").strip()
+    if not value:
+        if not required:
+            return ""
+        raise SettingError(f"{name} is not set: give {what}.")
+    if any(c.isspace() or not c.isprintable() for c in value):
+        raise SettingError(f"{name} holds spaces or line breaks: copy {what} again.")
+    return value
+
+
+def whole_number_setting(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()):
+        raise SettingError(f"{name} must be a whole number, not {raw[:40]!r}.")
+    value = int(raw)
+    if not low <= value <= high:
+        raise SettingError(f"{name} must be between {low} and {high}, not {raw}.")
     return value
 
 
@@ -75,7 +107,7 @@ def number_setting(env: Mapping[str, str], name: str, default: float, low: float
     try:
         value = float(raw)
     except ValueError:
-        raise SettingError(f"{name} must be a number, not {raw!r}.") from None
+        raise SettingError(f"{name} must be a number, not {raw[:40]!r}.") from None
     if not low <= value <= high:
         raise SettingError(f"{name} must be between {low:g} and {high:g}, not {raw}.")
     return value

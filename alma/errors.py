@@ -61,6 +61,12 @@ class BadInput(ValueError):
     """Input refused before any request was sent; the message is for a cataloger."""
 
 
+def quoted(value: object, limit: int = 40) -> str:
+    """What someone typed, quoted for a message: short, so the explanation after it is read."""
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 class RecordNotFound(AlmaRequestError):
     """No bib record with that MMS ID."""
 

@@ -21,10 +21,10 @@ OCLC_PREFIX = "(OCoLC)"
 # never strip letters to make one. The prefix and the letters are matched case-insensitively
 # because "(OCOLC)" turns up in migrated data; (OCoLC-M)/(OCoLC-I) never match since the
 # closing parenthesis must follow "OCoLC" directly.
-_PREFIXED_OCN = re.compile(r"\(ocolc\)\s*(?:ocm|ocn|on)?(\d+)", re.IGNORECASE)
+_PREFIXED_OCN = re.compile(r"\(ocolc\)\s*(?:ocm|ocn|on)?([0-9]+)", re.IGNORECASE)
 
 # 019 $a carries no prefix: bare digits, sometimes still with the old ocm/ocn/on letters.
-_MERGED_OCN = re.compile(r"(?:\(ocolc\)\s*)?(?:ocm|ocn|on)?(\d+)", re.IGNORECASE)
+_MERGED_OCN = re.compile(r"(?:\(ocolc\)\s*)?(?:ocm|ocn|on)?([0-9]+)", re.IGNORECASE)
 
 # What a cataloger may type when asking about a number: any of the forms above.
 _TYPED_OCN = _MERGED_OCN

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
 from alma.client import MEMBERS_PER_PAGE, AlmaClient, check_mms_id
-from alma.errors import BadInput
+from alma.errors import BadInput, quoted
 from alma.matching import Match, NzIndex, Verdict, match_bib, match_oclc
 from alma.models import AlmaSet, Bib
 from alma.oclc import normalize_oclc, oclc_numbers
@@ -64,13 +64,13 @@ def look_up(client: AlmaClient, identifier: str) -> Match:
     value = (identifier or "").strip()
     if not value:
         raise BadInput("Give an IZ record's MMS ID or an OCLC number.")
-    if value.isdigit() and value.startswith("99") and len(value) >= 8:
+    if value.isascii() and value.isdigit() and value.startswith("99") and len(value) >= 8:
         bib = client.get_bib(check_mms_id(value))
         return match_bib(bib, nz_index_for(client, [bib]))
     ocn = normalize_oclc(value if value.startswith("(") else f"(OCoLC){value}")
     if ocn is None:
         raise BadInput(
-            f"{value!r} is neither an MMS ID (digits, beginning with 99) nor an OCLC number "
+            f"{quoted(value)} is neither an MMS ID (digits, beginning with 99) nor an OCLC number "
             "(digits, optionally written (OCoLC)12345678)."
         )
     index = NzIndex()

@@ -71,8 +71,19 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float)
             body = self._read_body()
             if body is None:
                 return  # an error response was already sent
+            timestamp = self.headers.get("X-Slack-Request-Timestamp", "")
+            if not (timestamp.isascii() and timestamp.isdigit()):
+                # Unsigned as far as Slack's rules go: refused before anything parses it.
+                self._send(401, "unauthorized")
+                return
             try:
                 bolt_request = BoltRequest(body=body, query=query, headers=self._header_lists())
+            except (ValueError, AttributeError, TypeError):  # a payload that is not JSON
+                bolt_request = None
+            if bolt_request is None or not isinstance(bolt_request.body, dict):
+                self._send(400, "bad request")  # nothing Slack sends; no traceback in the log
+                return
+            try:
                 bolt_response = app.dispatch(bolt_request)
             except Exception:  # never let a listener bug take the connection down silently
                 logger.exception("Slack request to %s failed in dispatch", request_path)

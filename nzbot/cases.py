@@ -25,7 +25,7 @@ from typing import Protocol
 from sqlite_utils.db import NotFoundError
 
 from alma.client import AlmaClient
-from alma.errors import AlmaError, BadInput
+from alma.errors import AlmaError, BadInput, quoted
 from alma.matching import Verdict
 from alma.preview import look_up
 from nzbot.linkroute import CONTRIBUTE, MANUAL, NO_MATCH_PREFIX, UNIQUE, Route, give_identifier, route_to
@@ -219,10 +219,13 @@ class Cases:
 
     def case(self, case_id: int | str) -> Case:
         """A case by id, as typed or as a button sent it; a clear error when there is none."""
+        text = str(case_id)
+        if not (text.isascii() and text.isdigit() and len(text) <= 18):
+            raise BadInput(f"There is no case {quoted(text)}.")
         try:
-            return self.store.case(int(case_id))
-        except (ValueError, TypeError, NotFoundError):
-            raise BadInput(f"There is no case {case_id}.") from None
+            return self.store.case(int(text))
+        except NotFoundError:
+            raise BadInput(f"There is no case {text}.") from None
 
     def _recheck(self, case: Case) -> None:
         match = look_up(self.background, case.iz_mms_id)

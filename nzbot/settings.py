@@ -8,7 +8,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from alma.config import AlmaSettings, SettingError, number_setting
+from alma.config import (
+    AlmaSettings,
+    SettingError,
+    number_setting,
+    secret_setting,
+    url_setting,
+    whole_number_setting,
+)
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -40,23 +47,21 @@ class BotSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> "BotSettings":
         env = os.environ if env is None else env
         alma = AlmaSettings.from_env(env)
-        bot_token = _required(env, "SLACK_BOT_TOKEN", "the bot's token, xoxb-…")
+        bot_token = secret_setting(env, "SLACK_BOT_TOKEN", "the bot's token, xoxb-…")
         if not bot_token.startswith("xoxb-"):
             raise SettingError("SLACK_BOT_TOKEN must be a bot token beginning with xoxb-.")
-        app_token = env.get("SLACK_APP_TOKEN", "").strip()
+        app_token = secret_setting(env, "SLACK_APP_TOKEN", "the app-level token, xapp-…", required=False)
         if app_token and not app_token.startswith("xapp-"):
             raise SettingError("SLACK_APP_TOKEN must be an app-level token beginning with xapp-.")
-        signing_secret = env.get("SLACK_SIGNING_SECRET", "").strip()
+        signing_secret = secret_setting(env, "SLACK_SIGNING_SECRET", "the app's signing secret", required=False)
         if not app_token and not signing_secret:
             raise SettingError(
                 "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify Slack's "
                 "requests (or set SLACK_APP_TOKEN for Socket Mode)."
             )
-        api_url = env.get("SLACK_API_URL", "").strip() or None
-        if api_url and not api_url.startswith(("http://", "https://")):
-            raise SettingError(f"SLACK_API_URL must be an http(s) URL, not {api_url!r}.")
-        if api_url and not api_url.endswith("/"):
-            api_url += "/"
+        api_url = url_setting("SLACK_API_URL", env.get("SLACK_API_URL", "")) or None
+        if api_url:
+            api_url += "/"  # slack_sdk joins the method name straight on
         report_channel = _required(env, "NZBOT_REPORT_CHANNEL", "the channel id where job reports go, C…")
         _check_ids("NZBOT_REPORT_CHANNEL", [report_channel], _CHANNEL_ID, "a channel id such as C0123ABCD")
         pm_users = _id_list(env, "NZBOT_PM_USERS", _USER_ID, "Slack user ids such as U0123ABCD")
@@ -74,7 +79,7 @@ class BotSettings:
             signing_secret=signing_secret,
             app_token=app_token,
             slack_api_url=api_url,
-            port=int(number_setting(env, "PORT", 3000, 1, 65535)),
+            port=whole_number_setting(env, "PORT", 3000, 1, 65535),
             report_channel=report_channel,
             pm_users=pm_users,
             pm_channel=pm_channel,

@@ -3,6 +3,7 @@ and turning the page of candidates. Only the Program Manager may decide."""
 
 from __future__ import annotations
 
+from alma.errors import BadInput, quoted
 from bot.errors import user_message
 from bot.messages import already_decided_message, case_message, error_message, not_pm_message
 from bot.services import Services
@@ -46,6 +47,8 @@ def turn_page(services: Services, ack, body: dict, respond) -> None:
     case_id, _, page = str(action.get("value") or "").partition(":")
     try:
         case = services.cases.case(case_id)
+        if not (page.isascii() and page.isdigit() and len(page) <= 4):
+            raise BadInput(f"{quoted(page)} is not a page of this case's candidates.")
         page_number = int(page)
     except Exception as exc:
         respond(response_type="ephemeral", replace_original=False,
