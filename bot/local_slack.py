@@ -304,6 +304,11 @@ class SlackStub:
                 _Failure(error, status, retry_after if status == 429 else None, times)
             )
 
+    def clear_failures(self) -> None:
+        """Forgets failures set with fail_next() that have not been used up."""
+        with self._lock:
+            self._failures.clear()
+
     # ------------------------------------------------------------------ request handling
 
     def _record(self, call: Call) -> None:

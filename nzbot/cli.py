@@ -84,6 +84,7 @@ def run_bot(args: argparse.Namespace) -> int:
     from nzbot.settings import BotSettings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per polling round
     settings = BotSettings.from_env()
     bot = create_bot(settings)
     try:

@@ -53,12 +53,6 @@ def make_stub(bot_token: str = BOT_TOKEN) -> SlackStub:
     ).start()
 
 
-def clear_slack_failures(stub: SlackStub) -> None:
-    """Forgets failures set with fail_next() that have not been used up."""
-    with stub._lock:
-        stub._failures.clear()
-
-
 def reports(stub: SlackStub, channel: str = REPORT) -> list[dict]:
     return [m for m in stub.messages(channel)
             if (m.get("metadata") or {}).get("event_type") == REPORT_EVENT]

@@ -125,6 +125,8 @@ COMMANDS = [
     ("link " + seed.SETS["empty"], LATER, "is empty"),
     ("link " + seed.SETS["items"], LATER, "not bib records"),
     ("cases open", ACK, "takes nothing, or csv"),
+    ("cases csv please", ACK, "takes nothing, or csv"),
+    ("jobs all", ACK, "takes nothing after it"),
     ("\u00a0", ACK, "/nz match"),
 ]
 

@@ -16,7 +16,6 @@ from tests.bot.conftest import block_text
 from tests.bot.subprocess_bot import (
     REPORT,
     SubprocessBot,
-    clear_slack_failures,
     make_stub,
     reports,
     wait_until,
@@ -150,7 +149,7 @@ def test_killed_when_the_job_finished_but_its_report_could_not_be_posted(sim, st
                what="the report failing to post")
     bot.kill()
     assert reports(stub) == []
-    clear_slack_failures(stub)
+    stub.clear_failures()
     bot.start()
     assert_each_job_reported_once(bot)
 

@@ -9,7 +9,7 @@ from nzbot.cases import UNSETTLED, decisions_csv
 
 
 def handle(services: Services, ack, args: list[str], command: dict, respond) -> None:
-    if args and args[0].lower() == "csv":
+    if [a.lower() for a in args] == ["csv"]:
         ack(response_type="ephemeral", **cases_csv_message(decisions_csv(services.store)).as_kwargs())
         return
     if args:
