@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import jinja2
 
@@ -297,6 +297,26 @@ def environment() -> jinja2.Environment:
         outcome=outcome,
     )
     return env
+
+
+def message_texts(message: Mapping[str, Any]) -> list[str]:
+    """The fallback text and every text in a message's blocks, as sent to Slack: what a
+    person would read (for checking messages, and for the demo's transcript)."""
+    texts = [str(message.get("text") or "")]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    texts.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(message.get("blocks") or [])
+    return texts
 
 
 def render(name: str, **context: Any) -> Message:

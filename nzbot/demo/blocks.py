@@ -17,6 +17,8 @@ from typing import Any, Mapping
 
 from markupsafe import Markup
 
+from bot.messages import message_texts
+
 # A few of the emoji nzbot uses, shown as the character; any other :name: stays as text.
 EMOJI = {
     "white_check_mark": "\u2705",
@@ -217,21 +219,7 @@ def message_lines(message: Mapping[str, Any], names: Mapping[str, str] | None = 
 
 def everything_said(message: Mapping[str, Any]) -> str:
     """The fallback text and every text in the blocks, unrendered: for searching."""
-    parts = [str(message.get("text") or "")]
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "text" and isinstance(value, str):
-                    parts.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(message.get("blocks") or [])
-    return "\n".join(parts)
+    return "\n".join(message_texts(message))
 
 
 def buttons(message: Mapping[str, Any]) -> list[dict[str, Any]]:

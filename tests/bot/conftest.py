@@ -12,6 +12,7 @@ import requests
 
 from alma.simulator import Simulator, seed
 from bot.app import Bot, create_bot
+from bot.messages import message_texts
 from bot.server import SlackHttpServer
 from nzbot.settings import BotSettings
 from bot.slack_requests import post_signed, slash_command_body
@@ -113,21 +114,7 @@ def harness(tmp_path):
 
 def block_text(message: dict) -> str:
     """Everything a person would read in a message: fallback text and every block's text."""
-    parts = [message.get("text") or ""]
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "text" and isinstance(value, str):
-                    parts.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(message.get("blocks") or [])
-    return "\n".join(parts)
+    return "\n".join(message_texts(message))
 
 
 def command_calls(sim: Simulator) -> int:

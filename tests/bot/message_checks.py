@@ -10,6 +10,7 @@ import pytest
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
+from alma.cards import Publication, RecordCard
 from bot import action_ids
 from bot.messages import Message
 
@@ -121,3 +122,23 @@ def check_hostile_escaped(message: Message) -> None:
     assert "<http://evil" not in text
     assert "@here" not in text.replace("@\u200bhere", "")
     assert "&amp;" in text and "&lt;" in text and "&gt;" in text
+
+
+def card(mms_id: str, **kwargs: Any) -> RecordCard:
+    """A full record card for message tests; `kwargs` change any field."""
+    values: dict[str, Any] = dict(
+        title="The Jungle",
+        edition="1st ed.",
+        publication=Publication("New York", "Doubleday", "1906"),
+        extent="413 p.",
+        content_type="text",
+        media_type="unmediated",
+        carrier_type="volume",
+        cataloging_language="eng",
+        record_format="am",
+        encoding_level=" ",
+        oclc_numbers=("52467191",),
+        holding_institutions=("WAU", "ORU"),
+    )
+    values.update(kwargs)
+    return RecordCard(mms_id=mms_id, **values)

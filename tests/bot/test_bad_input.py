@@ -17,6 +17,7 @@ from alma.config import AlmaSettings, SettingError
 from alma.simulator import Simulator, seed
 from bot import action_ids as A
 from bot.local_slack import SlackStub
+from bot.messages import message_texts
 from bot.slack_requests import block_action_payload, interaction_body, post_signed
 from nzbot.settings import BotSettings
 from tests.bot.conftest import BOT_TOKEN, CATALOGER, PM, REPORT, SECRET, Harness, block_text
@@ -59,27 +60,9 @@ def snapshot(h) -> dict:
     }
 
 
-def all_texts(message: dict) -> list[str]:
-    texts = [message.get("text") or ""]
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "text" and isinstance(value, str):
-                    texts.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(message.get("blocks") or [])
-    return texts
-
-
 def assert_safe(message: dict) -> None:
     """Nothing from the input can ping or link, and every text fits Slack's limits."""
-    for text in all_texts(message):
+    for text in message_texts(message):
         for raw in ("<!channel>", "<!here>", "<@UPROGMGR1>", "<http"):
             assert raw not in text, f"unescaped {raw!r} in {text[:200]!r}"
         assert len(text) <= SECTION_LIMIT, f"a text of {len(text)} characters"

@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from alma.cards import Publication, RecordCard
+from alma.cards import Publication
 from bot import action_ids
 from bot.messages import (
     CASE_CANDIDATES_PER_PAGE,
@@ -25,6 +25,7 @@ from bot.messages import (
     safe_link,
 )
 from tests.bot.message_checks import (
+    card,
     HOSTILE,
     HUGE,
     action_ids_of,
@@ -45,23 +46,6 @@ STATES = ("open", "failed", "deciding", "linking", "linked", "skipped")
 # --- building values -------------------------------------------------------------------
 
 
-def card(mms_id: str, **kwargs: Any) -> RecordCard:
-    values: dict[str, Any] = dict(
-        title="The Jungle",
-        edition="1st ed.",
-        publication=Publication("New York", "Doubleday", "1906"),
-        extent="413 p.",
-        content_type="text",
-        media_type="unmediated",
-        carrier_type="volume",
-        cataloging_language="eng",
-        record_format="am",
-        encoding_level=" ",
-        oclc_numbers=("52467191",),
-        holding_institutions=("WAU", "ORU"),
-    )
-    values.update(kwargs)
-    return RecordCard(mms_id=mms_id, **values)
 
 
 def nz_id(n: int) -> str:

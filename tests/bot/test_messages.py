@@ -33,6 +33,7 @@ from bot.messages import (
 )
 from nzbot.report import job_report
 from tests.bot.message_checks import (
+    card,
     HOSTILE,
     HUGE,
     all_text,
@@ -49,23 +50,6 @@ assert len(HUGE) > 5000
 # --- building values -------------------------------------------------------------------
 
 
-def card(mms_id: str, **kwargs: Any) -> RecordCard:
-    values: dict[str, Any] = dict(
-        title="The Jungle",
-        edition="1st ed.",
-        publication=Publication("New York", "Doubleday", "1906"),
-        extent="413 p.",
-        content_type="text",
-        media_type="unmediated",
-        carrier_type="volume",
-        cataloging_language="eng",
-        record_format="am",
-        encoding_level=" ",
-        oclc_numbers=("52467191",),
-        holding_institutions=("WAU", "ORU"),
-    )
-    values.update(kwargs)
-    return RecordCard(mms_id=mms_id, **values)
 
 
 IZ = card("9949620601852", holding_institutions=())
