@@ -95,6 +95,16 @@ def m002_case_decisions(db: sqlite_utils.Database) -> None:
     db["case_messages"].create_index(["case_id", "channel"], unique=True)
 
 
+# Columns holding JSON: lists and dicts given for them are stored as JSON text.
+JSON_COLUMNS = frozenset({"counters", "alerts", "candidates", "iz_card"})
+
+
+def as_columns(values: dict[str, Any]) -> dict[str, Any]:
+    """Values ready for SQLite: lists and dicts for JSON columns become JSON text."""
+    return {k: json.dumps(v) if k in JSON_COLUMNS and isinstance(v, (list, tuple, dict)) else v
+            for k, v in values.items()}
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -236,10 +246,7 @@ class Store:
 
     def add_link_job(self, **values: Any) -> LinkJob:
         values.setdefault("created_at", now())
-        for key in ("counters", "alerts"):
-            if key in values and not isinstance(values[key], str):
-                values[key] = json.dumps(values[key])
-        row_id = self.db["link_jobs"].insert(values).last_pk
+        row_id = self.db["link_jobs"].insert(as_columns(values)).last_pk
         return self.link_job(row_id)
 
     def link_job(self, job_row_id: int) -> LinkJob:
@@ -263,26 +270,11 @@ class Store:
     def move_link_job(self, job_row_id: int, from_states: tuple[str, ...] | str, to_state: str, **values: Any) -> bool:
         """Moves a link job to `to_state` only if it is still in one of `from_states`.
         False when another thread or process got there first."""
-        if isinstance(from_states, str):
-            from_states = (from_states,)
-        for key in ("counters", "alerts"):
-            if key in values and not isinstance(values[key], str):
-                values[key] = json.dumps(values[key])
-        values["state"] = to_state
-        assignments = ", ".join(f"{k} = ?" for k in values)
-        marks = ", ".join("?" for _ in from_states)
-        cursor = self.db.execute(
-            f"UPDATE link_jobs SET {assignments} WHERE id = ? AND state IN ({marks})",
-            [*values.values(), job_row_id, *from_states],
-        )
-        return cursor.rowcount == 1
+        return self._move("link_jobs", job_row_id, from_states, to_state, values)
 
     def update_link_job(self, job_row_id: int, **values: Any) -> None:
         """Changes details (progress, message ts) that are not a change of state."""
-        for key in ("counters", "alerts"):
-            if key in values and not isinstance(values[key], str):
-                values[key] = json.dumps(values[key])
-        self.db["link_jobs"].update(job_row_id, values)
+        self.db["link_jobs"].update(job_row_id, as_columns(values))
 
     # -- cases --------------------------------------------------------------------------
 
@@ -298,12 +290,11 @@ class Store:
             if existing:
                 return None
             stamp = now()
-            row_id = self.db["cases"].insert(
+            row_id = self.db["cases"].insert(as_columns(
                 {"iz_mms_id": iz_mms_id, "iz_title": iz_title, "link_job": link_job,
-                 "state": "open", "candidates": json.dumps(candidates),
-                 "iz_card": json.dumps(iz_card) if iz_card else None,
+                 "state": "open", "candidates": candidates, "iz_card": iz_card,
                  "created_at": stamp, "updated_at": stamp}
-            ).last_pk
+            )).last_pk
         return self.case(row_id)
 
     def case(self, case_id: int) -> Case:
@@ -335,17 +326,20 @@ class Store:
     def move_case(self, case_id: int, from_states: tuple[str, ...] | str, to_state: str, **values: Any) -> bool:
         """Moves a case only if it is still in one of `from_states`: of two clicks at once,
         exactly one wins."""
+        return self._move("cases", case_id, from_states, to_state, {**values, "updated_at": now()})
+
+    def _move(self, table: str, row_id: int, from_states: tuple[str, ...] | str, to_state: str,
+              values: dict[str, Any]) -> bool:
+        """The one compare-and-set: sets `values` and the state only where the row is still
+        in one of `from_states`, in one statement, so exactly one caller wins."""
         if isinstance(from_states, str):
             from_states = (from_states,)
-        if "candidates" in values and not isinstance(values["candidates"], str):
-            values["candidates"] = json.dumps(values["candidates"])
-        values["state"] = to_state
-        values["updated_at"] = now()
+        values = as_columns({**values, "state": to_state})
         assignments = ", ".join(f"{k} = ?" for k in values)
         marks = ", ".join("?" for _ in from_states)
         cursor = self.db.execute(
-            f"UPDATE cases SET {assignments} WHERE id = ? AND state IN ({marks})",
-            [*values.values(), case_id, *from_states],
+            f"UPDATE {table} SET {assignments} WHERE id = ? AND state IN ({marks})",
+            [*values.values(), row_id, *from_states],
         )
         return cursor.rowcount == 1
 
