@@ -25,7 +25,7 @@ from typing import Protocol
 from sqlite_utils.db import NotFoundError
 
 from alma.client import AlmaClient
-from alma.errors import AlmaError, BadInput, quoted
+from alma.errors import AlmaError, BadInput, RecordNotFound, quoted
 from alma.matching import Verdict
 from alma.preview import look_up
 from nzbot.linkroute import CONTRIBUTE, MANUAL, NO_MATCH_PREFIX, UNIQUE, Route, give_identifier, route_to
@@ -159,6 +159,8 @@ class Cases:
                     route = route_to(self.background, case.chosen_nz_mms_id)
                     give_identifier(self.background, case.iz_mms_id, route)
                     self._start_linking(case, route)
+            except RecordNotFound:
+                self._fail(case, f"IZ record {case.iz_mms_id} is no longer in Alma.")
             except AlmaError as exc:  # Alma down: the decision stays recorded; next round
                 log.warning("case %s: %s", case.id, exc)
 
@@ -274,7 +276,7 @@ class Cases:
             self._after(case.id, settled=True)
 
     def _fail(self, case: Case, note: str) -> None:
-        if self.store.move_case(case.id, "linking", "failed", note=note):
+        if self.store.move_case(case.id, ("deciding", "linking"), "failed", note=note):
             self.store.audit(case.decided_by or CASES_USER, "case_failed", f"case {case.id}", "failed", note)
             self._after(case.id, settled=True)
 

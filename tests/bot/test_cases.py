@@ -306,3 +306,15 @@ def test_nz_cases_lists_open_cases_and_exports_decisions(harness):
     assert set(row["duplicate_nz_mms_ids"].split()) == {
         seed.NZ_RECORDS["multi_three_a"], seed.NZ_RECORDS["multi_three_c"]}
     assert next(r for r in rows if r["case"] == str(first.id))["state"] == "open"
+
+
+def test_a_decision_on_a_record_deleted_meanwhile_fails_plainly(harness):
+    harness.start()
+    iz = seed.CASES["multi_three"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    harness.bot.scheduler.stop()  # hold the clock: delete the record before the decision is carried out
+    del harness.sim.state.iz[iz]
+    click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_three_a']}")
+    failed = state_of(harness, case.id, "failed", "linked")
+    assert failed.state == "failed" and "no longer in Alma" in failed.note
