@@ -41,13 +41,14 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
     store = Store(settings.db_path)
     alma = AlmaClient(settings.alma)
     notifier = SlackNotifier(client, settings.report_channel)
+    link_jobs = LinkJobs(store, alma, notifier)
     services = Services(
         settings=settings,
         store=store,
         alma=alma,
-        link_jobs=LinkJobs(store, alma, notifier),
-        cases=Cases(store, alma, SlackCaseNotifier(client, store, settings), settings.pm_users,
-                    batch_seconds=settings.case_batch_seconds),
+        link_jobs=link_jobs,
+        cases=Cases(store, alma, link_jobs, SlackCaseNotifier(client, store, settings),
+                    settings.pm_users, batch_seconds=settings.case_batch_seconds),
         slack=client,
         workers=ThreadPoolExecutor(max_workers=8, thread_name_prefix="nzbot-work"),
     )

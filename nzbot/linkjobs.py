@@ -142,6 +142,18 @@ class LinkJobs:
                              f"job {run.job_id} instance {run.instance_id}")
             self._announce(self.store.link_job(job.id))
 
+    def add_to_queued(self, job_row_id: int, mms_ids: list[str]) -> bool:
+        """Adds records to the set of a request Alma has not started yet. False when it
+        has started meanwhile: its set is Alma's now. Holds the starter back meanwhile,
+        so a run never starts with half its records."""
+        with self._starting:
+            job = self.store.link_job(job_row_id)
+            if job.state != "queued":
+                return False
+            self.background.add_set_members(job.set_id, mms_ids)
+            self.store.update_link_job(job.id, set_size=job.set_size + len(mms_ids))
+            return True
+
     def resume_starting(self) -> None:
         """After a crash between asking Alma to run a job and recording the answer: adopt
         an unknown API run of the link job submitted since, or queue the request again

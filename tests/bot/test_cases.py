@@ -318,3 +318,28 @@ def test_a_decision_on_a_record_deleted_meanwhile_fails_plainly(harness):
     click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_three_a']}")
     failed = state_of(harness, case.id, "failed", "linked")
     assert failed.state == "failed" and "no longer in Alma" in failed.note
+
+
+def test_a_decision_joins_a_run_still_waiting_for_alma(harness):
+    harness.start()
+    records = [seed.add_multi_match(harness.sim.state, f"Joined title {n}", f"3400000{n}",
+                                    (f"(OrU)d{n}01", f"(OrU)d{n}02")) for n in range(2)]
+    link_set(harness, *[iz for iz, _ in records])
+    cases = [case_for(harness, iz) for iz, _ in records]
+    harness.wait(lambda: harness.store.link_jobs("reported"), what="the first job's report")
+    harness.sim.state.job_limits.max_running_api_jobs = 0  # Alma runs nothing for now
+    first, second = zip(cases, records)
+    click(harness, LINK, f"{first[0].id}:{first[1][1][0]}")
+    run = harness.wait(lambda: harness.store.case(first[0].id).linking_job, what="the first run")
+    harness.wait(lambda: harness.store.link_job(run).note, what="the run waiting for Alma")
+    click(harness, LINK, f"{second[0].id}:{second[1][1][0]}")
+    harness.wait(lambda: harness.store.case(second[0].id).linking_job, what="the second decision batched")
+    assert harness.store.case(second[0].id).linking_job == run  # joined, not a run of its own
+    assert harness.store.link_job(run).set_size == 2
+    runs_before = len(harness.sim.state.runs)
+    harness.sim.state.job_limits.max_running_api_jobs = 3
+    for case, (iz, nz_ids) in zip(cases, records):
+        assert state_of(harness, case.id, "linked").chosen_nz_mms_id == nz_ids[0]
+        assert harness.sim.state.linked_nz_id_of(iz) == nz_ids[0]
+    assert len(harness.sim.state.runs) - runs_before == 1
+    assert any(r["action"] == "case_batch_joined" for r in harness.store.audit_rows())
