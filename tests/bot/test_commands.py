@@ -150,3 +150,21 @@ def test_link_of_an_unknown_or_empty_set_changes_nothing(harness):
     assert harness.store.link_jobs() == []
     assert harness.sim.calls["POST /almaws/v1/conf/jobs/{job_id}"] == 0
     assert harness.stub.messages(REPORT) == []
+
+
+def test_a_long_preview_reports_its_progress_then_its_result(harness):
+    big = harness.sim.state.make_set("Big set", [])
+    members = [seed.CASES["unique"], seed.CASES["multi"], seed.CASES["no_match"]]
+    for n in range(6000):  # set members Alma no longer has are skipped, but counted as read
+        big.members[f"99{n:012d}06391"] = ""
+    for mms_id in members:
+        big.members[mms_id] = ""
+    big.changed()
+    harness.start()
+    _, name = harness.command(f"preview {big.id}")
+    harness.wait(lambda: any("Linked" in block_text(c.args) or "Will link" in block_text(c.args)
+                             for c in harness.stub.responses(name)), timeout=60, what="the result")
+    answers = [block_text(c.args) for c in harness.stub.responses(name)]
+    progress = [a for a in answers if "records checked" in a]
+    assert 1 <= len(progress) <= 3 and "of 6,003 records checked" in progress[0]
+    assert len(answers) <= 5  # Slack's limit for one response_url

@@ -7,6 +7,10 @@ from bot.errors import user_message
 from bot.messages import error_message, preview_message, usage_message, working_message
 from bot.services import Services
 
+# Slack takes at most 5 answers on one response_url: a large set gets a progress line at
+# each quarter (3 answers), and the result is the 4th.
+PROGRESS_FROM = 5000  # records; smaller sets answer quickly enough
+PROGRESS_STEPS = (0.25, 0.5, 0.75)
 
 
 def handle(services: Services, ack, args: list[str], command: dict, respond) -> None:
@@ -20,7 +24,7 @@ def handle(services: Services, ack, args: list[str], command: dict, respond) -> 
         calls_before = sum(services.alma.http.calls.values())
         try:
             heading = open_set(services.alma, set_ref)
-            counts = count_set(services.alma, heading)
+            counts = count_set(services.alma, heading, progress_reporter(heading.set.name, respond))
         except Exception as exc:
             respond(response_type="ephemeral", **error_message(user_message(exc)).as_kwargs())
             return
@@ -29,3 +33,19 @@ def handle(services: Services, ack, args: list[str], command: dict, respond) -> 
                 **preview_message(heading.set, counts.counts, counts.examples, calls).as_kwargs())
 
     services.later(work)
+
+
+def progress_reporter(set_name: str, respond):
+    """Tells the cataloger how far a long preview has got, at each quarter."""
+    steps = list(PROGRESS_STEPS)
+
+    def progress(done: int, total: int) -> None:
+        if total < PROGRESS_FROM or not steps or done < total * steps[0] or done >= total:
+            return
+        while steps and done >= total * steps[0]:
+            steps.pop(0)
+        subject = f"{set_name}: {done:,} of {total:,} records checked"
+        respond(response_type="ephemeral", replace_original=True,
+                **working_message("Previewing set", subject).as_kwargs())
+
+    return progress
