@@ -53,6 +53,14 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
+def _well_formed(body: object) -> bool:
+    """A body Slack could have sent: a form or JSON object, and a button press with at
+    least one action (Bolt's own matcher fails on an empty list)."""
+    if not isinstance(body, dict):
+        return False
+    return body.get("type") != "block_actions" or bool(body.get("actions"))
+
+
 def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float) -> type:
     class SlackRequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -80,7 +88,7 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float)
                 bolt_request = BoltRequest(body=body, query=query, headers=self._header_lists())
             except (ValueError, AttributeError, TypeError):  # a payload that is not JSON
                 bolt_request = None
-            if bolt_request is None or not isinstance(bolt_request.body, dict):
+            if bolt_request is None or not _well_formed(bolt_request.body):
                 self._send(400, "bad request")  # nothing Slack sends; no traceback in the log
                 return
             try:
