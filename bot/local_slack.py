@@ -462,14 +462,24 @@ def _chat_post_message(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "channel": channel_id, "ts": message["ts"], "message": stub._render(ch, message)}
 
 
-def _chat_update(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]:
+def _message_in(stub: SlackStub, args: dict[str, Any], ts_key: str = "ts",
+                missing: str = "message_not_found"):
+    """(channel id, channel, message) named by args' channel and ts, or Slack's error."""
     channel_id = stub._resolve_channel(args.get("channel"))
     if channel_id is None:
         return _error("channel_not_found")
     ch = stub._channels[channel_id]
-    message = stub._find_message(ch, args.get("ts"))
+    message = stub._find_message(ch, args.get(ts_key))
     if message is None:
-        return _error("message_not_found")
+        return _error(missing)
+    return channel_id, ch, message
+
+
+def _chat_update(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]:
+    found = _message_in(stub, args)
+    if isinstance(found, dict):
+        return found
+    channel_id, ch, message = found
     if not any(k in args for k in ("text", "blocks", "attachments")):
         return _error("no_text")
     for key in ("text", "blocks", "attachments", "metadata"):
@@ -486,13 +496,10 @@ def _chat_update(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _chat_delete(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]:
-    channel_id = stub._resolve_channel(args.get("channel"))
-    if channel_id is None:
-        return _error("channel_not_found")
-    ch = stub._channels[channel_id]
-    message = stub._find_message(ch, args.get("ts"))
-    if message is None:
-        return _error("message_not_found")
+    found = _message_in(stub, args)
+    if isinstance(found, dict):
+        return found
+    channel_id, ch, message = found
     ch.messages.remove(message)
     return {"ok": True, "channel": channel_id, "ts": message["ts"]}
 
@@ -520,12 +527,10 @@ def _chat_post_ephemeral(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any
 
 
 def _chat_get_permalink(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]:
-    channel_id = stub._resolve_channel(args.get("channel"))
-    if channel_id is None:
-        return _error("channel_not_found")
-    message = stub._find_message(stub._channels[channel_id], args.get("message_ts"))
-    if message is None:
-        return _error("message_not_found")
+    found = _message_in(stub, args, ts_key="message_ts")
+    if isinstance(found, dict):
+        return found
+    channel_id, _, message = found
     link = f"https://{stub.team_domain}.slack.com/archives/{channel_id}/p{message['ts'].replace('.', '')}"
     if message.get("thread_ts"):
         link += f"?thread_ts={message['thread_ts']}&cid={channel_id}"
@@ -560,13 +565,10 @@ def _conversations_history(stub: SlackStub, args: dict[str, Any]) -> dict[str, A
 
 
 def _conversations_replies(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]:
-    channel_id = stub._resolve_channel(args.get("channel"))
-    if channel_id is None:
-        return _error("channel_not_found")
-    ch = stub._channels[channel_id]
-    message = stub._find_message(ch, args.get("ts"))
-    if message is None:
-        return _error("thread_not_found")
+    found = _message_in(stub, args, missing="thread_not_found")
+    if isinstance(found, dict):
+        return found
+    channel_id, ch, message = found
     parent_ts = message.get("thread_ts") or message["ts"]
     parent = stub._find_message(ch, parent_ts)
     with_metadata = _truthy(args.get("include_all_metadata"))
