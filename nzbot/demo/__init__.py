@@ -3,7 +3,7 @@
 For someone deciding whether to install nzbot, with no Slack app and no Alma key yet. It
 runs the bot exactly as ``nzbot run`` does in HTTP mode (``create_bot`` and
 ``SlackHttpServer``, unmodified), pointed at the Alma simulator (the sample catalogue) and
-at the local Slack stand-in (``bot.local_slack.SlackStub``), all on 127.0.0.1 with free
+at the local Slack stand-in (``nzbot.demo.local_slack.SlackStub``), all on 127.0.0.1 with free
 ports, a temporary database and quick clocks. Then it does what a cataloger and the
 Program Manager would do, sending signed requests exactly as Slack sends them:
 
@@ -79,7 +79,7 @@ class Demo:
         from alma.config import AlmaSettings
         from alma.simulator import Simulator, seed
         from bot.app import create_bot
-        from bot.local_slack import SlackStub
+        from nzbot.demo.local_slack import SlackStub
         from bot.server import SlackHttpServer
         from nzbot.settings import BotSettings
 
@@ -179,7 +179,7 @@ class Demo:
         return next((c for c in self.stub.calls(method) if predicate(c)), None)
 
     def _post(self, body: str, response_name: str) -> None:
-        from bot.slack_requests import post_signed
+        from nzbot.demo.slack_requests import post_signed
 
         try:
             answer = post_signed(self.server.url, body, self.secret, timeout=ANSWER_TIMEOUT)
@@ -192,7 +192,7 @@ class Demo:
 
     def command(self, text: str) -> str:
         """Sends ``/nz text`` from the cataloger in #nz-report; returns its response_url name."""
-        from bot.slack_requests import slash_command_body
+        from nzbot.demo.slack_requests import slash_command_body
 
         self.pump()
         name = f"cmd{self.step_number}-{secrets.token_hex(4)}"
@@ -283,7 +283,7 @@ class Demo:
 
     def click(self, user: str, channel: str, message: dict[str, Any], button: dict[str, Any], about: str) -> None:
         """Presses a button on a bot message, as Slack reports it (a signed block_actions)."""
-        from bot.slack_requests import block_action_payload, interaction_body
+        from nzbot.demo.slack_requests import block_action_payload, interaction_body
 
         entry = self.transcript.message_at(channel, message["ts"])
         self.check(entry is not None, "the message to click on was not seen")

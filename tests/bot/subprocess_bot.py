@@ -24,8 +24,8 @@ from pathlib import Path
 import requests
 
 from alma.simulator import Simulator
-from bot.local_slack import SlackStub
-from bot.slack_requests import block_action_payload, interaction_body, post_signed, slash_command_body
+from nzbot.demo.local_slack import SlackStub
+from nzbot.demo.slack_requests import block_action_payload, interaction_body, post_signed, slash_command_body
 from nzbot.store import Store
 
 REPO = Path(__file__).resolve().parents[2]

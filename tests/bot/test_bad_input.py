@@ -16,9 +16,9 @@ import pytest
 from alma.config import AlmaSettings, SettingError
 from alma.simulator import Simulator, seed
 from bot import action_ids as A
-from bot.local_slack import SlackStub
+from nzbot.demo.local_slack import SlackStub
 from bot.messages import message_texts
-from bot.slack_requests import block_action_payload, interaction_body, post_signed
+from nzbot.demo.slack_requests import block_action_payload, interaction_body, post_signed
 from nzbot.settings import BotSettings
 from tests.bot.conftest import BOT_TOKEN, CATALOGER, PM, REPORT, SECRET, Harness, block_text
 from tests.conftest import API_KEY

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot.local_slack import SlackStub
+from nzbot.demo.local_slack import SlackStub
 
 TOKEN = "xoxb-test"
 

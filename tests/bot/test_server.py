@@ -16,14 +16,14 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from bot.server import SlackHttpServer
-from bot.slack_requests import (
+from nzbot.demo.slack_requests import (
     block_action_payload,
     interaction_body,
     post_signed,
     sign,
     slash_command_body,
 )
-from bot.local_slack import SlackStub
+from nzbot.demo.local_slack import SlackStub
 
 TOKEN = "xoxb-test"
 SECRET = "secret"

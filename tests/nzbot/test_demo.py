@@ -15,7 +15,7 @@ import pytest
 
 import nzbot.demo as demo
 from alma.simulator import seed
-from bot.local_slack import Call
+from nzbot.demo.local_slack import Call
 from nzbot.cli import main
 from nzbot.demo.blocks import block_views, message_lines, mrkdwn_html, mrkdwn_plain
 from nzbot.demo.transcript import Transcript

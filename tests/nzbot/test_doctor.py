@@ -11,7 +11,7 @@ import pytest
 
 from alma.simulator import Simulator, seed
 from nzbot.cli import main
-from bot.local_slack import SlackStub
+from nzbot.demo.local_slack import SlackStub
 from tests.conftest import API_KEY
 
 BOT_TOKEN = "xoxb-doctor-test-token-4f1c"
