@@ -37,6 +37,8 @@ class AlmaSettings:
     max_retries: int = 5
     # Background work stops when Alma's daily quota left falls below this.
     quota_floor: int = 5000
+    # The Network Zone's own key (Bibs read/write), on the same gateway: the token route.
+    nz_api_key: str = field(repr=False, default="")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "AlmaSettings":
@@ -55,7 +57,17 @@ class AlmaSettings:
             timeout_seconds=number_setting(env, "ALMA_TIMEOUT", 30.0, 1.0, 600.0),
             max_retries=whole_number_setting(env, "ALMA_MAX_RETRIES", 5, 0, 10),
             quota_floor=whole_number_setting(env, "ALMA_QUOTA_FLOOR", 5000, 0, 10_000_000),
+            nz_api_key=nz_key_setting(env, key),
         )
+
+
+def nz_key_setting(env: Mapping[str, str], iz_key: str) -> str:
+    """ALMA_NZ_API_KEY: optional; never the IZ's key (each zone has its own)."""
+    key = secret_setting(env, "ALMA_NZ_API_KEY", "the Network Zone's API key", required=False)
+    if key and key == iz_key:
+        raise SettingError("ALMA_NZ_API_KEY is the same as ALMA_API_KEY: give the Network Zone's own "
+                           "API key (Bibs read/write), or leave it unset.")
+    return key
 
 
 def api_url(value: str) -> str:

@@ -38,6 +38,7 @@ class BotSettings:
     poll_seconds: float = 30.0  # how often running jobs are checked
     discover_seconds: float = 300.0  # how often Alma is asked for runs started in its UI
     case_batch_seconds: float = 60.0  # how long a decision waits for others to share its run
+    link_token_prefix: str = "(NZBOT)"  # the token route's 035 prefix (nzbot/linkroute.py)
 
     @property
     def socket_mode(self) -> bool:
@@ -89,6 +90,7 @@ class BotSettings:
             poll_seconds=number_setting(env, "NZBOT_POLL_SECONDS", 30.0, 0.05, 3600),
             discover_seconds=number_setting(env, "NZBOT_DISCOVER_SECONDS", 300.0, 0.05, 86400),
             case_batch_seconds=number_setting(env, "NZBOT_CASE_BATCH_SECONDS", 60.0, 0, 3600),
+            link_token_prefix=_token_prefix(env),
         )
 
     def may_start_jobs(self, user_id: str, channel_id: str) -> bool:
@@ -96,6 +98,19 @@ class BotSettings:
         if channel_id not in channels:
             return False
         return not self.allowed_users or user_id in self.allowed_users
+
+
+_TOKEN_PREFIX = re.compile(r"\([A-Za-z0-9._-]{1,30}\)")
+
+
+def _token_prefix(env: Mapping[str, str]) -> str:
+    """NZBOT_LINK_TOKEN_PREFIX: a 035 prefix in parentheses that no real identifier uses."""
+    value = env.get("NZBOT_LINK_TOKEN_PREFIX", "").strip() or "(NZBOT)"
+    if not _TOKEN_PREFIX.fullmatch(value) or value.upper().startswith(("(OCOLC", "(EXLNZ-")):
+        raise SettingError(
+            "NZBOT_LINK_TOKEN_PREFIX must be a 035 prefix in parentheses that no real identifier "
+            f"uses, such as (NZBOT), not {value[:40]!r}.")
+    return value
 
 
 def _required(env: Mapping[str, str], name: str, what: str) -> str:
