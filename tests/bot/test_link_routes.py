@@ -174,3 +174,26 @@ def test_the_merge_route_links_after_the_merge_and_settles_the_other_cases(harne
     job = harness.store.link_job(case.link_job)
     harness.wait(lambda: any(m.get("thread_ts") == job.message_ts and "linked and verified" in block_text(m)
                              for m in harness.stub.messages(REPORT)), what="the thread told")
+
+
+def test_token_decisions_share_one_link_job_run(harness):
+    harness.sim.job_seconds = 1.0
+    harness.overrides["case_batch_seconds"] = 4.0  # decisions within 4 s share one run
+    with_nz_key(harness).start()
+    records = [seed.add_multi_match(harness.sim.state, f"Token batch {n}", f"3500000{n}", ("", ""))
+               for n in range(3)]
+    link_set(harness, *[iz for iz, _ in records])
+    cases = [case_for(harness, iz) for iz, _ in records]
+    harness.wait(lambda: harness.store.link_jobs("reported"), what="the first job's report")
+    runs_before = len(harness.sim.state.runs)
+    for case, (_, nz_ids) in zip(cases, records):
+        click(harness, LINK, f"{case.id}:{nz_ids[1]}")
+    for case, (iz, nz_ids) in zip(cases, records):
+        done = state_of(harness, case.id, "linked", "failed")
+        assert done.state == "linked", done.note
+        assert harness.sim.state.linked_nz_id_of(iz) == nz_ids[1]
+    assert len({harness.store.case(c.id).linking_job for c in cases}) == 1
+    assert len(harness.sim.state.runs) - runs_before == 1  # three token decisions, one run
+    assert len({t.token for t in harness.store.link_tokens()}) == 3  # a token per case
+    harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens off")
+    assert tokens_in_nz(harness.sim) == []
