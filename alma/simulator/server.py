@@ -125,6 +125,9 @@ class Simulator:
         # The Network Zone is an institution of its own with its own key, on the same
         # gateway: in Alma the key decides the zone (DOMAIN.md).
         self.nz_api_key = nz_api_key
+        # More keys of institution zones (say, a second IZ key someone gives as the NZ's):
+        # accepted, and they see the IZ, never the NZ's records.
+        self.other_iz_keys: set[str] = set()
         self.host = host
         self.faults = Faults()
         self.calls: Counter[str] = Counter()
@@ -227,7 +230,8 @@ class Simulator:
         header = req.headers.get("Authorization") or ""
         m = re.match(r"^\s*apikey\s+(\S+)\s*$", header, re.IGNORECASE)
         key = m.group(1) if m else req.params.get("apikey")
-        return key == self.api_key or (bool(self.nz_api_key) and key == self.nz_api_key)
+        return (key == self.api_key or key in self.other_iz_keys
+                or (bool(self.nz_api_key) and key == self.nz_api_key))
 
     def zone_of(self, req: Request) -> str:
         """ "nz" when the request came with the Network Zone's key, else "iz"."""
