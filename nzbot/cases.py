@@ -10,7 +10,10 @@ click on a decided case, or a restart in any state act once:
 
 The decision is recorded first; the Alma work (giving the IZ record an identifier,
 batching decisions into link-job runs, verifying) is done by `advance`, step by step,
-each step safe to repeat after a crash.
+each step safe to repeat after a crash. The route (nzbot/linkroute.py) decides what
+"linking" means: a link-job run, a token put on both records first (each step a state of
+its link_tokens row: placing -> on_nz -> on_iz -> removing -> removed, the token taken off
+whatever the outcome), a merge in the NZ waited for, or a hand-off to the cataloger.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Protocol
 from sqlite_utils.db import NotFoundError
 
 from alma.client import AlmaClient
-from alma.errors import AlmaError, BadInput, RecordNotFound, quoted
+from alma.errors import AlmaError, AlmaRequestError, BadInput, RecordNotFound, quoted
 from alma.matching import Verdict
 from alma.preview import look_up
 from nzbot.linkjobs import LinkJobs
@@ -279,6 +282,10 @@ class Cases:
                 self.store.audit(CASES_USER, "token_on_iz", f"IZ record {token.iz_mms_id}", "on_iz", token.token)
         except RecordNotFound as exc:
             self._fail(case, exc.message)
+            return
+        except AlmaRequestError as exc:  # e.g. the NZ key may read but not write: say so, don't retry forever
+            self._fail(case, f"Alma refused to put the temporary 035 on the records with ALMA_NZ_API_KEY "
+                             f"(it needs Bibs read/write in the network zone): {exc}")
             return
         self._start_linking(case, _token_route(token))
 

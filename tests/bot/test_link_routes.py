@@ -197,3 +197,31 @@ def test_token_decisions_share_one_link_job_run(harness):
     assert len({t.token for t in harness.store.link_tokens()}) == 3  # a token per case
     harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens off")
     assert tokens_in_nz(harness.sim) == []
+
+
+def test_an_nz_key_that_may_not_write_fails_the_case_plainly(harness):
+    from alma.simulator import server as sim_server
+
+    index = next(i for i, r in enumerate(sim_server.ROUTES) if r[2] == "PUT /almaws/v1/bibs/{mms_id}")
+    original = sim_server.ROUTES[index]
+    method, pattern, key, handler = original
+
+    def read_only_nz(simulator, req):
+        if req.zone == "nz":  # as Alma answers a key without the permission
+            raise sim_server.AlmaAnswer(400, "UNAUTHORIZED", "API-key not defined or not configured to allow this API.")
+        return handler(simulator, req)
+
+    sim_server.ROUTES[index] = (method, pattern, key, read_only_nz)
+    try:
+        with_nz_key(harness).start()
+        iz = seed.CASES["multi"]
+        link_set(harness, iz)
+        case = case_for(harness, iz)
+        click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_a']}")
+        failed = state_of(harness, case.id, "failed", "linked")
+        assert failed.state == "failed"
+        assert "ALMA_NZ_API_KEY" in failed.note and "Bibs read/write" in failed.note
+        harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens settled")
+        assert tokens_in_nz(harness.sim) == [] and harness.sim.state.linked_nz_id_of(iz) is None
+    finally:
+        sim_server.ROUTES[index] = original
