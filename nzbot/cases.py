@@ -182,7 +182,7 @@ class Cases:
                     self._recheck(case)
                 elif case.decision == "contribute":
                     self._start_linking(case, Route(CONTRIBUTE, prefix=NO_MATCH_PREFIX))
-                elif self.store.link_tokens(*TOKEN_PENDING, case_id=case.id):
+                elif case.decision == "link" and self.store.link_tokens(*TOKEN_PENDING, case_id=case.id):
                     self._token_steps(case)  # resumed after a restart: the route was chosen
                 else:
                     route = choose_route(self.background, case.decision, case.chosen_nz_mms_id,

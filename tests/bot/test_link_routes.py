@@ -225,3 +225,33 @@ def test_an_nz_key_that_may_not_write_fails_the_case_plainly(harness):
         assert tokens_in_nz(harness.sim) == [] and harness.sim.state.linked_nz_id_of(iz) is None
     finally:
         sim_server.ROUTES[index] = original
+
+
+def test_if_the_profile_also_matches_standard_numbers_the_case_fails_with_what_alma_shows(harness):
+    """Unconfirmed on a real Alma: the other-system profile may also match a shared ISBN,
+    bringing the multi-match back. The IZ record is read back, so the case fails plainly
+    with the job's report, and the token still comes off."""
+    from alma.simulator.marc import Marc, datafield
+
+    state = harness.sim.state
+    state.other_system_matches_standard_numbers = True
+    iz = seed.CASES["multi"]
+    for mms_id, bib, put in ([iz, state.iz[iz], None],
+                             *[[m, state.nz[m], state.set_nz_marc] for m in (seed.NZ_RECORDS["multi_a"],
+                                                                            seed.NZ_RECORDS["multi_b"])]):
+        record = bib.marc.record()
+        record.add_ordered_field(datafield("020", "  ", "a", "9780000000019"))
+        if put:
+            put(mms_id, Marc.from_record(record))
+        else:
+            bib.marc = Marc.from_record(record)
+    with_nz_key(harness).start()
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_b']}")
+    failed = state_of(harness, case.id, "failed", "linked")
+    assert failed.state == "failed"
+    assert "did not link" in failed.note and "multiple matches: 1" in failed.note.lower()
+    harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens off")
+    assert tokens_in_nz(harness.sim) == [] and state.linked_nz_id_of(iz) is None
+    assert harness.store.link_tokens()[0].token not in read_back(harness, iz).network_numbers
