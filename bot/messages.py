@@ -562,6 +562,8 @@ def cases_message(cases: list[Case], links: dict[int, str]) -> Message:
             "state_words": (
                 "handed off to the Metadata Editor"
                 if c.state in ("deciding", "linking") and handed_off(c)
+                else "waiting for the NZ duplicates to be merged"
+                if c.state == "linking" and _route_context(c)["route_kind"] == MERGE
                 else CASE_STATE_WORDS.get(c.state, c.state)
             ),
         }

@@ -647,3 +647,9 @@ def test_messages_do_not_change_the_case() -> None:
     cases_message([value], {})
     case_outcome_message(value)
     assert value == before
+
+
+def test_nz_cases_says_a_case_waits_for_the_merge() -> None:
+    waiting = case(3, "linking", route="merge||", decision="merge")
+    text = all_text(cases_message([waiting], {}))
+    assert "waiting for the NZ duplicates to be merged" in text
