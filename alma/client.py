@@ -225,10 +225,11 @@ class AlmaClient:
         )
         try:
             return bib_from_xml(response.text)
-        except ET.ParseError:
+        except ValueError:
             raise AlmaServerError(
                 f"Alma answered the update of bib {mms_id} with HTTP {response.status_code} but not with a <bib>: "
-                f"{body_excerpt(response.text)}.", status=response.status_code) from None
+                f"{body_excerpt(response.text, secrets=(self.settings.api_key,))}.",
+                status=response.status_code) from None
 
     # -- sets --------------------------------------------------------------------------
 
@@ -484,7 +485,10 @@ def bib_from_json(data: dict) -> Bib:
 
 
 def bib_from_xml(text: str) -> Bib:
+    """A <bib> from Alma's XML; ValueError (ET.ParseError is one) when it is not one."""
     root = ET.fromstring(text)
+    if root.tag != "bib":
+        raise ValueError(f"<{root.tag}> is not a <bib>")
     linked = root.find("linked_record_id")
     linked_id = (linked.text or "").strip() if linked is not None else ""
     if linked is not None and linked.get("type", "NZ") not in ("NZ", ""):
