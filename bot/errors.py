@@ -10,12 +10,13 @@ from alma.errors import (
     BadInput,
     QuotaTooLow,
     RecordNotFound,
+    RecordUnreadable,
     SetNotFound,
 )
 
 
 def user_message(exc: Exception) -> str:
-    if isinstance(exc, (BadInput, RecordNotFound, SetNotFound, QuotaTooLow)):
+    if isinstance(exc, (BadInput, RecordNotFound, RecordUnreadable, SetNotFound, QuotaTooLow)):
         return exc.message if isinstance(exc, AlmaError) else str(exc)
     if isinstance(exc, AlmaUnavailable):
         return (f"Alma is not answering right now ({exc.message}). Nothing was changed; "
