@@ -70,3 +70,23 @@ def test_match_and_preview_read_records_declared_utf16(alma_env, capsys):
     assert "Verdict: unique" in capsys.readouterr().out
     assert main(["preview", seed.SETS["link_test"], "--json"]) == 0
     assert sum(json.loads(capsys.readouterr().out)["counts"].values()) == 9
+
+
+SIGN_IN = "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form></form></body></html>"
+
+
+def test_an_sru_url_answering_a_sign_in_page_gets_one_clear_line(alma_env, monkeypatch, capsys):
+    """Not "no NZ match" (which invites a duplicate): one line naming SRU and the URL."""
+    from tests.alma.contract.conftest import AlmaStub, Answer
+
+    with AlmaStub() as portal:
+        url = portal.base_url + "/view/sru/01SIM_NETWORK"
+        portal.answer("GET", "/view/sru/01SIM_NETWORK", Answer(200, SIGN_IN, "text/html"))
+        monkeypatch.setenv("ALMA_NZ_SRU_URL", url)
+        assert main(["match", seed.CASES["unique"]]) == 1
+        assert main(["preview", seed.SETS["link_test"], "--json"]) == 1
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.startswith("nzbot: ")]
+    assert len(lines) == 2 and lines[0] == lines[1]
+    assert "SRU" in lines[0] and url in lines[0] and "'Sign in'" in lines[0]
+    assert "Verdict" not in captured.out and '"none"' not in captured.out

@@ -31,3 +31,20 @@ def test_match_of_a_broken_record_says_it_cannot_be_read(harness):
     text = block_text(harness.response(name).args)
     assert "can't be read" in text and "Metadata Editor" in text and broken in text
     assert "Something went wrong" not in text and "No NZ match" not in text
+
+
+def test_match_with_an_sru_url_answering_a_sign_in_page(harness):
+    """A wrong ALMA_NZ_SRU_URL is not "no NZ match": the answer names SRU and the URL."""
+    from tests.alma.contract.conftest import AlmaStub, Answer
+    from tests.conftest import settings_for
+
+    with AlmaStub() as portal:
+        url = portal.base_url + "/view/sru/01SIM_NETWORK"
+        portal.answer("GET", "/view/sru/01SIM_NETWORK", Answer(
+            200, "<html><head><title>Sign in</title></head><body></body></html>", "text/html"))
+        harness.overrides["alma"] = settings_for(harness.sim, nz_sru_url=url)
+        harness.start()
+        _, name = harness.command(f"match {seed.CASES['unique']}")
+        text = block_text(harness.response(name).args)
+    assert "can't search the Network Zone" in text and url in text and "SRU" in text
+    assert "No NZ match" not in text and "Something went wrong" not in text
