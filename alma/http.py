@@ -229,7 +229,8 @@ def endpoint_name(method: str, url: str) -> str:
 
 _TAG = re.compile(r"<[^>]*>")
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
-_KEYLIKE = re.compile(r"(?i)(api[-_ ]?key\W{0,3})[\w-]+")
+# "apikey l7xx…" or "apikey=l7xx…" echoed back by a proxy: keys are long; words are not.
+_KEYLIKE = re.compile(r"(?i)(api[-_ ]?key\W{0,3})[\w-]{16,}")
 
 
 def body_excerpt(text: str, *, secrets: tuple[str, ...] = (), limit: int = 120) -> str:

@@ -37,6 +37,14 @@ def test_a_200_that_is_not_json(stub, stub_client, body, content_type, shown):
     assert len(message) < 300
 
 
+def test_an_echoed_key_is_hidden_but_words_stay(stub, stub_client):
+    echo = "<html><body>API-key not defined. You sent apikey=l7xx0123456789abcdef0123</body></html>"
+    stub.answer("GET", BIB, Answer(200, echo, "text/html"))
+    with pytest.raises(AlmaServerError) as caught:
+        stub_client.get_bib("9949620601852")
+    assert "API-key not defined" in str(caught.value) and "l7xx" not in str(caught.value)
+
+
 def test_a_long_page_is_cut_short(stub, stub_client):
     stub.answer("GET", "/almaws/v1/conf/jobs", Answer(200, "<p>" + "lorem ipsum " * 500 + "</p>", "text/plain"))
     with pytest.raises(AlmaServerError) as caught:
