@@ -11,10 +11,11 @@ import copy
 import logging
 import re
 import xml.etree.ElementTree as ET
+from xml.sax.saxutils import unescape
 from datetime import date, datetime
 from typing import Iterable, Iterator, Sequence
 
-from pymarc import Record
+from pymarc import Field, Record, Subfield
 
 from alma.config import JOB_ID, AlmaSettings
 from alma.errors import (
@@ -400,7 +401,8 @@ class AlmaClient:
         while True:
             page = self.sru_page(query, start)
             yield from page.records
-            read = len(page.records) + len(page.unreadable)  # unreadable ones took a place too
+            # Records neither parsed nor read leniently still took a place on the page.
+            read = len(page.records) + sum(1 for u in page.unreadable if u == "unknown")
             start += read
             if not read or start > page.number_of_records:
                 return
@@ -559,7 +561,7 @@ def sru_page_from_xml(content: bytes, url: str = "the SRU address") -> SruPage:
     """One searchRetrieveResponse (SRU 1.2 or 2.0). A 200 that is not one (a sign-in page
     from a wrong ALMA_NZ_SRU_URL) is NotSru naming the URL, never "0 records"; a
     diagnostic in either version's namespace is an SruError; a record that cannot be parsed
-    is left out and named in `unreadable`, the rest of the page is kept."""
+    does not sink the page: it is read leniently and named in `unreadable`."""
     unreadable: list[str] = []
     try:
         root = ET.fromstring(content)
@@ -586,11 +588,11 @@ def sru_page_from_xml(content: bytes, url: str = "the SRU address") -> SruPage:
                 records.append(record_from_element(marc))
     else:
         for chunk in chunks:
-            record = _nz_record_from_text(chunk)
-            if isinstance(record, str):
-                unreadable.append(record)
-            elif record is not None:
+            record, broken = _nz_record_from_text(chunk)
+            if record is not None:
                 records.append(record)
+            if broken:
+                unreadable.append(broken)
     next_position = root.findtext(f"{ns}nextRecordPosition")
     return SruPage(
         number_of_records=total,
@@ -602,6 +604,9 @@ def sru_page_from_xml(content: bytes, url: str = "the SRU address") -> SruPage:
 
 _RECORD_DATA = re.compile(r"(<((?:[\w.-]+:)?recordData)\b[^>]*>)(.*?)(</\2\s*>)", re.DOTALL)
 _CONTROL_001 = re.compile(r'<(?:[\w.-]+:)?controlfield[^>]*tag="001"[^>]*>\s*([^<\s]+)')
+_DATAFIELD = re.compile(
+    r'<(?:[\w.-]+:)?datafield\b[^>]*\btag="(035|245)"[^>]*>(.*?)</(?:[\w.-]+:)?datafield\s*>', re.DOTALL)
+_SUBFIELD = re.compile(r'<(?:[\w.-]+:)?subfield\b[^>]*\bcode="(\w)"[^>]*>([^<]*)</(?:[\w.-]+:)?subfield\s*>')
 
 
 def _envelope_without_records(content: bytes, url: str) -> tuple[ET.Element, list[str]]:
@@ -616,21 +621,33 @@ def _envelope_without_records(content: bytes, url: str) -> tuple[ET.Element, lis
         raise not_sru(url, content) from None
 
 
-def _nz_record_from_text(chunk: str) -> Record | str | None:
-    """An NZ record from its recordData text; its MMS ID (or "unknown") when it can't be
-    read even without control characters. NZ records are only read, never written back,
-    so dropping a control character cannot change what we send to Alma."""
+def _nz_record_from_text(chunk: str) -> tuple[Record | None, str | None]:
+    """An NZ record from its recordData text, and its MMS ID when it could not be parsed.
+
+    NZ records are only read, never written back, so dropping a control character cannot
+    change what we send to Alma. A record broken past that is read leniently for its 001,
+    035s and 245: Alma's link job matches on its own database, not on this XML, so leaving
+    the record out would predict "no NZ match" and invite a duplicate."""
     if not chunk.strip():
-        return None
+        return None, None
     for text in (chunk, strip_forbidden_characters(chunk)):
         try:
-            return record_from_xml(text)
+            return record_from_xml(text), None
         except UnreadableRecord:
             continue
     found = _CONTROL_001.search(chunk)
-    mms_id = found.group(1) if found else "unknown"
-    log.warning("NZ record %s in an SRU answer cannot be read; it is left out", mms_id)
-    return mms_id
+    mms_id = found.group(1) if found else None
+    log.warning("NZ record %s in an SRU answer is broken MARCXML; read for its 001 and 035s only",
+                mms_id or "(no 001)")
+    if mms_id is None:
+        return None, "unknown"
+    record = Record()
+    record.add_field(Field(tag="001", data=mms_id))
+    for tag, inner in _DATAFIELD.findall(strip_forbidden_characters(chunk)):
+        subfields = [Subfield(code, unescape(value)) for code, value in _SUBFIELD.findall(inner)]
+        if subfields:
+            record.add_ordered_field(Field(tag=tag, indicators=[" ", " "], subfields=subfields))
+    return record, mms_id
 
 
 def not_sru(url: str, content: bytes) -> NotSru:

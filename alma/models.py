@@ -154,7 +154,9 @@ class SruPage:
     number_of_records: int
     records: tuple[Record, ...]
     next_record_position: int | None = None
-    unreadable: tuple[str, ...] = ()  # MMS IDs of records left out: their MARC is broken
+    # MMS IDs of records whose MARC is broken (read for 001/035/245 only), "unknown" for
+    # one without a readable 001 (left out)
+    unreadable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -63,8 +63,29 @@ def test_one_broken_record_does_not_sink_its_sru_page(stub, stub_client):
     page = sru12(marc("991000000000001501", "1"), broken, marc("991000000000002501", "2"))
     stub.answer("GET", SRU_PATH, Answer(200, page, XML))
     found = stub_client.sru_page("alma.oclc_control_number_035_az=(OCoLC)1")
-    assert [r["001"].data for r in found.records] == ["991000000000001501", "991000000000002501"]
+    assert [r["001"].data for r in found.records] == [
+        "991000000000001501", "991000000000005501", "991000000000002501"]
     assert found.unreadable == ("991000000000005501",) and found.number_of_records == 3
+    # Read leniently for what matching needs: Alma's job will match it, so must we.
+    assert found.records[1]["035"]["a"] == "(OCoLC)3"
+
+
+def test_a_broken_nz_record_still_counts_as_a_candidate(stub, stub_client):
+    """Leaving it out would say "no NZ match" and invite contributing a duplicate."""
+    nz = marc("991000000000005501", "52467191")[:-60]
+    stub.answer("GET", SRU_PATH, Answer(200, sru12(nz, marc("991000000000001501", "9")), XML))
+    stub.answer_json("GET", "/almaws/v1/bibs", {"bib": [uo_bib(GOOD)], "total_record_count": 1})
+    bibs = stub_client.get_bibs([GOOD])
+    match = match_bib(bibs[0], nz_index_for(stub_client, bibs))
+    assert match.verdict is Verdict.UNIQUE and match.candidates[0].mms_id == "991000000000005501"
+
+
+def test_a_broken_record_without_an_001_is_left_out(stub, stub_client):
+    nameless = '<record xmlns="http://www.loc.gov/MARC21/slim"><leader>x</leader><datafield tag="035">'
+    stub.answer("GET", SRU_PATH, Answer(200, sru12(nameless, marc("991000000000001501", "1")), XML))
+    found = list(stub_client.sru_search("alma.oclc_control_number_035_az=(OCoLC)1"))
+    assert [r["001"].data for r in found] == ["991000000000001501"]
+    assert len(stub.calls("GET", SRU_PATH)) == 1  # its place on the page was counted
 
 
 def test_an_nz_record_with_a_control_character_is_still_matched(stub, stub_client):
