@@ -11,9 +11,9 @@ import copy
 import logging
 import re
 import xml.etree.ElementTree as ET
-from xml.sax.saxutils import unescape
 from datetime import date, datetime
 from typing import Iterable, Iterator, Sequence
+from xml.sax.saxutils import unescape
 
 from pymarc import Field, Record, Subfield
 
@@ -226,7 +226,7 @@ class AlmaClient:
         )
         try:
             return bib_from_xml(response.text)
-        except ValueError:
+        except (ET.ParseError, ValueError):
             raise AlmaServerError(
                 f"Alma answered the update of bib {mms_id} with HTTP {response.status_code} but not with a <bib>: "
                 f"{body_excerpt(response.text, secrets=(self.settings.api_key,))}.",
@@ -487,7 +487,8 @@ def bib_from_json(data: dict) -> Bib:
 
 
 def bib_from_xml(text: str) -> Bib:
-    """A <bib> from Alma's XML; ValueError (ET.ParseError is one) when it is not one."""
+    """A <bib> from Alma's XML: ET.ParseError when it is not XML, ValueError when it is
+    XML but not a <bib>."""
     root = ET.fromstring(text)
     if root.tag != "bib":
         raise ValueError(f"<{root.tag}> is not a <bib>")

@@ -64,8 +64,10 @@ def test_a_post_answered_with_an_empty_200(stub, stub_client):
         stub_client.create_set("nzbot test")
 
 
-def test_a_put_answered_with_html(stub, stub_client):
-    stub.answer("PUT", BIB, Answer(200, PROXY, "text/html"))
-    with pytest.raises(AlmaServerError, match="not with a <bib>: an HTML page") as caught:
+@pytest.mark.parametrize("body, shown", [(PROXY, "an HTML page"), ("", "an empty body"),
+                                         ("{}", "a body")])
+def test_a_put_answered_with_something_else(stub, stub_client, body, shown):
+    stub.answer("PUT", BIB, Answer(200, body, "text/html"))
+    with pytest.raises(AlmaServerError, match=f"not with a <bib>: {shown}") as caught:
         stub_client.update_bib("9949620601852", Record())
     assert API_KEY not in str(caught.value)
