@@ -14,6 +14,7 @@ from datetime import date
 import pytest
 
 from alma.errors import SetNotFound
+from alma.preview import open_set, preview_set
 from tests.alma.contract.conftest import Answer
 
 SET = "/almaws/v1/conf/sets/1234567890001852"
@@ -90,3 +91,22 @@ def test_jobs_and_runs_use_the_same_paging(stub, stub_client):
     stub.answer("GET", "/almaws/v1/conf/jobs", Answer(200, jobs(0, 100)), Answer(200, jobs(100, 3)))
     assert len(stub_client.list_jobs()) == 103
     assert offsets(stub, "/almaws/v1/conf/jobs") == [0, 100]
+
+
+def test_a_250_member_set_without_totals_previews_all_250(stub, stub_client):
+    """Today's bug in the issue: paging stopped after one page, so 250 previewed as 100."""
+    # GET /conf/sets/{id}, after the public set objects' shape (exl_set_create.md).
+    stub.answer_json("GET", SET, {
+        "id": "1234567890001852", "name": "Gifts 2025", "type": {"value": "ITEMIZED"},
+        "content": {"value": "BIB_MMS", "desc": "All Titles"},
+        "number_of_members": {"value": 250, "link": MEMBERS}})
+    stub.answer("GET", MEMBERS, Answer(200, members_page(0, 100)), Answer(200, members_page(100, 100)),
+                Answer(200, members_page(200, 50)))
+    stub.answer("GET", "/almaws/v1/bibs", Answer(200, EMPTY))  # none of them exist any more
+    heading = open_set(stub_client, "1234567890001852")
+    seen, progress = [], []
+    for mms_id, match in preview_set(stub_client, heading, lambda done, total: progress.append((done, total))):
+        seen.append(mms_id)
+        assert match is None
+    assert len(seen) == len(set(seen)) == 250
+    assert offsets(stub, MEMBERS) == [0, 100, 200] and progress == [(250, 250)]
