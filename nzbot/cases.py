@@ -28,7 +28,7 @@ from typing import Protocol
 from sqlite_utils.db import NotFoundError
 
 from alma.client import AlmaClient
-from alma.errors import AlmaError, AlmaRequestError, BadInput, RecordNotFound, quoted
+from alma.errors import AlmaError, AlmaRequestError, BadInput, RecordNotFound, RecordUnreadable, quoted
 from alma.matching import Verdict
 from alma.preview import look_up
 from nzbot.linkjobs import LinkJobs
@@ -280,7 +280,7 @@ class Cases:
                 give_identifier(self.background, case.iz_mms_id, _token_route(token))
                 self.store.move_link_token(token.id, "on_nz", "on_iz")
                 self.store.audit(CASES_USER, "token_on_iz", f"IZ record {token.iz_mms_id}", "on_iz", token.token)
-        except RecordNotFound as exc:
+        except (RecordNotFound, RecordUnreadable) as exc:
             self._fail(case, exc.message)
             return
         except AlmaRequestError as exc:  # e.g. the NZ key may read but not write: say so, don't retry forever

@@ -121,22 +121,22 @@ def carries_035(record, value: str) -> bool:
 def put_token_on_nz(client: AlmaClient, nz_mms_id: str, token: str) -> bool:
     """Adds the token's 035 to the chosen NZ record (NZ key), once; True when the NZ record
     as Alma answers carries it (NZ normalisation rules might change it: unconfirmed)."""
-    bib = client.get_nz_bib(nz_mms_id)
-    if carries_035(bib.record, token):
+    record = client.get_nz_bib(nz_mms_id).marc()
+    if carries_035(record, token):
         return True
-    bib.record.add_ordered_field(_field_035(token))
-    return carries_035(client.update_nz_bib(nz_mms_id, bib.record).record, token)
+    record.add_ordered_field(_field_035(token))
+    return carries_035(client.update_nz_bib(nz_mms_id, record).record, token)
 
 
 def take_token_off_nz(client: AlmaClient, nz_mms_id: str, token: str) -> bool:
     """Removes the token's 035 from the NZ record and reads the record back: True when
     it is gone."""
-    bib = client.get_nz_bib(nz_mms_id)
-    if carries_035(bib.record, token):
-        _drop_035(bib.record, token)
-        client.update_nz_bib(nz_mms_id, bib.record)
-        bib = client.get_nz_bib(nz_mms_id)
-    return not carries_035(bib.record, token)
+    record = client.get_nz_bib(nz_mms_id).marc()
+    if carries_035(record, token):
+        _drop_035(record, token)
+        client.update_nz_bib(nz_mms_id, record)
+        record = client.get_nz_bib(nz_mms_id).marc()
+    return not carries_035(record, token)
 
 
 def take_token_off_iz(client: AlmaClient, iz_mms_id: str, token: str) -> None:
@@ -145,8 +145,9 @@ def take_token_off_iz(client: AlmaClient, iz_mms_id: str, token: str) -> None:
     bib = client.get_bib(iz_mms_id)
     if bib.linked_nz_mms_id or not carries_035(bib.record, token):
         return
-    _drop_035(bib.record, token)
-    client.update_bib(iz_mms_id, bib.record)
+    record = bib.marc()
+    _drop_035(record, token)
+    client.update_bib(iz_mms_id, record)
 
 
 def _field_035(value: str) -> Field:
@@ -178,7 +179,7 @@ def give_identifier(client: AlmaClient, iz_mms_id: str, route: Route) -> None:
     if route.kind not in (OTHER_SYSTEM, TOKEN) or not route.identifier:
         return
     bib = client.get_bib(iz_mms_id)
-    record = bib.record
+    record = bib.marc()  # a clear "can't be read" for broken MARC
     if carries_035(record, route.identifier):
         return
     record.add_ordered_field(_field_035(route.identifier))

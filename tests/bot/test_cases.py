@@ -161,6 +161,10 @@ def test_two_clicks_at_once_act_once(harness):
     for t in threads:
         t.join()
     assert all(a.status_code == 200 for a, _ in answers)
+    # the clicks are acked before they are decided: wait for the decision, then count
+    harness.wait(lambda: [r for r in harness.store.audit_rows() if r["action"] == "case_link"],
+                 what="the decision recorded")
+    time.sleep(0.3)
     decisions = [r for r in harness.store.audit_rows() if r["action"] == "case_link"]
     assert len(decisions) == 1
     refused = harness.wait(

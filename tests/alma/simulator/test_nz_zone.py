@@ -36,7 +36,7 @@ def test_the_nz_key_reads_nz_records_and_the_iz_key_does_not(sim):
     assert r.status_code == 200
     bib = r.json()
     assert bib["mms_id"] == nz_id and "(OCoLC)61111111" in bib["network_number"]
-    assert bib["anies"][0].startswith("<record>")
+    assert "<record>" in bib["anies"][0]  # after the XML declaration real Alma sends
     # the same MMS ID with the IZ's key: not one of the institution's records
     refused = iz.get(f"/bibs/{nz_id}")
     assert refused.status_code == 400 and "not valid" in refused.json()["errorList"]["error"][0]["errorMessage"]
