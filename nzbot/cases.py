@@ -136,8 +136,11 @@ class Cases:
         elif decision not in ("contribute", "recheck", "skip"):
             raise BadInput(f"Unknown decision {decision!r}.")
         to_state = "skipped" if decision == "skip" else "deciding"
+        from_states = DECIDABLE
+        if decision == "recheck" and case.state == "linking" and (Route.decode(case.route) or Route("")).kind == MERGE:
+            from_states = DECIDABLE + ("linking",)  # a merge that is not coming: look again
         moved = self.store.move_case(
-            case.id, DECIDABLE, to_state, decision=decision, decided_by=user, decided_at=now(),
+            case.id, from_states, to_state, decision=decision, decided_by=user, decided_at=now(),
             chosen_nz_mms_id=nz_mms_id if decision in ("link", "merge") else None, route=None,
             linking_job=None, note=None, handed_to=None, handoff_ts=None, merged=[],
         )

@@ -653,3 +653,9 @@ def test_nz_cases_says_a_case_waits_for_the_merge() -> None:
     waiting = case(3, "linking", route="merge||", decision="merge")
     text = all_text(cases_message([waiting], {}))
     assert "waiting for the NZ duplicates to be merged" in text
+
+
+def test_a_case_waiting_for_a_merge_can_only_be_re_checked() -> None:
+    message = case_message(case(3, "linking", route="merge||", decision="merge"))
+    assert action_ids_of(message) == [action_ids.RECHECK_CASE]
+    assert [b["value"] for b in buttons(message)] == ["7"]

@@ -255,3 +255,19 @@ def test_if_the_profile_also_matches_standard_numbers_the_case_fails_with_what_a
     harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens off")
     assert tokens_in_nz(harness.sim) == [] and state.linked_nz_id_of(iz) is None
     assert harness.store.link_tokens()[0].token not in read_back(harness, iz).network_numbers
+
+
+def test_a_merge_that_does_not_come_can_be_re_checked_and_decided_again(harness):
+    harness.start()
+    iz = seed.CASES["multi"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    click(harness, MERGE, f"{case.id}:{seed.NZ_RECORDS['multi_a']}")
+    state_of(harness, case.id, "linking")
+    click(harness, action_ids.RECHECK_CASE, str(case.id))  # nothing was merged
+    reopened = state_of(harness, case.id, "open")
+    harness.wait(lambda: "still carry" in (harness.store.case(case.id).note or ""), what="the re-check's note")
+    assert reopened.decision is None and harness.sim.state.linked_nz_id_of(iz) is None
+    harness.wait(lambda: any(b["type"] == "actions" and any(e["action_id"].startswith(action_ids.LINK_CANDIDATE)
+                                                            for e in b["elements"])
+                             for b in shown(harness, case.id)["blocks"]), what="the buttons back")
