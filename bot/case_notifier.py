@@ -44,12 +44,15 @@ class SlackCaseNotifier:
         thread = revealed_by.message_ts if revealed_by is not None else None
         metadata = {"event_type": HANDOFF_EVENT, "event_payload": {"case": case.id}}
         if thread:
-            replies = self.client.conversations_replies(
+            seen = self.client.conversations_replies(
                 channel=self.settings.report_channel, ts=thread, include_all_metadata=True, limit=200)
-            for message in replies.get("messages", []):
-                found = message.get("metadata") or {}
-                if found.get("event_type") == HANDOFF_EVENT and (found.get("event_payload") or {}).get("case") == case.id:
-                    return message["ts"]
+        else:  # at the top of the channel: among its latest messages (newest first)
+            seen = self.client.conversations_history(
+                channel=self.settings.report_channel, include_all_metadata=True, limit=200)
+        for message in seen.get("messages", []):
+            found = message.get("metadata") or {}
+            if found.get("event_type") == HANDOFF_EVENT and (found.get("event_payload") or {}).get("case") == case.id:
+                return message["ts"]
         response = self.client.chat_postMessage(
             channel=self.settings.report_channel, thread_ts=thread, metadata=metadata,
             **case_handoff_message(case, bool(thread)).as_kwargs())

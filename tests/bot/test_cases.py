@@ -380,3 +380,24 @@ def test_a_decision_joins_a_run_still_waiting_for_alma(harness):
         assert harness.sim.state.linked_nz_id_of(iz) == nz_ids[0]
     assert len(harness.sim.state.runs) - runs_before == 1
     assert any(r["action"] == "case_batch_joined" for r in harness.store.audit_rows())
+
+
+def test_a_hand_off_posted_but_not_recorded_is_found_again_not_posted_twice(harness):
+    """As after a kill -9 between posting the hand-off and recording it: the next round
+    finds the message by its metadata (in the job's thread, or at the top of the channel)."""
+    harness.start()
+    iz, sent = seed.CASES["multi"], seed.CASES["multi_language"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    click(harness, action_ids.SEND_TO_PM, sent, user="UOTHER001", channel=REPORT)
+    other = case_for(harness, sent)
+    click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_a']}")
+    click(harness, LINK, f"{other.id}:{other.candidate_ids[0]}")
+    harness.wait(lambda: all(harness.store.case(c.id).handoff_ts for c in (case, other)), what="both hand-offs")
+    posted = {c.id: harness.store.case(c.id).handoff_ts for c in (case, other)}
+    assert len(handoffs(harness)) == 2
+    for c in (case, other):
+        harness.store.db["cases"].update(c.id, {"handoff_ts": None})  # the record of it lost
+    harness.wait(lambda: all(harness.store.case(c.id).handoff_ts for c in (case, other)), what="found again")
+    assert {c.id: harness.store.case(c.id).handoff_ts for c in (case, other)} == posted
+    assert len(handoffs(harness)) == 2
