@@ -445,6 +445,9 @@ from nzbot.store import Case  # noqa: E402
 
 CASE_CANDIDATES_PER_PAGE = 5  # candidate cards (each with its button) on one page
 CASE_COMPACT_PER_SECTION = 8  # one-line candidates in one section, once a case is settled
+# Sections of one-line candidates at most: with the rest of a settled case message that
+# stays far below Slack's 50 blocks however many candidates there are ("…and N more").
+CASE_COMPACT_SECTIONS = 5
 MAX_CASES_LISTED = 40  # lines in /nz cases
 CASE_LINES_PER_SECTION = 4  # /nz cases lines in one section
 MAX_PM_MENTIONED = 10
@@ -505,6 +508,8 @@ def case_message(case: Case, *, page: int = 0) -> Message:
     else:  # settled with many: the chosen one in full, the others one line each
         full = [(n, c) for n, c in enumerate(candidates, 1) if chosen and c.mms_id == chosen]
         compact = [(n, c) for n, c in enumerate(candidates, 1) if not (chosen and c.mms_id == chosen)]
+    listed = CASE_COMPACT_PER_SECTION * CASE_COMPACT_SECTIONS
+    compact, compact_hidden = compact[:listed], max(0, len(compact) - listed)
     compact_sections = [
         compact[i : i + CASE_COMPACT_PER_SECTION]
         for i in range(0, len(compact), CASE_COMPACT_PER_SECTION)
@@ -520,6 +525,7 @@ def case_message(case: Case, *, page: int = 0) -> Message:
         last=min(start + CASE_CANDIDATES_PER_PAGE, total),
         full=full,
         compact_sections=compact_sections,
+        compact_hidden=compact_hidden,
         differing=differences(candidates),
         decidable=decidable,
         chosen=chosen,
