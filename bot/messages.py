@@ -23,6 +23,7 @@ import jinja2
 from alma.matching import Match, Verdict
 from alma.models import AlmaSet
 from bot import action_ids
+from nzbot import redaction
 from nzbot.report import SUCCESS_STATUSES, WARNING_STATUSES, JobReport
 from nzbot.store import LinkJob
 
@@ -322,7 +323,7 @@ def message_texts(message: Mapping[str, Any]) -> list[str]:
 def render(name: str, **context: Any) -> Message:
     """Renders `templates/<name>.json.j2` into a Message."""
     rendered = environment().get_template(f"{name}.json.j2").render(**context)
-    data = json.loads(rendered)
+    data = redaction.redact_all(json.loads(rendered))  # no configured secret ever reaches Slack
     return Message(text=data["text"], blocks=data["blocks"])
 
 
