@@ -139,6 +139,10 @@ DIFFERS_MARK = ":small_orange_diamond:"
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _BROADCAST = re.compile(r"@(channel|here|everyone)", re.IGNORECASE)
 _ZERO_WIDTH_SPACE = "\u200b"
+# C0 and C1 control characters (NUL, ESC, ...) but tab and line break: never sent on as
+# typed (a terminal escape, a NUL that cuts the text), shown as the replacement character.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_REPLACEMENT = "\ufffd"
 _ELLIPSIS = "\u2026"
 
 
@@ -148,8 +152,10 @@ _ELLIPSIS = "\u2026"
 def mrkdwn(value: Any) -> str:
     """Text from outside, made safe for Slack mrkdwn: `&`, `<`, `>` as entities (no
     mentions, no links, no `<!channel>`), and `@channel`/`@here`/`@everyone` broken by a
-    zero-width space so they stay words even where Slack would link names."""
+    zero-width space so they stay words even where Slack would link names. Control
+    characters (NUL, ESC, ...) become U+FFFD."""
     text = "" if value is None else str(value)
+    text = _CONTROL.sub(_REPLACEMENT, text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _BROADCAST.sub(lambda m: "@" + _ZERO_WIDTH_SPACE + m.group(1), text)
 
