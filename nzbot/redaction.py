@@ -20,11 +20,13 @@ from __future__ import annotations
 import logging
 import threading
 import traceback
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from alma.config import MIN_SECRET_LENGTH
 
 REDACTED = "[redacted]"
+# The settings that hold secrets, for commands that read the environment piecemeal.
+SECRET_SETTINGS = ("ALMA_API_KEY", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
 
 _lock = threading.Lock()
 _remembered: tuple[str, ...] = ()  # longest first, so a secret holding another goes whole
@@ -39,6 +41,11 @@ def remember(secrets: Iterable[str]) -> None:
         if not new.issubset(_remembered):
             _remembered = tuple(sorted(set(_remembered) | new, key=len, reverse=True))
         _install_log_scrubbing()
+
+
+def remember_env(env: Mapping[str, str]) -> None:
+    """Remembers the secrets set in the environment (the CLI, before any setting is read)."""
+    remember(env.get(name, "").strip() for name in SECRET_SETTINGS)
 
 
 def redact(text: str, secrets: Iterable[str] | None = None) -> str:

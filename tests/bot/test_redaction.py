@@ -65,3 +65,17 @@ def test_nzbot_run_refuses_a_short_secret_naming_the_setting(tmp_path):
         "nzbot: SLACK_SIGNING_SECRET is too short (2 characters) to be the app's signing secret: copy "
         "the whole value again (keys, tokens and secrets have at least 8)."]
     assert not (tmp_path / "nzbot.db").exists()
+
+
+def test_the_cli_prints_an_alma_error_echoing_the_key_scrubbed(sim, monkeypatch, capsys):
+    from nzbot.cli import main
+
+    for name, value in dict(ALMA_API_KEY=API_KEY, ALMA_API_URL=sim.base_url, ALMA_NZ_SRU_URL=sim.sru_url,
+                            ALMA_MAX_RETRIES="0").items():
+        monkeypatch.setenv(name, value)
+    sim.faults.error_rate = 1.0
+    sim.faults.echo_key_in_errors = True
+    assert main(["match", seed.CASES["unique"]]) == 1
+    printed = capsys.readouterr()
+    assert f"apikey={REDACTED}" in printed.err
+    assert API_KEY not in printed.err + printed.out
