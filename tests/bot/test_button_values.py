@@ -138,7 +138,7 @@ def test_a_case_recorded_from_a_forged_value_fails_alone(harness, iz_key, decisi
                  what="the forged case to fail")
     assert "is not an MMS ID" in harness.store.case(forged.id).note
     if iz_key == "multi":  # handed off: a cataloger links it in the Metadata Editor
-        harness.wait(lambda: harness.store.case(genuine.id).state == "linking", what="the hand-off")
+        harness.wait(lambda: harness.store.case(genuine.id).state == "linking", timeout=30, what="the hand-off")
         harness.sim.state.link(iz, chosen)
     harness.wait(lambda: harness.store.case(genuine.id).state in ("linked", "failed"), timeout=30,
                  what="the genuine case to settle")
