@@ -11,7 +11,7 @@ import pytest
 from alma.errors import BadInput, RecordNotFound
 from alma.matching import Verdict
 from alma.models import LinkJobParameters
-from alma.preview import count_set, look_up, open_set, preview_set
+from alma.preview import PreviewCounts, look_up, open_set, preview_set
 from alma.simulator import Simulator, seed
 from nzbot.cli import main
 from tests.conftest import API_KEY, client_for
@@ -108,7 +108,9 @@ def test_preview_of_1000_records_costs_at_most_60_calls():
         client = client_for(sim)
         heading = open_set(client, seed.GENERATED_SET_NAME)
         sim.reset_calls()
-        counts = count_set(client, heading)
+        counts = PreviewCounts()
+        for mms_id, match in preview_set(client, heading):
+            counts.add(mms_id, match)
         assert sum(counts.counts.values()) == 1000
         assert counts.counts["multi"] == 80 and counts.counts["unique"] == 700
         assert sim.total_calls <= 60, dict(sim.calls)
