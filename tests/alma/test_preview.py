@@ -183,7 +183,10 @@ def test_cli_preview_json(alma_env, capsys):
     assert by_id[seed.CASES["multi"]]["verdict"] == "multi"
     assert len(by_id[seed.CASES["multi"]]["candidates"]) == 2
     assert by_id[seed.CASES["unique"]]["candidates"] == [seed.NZ_RECORDS["unique"]]
-    assert printed["api_calls"]["total"] >= 4
+    # Exactly the calls Alma received, by endpoint (the CLI counts its piece of work).
+    assert printed["api_calls"]["total"] == alma_env.total_calls == 4
+    assert printed["api_calls"]["GET SRU"] == alma_env.calls["GET /view/sru"] == 1
+    assert printed["api_calls"]["GET /bibs"] == alma_env.calls["GET /almaws/v1/bibs"] == 1
     assert "9 of 9" in captured.err
 
 
