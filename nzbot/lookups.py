@@ -54,18 +54,21 @@ class Preview:
     def records(self, progress: Callable[[int, int], None] | None = None) -> Iterator[tuple[str, Match]]:
         """(MMS ID, match) for every member Alma still has, added to `counts` as they come."""
         stream = preview_set(self.client, self.heading, progress)
-        while True:
-            # Counted around each step, not across the loop: the caller's code between
-            # steps is not this work, and a context variable set inside a generator would
-            # stay set in the caller's context while it is suspended.
-            with self.calls.counting():
-                step = next(stream, None)
-            if step is None:
-                return
-            mms_id, match = step
-            if match is not None:
-                self.counts.add(mms_id, match)
-                yield mms_id, match
+        try:
+            while True:
+                # Counted around each step, not across the loop: the caller's code between
+                # steps is not this work, and a context variable set inside a generator
+                # would stay set in the caller's context while it is suspended.
+                with self.calls.counting():
+                    step = next(stream, None)
+                if step is None:
+                    return
+                mms_id, match = step
+                if match is not None:
+                    self.counts.add(mms_id, match)
+                    yield mms_id, match
+        finally:
+            stream.close()  # a reader that stops early shuts the preview's threads down now
 
     def count(self, progress: Callable[[int, int], None] | None = None) -> PreviewCounts:
         """Reads every record; the counts per verdict."""
