@@ -25,6 +25,7 @@ from alma.models import AlmaSet
 from bot import action_ids
 from nzbot import redaction
 from nzbot.report import SUCCESS_STATUSES, WARNING_STATUSES, JobReport
+from nzbot.states import DECIDABLE, JOB_DONE, ROUTE_WORDS, UNSETTLED, CaseState, Decision, JobState, RouteKind
 from nzbot.store import LinkJob
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -310,6 +311,11 @@ def environment() -> jinja2.Environment:
         CONTEXT=CONTEXT_LIMIT,
         FALLBACK=FALLBACK_LIMIT,
         outcome=outcome,
+        JobState=JobState,
+        JOB_DONE=JOB_DONE,
+        CaseState=CaseState,
+        Decision=Decision,
+        RouteKind=RouteKind,
     )
     return env
 
@@ -422,7 +428,7 @@ def jobs_message(jobs: list[LinkJob]) -> Message:
         "jobs",
         jobs=shown,
         total=len(jobs),
-        running=sum(1 for j in jobs if j.state == "running"),
+        running=sum(1 for j in jobs if j.state == JobState.RUNNING),
         hidden=len(jobs) - len(shown),
     )
 
@@ -454,8 +460,7 @@ def cases_found_message(count: int) -> Message:
 from math import ceil  # noqa: E402
 
 from alma.cards import RecordCard, differences  # noqa: E402
-from nzbot.cases import DECIDABLE, UNSETTLED  # noqa: E402
-from nzbot.linkroute import MANUAL, MERGE, TOKEN, Route  # noqa: E402
+from nzbot.linkroute import Route  # noqa: E402
 from nzbot.store import Case  # noqa: E402
 
 CASE_CANDIDATES_PER_PAGE = 5  # candidate cards (each with its button) on one page
@@ -466,14 +471,6 @@ CASE_COMPACT_SECTIONS = 5
 MAX_CASES_LISTED = 40  # lines in /nz cases
 CASE_LINES_PER_SECTION = 4  # /nz cases lines in one section
 MAX_PM_MENTIONED = 10
-CASE_STATE_WORDS = {
-    "open": "waiting for a decision",
-    "failed": "link failed, waiting for a new decision",
-    "deciding": "decided, linking in Alma",
-    "linking": "decided, linking in Alma",
-    "linked": "linked",
-    "skipped": "skipped for now",
-}
 _MAX_URL = 400
 _URL_FORBIDDEN = re.compile(r"[\s<>|]")
 
@@ -481,7 +478,7 @@ _URL_FORBIDDEN = re.compile(r"[\s<>|]")
 def handed_off(case: Case) -> bool:
     """The case waits for a person to link it in the Metadata Editor."""
     route = Route.decode(case.route)
-    return route is not None and route.kind == MANUAL
+    return route is not None and route.kind == RouteKind.MANUAL
 
 
 def safe_link(url: Any) -> str | None:
@@ -545,7 +542,7 @@ def case_message(case: Case, *, page: int = 0) -> Message:
         decidable=decidable,
         chosen=chosen,
         manual=handed_off(case),
-        state_words=CASE_STATE_WORDS.get(case.state, case.state or "unknown"),
+        state_words=case.state.words,
         **_route_context(case),
     )
 
@@ -557,7 +554,7 @@ def _route_context(case: Case) -> dict[str, Any]:
     chosen = case.chosen_nz_mms_id or ""
     return {
         "route_kind": route.kind if route else "",
-        "token": route.identifier if route and route.kind == TOKEN else "",
+        "token": route.identifier if route and route.kind == RouteKind.TOKEN else "",
         "duplicates": [m for m in case.candidate_ids if m != chosen],
         "handed_to": case.handed_to,
         "from_lookup": bool(case.requested_by),
@@ -580,13 +577,7 @@ def cases_message(cases: list[Case], links: dict[int, str]) -> Message:
         {
             "case": c,
             "link": safe_link(links.get(c.id)),
-            "state_words": (
-                "handed off to the Metadata Editor"
-                if c.state in ("deciding", "linking") and handed_off(c)
-                else "waiting for the NZ duplicates to be merged"
-                if c.state == "linking" and _route_context(c)["route_kind"] == MERGE
-                else CASE_STATE_WORDS.get(c.state, c.state)
-            ),
+            "state_words": _standing(c),
         }
         for c in shown
     ]
@@ -598,6 +589,16 @@ def cases_message(cases: list[Case], links: dict[int, str]) -> Message:
         total=len(open_cases),
         hidden=len(open_cases) - len(shown),
     )
+
+
+def _standing(case: Case) -> str:
+    """Where a case stands, in /nz cases: its route says more than "linking" when a person
+    has the next step (a hand-off, a merge)."""
+    route = Route.decode(case.route)
+    if route is not None and route.kind in ROUTE_WORDS and case.state in (CaseState.DECIDING, CaseState.LINKING):
+        if route.kind == RouteKind.MANUAL or case.state == CaseState.LINKING:
+            return ROUTE_WORDS[route.kind]
+    return case.state.words
 
 
 def case_outcome_message(case: Case) -> Message:
@@ -622,7 +623,7 @@ def case_sent_message(case: Case, new: bool, pm_users: tuple[str, ...]) -> Messa
 
 def already_decided_message(case: Case) -> Message:
     """Ephemeral, for a click on a case that someone already decided."""
-    return render("already_decided", case=case, state_words=CASE_STATE_WORDS.get(case.state, case.state))
+    return render("already_decided", case=case, state_words=case.state.words)
 
 
 def cases_csv_message(csv_text: str) -> Message:

@@ -32,6 +32,7 @@ from alma.matching import Verdict
 from alma.models import JobInstance, LinkJobParameters
 from alma.preview import SetPreview, preview_set
 from nzbot.report import JobReport, job_report
+from nzbot.states import JOB_ANNOUNCED, JobState
 from nzbot.store import LinkJob, Store, now
 
 log = logging.getLogger(__name__)
@@ -83,9 +84,9 @@ class LinkJobs:
             contribute=int(contribute),
             requested_by=requested_by,
             channel=channel,
-            state="queued",
+            state=JobState.QUEUED,
         )
-        self.store.audit(requested_by, "link_requested", f"set {found.id}", "queued",
+        self.store.audit(requested_by, "link_requested", f"set {found.id}", JobState.QUEUED,
                          f"{found.name}; contribute={contribute}")
         self._announce(job)
         self.start_queued()
@@ -111,9 +112,9 @@ class LinkJobs:
             self._start_queued()
 
     def _start_queued(self) -> None:
-        queued = self.store.link_jobs("queued")
+        queued = self.store.link_jobs(JobState.QUEUED)
         for position, job in enumerate(queued):
-            if not self.store.move_link_job(job.id, "queued", "starting", started_at=now()):
+            if not self.store.move_link_job(job.id, JobState.QUEUED, JobState.STARTING, started_at=now()):
                 continue  # another thread took it
             try:
                 run = self.alma.run_link_job(link_parameters(job))
@@ -129,16 +130,16 @@ class LinkJobs:
                 log.warning("link job %s: start uncertain: %s", job.id, exc)
                 return
             except (AlmaRequestError, BadInput) as exc:
-                self.store.move_link_job(job.id, "starting", "refused", note=str(exc))
-                self.store.audit(job.requested_by, "link_started", f"set {job.set_id}", "refused", str(exc))
+                self.store.move_link_job(job.id, JobState.STARTING, JobState.REFUSED, note=str(exc))
+                self.store.audit(job.requested_by, "link_started", f"set {job.set_id}", JobState.REFUSED, str(exc))
                 self._announce(self.store.link_job(job.id))
                 continue
             except AlmaError as exc:  # 5xx or rate limit after retries: try again later
                 self._back_to_queue(job, f"Alma could not start it yet ({exc.message}); retrying.")
                 return
-            self.store.move_link_job(job.id, "starting", "running", job_id=run.job_id,
+            self.store.move_link_job(job.id, JobState.STARTING, JobState.RUNNING, job_id=run.job_id,
                                      instance_id=run.instance_id, status="QUEUED", note=None)
-            self.store.audit(job.requested_by, "link_started", f"set {job.set_id}", "running",
+            self.store.audit(job.requested_by, "link_started", f"set {job.set_id}", JobState.RUNNING,
                              f"job {run.job_id} instance {run.instance_id}")
             self._announce(self.store.link_job(job.id))
 
@@ -148,7 +149,7 @@ class LinkJobs:
         so a run never starts with half its records."""
         with self._starting:
             job = self.store.link_job(job_row_id)
-            if job.state != "queued":
+            if job.state != JobState.QUEUED:
                 return False
             self.background.add_set_members(job.set_id, mms_ids)
             self.store.update_link_job(job.id, set_size=job.set_size + len(mms_ids))
@@ -158,7 +159,7 @@ class LinkJobs:
         """After a crash between asking Alma to run a job and recording the answer: adopt
         an unknown API run of the link job submitted since, or queue the request again
         (a second run of the link job on a set is harmless: linked records are skipped)."""
-        stuck = self.store.link_jobs("starting")
+        stuck = self.store.link_jobs(JobState.STARTING)
         if not stuck:
             return
         link_job = self.alma.find_link_job()
@@ -170,13 +171,13 @@ class LinkJobs:
                 and not _before(i.submit_time, since)
             ]
             if len(unknown) == 1:
-                self.store.move_link_job(job.id, "starting", "running", job_id=link_job.id,
+                self.store.move_link_job(job.id, JobState.STARTING, JobState.RUNNING, job_id=link_job.id,
                                          instance_id=unknown[0].id, status=unknown[0].status)
             else:
-                self.store.move_link_job(job.id, "starting", "queued")
+                self.store.move_link_job(job.id, JobState.STARTING, JobState.QUEUED)
 
     def poll_running(self) -> None:
-        for job in self.store.link_jobs("running"):
+        for job in self.store.link_jobs(JobState.RUNNING):
             try:
                 instance = self.background.get_job_instance(job.job_id, job.instance_id)
             except AlmaRequestError as exc:  # this run only (Alma down stops the round)
@@ -187,21 +188,21 @@ class LinkJobs:
     def report_finished(self) -> None:
         """Posts each finished job's report exactly once, even across crashes: the report
         is claimed before posting, and a claimed one is looked for in Slack first."""
-        for job in self.store.link_jobs("finished", "reporting"):
-            if job.state == "finished" and not self.store.move_link_job(job.id, "finished", "reporting"):
+        for job in self.store.link_jobs(JobState.FINISHED, JobState.REPORTING):
+            if job.state == JobState.FINISHED and not self.store.move_link_job(job.id, JobState.FINISHED, JobState.REPORTING):
                 continue
             job = self.store.link_job(job.id)
             report_ts = self.notifier.report_posted(job)
             if report_ts is None:
                 report_ts = self.notifier.post_report(job, job_report(job))
-            if self.store.move_link_job(job.id, "reporting", "reported", report_ts=report_ts, reported_at=now()):
+            if self.store.move_link_job(job.id, JobState.REPORTING, JobState.REPORTED, report_ts=report_ts, reported_at=now()):
                 self.store.audit("nzbot", "job_reported", f"instance {job.instance_id}", job.status or "")
                 self._announce(self.store.link_job(job.id))
 
     def reconcile_reported(self) -> None:
         """After a job, finds the set's members still unlinked that have several NZ
         matches and records each as a case for the Program Manager."""
-        for job in self.store.link_jobs("reported"):
+        for job in self.store.link_jobs(JobState.REPORTED):
             if job.reconciled:
                 continue
             try:
@@ -236,21 +237,21 @@ class LinkJobs:
                 continue
             if self.store.link_job_for_instance(link_job.id, instance.id) is not None:
                 continue
-            if self.store.link_jobs("starting"):
+            if self.store.link_jobs(JobState.STARTING):
                 return  # one of ours may be this run: resume_starting decides first
             job = self.store.add_link_job(
                 set_id="", set_name=instance.name or "a set chosen in Alma", set_size=0,
-                requested_by=ALMA_UI, channel="", state="running", reconciled=1,
+                requested_by=ALMA_UI, channel="", state=JobState.RUNNING, reconciled=1,
                 job_id=link_job.id, instance_id=instance.id, status=instance.status,
                 started_at=instance.start_time or now(),
             )
-            self.store.audit(ALMA_UI, "ui_run_found", f"instance {instance.id}", "running")
+            self.store.audit(ALMA_UI, "ui_run_found", f"instance {instance.id}", JobState.RUNNING)
             self._announce(job)
             self._record_instance(job, instance)
 
     def announce_missing(self) -> None:
         """Start messages that could not be posted (Slack down) are posted now."""
-        for job in self.store.link_jobs("queued", "starting", "running", "finished", "reporting"):
+        for job in self.store.link_jobs(*JOB_ANNOUNCED):
             if not job.message_ts:
                 self._announce(job)
 
@@ -260,7 +261,7 @@ class LinkJobs:
         counters = [[c.key, c.desc, c.value] for c in instance.counters]
         if instance.finished:
             moved = self.store.move_link_job(
-                job.id, "running", "finished", status=instance.status, progress=100,
+                job.id, JobState.RUNNING, JobState.FINISHED, status=instance.status, progress=100,
                 counters=counters, alerts=list(instance.alerts),
                 finished_at=instance.end_time or now(),
                 started_at=instance.start_time or job.started_at,
@@ -273,13 +274,13 @@ class LinkJobs:
             self._announce(self.store.link_job(job.id))
 
     def _back_to_queue(self, job: LinkJob, note: str) -> None:
-        self.store.move_link_job(job.id, "starting", "queued", note=note)
+        self.store.move_link_job(job.id, JobState.STARTING, JobState.QUEUED, note=note)
         if note != job.note:
             self._announce(self.store.link_job(job.id))
 
     def _note(self, job: LinkJob, note: str) -> None:
         """Says why a queued request waits, when that changed."""
-        if note != job.note and self.store.move_link_job(job.id, "queued", "queued", note=note):
+        if note != job.note and self.store.move_link_job(job.id, JobState.QUEUED, JobState.QUEUED, note=note):
             self._announce(self.store.link_job(job.id))
 
     def _announce(self, job: LinkJob) -> None:

@@ -43,13 +43,8 @@ from dataclasses import dataclass
 from pymarc import Field, Subfield
 
 from alma.client import AlmaClient
+from nzbot.states import Decision, RouteKind
 
-OTHER_SYSTEM = "other_system"
-UNIQUE = "unique"
-CONTRIBUTE = "contribute"
-MANUAL = "manual"
-TOKEN = "token"
-MERGE = "merge"
 DEFAULT_TOKEN_PREFIX = "(NZBOT)"
 # The prefix of the contribute route: no record carries it, so nothing can match.
 NO_MATCH_PREFIX = "(NZBOT-NO-MATCH)"
@@ -61,7 +56,7 @@ _NOT_IDENTIFYING = ("(OCoLC", "(EXLNZ-")
 
 @dataclass(frozen=True)
 class Route:
-    kind: str
+    kind: RouteKind
     prefix: str = ""  # the 035 prefix the link job matches on
     identifier: str = ""  # the 035 $a value the IZ record is given (other_system)
 
@@ -73,11 +68,11 @@ class Route:
         if not text:
             return None
         kind, prefix, identifier = (text.split("|", 2) + ["", ""])[:3]
-        return cls(kind, prefix, identifier)
+        return cls(RouteKind(kind), prefix, identifier)
 
     @property
     def by_link_job(self) -> bool:
-        return self.kind not in (MANUAL, MERGE)  # a merge waits for a person, then turns unique
+        return self.kind not in (RouteKind.MANUAL, RouteKind.MERGE)  # a merge waits for a person, then turns unique
 
 
 def route_to(client: AlmaClient, chosen_nz_mms_id: str, token_prefix: str = DEFAULT_TOKEN_PREFIX) -> Route:
@@ -88,24 +83,24 @@ def route_to(client: AlmaClient, chosen_nz_mms_id: str, token_prefix: str = DEFA
             continue
         carriers = {_mms_id(r) for r in client.sru_search(f'alma.other_system_number="{value}"')}
         if carriers == {chosen_nz_mms_id}:
-            return Route(OTHER_SYSTEM, prefix=_PREFIXED.match(value).group(1), identifier=value)
-    return Route(MANUAL)
+            return Route(RouteKind.OTHER_SYSTEM, prefix=_PREFIXED.match(value).group(1), identifier=value)
+    return Route(RouteKind.MANUAL)
 
 
 def choose_route(client: AlmaClient, decision: str, chosen_nz_mms_id: str | None,
                  token_prefix: str = DEFAULT_TOKEN_PREFIX) -> Route:
     """The route for a decision, in the order unique 035, token, merge, hand-off. The
     token route's identifier is made by the token step (`new_token`), not here."""
-    if decision == "contribute":
-        return Route(CONTRIBUTE, prefix=NO_MATCH_PREFIX)
-    if decision == "merge":
-        return Route(MERGE)
+    if decision == Decision.CONTRIBUTE:
+        return Route(RouteKind.CONTRIBUTE, prefix=NO_MATCH_PREFIX)
+    if decision == Decision.MERGE:
+        return Route(RouteKind.MERGE)
     route = route_to(client, chosen_nz_mms_id, token_prefix)
-    if route.kind == OTHER_SYSTEM:
+    if route.kind == RouteKind.OTHER_SYSTEM:
         return route
     if client.has_nz_key:
-        return Route(TOKEN, prefix=token_prefix)
-    return Route(MANUAL)
+        return Route(RouteKind.TOKEN, prefix=token_prefix)
+    return Route(RouteKind.MANUAL)
 
 
 def new_token(prefix: str, case_id: int) -> str:
@@ -176,7 +171,7 @@ def identifying_values(client: AlmaClient, nz_mms_id: str) -> list[str]:
 
 def give_identifier(client: AlmaClient, iz_mms_id: str, route: Route) -> None:
     """Adds the route's 035 to the IZ record, once (safe to repeat after a crash)."""
-    if route.kind not in (OTHER_SYSTEM, TOKEN) or not route.identifier:
+    if route.kind not in (RouteKind.OTHER_SYSTEM, RouteKind.TOKEN) or not route.identifier:
         return
     bib = client.get_bib(iz_mms_id)
     record = bib.marc()  # a clear "can't be read" for broken MARC

@@ -16,6 +16,8 @@ from typing import Any
 import sqlite_utils
 from sqlite_utils import Migrations
 
+from nzbot.states import SETTLED, CaseState, Decision, JobState, TokenState, check_move
+
 migrations = Migrations("nzbot")
 
 
@@ -140,7 +142,7 @@ class LinkJob:
     match_prefix: str
     requested_by: str
     channel: str
-    state: str
+    state: JobState
     job_id: str | None
     instance_id: str | None
     status: str | None
@@ -167,6 +169,9 @@ class LinkJob:
         values["progress"] = values["progress"] or 0
         return cls(**values)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", JobState(self.state))
+
 
 @dataclass(frozen=True)
 class Case:
@@ -176,7 +181,7 @@ class Case:
     iz_mms_id: str
     iz_title: str
     link_job: int | None  # the link job whose run revealed it
-    state: str  # open, deciding, linking, linked, failed, skipped
+    state: CaseState
     candidates: tuple[dict, ...]  # RecordCard.as_dict() of each NZ candidate
     chosen_nz_mms_id: str | None
     decided_by: str | None
@@ -184,7 +189,7 @@ class Case:
     created_at: str
     updated_at: str
     iz_card: dict | None = None
-    decision: str | None = None
+    decision: Decision | None = None
     route: str | None = None
     linking_job: int | None = None
     decided_at: str | None = None
@@ -201,6 +206,11 @@ class Case:
         values["merged"] = tuple(json.loads(values["merged"] or "[]"))
         return cls(**values)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", CaseState(self.state))
+        if self.decision:
+            object.__setattr__(self, "decision", Decision(self.decision))
+
     @property
     def candidate_ids(self) -> tuple[str, ...]:
         return tuple(c["mms_id"] for c in self.candidates)
@@ -216,7 +226,7 @@ class LinkToken:
     token: str
     nz_mms_id: str
     iz_mms_id: str
-    state: str  # placing, on_nz, on_iz, removing, removed
+    state: TokenState
     note: str | None
     created_at: str
     updated_at: str
@@ -224,6 +234,9 @@ class LinkToken:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "LinkToken":
         return cls(**{f.name: row.get(f.name) for f in fields(cls)})
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", TokenState(self.state))
 
 
 class Store:
@@ -328,15 +341,15 @@ class Store:
         settled. Returns the new case, or None when one was already open."""
         with self.db.atomic():
             existing = self.db.execute(
-                "SELECT id FROM cases WHERE iz_mms_id = ? AND state NOT IN ('linked', 'skipped')",
-                [iz_mms_id],
+                "SELECT id FROM cases WHERE iz_mms_id = ? AND state NOT IN (?, ?)",
+                [iz_mms_id, *SETTLED],
             ).fetchone()
             if existing:
                 return None
             stamp = now()
             row_id = self.db["cases"].insert(as_columns(
                 {"iz_mms_id": iz_mms_id, "iz_title": iz_title, "link_job": link_job,
-                 "state": "open", "candidates": candidates, "iz_card": iz_card,
+                 "state": CaseState.OPEN, "candidates": candidates, "iz_card": iz_card,
                  "created_at": stamp, "updated_at": stamp, "requested_by": requested_by}
             )).last_pk
         return self.case(row_id)
@@ -364,7 +377,7 @@ class Store:
     def open_case_for(self, iz_mms_id: str) -> Case | None:
         """The record's case not yet settled (not linked, not skipped), if any."""
         rows = list(self.db["cases"].rows_where(
-            "iz_mms_id = ? AND state NOT IN ('linked', 'skipped')", [iz_mms_id], order_by="id desc", limit=1))
+            "iz_mms_id = ? AND state NOT IN (?, ?)", [iz_mms_id, *SETTLED], order_by="id desc", limit=1))
         return Case.from_row(rows[0]) if rows else None
 
     def move_case(self, case_id: int, from_states: tuple[str, ...] | str, to_state: str, **values: Any) -> bool:
@@ -379,7 +392,7 @@ class Store:
         stamp = now()
         row_id = self.db["link_tokens"].insert(
             {"case_id": case_id, "token": token, "nz_mms_id": nz_mms_id, "iz_mms_id": iz_mms_id,
-             "state": "placing", "created_at": stamp, "updated_at": stamp}).last_pk
+             "state": TokenState.PLACING, "created_at": stamp, "updated_at": stamp}).last_pk
         return self.link_token(row_id)
 
     def link_token(self, token_id: int) -> "LinkToken":
@@ -404,9 +417,11 @@ class Store:
     def _move(self, table: str, row_id: int, from_states: tuple[str, ...] | str, to_state: str,
               values: dict[str, Any]) -> bool:
         """The one compare-and-set: sets `values` and the state only where the row is still
-        in one of `from_states`, in one statement, so exactly one caller wins."""
+        in one of `from_states`, in one statement, so exactly one caller wins. A move the
+        table's machine (nzbot.states) does not allow raises BadMove before anything is written."""
         if isinstance(from_states, str):
             from_states = (from_states,)
+        check_move(table, from_states, to_state)
         values = as_columns({**values, "state": to_state})
         assignments = ", ".join(f"{k} = ?" for k in values)
         marks = ", ".join("?" for _ in from_states)

@@ -133,7 +133,8 @@ def test_a_crash_after_posting_the_report_does_not_post_it_again(harness):
     harness.stop()
     # as if the process died between posting and recording it
     from nzbot.store import Store
-    Store(str(harness.db_path)).move_link_job(job.id, "reported", "reporting")
+    # (no move of the workflow goes back from reported: the row is set as the crash left it)
+    Store(str(harness.db_path)).db["link_jobs"].update(job.id, {"state": "reporting"})
     harness.start()
     harness.wait(lambda: harness.store.link_jobs("reported"), what="the job reported again")
     time.sleep(0.5)

@@ -153,6 +153,7 @@ MATCHES = {
 
 JOBS = {
     "queued": link_job(note="Alma is already running 3 jobs started by API: waiting for one to end"),
+    "starting": link_job(state="starting", started_at="2024-05-01T10:00:05+00:00"),
     "running": link_job(state="running", instance_id="8812345", status="RUNNING", progress=60),
     "finishing": link_job(state="running", status="FINALIZING", progress=99),
     "finished": replace(FINISHED, state="finished"),
@@ -409,6 +410,26 @@ def test_queued_says_why_it_waits() -> None:
     assert "<@U024BE7LH>" in text
     assert "Unlinked print books" in text and "1234567890000561" in text and "1,250" in text
     assert "Contribute IZ records" in text and "Off" in text
+
+
+def test_starting_says_so_in_words() -> None:
+    """A job caught between asking Alma and its answer: its state's words, never the bare
+    "starting" the database holds."""
+    message = link_job_message(JOBS["starting"])
+    assert ":hourglass_flowing_sand: *Starting in Alma*" in all_text(message)
+    assert "starting in Alma" in message.text
+    listed = all_text(jobs_message([JOBS["starting"]]))
+    assert "*Starting in Alma*" in listed and "*starting*" not in listed
+
+
+def test_every_job_state_is_worded() -> None:
+    from nzbot.states import JobState
+
+    for state in JobState:
+        message = link_job_message(replace(JOBS["queued"], state=state, note=None, status="COMPLETED_SUCCESS"))
+        words = state.words[:1].upper() + state.words[1:]
+        assert words in all_text(message) or state == JobState.REFUSED, state
+        assert f"*{state.value}*" not in all_text(message)
 
 
 def test_running_shows_progress() -> None:
