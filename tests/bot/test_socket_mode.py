@@ -1,0 +1,214 @@
+"""Socket Mode end to end: a real `nzbot run` with SLACK_APP_TOKEN and no signing secret,
+the Alma simulator behind it, and the local Slack stand-in playing Slack's side of the
+socket (nzbot/demo/local_slack.py, SocketModeSlack): apps.connections.open with the app
+token, hello, envelopes for /nz and a button press acked within Slack's 3 seconds, a
+`disconnect` and a dropped connection after which the bot reconnects with a new URL and
+handles what comes next, and a delivery whose ack was lost redelivered and done once."""
+
+from __future__ import annotations
+
+import pytest
+
+from alma.simulator import Simulator, seed
+from bot import action_ids
+from nzbot.demo.local_slack import SOCKET_ACK_SECONDS, Envelope, SocketModeSlack
+from tests.bot.conftest import block_text
+from tests.bot.subprocess_bot import CATALOGER, PM, REPORT, SubprocessBot, make_stub, wait_until
+
+APP_TOKEN = "xapp-1-A0NZBOT-5150-3d1f0c9e8b7a6f5e4d3c2b1a"
+
+
+class SocketModeBot(SubprocessBot):
+    """`nzbot run` in Socket Mode: ready once it has connected to the stand-in's socket."""
+
+    def __init__(self, socket: SocketModeSlack, *args, **kwargs) -> None:
+        super().__init__(*args, extra_env={"SLACK_APP_TOKEN": APP_TOKEN}, **kwargs)
+        del self.env["SLACK_SIGNING_SECRET"]  # Socket Mode needs none
+        self.socket = socket
+
+    def ready(self) -> bool:
+        return bool(self.socket.open_connections())
+
+    def command(self, text: str, **kwargs) -> tuple[Envelope, str]:  # type: ignore[override]
+        name = f"r{len(self.socket.envelopes())}"
+        envelope = self.socket.send_slash_command("/nz", text, user_id=CATALOGER, channel_id=REPORT,
+                                                  response_url=self.stub.response_url(name), **kwargs)
+        return envelope, name
+
+    def press(self, action_id: str, value: str, **kwargs) -> tuple[Envelope, str]:
+        name = f"click{len(self.socket.envelopes())}"
+        envelope = self.socket.send_block_action(
+            action_id, value, user_id=CATALOGER, channel_id=REPORT,
+            response_url=self.stub.response_url(name), **kwargs)
+        return envelope, name
+
+
+@pytest.fixture
+def sim():
+    with Simulator(state=seed.sample_state(), api_key="sim-key", job_seconds=0.6, seed=1) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def stub():
+    s = make_stub()
+    yield s
+    s.stop()
+
+
+def socket_for(stub, **options) -> SocketModeSlack:
+    return SocketModeSlack(stub, APP_TOKEN, **options).start()
+
+
+@pytest.fixture
+def socket(stub):
+    s = socket_for(stub)
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def bot(sim, stub, socket, tmp_path):
+    b = SocketModeBot(socket, sim, stub, tmp_path)
+    yield b
+    b.stop()
+
+
+def acked_in_time(bot: SocketModeBot, envelope: Envelope):
+    ack = bot.socket.wait_ack(envelope)
+    assert ack.seconds < SOCKET_ACK_SECONDS, f"acked after {ack.seconds:.2f}s"
+    return ack
+
+
+def answered(bot: SocketModeBot, name: str) -> str:
+    call = bot.stub.wait_for("response_url", lambda c: c.name == name, timeout=15)
+    return block_text(call.args)
+
+
+def connections_opened(bot: SocketModeBot) -> int:
+    return len([c for c in bot.stub.calls("apps.connections.open") if c.ok])
+
+
+def assert_clean(bot: SocketModeBot) -> None:
+    """The bot acked nothing Slack did not send (not hello, not disconnect) and never
+    logged the app token."""
+    assert bot.socket.unknown_acks() == []
+    assert APP_TOKEN not in bot.log()
+
+
+def test_connects_with_the_app_token_and_answers_slash_commands(bot):
+    bot.start()
+    opened = bot.stub.calls("apps.connections.open")
+    # slack_sdk's websocket-client adapter may ask for a spare URL while starting up
+    assert opened and all(c.ok for c in opened) and len(opened) <= 2
+    assert all(c.headers.get("Authorization") == f"Bearer {APP_TOKEN}" for c in opened)
+
+    help_env, _ = bot.command("help")
+    ack = acked_in_time(bot, help_env)
+    assert "/nz link" in block_text(ack.payload or {})  # the answer rides on the ack
+
+    match_env, name = bot.command(f"match {seed.CASES['multi_language']}")
+    acked_in_time(bot, match_env)
+    assert seed.CASES["multi_language"] in answered(bot, name)
+    # the bot's Web API calls use the bot token; the app token is for the socket only
+    assert all(c.headers.get("Authorization") != f"Bearer {APP_TOKEN}"
+               for c in bot.stub.calls() if c.method != "apps.connections.open")
+    assert_clean(bot)
+
+
+def test_a_button_press_is_acked_and_acted_on(bot):
+    bot.start()
+    iz = seed.CASES["multi_language"]
+    envelope, name = bot.press(action_ids.SEND_TO_PM, iz)
+    acked_in_time(bot, envelope)
+    assert "went to the Program Manager" in answered(bot, name)
+    case = bot.store.open_case_for(iz)
+    assert case is not None and len(case.candidates) == 2
+    wait_until(lambda: bot.store.case_messages(case.id), what="the Program Manager's case message")
+    assert_clean(bot)
+
+
+@pytest.mark.parametrize("reason", ["refresh_requested", "warning"])
+def test_after_a_disconnect_the_bot_reconnects_and_handles_the_next_envelope(bot, reason):
+    bot.start()
+    first = bot.socket.wait_connected(1)
+    bot.socket.disconnect(reason)
+    second = bot.socket.wait_connected(2)
+    assert connections_opened(bot) >= 2  # a new URL: the old one's ticket is spent
+    # the bot closes the old connection itself, before Slack would (10 s after a disconnect)
+    assert bot.socket.wait_closed(first, timeout=8).closed_by == "app"
+    envelope, name = bot.command(f"match {seed.CASES['unique']}")
+    acked_in_time(bot, envelope)
+    assert envelope.connection >= second.number
+    assert seed.CASES["unique"] in answered(bot, name)
+    assert_clean(bot)
+
+
+@pytest.mark.parametrize("reset", [True, False], ids=["reset", "fin"])
+def test_after_a_dropped_connection_the_bot_reconnects_and_handles_the_next_envelope(bot, reset):
+    bot.start()
+    bot.socket.wait_connected(1)
+    bot.socket.drop(reset=reset)
+    bot.socket.wait_connected(2, timeout=15)
+    assert connections_opened(bot) >= 2
+    envelope, name = bot.command(f"match {seed.CASES['unique']}")
+    acked_in_time(bot, envelope)
+    assert seed.CASES["unique"] in answered(bot, name)
+    assert_clean(bot)
+
+
+@pytest.fixture
+def retrying_bot(sim, stub, tmp_path):
+    # Slack retries unacked Events API envelopes by itself; nzbot takes no events, so the
+    # stand-in retries commands and clicks the same way: a duplicate delivery, the worst case.
+    socket = socket_for(stub, retry_kinds=("events_api", "slash_commands", "interactive"))
+    b = SocketModeBot(socket, sim, stub, tmp_path)
+    yield b
+    b.stop()
+    socket.stop()
+
+
+def retried_and_acked(bot: SocketModeBot, envelope: Envelope) -> None:
+    """Slack sent the payload again on the new connection, and that delivery was acked in time."""
+    deliveries = wait_until(lambda: len(bot.socket.envelopes(envelope.first_id)) >= 2 and
+                            bot.socket.envelopes(envelope.first_id), timeout=15, what="a retry")
+    retry = deliveries[1]
+    assert (retry.retry_attempt, retry.retry_reason) == (1, "timeout")
+    assert retry.envelope_id != envelope.envelope_id and retry.payload == envelope.payload
+    ack = bot.socket.wait_ack(retry)
+    assert ack.envelope is retry and ack.seconds < SOCKET_ACK_SECONDS
+    assert ack.connection > envelope.connection
+
+
+@pytest.mark.parametrize("lost", ["envelope", "ack"])
+def test_a_link_command_lost_with_the_connection_is_redelivered_and_run_once(sim, retrying_bot, lost):
+    bot = retrying_bot
+    bot.start()
+    envelope, name = bot.command(f"link {seed.SETS['link_test']}",
+                                 then_drop=lost == "envelope", lose_ack=lost == "ack")
+    if lost == "ack":
+        wait_until(bot.socket.lost_acks, what="the bot's ack, lost with the connection")
+    retried_and_acked(bot, envelope)
+    assert "has started" in answered(bot, name) or "queued" in answered(bot, name)
+    wait_until(lambda: [j for j in bot.store.link_jobs() if j.message_ts], what="the start message")
+    assert len(bot.store.link_jobs()) == 1
+    assert len(sim.state.runs) <= 1
+    assert len(bot.stub.responses(name)) == 1
+    assert len([m for m in bot.stub.messages(REPORT) if not m.get("thread_ts")]) == 1
+    assert_clean(bot)
+
+
+def test_a_button_press_whose_ack_was_lost_is_redelivered_and_done_once(retrying_bot):
+    bot = retrying_bot
+    bot.start()
+    iz = seed.CASES["multi_language"]
+    envelope, name = bot.press(action_ids.SEND_TO_PM, iz, lose_ack=True)
+    wait_until(bot.socket.lost_acks, what="the bot's ack, lost with the connection")
+    retried_and_acked(bot, envelope)
+    assert "went to the Program Manager" in answered(bot, name)
+    case = bot.store.open_case_for(iz)
+    wait_until(lambda: bot.store.case_messages(case.id), what="the Program Manager's case message")
+    assert len(bot.store.cases()) == 1
+    assert len(bot.store.case_messages(case.id)) == 1
+    assert len(bot.stub.responses(name)) == 1
+    assert_clean(bot)
