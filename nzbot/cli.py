@@ -89,15 +89,10 @@ def run_bot(args: argparse.Namespace) -> int:
     bot = create_bot(settings)
     try:
         if settings.socket_mode:
-            # The websocket-client handler, not Bolt's default built-in one: against Slack's
-            # side played by tests/bot/test_socket_mode.py, the built-in client took 10-50 s
-            # to notice a dropped connection and, after a `disconnect`, left envelopes on
-            # the new connection unread for 3 s (past Slack's ack limit). The ping interval
-            # also paces its reconnect watch.
-            from slack_bolt.adapter.socket_mode.websocket_client import SocketModeHandler
+            from bot.socket_mode import SocketModeHandler  # why not Bolt's own: see there
 
             print("nzbot: connecting to Slack in Socket Mode", file=sys.stderr)
-            SocketModeHandler(bot.app, settings.app_token, ping_interval=5).start()
+            SocketModeHandler(bot.app, settings.app_token).start()
         else:
             from bot.server import SlackHttpServer
 
