@@ -91,8 +91,18 @@ def run_bot(args: argparse.Namespace) -> int:
         if settings.socket_mode:
             from bot.socket_mode import SocketModeHandler  # why not Bolt's own: see there
 
+            from slack_sdk.errors import SlackApiError
+
             print("nzbot: connecting to Slack in Socket Mode", file=sys.stderr)
-            SocketModeHandler(bot.app, settings.app_token).start()
+            handler = SocketModeHandler(bot.app, settings.app_token)
+            try:
+                handler.start()
+            except SlackApiError as exc:
+                handler.close()
+                print(f"nzbot: Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): give the "
+                      "app-level token (xapp-…) with connections:write, from Basic Information > "
+                      "App-Level Tokens.", file=sys.stderr)
+                return 2
         else:
             from bot.server import SlackHttpServer
 

@@ -7,7 +7,10 @@ handles what comes next, and a delivery whose ack was lost redelivered and done 
 
 from __future__ import annotations
 
+import json
+
 import pytest
+import requests
 
 from alma.simulator import Simulator, seed
 from bot import action_ids
@@ -215,3 +218,77 @@ def test_a_button_press_whose_ack_was_lost_is_redelivered_and_done_once(retrying
     assert len(bot.store.case_messages(case.id)) == 1
     assert len(bot.stub.responses(name)) == 1
     assert_clean(bot)
+
+
+# -- the stand-in itself: Slack's rules for the app-level token, URLs and retries -----------
+
+
+def test_apps_connections_open_takes_only_the_app_token_in_the_header(stub, socket):
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(base_url=stub.api_url)
+    for token, error in ((None, "not_authed"), ("xoxb-subprocess-token-7f3a1b", "not_allowed_token_type"),
+                         ("xapp-1-someone-elses", "invalid_auth")):
+        with pytest.raises(SlackApiError) as refused:
+            client.apps_connections_open(app_token=token or "")
+        assert refused.value.response["error"] == error
+    answer = requests.post(f"{stub.api_url}apps.connections.open", data={"token": APP_TOKEN}, timeout=5)
+    assert answer.json() == {"ok": False, "error": "not_authed"}  # not as a POST parameter
+    url = client.apps_connections_open(app_token=APP_TOKEN)["url"]
+    assert url.startswith(f"ws://127.0.0.1:{socket.port}/link/?ticket=")
+
+
+def test_each_url_serves_one_connection_and_says_hello(stub, socket):
+    from slack_sdk import WebClient
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    url = WebClient(base_url=stub.api_url).apps_connections_open(app_token=APP_TOKEN)["url"]
+    with connect(url) as ws:
+        hello = json.loads(ws.recv(timeout=5))
+        assert hello["type"] == "hello" and hello["num_connections"] == 1
+        assert hello["connection_info"] == {"app_id": stub.app_id}
+        with pytest.raises(InvalidStatus) as refused:
+            connect(url)
+        assert refused.value.response.status_code == 401
+
+
+def test_an_unacked_event_is_retried_three_times_and_a_command_is_not(stub):
+    from slack_sdk import WebClient
+    from websockets.sync.client import connect
+
+    socket = socket_for(stub, ack_seconds=0.2)
+    try:
+        url = WebClient(base_url=stub.api_url).apps_connections_open(app_token=APP_TOKEN)["url"]
+        with connect(url) as ws:
+            ws.recv(timeout=5)  # hello
+            socket.wait_connected()
+            event = socket.send("events_api", {"type": "event_callback", "event_id": "Ev1"})
+            socket.send_slash_command("/nz", "help", user_id=CATALOGER, channel_id=REPORT,
+                                      response_url=stub.response_url())
+            frames = [json.loads(ws.recv(timeout=5)) for _ in range(5)]
+            with pytest.raises(TimeoutError):
+                ws.recv(timeout=0.6)  # no fourth retry, and no retry of the command
+    finally:
+        socket.stop()
+    events = [f for f in frames if f["type"] == "events_api"]
+    assert [(f["retry_attempt"], f["retry_reason"]) for f in events] == [
+        (0, ""), (1, "timeout"), (2, "timeout"), (3, "timeout")]
+    assert len({f["envelope_id"] for f in events}) == 4
+    assert all(f["payload"] == event.payload and f["accepts_response_payload"] is False for f in events)
+    command = [f for f in frames if f["type"] == "slash_commands"]
+    assert len(command) == 1 and command[0]["accepts_response_payload"] is True
+    assert "retry_attempt" not in command[0]  # Slack puts retry fields on events only
+    assert all(e.timed_out for e in socket.envelopes())
+
+
+def test_an_app_token_slack_refuses_stops_start_up_with_one_clear_line(sim, stub, socket, tmp_path):
+    wrong = "xapp-1-A0NZBOT-0000-revoked0token0value00"
+    bot = SocketModeBot(socket, sim, stub, tmp_path)
+    bot.env["SLACK_APP_TOKEN"] = wrong
+    with pytest.raises(AssertionError, match="exited with 2"):
+        bot.start()
+    assert "nzbot: Slack refused SLACK_APP_TOKEN (invalid_auth)" in bot.log()
+    assert "Traceback" not in bot.log() and wrong not in bot.log()
+    assert socket.connections() == []
