@@ -89,9 +89,9 @@ def run_bot(args: argparse.Namespace) -> int:
     bot = create_bot(settings)
     try:
         if settings.socket_mode:
-            from bot.socket_mode import SocketModeHandler  # why not Bolt's own: see there
-
             from slack_sdk.errors import SlackApiError
+
+            from bot.socket_mode import SocketModeHandler  # why not Bolt's own: see there
 
             print("nzbot: connecting to Slack in Socket Mode", file=sys.stderr)
             handler = SocketModeHandler(bot.app, settings.app_token)
@@ -103,6 +103,10 @@ def run_bot(args: argparse.Namespace) -> int:
                       "app-level token (xapp-…) with connections:write, from Basic Information > "
                       "App-Level Tokens.", file=sys.stderr)
                 return 2
+            except OSError as exc:  # Slack unreachable: nothing to do but say so
+                handler.close()
+                print(f"nzbot: could not connect to Slack in Socket Mode: {exc}", file=sys.stderr)
+                return 1
         else:
             from bot.server import SlackHttpServer
 

@@ -20,6 +20,9 @@ failed or not, is recorded, in order, as a :class:`Call`.
 
 ``response_url(name)`` gives a URL on the stub that takes what Bolt's ``respond()`` posts;
 those posts are recorded as calls with method ``"response_url"`` (see ``responses()``).
+
+With a :class:`SocketModeSlack` started on it (end of this file), it also answers
+``apps.connections.open`` and plays Slack's side of Socket Mode.
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ from alma.simulator import Simulator, seed
 from bot import action_ids
 from nzbot.demo.local_slack import SOCKET_ACK_SECONDS, Envelope, SocketModeSlack
 from tests.bot.conftest import block_text
-from tests.bot.subprocess_bot import CATALOGER, PM, REPORT, SubprocessBot, make_stub, wait_until
+from tests.bot.subprocess_bot import (CATALOGER, REPORT, SubprocessBot, free_port, make_stub,
+                                      wait_until)
 
 APP_TOKEN = "xapp-1-A0NZBOT-5150-3d1f0c9e8b7a6f5e4d3c2b1a"
 
@@ -292,3 +293,12 @@ def test_an_app_token_slack_refuses_stops_start_up_with_one_clear_line(sim, stub
     assert "nzbot: Slack refused SLACK_APP_TOKEN (invalid_auth)" in bot.log()
     assert "Traceback" not in bot.log() and wrong not in bot.log()
     assert socket.connections() == []
+
+
+def test_a_slack_it_cannot_reach_stops_start_up_with_one_line(sim, stub, socket, tmp_path):
+    bot = SocketModeBot(socket, sim, stub, tmp_path)
+    bot.env["SLACK_API_URL"] = f"http://127.0.0.1:{free_port()}/api/"  # nothing listens there
+    with pytest.raises(AssertionError, match="exited with 1"):
+        bot.start()
+    assert "nzbot: could not connect to Slack in Socket Mode" in bot.log()
+    assert "Traceback" not in bot.log()
