@@ -16,6 +16,7 @@ from alma.simulator import Simulator, seed
 from bot import action_ids
 from nzbot.demo.local_slack import SOCKET_ACK_SECONDS, Envelope, SocketModeSlack
 from tests.bot.conftest import block_text
+from tests.conftest import API_KEY
 from tests.bot.subprocess_bot import (CATALOGER, REPORT, SubprocessBot, free_port, make_stub,
                                       wait_until)
 
@@ -49,7 +50,7 @@ class SocketModeBot(SubprocessBot):
 
 @pytest.fixture
 def sim():
-    with Simulator(state=seed.sample_state(), api_key="sim-key", job_seconds=0.6, seed=1) as simulator:
+    with Simulator(state=seed.sample_state(), api_key=API_KEY, job_seconds=0.6, seed=1) as simulator:
         yield simulator
 
 
