@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from queue import Queue
+from queue import Empty, Queue
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode.base_handler import BaseSocketModeHandler
@@ -32,6 +32,7 @@ from websockets.sync.client import ClientConnection, connect
 
 log = logging.getLogger(__name__)
 
+OPEN_SECONDS = 10  # for the WebSocket handshake
 ACK_GRACE_SECONDS = 1.5  # how long an ack waits for a new connection (Slack allows 3 s)
 RETRY_SECONDS = (1, 2, 5, 10, 30)  # between failed attempts to reconnect
 
@@ -62,9 +63,14 @@ class SocketModeClient(BaseSocketModeClient):
 
     def connect(self) -> None:
         url, self.wss_uri = self.wss_uri or self.issue_new_wss_url(), None  # each URL serves once
-        ws = connect(url, ping_interval=self.ping_interval, ping_timeout=self.ping_interval,
-                     open_timeout=10, close_timeout=2, compression=None)
-        threading.Thread(target=self._read, args=(ws,), name="nzbot-socket-read", daemon=True).start()
+        opened: Queue = Queue(maxsize=1)  # the open connection, or why it could not open
+        threading.Thread(target=self._read, args=(url, opened), name="nzbot-socket-read", daemon=True).start()
+        try:
+            ws = opened.get(timeout=OPEN_SECONDS + 5)
+        except Empty:
+            raise TimeoutError("the Socket Mode connection to Slack did not open") from None
+        if isinstance(ws, BaseException):
+            raise ws
         with self._connected:
             old, self.current = self.current, ws
             self._connected.notify_all()
@@ -103,11 +109,18 @@ class SocketModeClient(BaseSocketModeClient):
         self.message_processor.shutdown()
         self.message_workers.shutdown(wait=False)
 
-    def _read(self, ws: ClientConnection) -> None:
+    def _read(self, url: str, opened: Queue) -> None:
+        ws = None
         try:
-            for message in ws:
-                self.enqueue_message(message if isinstance(message, str) else message.decode("utf-8"))
+            with connect(url, ping_interval=self.ping_interval, ping_timeout=self.ping_interval,
+                         open_timeout=OPEN_SECONDS, close_timeout=2, compression=None) as ws:
+                opened.put(ws)
+                for message in ws:
+                    self.enqueue_message(message if isinstance(message, str) else message.decode("utf-8"))
         except Exception as exc:  # dropped, reset, or no pong: replaced below
+            if ws is None:
+                opened.put(exc)
+                return
             log.info("The Socket Mode connection to Slack ended: %s", type(exc).__name__)
         if ws is self.current and not self.closed:
             self._wake.set()

@@ -1133,6 +1133,24 @@ class SocketModeSlack:
         self._drop(conn, reset=reset)
         return conn
 
+    def stall(self) -> SocketConnection:
+        """The newest connection goes silent without closing (a half-open TCP connection, a
+        proxy that stopped forwarding): nothing is read, sent or answered, pings included,
+        until ``stop()``."""
+        conn = self._newest_open()
+        if conn is None:
+            raise AssertionError("no open connection to stall")
+        held = threading.Event()
+
+        def hold() -> None:  # websockets does all I/O of a connection under this lock
+            with conn.ws.protocol_mutex:
+                held.set()
+                self._stopping.wait()
+
+        threading.Thread(target=hold, name="slack-socket-stall", daemon=True).start()
+        held.wait(5)
+        return conn
+
     # -- internals ---------------------------------------------------------------------------
 
     def _new_envelope_id(self) -> str:

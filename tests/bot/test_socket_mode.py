@@ -91,7 +91,11 @@ def answered(bot: SocketModeBot, name: str) -> str:
 
 
 def connections_opened(bot: SocketModeBot) -> int:
-    return len([c for c in bot.stub.calls("apps.connections.open") if c.ok])
+    return connections_opened_by(bot.stub)
+
+
+def connections_opened_by(stub) -> int:
+    return len([c for c in stub.calls("apps.connections.open") if c.ok])
 
 
 def assert_clean(bot: SocketModeBot) -> None:
@@ -303,3 +307,31 @@ def test_a_slack_it_cannot_reach_stops_start_up_with_one_line(sim, stub, socket,
         bot.start()
     assert "nzbot: could not connect to Slack in Socket Mode" in bot.log()
     assert "Traceback" not in bot.log()
+
+
+def test_a_connection_gone_silent_is_found_by_pings_and_replaced(sim, stub, socket, tmp_path):
+    # In process, to ping every half second (nzbot run pings every 10 s, 10 s to answer).
+    from bot.app import create_bot
+    from bot.socket_mode import SocketModeHandler
+    from nzbot.settings import BotSettings
+    from tests.bot.subprocess_bot import BOT_TOKEN, PM
+    from tests.conftest import settings_for
+
+    settings = BotSettings(alma=settings_for(sim), bot_token=BOT_TOKEN, app_token=APP_TOKEN,
+                           slack_api_url=stub.api_url, report_channel=REPORT, pm_users=(PM,),
+                           db_path=str(tmp_path / "nzbot.db"))
+    bot = create_bot(settings, start_scheduler=False)
+    handler = SocketModeHandler(bot.app, APP_TOKEN, ping_interval=0.5)
+    try:
+        handler.connect()
+        socket.wait_connected(1)
+        socket.stall()
+        second = socket.wait_connected(2, timeout=10)
+        assert connections_opened_by(stub) == 2
+        envelope = socket.send_slash_command("/nz", "help", user_id=CATALOGER, channel_id=REPORT,
+                                             response_url=stub.response_url())
+        ack = socket.wait_ack(envelope)
+        assert ack.connection == second.number and ack.seconds < SOCKET_ACK_SECONDS
+    finally:
+        handler.close()
+        bot.stop()
