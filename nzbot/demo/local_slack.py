@@ -831,7 +831,9 @@ def _make_handler(stub: SlackStub) -> type:
 #   each delivery: {"envelope_id": …, "type": "slash_commands" | "interactive" |
 #                   "events_api", "payload": {…}, "accepts_response_payload": bool}
 #                   (events_api envelopes also carry "retry_attempt" and "retry_reason")
-#   the app acks with {"envelope_id": …} (+ "payload" for an immediate answer) within 3 s
+#   the app acks with {"envelope_id": …} (+ "payload" for an immediate answer) within 3 s;
+#   the stand-in takes an ack on any of the app's connections, as slack_sdk's clients send
+#   acks on their newest one (not confirmed against Slack)
 #   {"type": "disconnect", "reason": "refresh_requested" | "warning" | "link_disabled",
 #    "debug_info": {"host": …}}: the app should open a new connection; Slack closes the
 #   old one a little later.
