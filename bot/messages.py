@@ -460,7 +460,6 @@ def cases_found_message(count: int) -> Message:
 from math import ceil  # noqa: E402
 
 from alma.cards import RecordCard, differences  # noqa: E402
-from nzbot.linkroute import Route  # noqa: E402
 from nzbot.store import Case  # noqa: E402
 
 CASE_CANDIDATES_PER_PAGE = 5  # candidate cards (each with its button) on one page
@@ -477,7 +476,7 @@ _URL_FORBIDDEN = re.compile(r"[\s<>|]")
 
 def handed_off(case: Case) -> bool:
     """The case waits for a person to link it in the Metadata Editor."""
-    route = Route.decode(case.route)
+    route = case.route
     return route is not None and route.kind == RouteKind.MANUAL
 
 
@@ -492,20 +491,10 @@ def safe_link(url: Any) -> str | None:
     return text.replace("&", "&amp;")
 
 
-def _case_cards(case: Case) -> tuple[RecordCard, list[RecordCard]]:
-    if case.iz_card:
-        iz = RecordCard.from_dict(case.iz_card)
-        if not iz.mms_id:
-            iz = RecordCard.from_dict({**case.iz_card, "mms_id": case.iz_mms_id})
-    else:
-        iz = RecordCard(mms_id=case.iz_mms_id or "", title=case.iz_title or "")
-    return iz, [RecordCard.from_dict(c) for c in case.candidates]
-
-
 def case_message(case: Case, *, page: int = 0) -> Message:
     """The Program Manager's message for one case; `page` is the page of candidates shown
     (0-based, clamped) while the case is open or failed."""
-    iz, candidates = _case_cards(case)
+    iz, candidates = case.iz, list(case.candidates)
     total = len(candidates)
     pages = max(1, ceil(total / CASE_CANDIDATES_PER_PAGE))
     page = min(max(int(page), 0), pages - 1)
@@ -550,7 +539,7 @@ def case_message(case: Case, *, page: int = 0) -> Message:
 def _route_context(case: Case) -> dict[str, Any]:
     """What the case message says about the route: the token on the records, the merge
     the Program Manager is asked for, whom a hand-off went to."""
-    route = Route.decode(case.route)
+    route = case.route
     chosen = case.chosen_nz_mms_id or ""
     return {
         "route_kind": route.kind if route else "",
@@ -594,7 +583,7 @@ def cases_message(cases: list[Case], links: dict[int, str]) -> Message:
 def _standing(case: Case) -> str:
     """Where a case stands, in /nz cases: its route says more than "linking" when a person
     has the next step (a hand-off, a merge)."""
-    route = Route.decode(case.route)
+    route = case.route
     if route is not None and route.kind in ROUTE_WORDS and case.state in (CaseState.DECIDING, CaseState.LINKING):
         if route.kind == RouteKind.MANUAL or case.state == CaseState.LINKING:
             return ROUTE_WORDS[route.kind]

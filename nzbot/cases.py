@@ -36,7 +36,6 @@ from nzbot.linkjobs import LinkJobs
 from nzbot.linkroute import (
     DEFAULT_TOKEN_PREFIX,
     NO_MATCH_PREFIX,
-    Route,
     choose_route,
     give_identifier,
     new_token,
@@ -52,6 +51,7 @@ from nzbot.states import (
     CaseState,
     Decision,
     JobState,
+    Route,
     RouteKind,
     TokenState,
 )
@@ -120,8 +120,8 @@ class Cases:
             raise BadInput(f"Record {iz_mms_id} is no longer a multi-match ({match.verdict.value}): "
                            "there is nothing for the Program Manager to decide.")
         case = self.store.open_case(
-            iz_mms_id, match.iz.title if match.iz else "", [c.as_dict() for c in match.candidates],
-            None, match.iz.as_dict() if match.iz else None, requested_by=requested_by)
+            iz_mms_id, match.iz.title if match.iz else "", match.candidates,
+            None, match.iz, requested_by=requested_by)
         if case is None:  # opened by someone else a moment ago
             return self.store.open_case_for(iz_mms_id), False
         self.store.audit(requested_by, "case_opened", f"record {iz_mms_id}", CaseState.OPEN,
@@ -148,7 +148,7 @@ class Cases:
                 raise BadInput(f"NZ record {nz_mms_id} is not one of case {case_id}'s candidates.")
         to_state = CaseState.SKIPPED if decision == Decision.SKIP else CaseState.DECIDING
         from_states = DECIDABLE
-        if decision == Decision.RECHECK and case.state == CaseState.LINKING and (Route.decode(case.route) or Route("")).kind == RouteKind.MERGE:
+        if decision == Decision.RECHECK and case.state == CaseState.LINKING and case.route is not None and case.route.kind == RouteKind.MERGE:
             from_states = DECIDABLE + (CaseState.LINKING,)  # a merge that is not coming: look again
         moved = self.store.move_case(
             case.id, from_states, to_state, decision=decision, decided_by=user, decided_at=now(),
@@ -220,10 +220,10 @@ class Cases:
         limits), or go into a new run per match prefix once the oldest has waited
         `batch_seconds` for others (or a run is full), queued within Alma's limits."""
         waiting = [c for c in self.store.cases(CaseState.LINKING)
-                   if c.linking_job is None and Route.decode(c.route).by_link_job and self._readable(c)]
+                   if c.linking_job is None and c.route.by_link_job and self._readable(c)]
         groups: dict[tuple[str, str], list[Case]] = {}
         for case in waiting:
-            route = Route.decode(case.route)
+            route = case.route
             groups.setdefault((route.kind, route.prefix), []).append(case)
         cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.batch_seconds)
         for (kind, prefix), cases in groups.items():
@@ -244,7 +244,7 @@ class Cases:
         linking = [c for c in self.store.cases(CaseState.LINKING) if self._readable(c)]
         due = []
         for case in linking:
-            if Route.decode(case.route).kind == RouteKind.MANUAL:
+            if case.route.kind == RouteKind.MANUAL:
                 due.append(case)  # watched until a person links it
             elif case.linking_job is not None:
                 job = self.store.link_job(case.linking_job)
@@ -264,7 +264,7 @@ class Cases:
     def _verify(self, case: Case, bib: Bib | None) -> None:
         """Case by case: linked as chosen, or failed saying how."""
         linked = bib.linked_nz_mms_id if bib else None
-        manual = Route.decode(case.route).kind == RouteKind.MANUAL
+        manual = case.route.kind == RouteKind.MANUAL
         if case.decision == Decision.CONTRIBUTE and linked and linked not in case.candidate_ids:
             self._linked(case, linked)
         elif linked and linked == case.chosen_nz_mms_id:
@@ -276,7 +276,7 @@ class Cases:
                              f"not to the chosen {case.chosen_nz_mms_id or 'new record'}.")
         elif not manual:
             job = self.store.link_job(case.linking_job)
-            counters = ", ".join(f"{desc or key}: {value}" for key, desc, value in job.counters)
+            counters = ", ".join(f"{c.desc or c.key}: {c.value}" for c in job.counters)
             self._fail(case, f"Alma's link job ({job.status}) did not link IZ record "
                              f"{case.iz_mms_id}. Its report: {counters or 'no counters'}.")
 
@@ -346,7 +346,7 @@ class Cases:
         if case.state == CaseState.DECIDING:
             return case.decision == Decision.LINK and case.chosen_nz_mms_id == token.nz_mms_id
         if case.state == CaseState.LINKING:
-            route = Route.decode(case.route)
+            route = case.route
             return route is not None and route.kind == RouteKind.TOKEN and route.identifier == token.token
         return False
 
@@ -366,7 +366,7 @@ class Cases:
     def deliver_hand_offs(self) -> None:
         """Hand-offs not yet posted (new, or Slack was down) go out now."""
         for case in self.store.cases(CaseState.LINKING):
-            route = Route.decode(case.route)
+            route = case.route
             if route is not None and route.kind == RouteKind.MANUAL and not case.handoff_ts:
                 self._hand_off(case)
 
@@ -399,7 +399,7 @@ class Cases:
         record carries the OCLC number, the ordinary Unique OCLC run links the record, and
         the other open cases on those NZ records are re-checked."""
         for case in self.store.cases(CaseState.LINKING):
-            route = Route.decode(case.route)
+            route = case.route
             if route is None or route.kind != RouteKind.MERGE:
                 continue
             match = look_up(self.background, case.iz_mms_id)
@@ -411,7 +411,7 @@ class Cases:
                 self.store.move_case(case.id, CaseState.LINKING, CaseState.LINKING, merged=duplicates)
                 self._linked(self.store.case(case.id), chosen)
             elif match.verdict is Verdict.UNIQUE and match.candidates[0].mms_id == chosen:
-                if self.store.move_case(case.id, CaseState.LINKING, CaseState.LINKING, route=Route(RouteKind.UNIQUE).encode(),
+                if self.store.move_case(case.id, CaseState.LINKING, CaseState.LINKING, route=Route(RouteKind.UNIQUE),
                                         linking_job=None, merged=duplicates):
                     self.store.audit(case.decided_by or CASES_USER, "case_merged", f"case {case.id}",
                                      CaseState.LINKING, f"{' '.join(duplicates)} merged into {chosen}")
@@ -478,20 +478,20 @@ class Cases:
         elif match.verdict is Verdict.UNIQUE:
             chosen = match.candidates[0].mms_id
             self.store.move_case(case.id, CaseState.DECIDING, CaseState.DECIDING, chosen_nz_mms_id=chosen,
-                                 candidates=[c.as_dict() for c in match.candidates])
+                                 candidates=match.candidates)
             self._start_linking(self.store.case(case.id), Route(RouteKind.UNIQUE))
         else:
             note = (f"Re-checked: {len(match.candidates)} NZ records still carry its OCLC number."
                     if match.verdict is Verdict.MULTI else
                     f"Re-checked: {match.verdict.value.replace('_', ' ')}; no single NZ record to link to.")
             if self.store.move_case(case.id, CaseState.DECIDING, CaseState.OPEN, note=note, decision=None,
-                                    candidates=[c.as_dict() for c in match.candidates] or list(case.candidates)):
+                                    candidates=match.candidates or case.candidates):
                 self.store.audit(case.decided_by or CASES_USER, "case_rechecked", f"case {case.id}", CaseState.OPEN, note)
                 self._after(case.id)
 
     def _start_linking(self, case: Case, route: Route) -> None:
         extra = {"handed_to": self._cataloger_of(case)} if route.kind == RouteKind.MANUAL else {}
-        if self.store.move_case(case.id, CaseState.DECIDING, CaseState.LINKING, route=route.encode(), **extra):
+        if self.store.move_case(case.id, CaseState.DECIDING, CaseState.LINKING, route=route, **extra):
             self.store.audit(case.decided_by or CASES_USER, "case_routed", f"case {case.id}", CaseState.LINKING, route.kind)
             self._after(case.id)
             if route.kind == RouteKind.MANUAL:

@@ -217,9 +217,9 @@ class LinkJobs:
                 case = self.store.open_case(
                     mms_id,
                     match.iz.title if match.iz else "",
-                    [card.as_dict() for card in match.candidates],
+                    match.candidates,
                     job.id,
-                    match.iz.as_dict() if match.iz else None,
+                    match.iz,
                 )
                 if case is not None:
                     case_ids.append(case.id)
@@ -258,11 +258,10 @@ class LinkJobs:
     # -- helpers -------------------------------------------------------------------------
 
     def _record_instance(self, job: LinkJob, instance: JobInstance) -> None:
-        counters = [[c.key, c.desc, c.value] for c in instance.counters]
         if instance.finished:
             moved = self.store.move_link_job(
                 job.id, JobState.RUNNING, JobState.FINISHED, status=instance.status, progress=100,
-                counters=counters, alerts=list(instance.alerts),
+                counters=instance.counters, alerts=list(instance.alerts),
                 finished_at=instance.end_time or now(),
                 started_at=instance.start_time or job.started_at,
             )

@@ -38,12 +38,11 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 
 from pymarc import Field, Subfield
 
 from alma.client import AlmaClient
-from nzbot.states import Decision, RouteKind
+from nzbot.states import Decision, Route, RouteKind
 
 DEFAULT_TOKEN_PREFIX = "(NZBOT)"
 # The prefix of the contribute route: no record carries it, so nothing can match.
@@ -52,27 +51,6 @@ NO_MATCH_PREFIX = "(NZBOT-NO-MATCH)"
 # which is the whole problem) and the network's own copies of MMS IDs.
 _PREFIXED = re.compile(r"^(\([^()\s]+\))\S+$")
 _NOT_IDENTIFYING = ("(OCoLC", "(EXLNZ-")
-
-
-@dataclass(frozen=True)
-class Route:
-    kind: RouteKind
-    prefix: str = ""  # the 035 prefix the link job matches on
-    identifier: str = ""  # the 035 $a value the IZ record is given (other_system)
-
-    def encode(self) -> str:
-        return "|".join((self.kind, self.prefix, self.identifier))
-
-    @classmethod
-    def decode(cls, text: str | None) -> "Route | None":
-        if not text:
-            return None
-        kind, prefix, identifier = (text.split("|", 2) + ["", ""])[:3]
-        return cls(RouteKind(kind), prefix, identifier)
-
-    @property
-    def by_link_job(self) -> bool:
-        return self.kind not in (RouteKind.MANUAL, RouteKind.MERGE)  # a merge waits for a person, then turns unique
 
 
 def route_to(client: AlmaClient, chosen_nz_mms_id: str, token_prefix: str = DEFAULT_TOKEN_PREFIX) -> Route:

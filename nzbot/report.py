@@ -65,12 +65,12 @@ class JobReport:
 def job_report(link_job: LinkJob) -> JobReport:
     counts = {kind: 0 for kind in KIND_LABELS}
     others = []
-    for key, desc, value in link_job.counters:
-        kind = COUNTER_KINDS.get(key)
+    for counter in link_job.counters:
+        kind = COUNTER_KINDS.get(counter.key)
         if kind:
-            counts[kind] += value
+            counts[kind] += counter.value
         else:
-            others.append(OtherCounter(label=desc or key, value=value))
+            others.append(OtherCounter(label=counter.desc or counter.key, value=counter.value))
     return JobReport(
         link_job=link_job,
         status=link_job.status or "UNKNOWN",

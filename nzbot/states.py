@@ -1,5 +1,6 @@
 """Where nzbot's work stands, as types: the states of a link job, of a case and of a link
-token, the Program Manager's decisions and the routes a decision takes, each a `StrEnum`.
+token, the Program Manager's decisions and the kinds of route a decision takes, each a
+`StrEnum`, and the route itself (`Route`, with its one codec).
 
 Each state machine has ONE table of the moves it allows (`*_MOVES`); the store's
 compare-and-set refuses any other move (`check_move`), so a wrong move is a bug found at
@@ -11,6 +12,7 @@ The values are the strings the database has always held: no migration.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Mapping
 
@@ -82,6 +84,34 @@ class RouteKind(StrEnum):
     MANUAL = "manual"
     TOKEN = "token"
     MERGE = "merge"
+
+
+@dataclass(frozen=True)
+class Route:
+    """The route a decision takes: what the link job matches on. Stored in the case's row
+    as "kind|prefix|identifier": `encode` and `decode` are the one codec, and the store
+    (nzbot/store.py) the one place that calls them."""
+
+    kind: RouteKind
+    prefix: str = ""  # the 035 prefix the link job matches on
+    identifier: str = ""  # the 035 $a value the IZ record is given (other_system, token)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", RouteKind(self.kind))
+
+    def encode(self) -> str:
+        return "|".join((self.kind, self.prefix, self.identifier))
+
+    @classmethod
+    def decode(cls, text: str | None) -> "Route | None":
+        if not text:
+            return None
+        kind, prefix, identifier = (text.split("|", 2) + ["", ""])[:3]
+        return cls(RouteKind(kind), prefix, identifier)
+
+    @property
+    def by_link_job(self) -> bool:
+        return self.kind not in (RouteKind.MANUAL, RouteKind.MERGE)  # a merge waits for a person, then turns unique
 
 
 # --- the moves each state allows (a move to the same state, a guarded update, always is) --

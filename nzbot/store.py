@@ -9,14 +9,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Sequence
 
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from nzbot.states import SETTLED, CaseState, Decision, JobState, TokenState, check_move
+from alma.cards import RecordCard
+from alma.models import Counter
+from nzbot.states import SETTLED, CaseState, Decision, JobState, Route, TokenState, check_move
 
 migrations = Migrations("nzbot")
 
@@ -121,9 +123,23 @@ JSON_COLUMNS = frozenset({"counters", "alerts", "candidates", "iz_card", "merged
 
 
 def as_columns(values: dict[str, Any]) -> dict[str, Any]:
-    """Values ready for SQLite: lists and dicts for JSON columns become JSON text."""
-    return {k: json.dumps(v) if k in JSON_COLUMNS and isinstance(v, (list, tuple, dict)) else v
+    """Values ready for SQLite, converted here and only here: a route as its "kind|prefix|id"
+    text, and for JSON columns lists and dicts (of record cards, counters) as JSON text."""
+    return {k: json.dumps(_plain(v)) if k in JSON_COLUMNS and isinstance(v, (list, tuple, dict, RecordCard))
+            else v.encode() if isinstance(v, Route) else v
             for k, v in values.items()}
+
+
+def _plain(value: Any) -> Any:
+    """JSON types for what a row stores: a card as its dict, a counter as [key, desc, value]
+    (the shape the column has always held)."""
+    if isinstance(value, RecordCard):
+        return value.as_dict()
+    if isinstance(value, Counter):
+        return [value.key, value.desc, value.value]
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def now() -> str:
@@ -147,7 +163,7 @@ class LinkJob:
     instance_id: str | None
     status: str | None
     progress: int
-    counters: tuple[tuple[str, str, int], ...]
+    counters: tuple[Counter, ...]
     alerts: tuple[str, ...]
     note: str | None
     message_ts: str | None
@@ -163,7 +179,7 @@ class LinkJob:
         values = {f.name: row.get(f.name) for f in fields(cls)}
         values["contribute"] = bool(values["contribute"])
         values["reconciled"] = bool(values["reconciled"])
-        values["counters"] = tuple(tuple(c) for c in json.loads(values["counters"] or "[]"))
+        values["counters"] = json.loads(values["counters"] or "[]")
         values["alerts"] = tuple(json.loads(values["alerts"] or "[]"))
         values["match_prefix"] = values["match_prefix"] or ""
         values["progress"] = values["progress"] or 0
@@ -171,6 +187,8 @@ class LinkJob:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", JobState(self.state))
+        object.__setattr__(self, "counters", tuple(
+            c if isinstance(c, Counter) else Counter(*c) for c in self.counters))
 
 
 @dataclass(frozen=True)
@@ -182,15 +200,15 @@ class Case:
     iz_title: str
     link_job: int | None  # the link job whose run revealed it
     state: CaseState
-    candidates: tuple[dict, ...]  # RecordCard.as_dict() of each NZ candidate
+    candidates: tuple[RecordCard, ...]  # each NZ candidate
     chosen_nz_mms_id: str | None
     decided_by: str | None
     note: str | None  # what went wrong, in Alma's words where there are any
     created_at: str
     updated_at: str
-    iz_card: dict | None = None
+    iz_card: RecordCard | None = None
     decision: Decision | None = None
-    route: str | None = None
+    route: Route | None = None
     linking_job: int | None = None
     decided_at: str | None = None
     requested_by: str | None = None  # who sent it from a lookup
@@ -203,17 +221,35 @@ class Case:
         values = {f.name: row.get(f.name) for f in fields(cls)}
         values["candidates"] = tuple(json.loads(values["candidates"] or "[]"))
         values["iz_card"] = json.loads(values["iz_card"]) if values["iz_card"] else None
+        values["route"] = Route.decode(values["route"])
         values["merged"] = tuple(json.loads(values["merged"] or "[]"))
         return cls(**values)
 
     def __post_init__(self) -> None:
+        # Typed however the case was made (a row, a test): cards, states, the route.
         object.__setattr__(self, "state", CaseState(self.state))
         if self.decision:
             object.__setattr__(self, "decision", Decision(self.decision))
+        if isinstance(self.route, str):
+            object.__setattr__(self, "route", Route.decode(self.route))
+        object.__setattr__(self, "candidates", tuple(_card(c) for c in self.candidates))
+        if isinstance(self.iz_card, dict):
+            object.__setattr__(self, "iz_card", _card(self.iz_card) if self.iz_card else None)
 
     @property
     def candidate_ids(self) -> tuple[str, ...]:
-        return tuple(c["mms_id"] for c in self.candidates)
+        return tuple(c.mms_id for c in self.candidates)
+
+    @property
+    def iz(self) -> RecordCard:
+        """The IZ record's card: the one stored, or its MMS ID and title when there is none."""
+        if self.iz_card is None:
+            return RecordCard(mms_id=self.iz_mms_id or "", title=self.iz_title or "")
+        return self.iz_card if self.iz_card.mms_id else replace(self.iz_card, mms_id=self.iz_mms_id)
+
+
+def _card(value: RecordCard | dict) -> RecordCard:
+    return value if isinstance(value, RecordCard) else RecordCard.from_dict(value)
 
 
 @dataclass(frozen=True)
@@ -335,8 +371,8 @@ class Store:
 
     # -- cases --------------------------------------------------------------------------
 
-    def open_case(self, iz_mms_id: str, iz_title: str, candidates: list[dict], link_job: int | None,
-                  iz_card: dict | None = None, requested_by: str | None = None) -> Case | None:
+    def open_case(self, iz_mms_id: str, iz_title: str, candidates: Sequence[RecordCard], link_job: int | None,
+                  iz_card: RecordCard | None = None, requested_by: str | None = None) -> Case | None:
         """Records a multi-match as a case, unless the record already has one not yet
         settled. Returns the new case, or None when one was already open."""
         with self.db.atomic():

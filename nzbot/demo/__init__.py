@@ -36,6 +36,19 @@ from typing import Any, Callable, TextIO, TypeVar
 from nzbot.demo.blocks import buttons, everything_said
 from nzbot.demo.transcript import Transcript
 
+
+def link_button(message: dict, nz_mms_id: str) -> dict | None:
+    """The "Link to this record" button under NZ record `nz_mms_id`, its value read with the
+    bot's own codec (bot/action_ids.py), as the bot will read the click."""
+    from bot import action_ids
+
+    for button in buttons(message):
+        action_id = str(button.get("action_id"))
+        if (action_ids.base(action_id) == action_ids.LINK_CANDIDATE
+                and action_ids.read(action_id, button.get("value")).mms_id == nz_mms_id):
+            return button
+    return None
+
 CATALOGER = "UCATALOG1"
 PM = "UPROGMGR1"
 REPORT = "CREPORT01"
@@ -266,9 +279,7 @@ class Demo:
         message = next((m for m in self.stub.messages(dm) if m["ts"] == case_ts), None)
         self.check(message is not None, "the Program Manager's message is not in the DM")
         chosen = seed.NZ_RECORDS["multi_three_b"]
-        button = next((b for b in buttons(message)
-                       if action_ids.base(str(b.get("action_id"))) == action_ids.LINK_CANDIDATE
-                       and str(b.get("value", "")).endswith(f":{chosen}")), None)
+        button = link_button(message, chosen)
         self.check(button is not None, f"the message had no 'Link to this record' button for NZ record {chosen}")
         self.click(PM, dm, message, button, f"under NZ record {chosen}")
         self.wait(lambda: any(c.ok and c.args.get("ts") == case_ts and "verified" in everything_said(c.args)
@@ -290,17 +301,14 @@ class Demo:
         """A pick of a candidate that no 035 singles out: nzbot puts a token on it with the
         NZ's key, links by it, and takes it off again."""
         from alma.simulator import seed
-        from bot import action_ids
 
         iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
         self.step(f"the {NAMES[PM]} picks a candidate that no 035 singles out: the token route")
         message = self.wait(
             lambda: next((m for m in self.stub.messages(dm) if iz in everything_said(m)
-                          and any(str(b.get("value", "")).endswith(f":{chosen}") for b in buttons(m))), None),
+                          and link_button(m, chosen)), None),
             CASE_TIMEOUT, f"the {NAMES[PM]}'s message about IZ record {iz}")
-        button = next(b for b in buttons(message)
-                      if action_ids.base(str(b.get("action_id"))) == action_ids.LINK_CANDIDATE
-                      and str(b.get("value", "")).endswith(f":{chosen}"))
+        button = link_button(message, chosen)
         self.click(PM, dm, message, button, f"under NZ record {chosen}")
         token = self.wait(lambda: self._token_on(chosen), CASE_TIMEOUT,
                           f"a token on NZ record {chosen}")

@@ -659,3 +659,15 @@ def test_a_case_waiting_for_a_merge_can_only_be_re_checked() -> None:
     message = case_message(case(3, "linking", route="merge||", decision="merge"))
     assert action_ids_of(message) == [action_ids.RECHECK_CASE]
     assert [b["value"] for b in buttons(message)] == ["7"]
+
+
+@pytest.mark.parametrize("name,value", CASES, ids=[n for n, _ in CASES])
+def test_every_button_value_is_the_codecs_and_reads_back(name: str, value: Case) -> None:
+    """Whatever the state and route, every button's value is one the codec wrote
+    (bot/action_ids.py) and reads back to this case and, for a pick, one of its candidates."""
+    for page in range(3):
+        for button in buttons(case_message(value, page=page)):
+            pressed = action_ids.read(button["action_id"], button["value"])
+            assert pressed.case_id == value.id
+            if action_ids.base(button["action_id"]) in (action_ids.LINK_CANDIDATE, action_ids.MERGE_INTO):
+                assert pressed.mms_id in value.candidate_ids

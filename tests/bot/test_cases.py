@@ -114,7 +114,7 @@ def test_without_an_nz_key_or_identifying_035_the_pick_goes_to_the_cataloger(har
     case = case_for(harness, iz)
     click(harness, LINK, f"{case.id}:{chosen}")
     handed = state_of(harness, case.id, "linking")
-    assert handed.route.startswith("manual")
+    assert handed.route.kind == "manual"
     job = harness.store.link_job(case.link_job)
     (message,) = harness.wait(lambda: handoffs(harness), what="the hand-off")
     assert message["thread_ts"] == job.message_ts
