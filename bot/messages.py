@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Mapping
 
 import jinja2
@@ -25,8 +24,7 @@ from alma.models import AlmaSet
 from bot import action_ids
 from nzbot.report import SUCCESS_STATUSES, WARNING_STATUSES, JobReport
 from nzbot.store import LinkJob
-
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+import templates
 
 # --- Slack's limits (characters unless said otherwise) --------------------------------
 MAX_BLOCKS = 50
@@ -260,7 +258,7 @@ class Message:
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        loader=templates.loader(),
         autoescape=False,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
