@@ -41,4 +41,5 @@ def test_the_wheel_ships_every_template():
     env = jinja2.Environment(loader=templates.loader())
     assert sorted(t for t in env.list_templates() if t.endswith(".j2")) == on_disk
     for name in on_disk:
-        env.get_template(name)
+        source, _, _ = env.loader.get_source(env, name)
+        assert source == (ROOT / "templates" / name).read_text(encoding="utf-8")
