@@ -22,9 +22,11 @@ def record_to_xml(record: Record) -> str:
 
 
 def control_number(record: Record) -> str | None:
-    """The record's 001, which in Alma is its MMS ID."""
+    """The record's 001, which in Alma is its MMS ID; None when it has none (or a blank one)."""
     field = record.get("001")
-    return field.data.strip() if field is not None and field.data else None
+    if field is None:
+        return None
+    return (field.data or "").strip() or None
 
 
 def record_from_element(element) -> Record:

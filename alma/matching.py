@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from pymarc import Record
 
 from alma.cards import RecordCard, card_from_record, differences
+from alma.marc import control_number
 from alma.models import Bib
 from alma.oclc import OclcNumbers, oclc_numbers, parse_typed_oclc
 
@@ -25,13 +26,6 @@ class Verdict(StrEnum):
     NONE = "none"  # no NZ record carries its OCN
     UNIQUE = "unique"  # exactly one: the link job will link it
     MULTI = "multi"  # two or more: multi-match, for the Program Manager or Method 2
-
-
-def _mms_id_of(record: Record) -> str | None:
-    """An SRU record's MMS ID is its 001."""
-    field = record.get("001")
-    mms_id = (field.data or "").strip() if field is not None else ""
-    return mms_id or None
 
 
 class NzIndex:
@@ -52,7 +46,7 @@ class NzIndex:
     def add(self, record: Record) -> RecordCard | None:
         """Indexes one NZ record; a record seen again replaces the earlier copy.
         Returns its card, or None when it has no 001 (it could never be linked to)."""
-        mms_id = _mms_id_of(record)
+        mms_id = control_number(record)
         if mms_id is None:
             return None
         self._forget_ocns(mms_id)

@@ -22,8 +22,9 @@ import jinja2
 from alma.matching import Match, Verdict
 from alma.models import AlmaSet
 from bot import action_ids
-from nzbot.report import SUCCESS_STATUSES, WARNING_STATUSES, JobReport
+from nzbot.report import JobReport, outcome
 from nzbot.store import LinkJob
+from nzbot.text import VERDICTS
 import templates
 
 # --- Slack's limits (characters unless said otherwise) --------------------------------
@@ -69,46 +70,14 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     (f"{SLASH_COMMAND} help", "This list."),
 )
 
-# Verdicts in catalogers' words: a short label (for counts) and what it means.
+# Verdicts in the order a preview counts them, and their emoji; their words are nzbot.text.VERDICTS.
 VERDICT_ORDER = (Verdict.UNIQUE, Verdict.MULTI, Verdict.NONE, Verdict.NO_OCLC, Verdict.LINKED)
-VERDICT_LABELS = {
-    Verdict.LINKED: "Already linked",
-    Verdict.UNIQUE: "Will link",
-    Verdict.MULTI: "Multi-match",
-    Verdict.NONE: "No NZ match",
-    Verdict.NO_OCLC: "No usable OCLC number",
-}
 VERDICT_EMOJI = {
     Verdict.LINKED: ":link:",
     Verdict.UNIQUE: ":white_check_mark:",
     Verdict.MULTI: ":twisted_rightwards_arrows:",
     Verdict.NONE: ":heavy_minus_sign:",
     Verdict.NO_OCLC: ":grey_question:",
-}
-VERDICT_EXPLANATIONS = {
-    Verdict.LINKED: "The IZ record is already linked to the Network Zone: nothing to do.",
-    Verdict.UNIQUE: "Exactly one NZ record carries this OCLC number: the link job will link to it.",
-    Verdict.MULTI: (
-        "Several NZ records carry this OCLC number, so the link job will not link. "
-        "The Program Manager for Technical Services can choose, or you can link the IZ record "
-        "yourself in the Metadata Editor (Record Actions > Share with Network > Yes > Link)."
-    ),
-    Verdict.NONE: (
-        "No NZ record carries this OCLC number: the link job will skip the IZ record, or add it "
-        "to the NZ as a new record when \u201cContribute IZ records\u201d is on."
-    ),
-    Verdict.NO_OCLC: (
-        "The IZ record has no usable OCLC number in 035 $a, so the Unique OCLC method cannot "
-        "match it."
-    ),
-}
-# In the preview: what each verdict means for the set.
-VERDICT_PREVIEW_NOTES = {
-    Verdict.LINKED: "nothing to do",
-    Verdict.UNIQUE: "one NZ match",
-    Verdict.MULTI: "several NZ matches, will not link",
-    Verdict.NONE: "skipped, or contributed if asked",
-    Verdict.NO_OCLC: "nothing in 035 $a to match on",
 }
 
 # Alma's job instance statuses in plain words.
@@ -233,15 +202,6 @@ def status_words(status: Any) -> str:
     return STATUS_WORDS.get(text, text.replace("_", " ").lower() or "unknown")
 
 
-def outcome(status: Any) -> str:
-    """success, warning or failure, as nzbot.report decides it."""
-    if status in SUCCESS_STATUSES:
-        return "success"
-    if status in WARNING_STATUSES:
-        return "warning"
-    return "failure"
-
-
 # --- rendering --------------------------------------------------------------------------
 
 
@@ -279,9 +239,8 @@ def environment() -> jinja2.Environment:
     env.globals.update(
         A=action_ids,
         Verdict=Verdict,
-        VERDICT_LABELS=VERDICT_LABELS,
+        VERDICTS=VERDICTS,
         VERDICT_EMOJI=VERDICT_EMOJI,
-        VERDICT_EXPLANATIONS=VERDICT_EXPLANATIONS,
         OUTCOME_EMOJI=OUTCOME_EMOJI,
         DIFFERS_MARK=DIFFERS_MARK,
         COMMANDS=COMMANDS,
@@ -363,8 +322,8 @@ def preview_message(
         verdict = Verdict(key) if key in known else None
         rows.append(
             {
-                "label": VERDICT_LABELS[verdict] if verdict else key,
-                "note": VERDICT_PREVIEW_NOTES[verdict] if verdict else "",
+                "label": VERDICTS[verdict].label if verdict else key,
+                "note": VERDICTS[verdict].note if verdict else "",
                 "count": counts.get(key, 0),
                 "examples": list(examples.get(key, ()))[:MAX_EXAMPLES_SHOWN],
                 "more_examples": max(0, len(examples.get(key, ())) - MAX_EXAMPLES_SHOWN),

@@ -30,7 +30,9 @@ from alma.matching import Verdict
 from alma.preview import look_up
 from nzbot.linkjobs import LinkJobs
 from nzbot.linkroute import CONTRIBUTE, MANUAL, NO_MATCH_PREFIX, UNIQUE, Route, give_identifier, route_to
+from nzbot.rounds import run_round
 from nzbot.store import Case, LinkJob, Store, now
+from nzbot.text import VERDICTS
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,7 @@ class Cases:
             return existing, False
         match = look_up(self.alma, iz_mms_id)
         if match.verdict is not Verdict.MULTI:
-            raise BadInput(f"Record {iz_mms_id} is no longer a multi-match ({match.verdict.value}): "
+            raise BadInput(f"Record {iz_mms_id} is no longer a multi-match ({VERDICTS[match.verdict].meaning}): "
                            "there is nothing for the Program Manager to decide.")
         case = self.store.open_case(
             iz_mms_id, match.iz.title if match.iz else "", [c.as_dict() for c in match.candidates],
@@ -133,14 +135,8 @@ class Cases:
         if not self._advancing.acquire(blocking=False):
             return
         try:
-            for step in (self.deliver, self.route_decided, self.batch_into_link_jobs,
-                         self.verify_linking):
-                try:
-                    step()
-                except AlmaError as exc:
-                    log.warning("cases: %s: %s", step.__name__, exc)
-                except Exception:
-                    log.exception("cases: %s failed", step.__name__)
+            run_round(log, "cases", (self.deliver, self.route_decided, self.batch_into_link_jobs,
+                                     self.verify_linking))
         finally:
             self._advancing.release()
 
@@ -248,7 +244,7 @@ class Cases:
         else:
             note = (f"Re-checked: {len(match.candidates)} NZ records still carry its OCLC number."
                     if match.verdict is Verdict.MULTI else
-                    f"Re-checked: {match.verdict.value.replace('_', ' ')}; no single NZ record to link to.")
+                    f"Re-checked: {VERDICTS[match.verdict].meaning}; no single NZ record to link to.")
             if self.store.move_case(case.id, "deciding", "open", note=note, decision=None,
                                     candidates=[c.as_dict() for c in match.candidates] or list(case.candidates)):
                 self.store.audit(case.decided_by or CASES_USER, "case_rechecked", f"case {case.id}", "open", note)

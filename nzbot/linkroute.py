@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pymarc import Field, Subfield
 
 from alma.client import AlmaClient
+from alma.marc import control_number
 
 OTHER_SYSTEM = "other_system"
 UNIQUE = "unique"
@@ -66,7 +67,7 @@ class Route:
 def route_to(client: AlmaClient, chosen_nz_mms_id: str) -> Route:
     """The other-system route when the chosen NZ record has a 035 only it carries, else manual."""
     for value in identifying_values(client, chosen_nz_mms_id):
-        carriers = {_mms_id(r) for r in client.sru_search(f'alma.other_system_number="{value}"')}
+        carriers = {control_number(r) for r in client.sru_search(f'alma.other_system_number="{value}"')}
         if carriers == {chosen_nz_mms_id}:
             return Route(OTHER_SYSTEM, prefix=_PREFIXED.match(value).group(1), identifier=value)
     return Route(MANUAL)
@@ -76,7 +77,7 @@ def identifying_values(client: AlmaClient, nz_mms_id: str) -> list[str]:
     """The chosen NZ record's prefixed 035 $a values that might single it out."""
     values: list[str] = []
     for record in client.sru_search(f"alma.mms_id={nz_mms_id}"):
-        if _mms_id(record) != nz_mms_id:
+        if control_number(record) != nz_mms_id:
             continue
         for field in record.get_fields("035"):
             for value in field.get_subfields("a"):
@@ -99,7 +100,3 @@ def give_identifier(client: AlmaClient, iz_mms_id: str, route: Route) -> None:
                                    subfields=[Subfield("a", route.identifier)]))
     client.update_bib(iz_mms_id, record)
 
-
-def _mms_id(record) -> str:
-    field = record.get("001")
-    return field.data.strip() if field is not None and field.data else ""
