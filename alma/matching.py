@@ -142,12 +142,6 @@ def match_bib(bib: Bib, nz_pool: NzPool) -> Match:
     return replace(base, verdict=_verdict_for(len(found)), candidates=found)
 
 
-def match_bibs(bibs: Iterable[Bib], nz_pool: NzPool) -> list[Match]:
-    """match_bib for a batch, indexing the pool once."""
-    index = _as_index(nz_pool)
-    return [match_bib(bib, index) for bib in bibs]
-
-
 def match_oclc(ocn: str, nz_pool: NzPool) -> Match:
     """The verdict for an OCN a cataloger typed ("52467191", "ocm52467191", "(OCoLC)…")."""
     number = parse_typed_oclc(ocn)

@@ -62,14 +62,6 @@ def parse_typed_oclc(text: str | None) -> str | None:
     return _digits_without_zeros(found.group(1)) if found else None
 
 
-def oclc_search_term(ocn: str) -> str:
-    """The form the SRU OCLC indexes are searched with: "(OCoLC)52467191"."""
-    number = parse_typed_oclc(ocn)
-    if number is None:
-        raise ValueError(f"not an OCLC number: {ocn!r}")
-    return f"{OCLC_PREFIX}{number}"
-
-
 def _unique(values) -> tuple[str, ...]:
     """De-duplicated, first occurrence kept, Nones dropped."""
     return tuple(dict.fromkeys(v for v in values if v))

@@ -28,7 +28,6 @@ from nzbot.text import VERDICTS
 import templates
 
 # --- Slack's limits (characters unless said otherwise) --------------------------------
-MAX_BLOCKS = 50
 SECTION_TEXT_LIMIT = 3000
 HEADER_LIMIT = 150
 BUTTON_TEXT_LIMIT = 75
