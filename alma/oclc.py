@@ -2,7 +2,7 @@
 
 The Unique OCLC match method compares OCNs, so `(OCoLC)ocm00012345` and `(OCoLC)12345`
 must come out the same ("12345"), while things that only look like OCNs must not come out
-at all (see DOMAIN.md for the pitfalls seen in real catalogues).
+at all (docs/alma.md, "OCLC numbers in real catalogues", for the pitfalls).
 """
 
 from __future__ import annotations

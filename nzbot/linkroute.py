@@ -1,9 +1,9 @@
 """How a Program Manager's choice becomes a link in Alma: decided here, in one place.
 
 Alma's API has no operation that links an existing IZ record to a chosen NZ record
-(DOMAIN.md). The link job does link, and it can match on a prefixed 035 value (the
-"other system number" profile) instead of the OCLC number. So each decision takes one
-of these routes:
+(docs/alma.md, "Linking to the NZ"). The link job does link, and it can match on a
+prefixed 035 value (the "other system number" profile) instead of the OCLC number. So
+each decision takes one of these routes:
 
 - other_system: the chosen NZ record carries a prefixed 035 $a value that no other NZ
   record carries (checked in the NZ by SRU). The IZ record gets that same 035, and the

@@ -34,7 +34,7 @@ OTHER_SYSTEM_SERIAL = (
 MATCH_PROFILES = frozenset({UNIQUE_OCLC, OTHER_SYSTEM, OTHER_SYSTEM_SERIAL})
 
 # The link job's report counters: (Alma-style key, description). Alma's real keys are
-# unconfirmed (DOMAIN.md); this is the one place they are defined.
+# unconfirmed (docs/alma.md, "Linking to the NZ"); this is the one place they are defined.
 LINK_COUNTERS: tuple[tuple[str, str], ...] = (
     ("link_bib_to_nz.linked", "Records linked to the Network Zone"),
     ("link_bib_to_nz.imported", "Records imported to the Network Zone"),
