@@ -70,13 +70,15 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 # Verdicts in the order a preview counts them, and their emoji; their words are nzbot.text.VERDICTS.
-VERDICT_ORDER = (Verdict.UNIQUE, Verdict.MULTI, Verdict.NONE, Verdict.NO_OCLC, Verdict.LINKED)
+VERDICT_ORDER = (Verdict.UNIQUE, Verdict.MULTI, Verdict.NONE, Verdict.NO_OCLC, Verdict.LINKED,
+                 Verdict.UNREADABLE)
 VERDICT_EMOJI = {
     Verdict.LINKED: ":link:",
     Verdict.UNIQUE: ":white_check_mark:",
     Verdict.MULTI: ":twisted_rightwards_arrows:",
     Verdict.NONE: ":heavy_minus_sign:",
     Verdict.NO_OCLC: ":grey_question:",
+    Verdict.UNREADABLE: ":warning:",
 }
 
 # Alma's job instance statuses in plain words.

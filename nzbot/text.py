@@ -42,6 +42,11 @@ VERDICTS: dict[Verdict, VerdictWords] = {
         "no usable OCLC number: the Unique OCLC method cannot match it",
         "The IZ record has no usable OCLC number in 035 $a, so the Unique OCLC method cannot "
         "match it."),
+    Verdict.UNREADABLE: VerdictWords(
+        "Can't be read", "broken MARC: fix it in the Metadata Editor",
+        "can't be read: its MARC is broken; correct it in the Metadata Editor",
+        "The IZ record can't be read: Alma sent MARC that is broken (often a stray control "
+        "character). Open it in the Metadata Editor, correct it and save, then ask again."),
 }
 
 
