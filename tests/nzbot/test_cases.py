@@ -47,7 +47,7 @@ def test_a_forged_candidate_or_decision_is_refused(workflow):
     with pytest.raises(BadInput, match="not one of"):
         workflow.cases.decide(case.id, PM, "link", seed.NZ_RECORDS["unique"])
     with pytest.raises(BadInput, match="Unknown decision"):
-        workflow.cases.decide(case.id, PM, "merge")
+        workflow.cases.decide(case.id, PM, "delete")
     with pytest.raises(BadInput, match="no case"):
         workflow.cases.decide("12; DROP TABLE cases", PM, "skip")
     assert workflow.store.case(case.id).state == "open"
