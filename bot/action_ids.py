@@ -3,6 +3,11 @@ the buttons and the handlers that answer them."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
+from alma.errors import BadInput, quoted
+
 # /nz match on a multi-match: hand the IZ record to the Program Manager for Technical Services.
 SEND_TO_PM = "nz_send_to_pm"
 
@@ -30,8 +35,6 @@ ALL = (SEND_TO_PM, LINK_CANDIDATE, CONTRIBUTE_NEW, SKIP_CASE, RECHECK_CASE)
 #
 # The others (CONTRIBUTE_NEW, SKIP_CASE, RECHECK_CASE) appear once per message and are
 # sent without a suffix; pattern() matches them either way.
-
-import re  # noqa: E402
 
 CASE_PAGE = "nz_case_page"  # show another page of candidates; value "{case_id}:{page}"
 
@@ -63,10 +66,6 @@ CASE_PAGE_PATTERN = pattern(CASE_PAGE)
 # a signed request (a workspace member with a crafted client) can put anything there. So
 # every value is written by `value()` and read back by `read()`, which refuses anything
 # that is not the shape the button was made with, in words a cataloger understands.
-
-from dataclasses import dataclass  # noqa: E402
-
-from alma.errors import BadInput, quoted  # noqa: E402
 
 _DIGITS = re.compile(r"[0-9]+")  # ASCII digits only, matched whole (fullmatch)
 _MMS_ID = re.compile(r"[0-9]{6,25}")  # as alma.client.check_mms_id

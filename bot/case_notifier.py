@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
-from bot.messages import case_handoff_message, case_message, case_outcome_message
+from bot.case_messages import case_handoff_message, case_message, case_outcome_message
 from nzbot.settings import BotSettings
 from nzbot.store import Case, LinkJob, Store
 

@@ -48,7 +48,6 @@ from nzbot.states import (
     DECIDABLE,
     JOB_DONE,
     TOKEN_PENDING,
-    UNSETTLED,
     CaseState,
     Decision,
     JobState,

@@ -8,7 +8,8 @@ import time
 
 from alma.simulator import seed
 from bot import action_ids as A
-from bot.messages import CASE_COMPACT_PER_SECTION, CASE_COMPACT_SECTIONS, Message
+from bot.case_messages import CASE_COMPACT_PER_SECTION, CASE_COMPACT_SECTIONS
+from bot.rendering import Message
 from tests.bot.conftest import CATALOGER, PM, REPORT, block_text, click
 from tests.bot.message_checks import check_slack_rules
 

@@ -14,10 +14,8 @@ import pytest
 
 from alma.cards import Publication
 from bot import action_ids
-from bot.messages import (
+from bot.case_messages import (
     CASE_CANDIDATES_PER_PAGE,
-    DIFFERS_MARK,
-    Message,
     case_handoff_message,
     case_message,
     case_outcome_message,
@@ -25,6 +23,8 @@ from bot.messages import (
     not_pm_message,
     safe_link,
 )
+from bot.rendering import Message
+from bot.wording import DIFFERS_MARK
 from tests.bot.message_checks import (
     card,
     HOSTILE,

@@ -14,23 +14,18 @@ from alma.models import AlmaSet
 from alma.oclc import OclcNumbers
 from bot import action_ids
 from bot.messages import (
-    DIFFERS_MARK,
     MAX_CANDIDATES_SHOWN,
-    Message,
-    duration,
     error_message,
     help_message,
     job_report_message,
     jobs_message,
     link_job_message,
     match_message,
-    mention,
-    mrkdwn,
     preview_message,
-    progress_bar,
-    truncate_to,
     usage_message,
 )
+from bot.rendering import Message, duration, mention, mrkdwn, progress_bar, truncate_to
+from bot.wording import DIFFERS_MARK
 from nzbot.report import job_report
 from tests.bot.message_checks import (
     card,
@@ -535,7 +530,7 @@ def test_many_jobs_stay_within_blocks() -> None:
 
 def test_every_verdict_has_its_words_and_emoji_in_one_place():
     from alma.matching import Verdict
-    from bot.messages import VERDICT_EMOJI
+    from bot.wording import VERDICT_EMOJI
     from nzbot.text import VERDICTS
 
     assert set(VERDICTS) == set(Verdict) == set(VERDICT_EMOJI)

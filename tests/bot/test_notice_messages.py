@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.case_messages import already_decided_message, case_sent_message, cases_csv_message
 from bot.messages import (
-    already_decided_message,
-    cases_csv_message,
     cases_found_message,
-    case_sent_message,
     link_requested_message,
     not_allowed_message,
     working_message,

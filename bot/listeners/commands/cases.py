@@ -3,9 +3,11 @@ decisions and the NZ duplicates they revealed."""
 
 from __future__ import annotations
 
-from bot.messages import cases_csv_message, cases_message, usage_message
+from bot.case_messages import cases_csv_message, cases_message
+from bot.messages import usage_message
 from bot.services import Services
-from nzbot.cases import UNSETTLED, decisions_csv
+from nzbot.cases import decisions_csv
+from nzbot.states import UNSETTLED
 
 
 def handle(services: Services, ack, args: list[str], command: dict, respond) -> None:
