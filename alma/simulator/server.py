@@ -82,7 +82,7 @@ class Request:
         try:
             return json.loads(self.body or b"{}")
         except ValueError:
-            raise bad(P.INVALID_PARAMETER, "The request body is not valid JSON.") from None
+            raise bad(P.SETS_GENERAL_ERROR, "The request body is not valid JSON.") from None
 
 
 Handler = Callable[["Simulator", Request], tuple[int, Any, str]]
@@ -365,11 +365,11 @@ def _page(req: Request, default: int = 10) -> tuple[int, int]:
         limit = int(req.params.get("limit", default))
         offset = int(req.params.get("offset", 0))
     except ValueError:
-        raise bad(P.INVALID_PARAMETER, "Parameters limit and offset must be numbers.") from None
+        raise bad(P.PARAMETER_NOT_VALID, "Parameters limit and offset must be numbers.") from None
     if not 0 <= limit <= MAX_PAGE:
-        raise bad(P.INVALID_PARAMETER, f"Parameter limit is not valid: {limit}; maximum is {MAX_PAGE}.")
+        raise bad(P.PARAMETER_NOT_VALID, f"Parameter limit is not valid: {limit}; maximum is {MAX_PAGE}.")
     if offset < 0:
-        raise bad(P.INVALID_PARAMETER, f"Parameter offset is not valid: {offset}.")
+        raise bad(P.PARAMETER_NOT_VALID, f"Parameter offset is not valid: {offset}.")
     return limit, offset
 
 
@@ -391,13 +391,13 @@ def get_bibs(sim: Simulator, req: Request):
         ids = [i.strip() for i in req.params["mms_id"].split(",") if i.strip()]
         if len(ids) > MAX_IDS_PER_GET:
             raise bad(
-                P.TOO_MANY_IDS,
+                P.MMS_ID_LIST_NOT_VALID,
                 f"The number of MMS IDs ({len(ids)}) exceeds the maximum of {MAX_IDS_PER_GET}.",
             )
         for i in ids:
             _check_mms_id(i)
     else:
-        raise bad(P.MISSING_PARAMETER, "One of the parameters mms_id, nz_mms_id is mandatory.")
+        raise bad(P.BIBS_GENERAL_ERROR, "One of the parameters mms_id, nz_mms_id is mandatory.")
     with state.lock:
         bibs = [P.bib_json(state, state.iz[i], base, brief=brief) for i in dict.fromkeys(ids) if i in state.iz]
     if req.wants_json:
@@ -430,14 +430,14 @@ def get_bib(sim: Simulator, req: Request):
 def _xml_body_record(req: Request):
     """The MARC record inside a <bib> XML body; bib updates are XML only in Alma."""
     if req.sent_json or not req.body.lstrip().startswith(b"<"):
-        raise bad(P.XML_ONLY, "This API supports only XML for the request body (Content-Type: application/xml).")
+        raise bad(P.JSON_NOT_SUPPORTED, "This API supports only XML for the request body (Content-Type: application/xml).")
     try:
         root = ET.fromstring(req.body)
     except ET.ParseError as e:
-        raise bad(P.INVALID_PARAMETER, f"The XML body could not be parsed: {e}") from None
+        raise bad(P.BIBS_GENERAL_ERROR, f"The XML body could not be parsed: {e}") from None
     record = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "record"), None)
     if record is None:
-        raise bad(P.INVALID_PARAMETER, "The bib has no MARC <record>.")
+        raise bad(P.BIBS_GENERAL_ERROR, "The bib has no MARC <record>.")
     return record_from_string(record_element_to_string(record))
 
 
@@ -462,9 +462,9 @@ def post_bib(sim: Simulator, req: Request):
     """Only op=unlink_from_nz exists (XML only): the IZ record keeps its shown MARC."""
     bib = _iz_bib(sim, req.match["mms_id"])
     if req.params.get("op") != "unlink_from_nz":
-        raise bad(P.INVALID_PARAMETER, f"Parameter op value {req.params.get('op', '')} is not valid.")
+        raise bad(P.BIBS_GENERAL_ERROR, f"Parameter op value {req.params.get('op', '')} is not valid.")
     if req.sent_json:
-        raise bad(P.XML_ONLY, "This API supports only XML for the request body.")
+        raise bad(P.JSON_NOT_SUPPORTED, "This API supports only XML for the request body.")
     with sim.state.lock:
         if bib.linked_nz_id:
             bib.marc = sim.state.shown_marc(bib)
@@ -476,7 +476,7 @@ def post_bib(sim: Simulator, req: Request):
 def _the_set(sim: Simulator, set_id: str):
     s = sim.state.sets.get(set_id)
     if s is None:
-        raise bad(P.SET_NOT_FOUND, f"Set ID {set_id} is not valid.")
+        raise bad(P.SET_NOT_FOUND, "Invalid set ID.")
     return s
 
 
@@ -488,7 +488,7 @@ def list_sets(sim: Simulator, req: Request):
     if q:
         m = re.match(r"^name~(.*)$", q, re.IGNORECASE)
         if not m:
-            raise bad(P.INVALID_PARAMETER, f"Parameter q value {q} is not valid; use name~TEXT.")
+            raise bad(P.QUERY_NOT_VALID, f"Parameter q value {q} is not valid; use name~TEXT.")
         wanted_name = m.group(1).strip().lower()
     content = req.params.get("content_type", "")
     set_type = req.params.get("set_type", "")
@@ -513,7 +513,8 @@ def get_set(sim: Simulator, req: Request):
 @route("DELETE", "/almaws/v1/conf/sets/{set_id}")
 def delete_set(sim: Simulator, req: Request):
     with sim.state.lock:
-        _the_set(sim, req.match["set_id"])
+        if req.match["set_id"] not in sim.state.sets:
+            raise bad(P.SET_ID_NOT_VALID, "Invalid Set ID.")
         del sim.state.sets[req.match["set_id"]]
     return 204, None, "empty"
 
@@ -536,17 +537,20 @@ def _member_ids(body: dict[str, Any]) -> list[str]:
     return [str(m.get("id", "")).strip() for m in members if str(m.get("id", "")).strip()]
 
 
-def _check_members(sim: Simulator, req: Request, s, ids: list[str]) -> list[str]:
+def _check_members(sim: Simulator, req: Request, s, ids: list[str], op: str = "add_members") -> list[str]:
     if len(ids) > MAX_MEMBERS_PER_CALL:
-        raise bad(
-            P.TOO_MANY_MEMBERS,
-            f"The number of members ({len(ids)}) exceeds the maximum of {MAX_MEMBERS_PER_CALL} per call.",
-        )
+        raise bad(P.TOO_MANY_MEMBERS, "Input set member list exceeds limit.")
+    if len(set(ids)) < len(ids):
+        raise bad(P.DUPLICATE_MEMBER, "Input set with duplicate member.")
+    # Whether fail_on_invalid_id=false also lets an id already in the set through is
+    # unconfirmed: refused, as the spec's 60115 says.
+    if op == "add_members" and any(i in s.members for i in ids):
+        raise bad(P.MEMBER_IN_SET, "A member ID is already in the set.")
     if s.content != "BIB_MMS":
         return ids
     invalid = [i for i in ids if i not in sim.state.iz]
     if invalid and req.params.get("fail_on_invalid_id", "true").lower() == "true":
-        raise bad(P.INVALID_MEMBER, f"Member ids are not valid: {', '.join(invalid[:10])}.")
+        raise bad(P.INVALID_MEMBER, "A member ID is not valid for the content.")
     return [i for i in ids if i not in invalid]
 
 
@@ -555,12 +559,14 @@ def create_set(sim: Simulator, req: Request):
     body = req.json_body()
     name = str(body.get("name") or "").strip()
     if not name:
-        raise bad(P.MISSING_PARAMETER, "Mandatory field name is missing.")
+        raise bad(P.SETS_GENERAL_ERROR, "Mandatory field name is missing.")
     set_type = ((body.get("type") or {}).get("value") or "ITEMIZED").upper()
     content = ((body.get("content") or {}).get("value") or "BIB_MMS").upper()
     if set_type not in ("ITEMIZED", "LOGICAL"):
-        raise bad(P.INVALID_PARAMETER, f"Set type {set_type} is not valid.")
+        raise bad(P.SET_TYPE_NOT_VALID, f"Set type {set_type} is not valid.")
     with sim.state.lock:
+        if any(other.name == name for other in sim.state.sets.values()):
+            raise bad(P.SET_NAME_EXISTS, "The set name already exists. Please choose a different name.")
         s = sim.state.make_set(
             name,
             content=content,
@@ -585,13 +591,13 @@ def create_set(sim: Simulator, req: Request):
 def change_members(sim: Simulator, req: Request):
     op = req.params.get("op", "")
     if op not in ("add_members", "delete_members", "replace_members"):
-        raise bad(P.INVALID_PARAMETER, f"Parameter op value {op} is not valid.")
+        raise bad(P.SET_OPERATION_NOT_VALID, f"Parameter op value {op} is not valid.")
     body = req.json_body()
     with sim.state.lock:
         s = _the_set(sim, req.match["set_id"])
         if s.type != "ITEMIZED":
-            raise bad(P.INVALID_PARAMETER, "Members can be changed only in an itemized set.")
-        ids = _check_members(sim, req, s, _member_ids(body))
+            raise bad(P.SET_TYPE_NOT_ITEMIZED, "Members can be changed only in an itemized set.")
+        ids = _check_members(sim, req, s, _member_ids(body), op)
         if op == "add_members":
             for i in ids:
                 s.members.setdefault(i, "")
@@ -608,7 +614,7 @@ def change_members(sim: Simulator, req: Request):
 def _the_job(sim: Simulator, job_id: str):
     job = sim.state.jobs.get(job_id)
     if job is None:
-        raise bad(P.JOB_NOT_FOUND, f"Job ID {job_id} is not valid.")
+        raise bad(P.JOB_NOT_FOUND, "Invalid job id.")
     return job
 
 
@@ -634,7 +640,7 @@ def _job_params(req: Request) -> dict[str, str]:
         try:
             root = ET.fromstring(req.body)
         except ET.ParseError as e:
-            raise bad(P.INVALID_PARAMETER, f"The XML body could not be parsed: {e}") from None
+            raise bad(P.JOB_MISSING_PARAMETER, f"The XML body could not be parsed: {e}") from None
         for p in root.iter("parameter"):
             params[(p.findtext("name") or "").strip()] = (p.findtext("value") or "").strip()
         return params
@@ -652,8 +658,10 @@ def _job_params(req: Request) -> dict[str, str]:
 @route("POST", "/almaws/v1/conf/jobs/{job_id}")
 def run_job(sim: Simulator, req: Request):
     job = _the_job(sim, req.match["job_id"])
+    if not req.params.get("op"):
+        raise bad(P.OPERATION_MISSING, "Operation was not provided.")
     if req.params.get("op") != "run":
-        raise bad(P.INVALID_PARAMETER, f"Parameter op value {req.params.get('op', '')} is not valid.")
+        raise bad(P.OPERATION_NOT_SUPPORTED, f"Operation {req.params['op']} is not supported.")
     params = _job_params(req)
     try:
         run = submit(sim.state, job.id, params, by_api=True)
@@ -679,7 +687,7 @@ def list_runs(sim: Simulator, req: Request):
     status = req.params.get("status", "")
     for d in (date_from, date_to):
         if d and not re.match(r"^\d{4}-\d{2}-\d{2}Z?$", d):
-            raise bad(P.INVALID_PARAMETER, f"Date {d} is not valid; use YYYY-MM-DD.")
+            raise bad(P.DATE_NOT_VALID, f"Date {d} is not valid; use YYYY-MM-DD.")
     with sim.state.lock:
         runs = [
             r
@@ -700,5 +708,5 @@ def get_run(sim: Simulator, req: Request):
     with sim.state.lock:
         run = sim.state.runs.get(req.match["instance_id"])
         if run is None or run.job_id != job.id:
-            raise bad(P.INSTANCE_NOT_FOUND, f"Job instance ID {req.match['instance_id']} is not valid.")
+            raise bad(P.INSTANCE_NOT_FOUND, "Invalid job instance id.")
         return _answer(req, P.run_json(run, job, sim.base_url), "job_instance")
