@@ -48,9 +48,10 @@ class Faults:
 class AlmaAnswer(Exception):
     """Raised inside a handler to answer with an Alma error body."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, *, xml: bool = False) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.xml = xml  # answer XML whatever the request asked for
 
 
 def bad(code: str, message: str) -> AlmaAnswer:
@@ -120,6 +121,9 @@ class Simulator:
         self.api_key = api_key
         self.host = host
         self.faults = Faults()
+        # What the API key may do, per API area as the Developer Network grants it
+        # ("read/write", "read", or None). Tests take a permission away to see the 400.
+        self.key_permissions: dict[str, str | None] = {"Bibs": "read/write", "Configuration": "read/write"}
         self.calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
         self._recent: deque[float] = deque()  # times of accepted REST calls, last second
@@ -206,6 +210,15 @@ class Simulator:
                 return True
             self._recent.append(now)
             return False
+
+    def key_allows(self, req: Request) -> bool:
+        """Whether the key's permissions cover this call's API area and method."""
+        area = "Bibs" if req.path.startswith("/almaws/v1/bibs") else (
+            "Configuration" if req.path.startswith("/almaws/v1/conf") else None)
+        if area is None:
+            return True
+        granted = self.key_permissions.get(area)
+        return granted == "read/write" or (granted == "read" and req.method == "GET")
 
     def key_ok(self, req: Request) -> bool:
         header = req.headers.get("Authorization") or ""
@@ -300,6 +313,12 @@ class _AlmaHandler(BaseHTTPRequestHandler):
                 raise AlmaAnswer(
                     401, P.UNAUTHORIZED, "API-key not defined or not configured to allow this API."
                 )
+            if not sim.key_allows(req):
+                # Real Alma: 400 (not 401), and an XML web_service_result even to a JSON request.
+                raise AlmaAnswer(
+                    400, P.UNAUTHORIZED, "API-key not defined or not configured to allow this API.",
+                    xml=True,
+                )
             with sim.state.lock:
                 if sim.state.quota_remaining <= 0:
                     raise AlmaAnswer(429, P.DAILY_THRESHOLD, "Daily API request threshold has been reached.")
@@ -308,7 +327,7 @@ class _AlmaHandler(BaseHTTPRequestHandler):
                 raise AlmaAnswer(404, P.NOT_FOUND, f"No API at {method} {split.path}.")
             status, payload, kind = found[1](sim, req)
         except AlmaAnswer as e:
-            xml = not req.wants_json  # Alma answers errors in the format asked for
+            xml = e.xml or not req.wants_json  # Alma answers errors in the format asked for
             body_out = P.error_xml(e.code, e.message) if xml else P.error_json(e.code, e.message)
             self._send(e.status, body_out, "application/xml" if xml else "application/json")
             return
