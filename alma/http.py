@@ -157,6 +157,9 @@ class AlmaHttp:
         self.limiter = RateLimiter(requests_per_second)
         self.quota = QuotaGuard(quota_floor)
         self.calls: Counter[str] = Counter()  # calls sent, by endpoint ("GET /bibs")
+        # blockage (alma.errors.AlmaBlocked.blockage) -> when Alma last accepted a call it
+        # would block (monotonic): how background work learns a blockage is over.
+        self.accepted: dict[str, float] = {}
         self._calls_lock = threading.Lock()
         self.session = requests.Session()
         # The key travels in a header, never in a URL that could end up in a log.
@@ -227,7 +230,19 @@ class AlmaHttp:
             if isinstance(error, QuotaSpent):
                 self.quota.spent()
             raise error
+        self._accepted(method, url, background)
         return response
+
+    def _accepted(self, method: str, url: str, background: bool) -> None:
+        now = time.monotonic()
+        self.accepted["quota"] = now
+        if background:
+            self.accepted["quota floor"] = now
+        area = area_of(url)
+        if area:
+            self.accepted[f"permission {area[0]} read"] = now
+            if method.upper() != "GET":
+                self.accepted[f"permission {area[0]} write"] = now
 
     def _pause_after_429(self, response: requests.Response, attempt: int) -> float:
         """Alma's Retry-After when it gives one, else exponential backoff with jitter."""
@@ -285,12 +300,20 @@ def error_from_response(response: requests.Response) -> AlmaError:
     return AlmaRequestError(message, **kwargs)
 
 
+def area_of(url: str) -> tuple[str, str] | None:
+    """(permission area, what it holds) of a REST call, from API_AREAS; None for others."""
+    parts = urlsplit(url)
+    if "/almaws/v1/" not in parts.path:
+        return None
+    path = parts.path.split("/almaws/v1", 1)[1]
+    return next(((a, w) for prefix, a, w in API_AREAS if path.startswith(prefix)), None)
+
+
 def permission_error(method: str, url: str, **kwargs) -> AlmaPermissionError:
     """Says which permission the key lacks for this call, from the call's path."""
     path = urlsplit(url).path.removeprefix("/almaws/v1")
     query = urlsplit(url).query
-    area, what = next(((a, w) for prefix, a, w in API_AREAS if path.startswith(prefix)),
-                      ("", f"call {method} {path}"))
+    area, what = area_of(url) or ("", f"call {method} {path}")
     access = "read" if method.upper() == "GET" else "write"
     if not area:
         verb = ""

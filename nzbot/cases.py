@@ -16,6 +16,7 @@ each step safe to repeat after a crash.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import threading
@@ -25,7 +26,7 @@ from typing import Protocol
 from sqlite_utils.db import NotFoundError
 
 from alma.client import AlmaClient
-from alma.errors import AlmaError, BadInput, RecordNotFound, quoted
+from alma.errors import AlmaBlocked, AlmaError, BadInput, RecordNotFound, quoted
 from alma.matching import Verdict
 from alma.preview import look_up
 from nzbot.linkjobs import LinkJobs
@@ -138,7 +139,7 @@ class Cases:
                 try:
                     step()
                 except AlmaError as exc:
-                    log.warning("cases: %s: %s", step.__name__, exc)
+                    self.link_jobs.blocked.failed(f"cases: {step.__name__}", exc)
                 except Exception:
                     log.exception("cases: %s failed", step.__name__)
         finally:
@@ -163,6 +164,8 @@ class Cases:
                     self._start_linking(case, route)
             except RecordNotFound:
                 self._fail(case, f"IZ record {case.iz_mms_id} is no longer in Alma.")
+            except AlmaBlocked:
+                raise  # every case alike: the step stops and says so once
             except AlmaError as exc:  # Alma down: the decision stays recorded; next round
                 log.warning("case %s: %s", case.id, exc)
 
@@ -280,8 +283,12 @@ class Cases:
         return cases
 
     def _run_batch(self, kind: str, prefix: str, cases: list[Case]) -> None:
-        name = f"nzbot cases {date.today().isoformat()} {cases[0].id}-{cases[-1].id}"
-        created = self.background.create_set(name, [c.iz_mms_id for c in cases],
+        # Alma refuses a taken set name: the name is unique to these decisions (a case
+        # decided again makes another), and the same after a crash, so a retry reuses the
+        # set it made.
+        batch = hashlib.sha1(";".join(f"{c.id}:{c.decided_at}" for c in cases).encode()).hexdigest()[:8]
+        name = f"nzbot cases {date.today().isoformat()} {cases[0].id}-{cases[-1].id} {batch}"
+        created = self.background.create_set(name, [c.iz_mms_id for c in cases], reuse=True,
                                              description="Records linked by the Program Manager's decisions")
         job = self.store.add_link_job(
             set_id=created.id, set_name=created.name, set_size=len(cases),
