@@ -115,6 +115,7 @@ class LinkJobs:
                 self.blocked.failed(f"link jobs: {step.__name__}", exc)
             except Exception:  # Slack down, or a bug: logged, and the other steps still run
                 log.exception("link jobs: %s failed", step.__name__)
+        self.blocked.forget_cleared()  # what Alma let through since is over
 
     def start_queued(self) -> None:
         """Starts queued requests in order, stopping at the first Alma refuses for now."""
