@@ -52,14 +52,18 @@ class AlmaBlocked(AlmaError):
 class AlmaPermissionError(AlmaBlocked, AlmaRequestError):
     """The API key lacks a permission this call needs (Alma's errorCode UNAUTHORIZED)."""
 
-    def __init__(self, message: str, *, permission: str = "", access: str = "read", **kwargs) -> None:
+    def __init__(self, message: str, *, permission: str = "", access: str = "read",
+                 alma_message: str = "", **kwargs) -> None:
         super().__init__(message, **kwargs)
         self.permission = permission  # Alma's API area: "Bibs", "Configuration"
         self.access = access  # "read" or "write"
+        self.alma_message = alma_message  # Alma's own words, for the log and support
         self.blockage = f"permission {permission} {access}"
 
-    def __str__(self) -> str:  # the message names the problem; Alma's code adds nothing
-        return self.message
+    def __str__(self) -> str:  # people read .message; the log and the CLI get Alma's words too
+        said = f": {self.alma_message}" if self.alma_message else ""
+        tracking = f" [tracking id {self.tracking_id}]" if self.tracking_id else ""
+        return f"{self.message} (Alma error {self.code}{said}){tracking}"
 
 
 class QuotaSpent(AlmaBlocked, AlmaRateLimited):

@@ -286,7 +286,8 @@ def error_from_response(response: requests.Response) -> AlmaError:
     kwargs = {"status": status, "code": code, "tracking_id": tracking_id}
     if code == UNAUTHORIZED:
         request = response.request
-        return permission_error(request.method if request else "GET", response.url, **kwargs)
+        return permission_error(request.method if request else "GET", response.url,
+                                alma_message=message, **kwargs)
     if status == 429 and code == DAILY_THRESHOLD:
         return QuotaSpent(
             "Alma's daily API quota is used up: Alma refuses every request until its daily "

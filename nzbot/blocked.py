@@ -51,7 +51,7 @@ class BlockedWork:
         if tell is None:
             return
         try:
-            tell(str(exc))
+            tell(exc.message)  # the words for people; the log above has Alma's too
         except Exception:  # Slack down: the log has it
             log.exception("could not tell the report channel: %s", exc)
 

@@ -58,7 +58,8 @@ def test_the_cli_says_the_same_in_one_line(harness, monkeypatch, capsys):
     harness.sim.key_permissions["Configuration"] = None
     assert main(["preview", seed.SETS["link_test"]]) == 1
     captured = capsys.readouterr()
-    assert captured.err == f"nzbot: {PERMISSION_LINE}\n" and captured.out == ""
+    assert captured.err.startswith(f"nzbot: {PERMISSION_LINE} (Alma error UNAUTHORIZED: API-key not defined")
+    assert captured.err.count("\n") == 1 and captured.out == ""
     harness.sim.key_permissions["Configuration"] = "read/write"
     assert main(["preview", "No such set anywhere"]) != 0
     assert capsys.readouterr().err == "nzbot: There is no set named 'No such set anywhere'.\n"

@@ -92,7 +92,8 @@ def test_unauthorized_on_sets_says_which_permission_the_key_lacks(stub, stub_cli
     assert error.status == 400 and error.code == "UNAUTHORIZED"
     assert (error.permission, error.access) == ("Configuration", "read")
     assert str(error).startswith("The API key is not allowed to read sets: give it Configuration read/write")
-    assert "\n" not in str(error)
+    assert "\n" not in str(error) and error.message.endswith("this institution's key).")
+    assert "API-key not defined or not configured to allow this API." in str(error)  # for the log
 
 
 def test_unauthorized_on_bibs_and_on_running_a_job_name_their_permissions(stub, stub_client):
