@@ -43,6 +43,9 @@ class Faults:
     error_rate: float = 0.0  # share of requests answered 500/503
     drop_rate: float = 0.0  # share of connections closed with no answer
     per_second_limit: int | None = None  # overrides Alma's 25 requests per second
+    # How a job run's answer names its instance: "link" (additional_info link and value, as
+    # the public sample), "value" (the "Job no. N triggered" text only), or "none".
+    run_answer: str = "link"
 
 
 class AlmaAnswer(Exception):
@@ -692,6 +695,10 @@ def run_job(sim: Simulator, req: Request):
         "value": f"Job no. {run.id} triggered on {formatdate(run.submit_time.timestamp(), usegmt=True)}",
         "link": f"{sim.base_url}/almaws/v1/conf/jobs/{job.id}/instances/{run.id}",
     }
+    if sim.faults.run_answer != "link":
+        del out["additional_info"]["link"]
+    if sim.faults.run_answer == "none":
+        del out["additional_info"]
     link = out.pop("link")
     out["link"] = link  # keep Alma's order: link last
     return _answer(req, out, "job")

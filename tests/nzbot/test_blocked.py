@@ -119,3 +119,20 @@ def test_a_permission_error_is_a_permission_error_not_a_missing_set(world):
     with pytest.raises(AlmaPermissionError) as caught:
         link_jobs.alma.find_set(seed.SETS["link_test"])
     assert "There is no set" not in str(caught.value)
+
+
+@pytest.mark.parametrize("answer", ["value", "none"])
+def test_a_run_whose_answer_names_no_instance_is_found_never_refused(world, answer):
+    sim, _, link_jobs = world
+    sim.job_seconds = 3.0
+    sim.faults.run_answer = answer
+    job = link_jobs.request(seed.SETS["link_test"], "UCATALOG1", REPORT)
+    (run,) = sim.state.runs.values()
+    if answer == "value":  # "Job no. N triggered on ..." names it
+        assert (job.state, job.instance_id) == ("running", run.id)
+        return
+    assert job.state == "starting"  # uncertain: neither refused nor started again
+    link_jobs.tick()  # resume_starting finds the run among the job's instances
+    job = link_jobs.store.link_job(job.id)
+    assert (job.state, job.instance_id) == ("running", run.id)
+    assert len(sim.state.runs) == 1

@@ -348,3 +348,13 @@ def test_redact_scrubs_every_secret():
     assert redact(text, ["sim-key-long", "xoxb-abc", ""]) == (
         "key [redacted] and token [redacted], again [redacted]"
     )
+
+
+def test_a_key_lacking_the_configuration_permission_is_named(doctor):
+    # Issue 9: Alma answers 400 + XML UNAUTHORIZED, not 401, to a key lacking a permission.
+    doctor.sim.key_permissions["Configuration"] = None
+    code, lines, _ = doctor.run()
+    assert code == 1
+    key = line_for(lines, "Alma API key")
+    assert key.startswith("FAIL Alma API key: ")
+    assert "not allowed to read jobs: give it Configuration read/write" in key

@@ -81,3 +81,11 @@ def test_a_run_answer_names_its_instance_in_link_and_value(api):
     number = info["link"].rsplit("/", 1)[-1]
     assert info["value"].startswith(f"Job no. {number} triggered on ")
     assert list(r.json())[-1] == "link"
+
+
+def test_a_run_answer_can_lack_the_link_or_additional_info(sim, api):
+    sim.faults.run_answer = "value"
+    info = api.run_link_job(seed.SETS["link_test"]).json()["additional_info"]
+    assert set(info) == {"value"} and info["value"].startswith("Job no. ")
+    sim.faults.run_answer = "none"
+    assert "additional_info" not in api.run_link_job(seed.SETS["unlinked"]).json()
