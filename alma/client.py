@@ -64,17 +64,26 @@ _SET_ID = re.compile(r"[0-9]{1,25}")
 _JOB_NO = re.compile(r"\bJob no\.?\s*([0-9]+)", re.IGNORECASE)
 
 # The errorCodes that mean "no such thing" for each operation we call, as Alma's OpenAPI
-# spec lists them (bibs.json, conf.json: each operation's 400 answer). Every other 400 (a
-# key lacking a permission, a general error) stays what it is: never read as not found.
-NOT_FOUND_CODES: dict[str, frozenset[str]] = {
-    "GET /bibs/{mms_id}": frozenset({"402203"}),  # "Input parameters mmsId X is not valid."
-    "PUT /bibs/{mms_id}": frozenset({"402203"}),
-    "GET /conf/sets/{set_id}": frozenset({"60107"}),  # "Invalid set ID."
-    "GET /conf/sets/{set_id}/members": frozenset({"60107"}),
-    "POST /conf/sets/{set_id}": frozenset({"60107"}),
-    "GET /conf/jobs/{job_id}": frozenset({"402216"}),  # "Invalid job id."
-    "GET /conf/jobs/{job_id}/instances": frozenset({"402216"}),
-    "GET /conf/jobs/{job_id}/instances/{instance_id}": frozenset({"402216", "402218"}),
+# spec lists them (bibs.json, conf.json: each operation's 400 answer), with the error they
+# become. Every other 400 (a key lacking a permission, a general error) stays what it is:
+# never read as not found.
+_NO_BIB = "There is no bib record with MMS ID {mms_id} in your institution zone."
+_NO_SET = "There is no set with id {set_id}."
+_NO_JOB = "There is no job {job_id} in Alma."
+NOT_FOUND_CODES: dict[str, tuple[frozenset[str], type[AlmaRequestError], str]] = {
+    # "402203 - Input parameters mmsId X is not valid."
+    "GET /bibs/{mms_id}": (frozenset({"402203"}), RecordNotFound, _NO_BIB),
+    "PUT /bibs/{mms_id}": (frozenset({"402203"}), RecordNotFound, _NO_BIB),
+    # "60107 - Invalid set ID."
+    "GET /conf/sets/{set_id}": (frozenset({"60107"}), SetNotFound, _NO_SET),
+    "GET /conf/sets/{set_id}/members": (frozenset({"60107"}), SetNotFound, _NO_SET),
+    "POST /conf/sets/{set_id}": (frozenset({"60107"}), SetNotFound, _NO_SET),
+    # "402216 - Invalid job id.", "402218 - Invalid job instance id."
+    "GET /conf/jobs/{job_id}": (frozenset({"402216"}), JobNotFound, _NO_JOB),
+    "GET /conf/jobs/{job_id}/instances": (frozenset({"402216"}), JobNotFound, _NO_JOB),
+    "GET /conf/jobs/{job_id}/instances/{instance_id}": (
+        frozenset({"402216", "402218"}), JobNotFound,
+        "There is no run {instance_id} of job {job_id} in Alma."),
 }
 SET_NAME_TAKEN = "402263"  # POST /conf/sets: "The set name already exists."
 MEMBER_ALREADY_IN_SET = "60115"  # POST /conf/sets/{set_id}: "A member ID is already in the set."
@@ -146,7 +155,8 @@ class AlmaClient:
         return f"{self.settings.api_url}{API}{path}"
 
     def _get(self, path: str, params: dict | None = None) -> dict:
-        return self.http.request("GET", self._url(path), params=params, background=self.background).json()
+        with missing("GET", path):
+            return self.http.request("GET", self._url(path), params=params, background=self.background).json()
 
     def _get_one(self, path: str, not_found: type[AlmaRequestError], message: str) -> dict:
         """One object by id; Alma's "no such id" code for this call becomes `not_found`."""
@@ -154,9 +164,10 @@ class AlmaClient:
             return self._get(path)
 
     def _post(self, path: str, params: dict | None = None, body: object = None) -> dict:
-        response = self.http.request(
-            "POST", self._url(path), params=params, json_body=body, background=self.background
-        )
+        with missing("POST", path):
+            response = self.http.request(
+                "POST", self._url(path), params=params, json_body=body, background=self.background
+            )
         return response.json() if response.content else {}
 
     # -- bibs --------------------------------------------------------------------------
@@ -188,8 +199,7 @@ class AlmaClient:
         """Replaces the bib's MARC (Alma takes bib updates as XML only)."""
         mms_id = check_mms_id(mms_id)
         body = f"<bib>{record_to_xml(record)}</bib>"
-        with missing("PUT", f"/bibs/{mms_id}", RecordNotFound,
-                     f"There is no bib record with MMS ID {mms_id} in your institution zone."):
+        with missing("PUT", f"/bibs/{mms_id}"):
             response = self.http.request(
                 "PUT",
                 self._url(f"/bibs/{mms_id}"),
@@ -248,13 +258,10 @@ class AlmaClient:
 
     def set_members_page(self, set_id: str, offset: int = 0) -> tuple[list[SetMember], int]:
         """One page (up to 100) of a set's members and the set's total."""
-        set_id = check_set_id(set_id)
-        path = f"/conf/sets/{set_id}/members"
-        with missing("GET", path, SetNotFound, f"There is no set with id {set_id}."):
-            data = self._get(
-                path,
-                {"limit": MEMBERS_PER_PAGE, "offset": offset},
-            )
+        data = self._get(
+            f"/conf/sets/{check_set_id(set_id)}/members",
+            {"limit": MEMBERS_PER_PAGE, "offset": offset},
+        )
         members = [
             SetMember(id=str(m.get("id", "")), description=str(m.get("description") or ""))
             for m in as_list(data.get("member"))
@@ -291,12 +298,11 @@ class AlmaClient:
         except AlmaRequestError as exc:
             if exc.code != SET_NAME_TAKEN:
                 raise
-            if not reuse:
-                raise SetNameTaken(f"A set named {quoted(name, 80)} exists already.", status=exc.status,
-                                   code=exc.code, tracking_id=exc.tracking_id) from exc
-            same = [s for s in self.find_sets(name) if s.name == name]
-            if len(same) != 1:
-                raise
+            taken = SetNameTaken(f"A set named {quoted(name, 80)} exists already.", status=exc.status,
+                                 code=exc.code, tracking_id=exc.tracking_id)
+            same = [s for s in self.find_sets(name) if s.name == name] if reuse else []
+            if len(same) != 1:  # not asked to reuse it, or not ours to: several, or gone
+                raise taken from exc
             return self.replace_set_members(same[0].id, ids) if ids else same[0]
         if ids:
             created = self.add_set_members(created.id, ids)
@@ -331,10 +337,9 @@ class AlmaClient:
 
     def _post_members(self, set_id: str, op: str, ids: list[str]) -> AlmaSet:
         body = {"id": set_id, "members": {"member": [{"id": i} for i in ids]}}
-        with missing("POST", f"/conf/sets/{set_id}", SetNotFound, f"There is no set with id {set_id}."):
-            return set_from_json(
-                self._post(f"/conf/sets/{set_id}", {"op": op, "fail_on_invalid_id": "false"}, body)
-            )
+        return set_from_json(
+            self._post(f"/conf/sets/{set_id}", {"op": op, "fail_on_invalid_id": "false"}, body)
+        )
 
     # -- jobs --------------------------------------------------------------------------
 
@@ -355,9 +360,7 @@ class AlmaClient:
         if self._link_job is None:
             if self.settings.link_job_id:
                 job_id = check_job_id(self.settings.link_job_id)
-                self._link_job = job_from_json(self._get_one(
-                    f"/conf/jobs/{job_id}", JobNotFound,
-                    f"There is no job {job_id} in Alma."))
+                self._link_job = job_from_json(self._get(f"/conf/jobs/{job_id}"))
             else:
                 named = [j for j in self.list_jobs() if j.name.strip() == LINK_JOB_NAME]
                 if not named:
@@ -386,9 +389,7 @@ class AlmaClient:
     def get_job_instance(self, job_id: str, instance_id: str) -> JobInstance:
         job_id = check_job_id(job_id)
         instance_id = check_set_id(instance_id)
-        return instance_from_json(self._get_one(
-            f"/conf/jobs/{job_id}/instances/{instance_id}", JobNotFound,
-            f"There is no run {instance_id} of job {job_id} in Alma."), job_id)
+        return instance_from_json(self._get(f"/conf/jobs/{job_id}/instances/{instance_id}"), job_id)
 
     def list_job_instances(self, job_id: str, since: date | datetime) -> list[JobInstance]:
         """Runs of a job submitted on or after the day of `since` (Alma filters by day)."""
@@ -455,27 +456,33 @@ class AlmaClient:
             yield from self.sru_search(query)
 
 
-_ID_AFTER = {"bibs": "{mms_id}", "sets": "{set_id}", "jobs": "{job_id}", "instances": "{instance_id}"}
+_ID_AFTER = {"bibs": "mms_id", "sets": "set_id", "jobs": "job_id", "instances": "instance_id"}
 
 
-def operation(method: str, path: str) -> str:
-    """'GET /conf/sets/{set_id}' for GET /conf/sets/123: the spec's name of the call."""
+def operation(method: str, path: str) -> tuple[str, dict[str, str]]:
+    """('GET /conf/sets/{set_id}', {'set_id': '123'}) for GET /conf/sets/123: the spec's
+    name of the call, and the ids in its path."""
     parts = path.split("?", 1)[0].rstrip("/").split("/")
-    named = [_ID_AFTER[before] if before in _ID_AFTER else part
+    ids = {_ID_AFTER[before]: part for before, part in zip([""] + parts, parts)
+           if before in _ID_AFTER and part}
+    named = ["{" + _ID_AFTER[before] + "}" if before in _ID_AFTER and part else part
              for before, part in zip([""] + parts, parts)]
-    return f"{method.upper()} " + "/".join(named)
+    return f"{method.upper()} " + "/".join(named), ids
 
 
 @contextmanager
-def missing(method: str, path: str, not_found: type[AlmaRequestError], message: str):
-    """Turns Alma's "no such id" codes for this call (NOT_FOUND_CODES) into `not_found`
-    with `message`; every other error passes as it came."""
+def missing(method: str, path: str, not_found: type[AlmaRequestError] | None = None,
+            message: str | None = None):
+    """Turns Alma's "no such id" codes for this call (NOT_FOUND_CODES) into its error (or
+    `not_found` with `message`); every other error passes as it came."""
     try:
         yield
     except AlmaRequestError as exc:
-        if exc.code in NOT_FOUND_CODES.get(operation(method, path), ()):
-            raise not_found(message, status=exc.status, code=exc.code,
-                            tracking_id=exc.tracking_id) from exc
+        name, ids = operation(method, path)
+        codes, error, text = NOT_FOUND_CODES.get(name, (frozenset(), AlmaRequestError, ""))
+        if exc.code in codes:
+            raise (not_found or error)(message or text.format(**ids), status=exc.status,
+                                       code=exc.code, tracking_id=exc.tracking_id) from exc
         raise
 
 
