@@ -10,7 +10,9 @@ from alma.errors import (
     AlmaUnavailable,
     BadInput,
     JobNotFound,
+    NotSru,
     RecordNotFound,
+    RecordUnreadable,
     SetNameTaken,
     SetNotFound,
 )
@@ -18,7 +20,8 @@ from alma.errors import (
 
 def user_message(exc: Exception) -> str:
     # A permission the key lacks or the quota spent: the message names the problem itself.
-    if isinstance(exc, (BadInput, RecordNotFound, SetNotFound, SetNameTaken, JobNotFound, AlmaBlocked)):
+    if isinstance(exc, (BadInput, RecordNotFound, RecordUnreadable, SetNotFound, SetNameTaken,
+                        JobNotFound, AlmaBlocked)):
         return exc.message if isinstance(exc, AlmaError) else str(exc)
     if isinstance(exc, AlmaUnavailable):
         return (f"Alma is not answering right now ({exc.message}). Nothing was changed; "
@@ -26,6 +29,9 @@ def user_message(exc: Exception) -> str:
     if isinstance(exc, (AlmaServerError, AlmaRateLimited)):
         return (f"Alma is having trouble right now ({exc}). Nothing was changed; "
                 "please try again in a few minutes.")
+    if isinstance(exc, NotSru):  # a setting is wrong: no point in trying again
+        return (f"nzbot can't search the Network Zone: {exc.message} Whoever runs nzbot can "
+                "fix this; nothing was changed.")
     if isinstance(exc, AlmaError):
         return f"Alma refused the request: {exc}"
     return "Something went wrong inside nzbot; nothing was changed. The error has been logged."

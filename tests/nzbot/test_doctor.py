@@ -358,3 +358,20 @@ def test_a_key_lacking_the_configuration_permission_is_named(doctor):
     key = line_for(lines, "Alma API key")
     assert key.startswith("FAIL Alma API key: ")
     assert "not allowed to read jobs: give it Configuration read/write" in key
+
+
+def test_an_sru_url_answering_a_sign_in_page_fails(doctor):
+    """A 200 HTML page is not "0 records": the doctor names SRU and the URL (issue 9 item 4)."""
+    from tests.alma.contract.conftest import AlmaStub, Answer
+
+    with AlmaStub() as portal:
+        url = portal.base_url + "/view/sru/01SIM_NETWORK"
+        portal.answer("GET", "/view/sru/01SIM_NETWORK", Answer(
+            200, "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form></form></body></html>",
+            "text/html"))
+        doctor.set(ALMA_NZ_SRU_URL=url)
+        code, lines, _ = doctor.run()
+    assert code == 1
+    sru = line_for(lines, "NZ SRU search")
+    assert sru.startswith("FAIL NZ SRU search: ") and "did not answer with SRU" in sru
+    assert url in sru and "Sign in" in sru and "records" not in sru
