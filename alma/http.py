@@ -29,6 +29,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
+from alma.calls import count_call
 from alma.errors import (
     AlmaError,
     AlmaPermissionError,
@@ -210,6 +211,7 @@ class AlmaHttp:
             data = json.dumps(json_body).encode("utf-8")
         with self._calls_lock:
             self.calls[endpoint_name(method, url)] += 1
+        count_call(endpoint_name(method, url))  # and on the piece of work it is sent for
         for attempt in range(self.max_retries + 1):
             self.limiter.wait()
             try:
