@@ -35,6 +35,7 @@ from alma.models import JobInstance, LinkJobParameters
 from alma.preview import SetPreview, preview_set
 from nzbot.blocked import BlockedWork
 from nzbot.report import JobReport, job_report
+from nzbot.rounds import run_round
 from nzbot.store import LinkJob, Store, now
 
 log = logging.getLogger(__name__)
@@ -107,14 +108,9 @@ class LinkJobs:
     def tick(self) -> None:
         """One round of the scheduler: each step on its own, so one failing (Alma down)
         never stops the others."""
-        for step in (self.resume_starting, self.announce_missing, self.start_queued,
-                     self.poll_running, self.report_finished, self.reconcile_reported):
-            try:
-                step()
-            except AlmaError as exc:  # Alma down or refusing: the next round tries again
-                self.blocked.failed(f"link jobs: {step.__name__}", exc)
-            except Exception:  # Slack down, or a bug: logged, and the other steps still run
-                log.exception("link jobs: %s failed", step.__name__)
+        run_round(log, "link jobs", (self.resume_starting, self.announce_missing, self.start_queued,
+                                     self.poll_running, self.report_finished, self.reconcile_reported),
+                  on_alma_error=self.blocked.failed)
         self.blocked.forget_cleared()  # what Alma let through since is over
 
     def start_queued(self) -> None:

@@ -130,8 +130,8 @@ def bib_json(state: "State", bib: "IzBib", base: str, *, brief: bool = False) ->
         "link": f"{base}/almaws/v1/bibs/{bib.mms_id}",
     }
     if not brief:
-        # Real Alma declares UTF-16 on a str it sends as UTF-8 JSON (DOMAIN.md, "How real
-        # Alma answers"): the simulator does too, so every client read copes with it.
+        # Real Alma declares UTF-16 on a str it sends as UTF-8 JSON (docs/alma.md,
+        # "How real Alma answers"): the simulator does too, so every client read copes with it.
         out["anies"] = [ANIES_DECLARATION + marc.xml]
     return out
 
@@ -244,7 +244,7 @@ def run_json(run: "JobRun", job: "JobDefinition", base: str) -> dict[str, Any]:
 # ---- lists ----------------------------------------------------------------------------------
 def without_empty_list(obj: dict[str, Any]) -> dict[str, Any]:
     """A list answer as Alma sends it: with no hits, {"total_record_count": 0} and no list
-    key at all (DOMAIN.md, "How real Alma answers"). Other objects pass unchanged."""
+    key at all (docs/alma.md, "How real Alma answers"). Other objects pass unchanged."""
     if "total_record_count" not in obj:
         return obj
     return {k: v for k, v in obj.items() if k == "total_record_count" or v != []}
