@@ -377,7 +377,8 @@ class _AlmaHandler(BaseHTTPRequestHandler):
             req.zone = sim.zone_of(req)
             if req.zone == "nz" and found[0] not in NZ_ROUTES:
                 # the NZ key of nzbot's set-up has Bibs read/write only
-                raise AlmaAnswer(400, P.UNAUTHORIZED, "API-key not defined or not configured to allow this API.")
+                raise AlmaAnswer(400, P.UNAUTHORIZED, "API-key not defined or not configured to allow this API.",
+                                 xml=True)  # as for the IZ key: XML even to a JSON request
             status, payload, kind = found[1](sim, req)
         except AlmaAnswer as e:
             xml = e.xml or not req.wants_json  # Alma answers errors in the format asked for
