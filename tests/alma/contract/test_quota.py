@@ -3,7 +3,7 @@ Alma answers again, while a person's request still asks (and hears why it failed
 
 The 429 bodies follow pulibrary/bibdata's stubbed PER_SECOND_THRESHOLD answer
 (bad_request.json's shape with errorCode PER_SECOND_THRESHOLD); the daily one changes the
-errorCode to DAILY_THRESHOLD, as DOMAIN.md records.
+errorCode to DAILY_THRESHOLD, as docs/alma.md, "How real Alma answers" records.
 """
 
 from __future__ import annotations
