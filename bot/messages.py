@@ -122,3 +122,8 @@ def not_allowed_message(report_channel: str) -> Message:
 
 def cases_found_message(count: int) -> Message:
     return render("cases_found", count=count)
+
+
+def alma_blocked_message(problem: str) -> Message:
+    """Why background work waits (a permission the key lacks, the quota spent): said once."""
+    return render("alma_blocked", problem=problem)
