@@ -1,8 +1,9 @@
 """Multi-match cases, from the job that revealed them to a verified link. Slack-free: the
 listeners and the scheduler call it, and it speaks to people only through a CaseNotifier.
 
-A case moves through its states by compare-and-set in SQLite, so two clicks at once, a
-click on a decided case, or a restart in any state act once:
+A case moves through its states (nzbot/states.py: CaseState, and CASE_MOVES, the one table
+of moves the store checks) by compare-and-set in SQLite, so two clicks at once, a click
+on a decided case, or a restart in any state act once:
 
     open ──decide──> deciding ──route──> linking ──verified──> linked
       │                  │                   └──not as chosen──> failed (decide again)

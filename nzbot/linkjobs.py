@@ -2,8 +2,9 @@
 listeners, the scheduler and the CLI call this, and it speaks to Slack only through a
 Notifier.
 
-A link job moves through these states, each move a compare-and-set in SQLite so that
-two threads, or a restart, never act twice:
+A link job moves through these states (nzbot/states.py: JobState, and JOB_MOVES, the one
+table of moves the store checks), each move a compare-and-set in SQLite so that two
+threads, or a restart, never act twice:
 
     queued -> starting -> running -> finished -> reporting -> reported
        \\-> refused (Alma will never run it: the set is gone, or bad parameters)
