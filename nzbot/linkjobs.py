@@ -224,6 +224,11 @@ class LinkJobs:
                 continue
             case_ids = []
             for mms_id, match in preview_set(self.background, SetPreview(found, found.number_of_members)):
+                if match is not None and match.verdict is Verdict.UNREADABLE:
+                    # no case: its MARC must be corrected in Alma first (the job left it too)
+                    self.store.audit("nzbot", "record_unreadable", f"record {mms_id}", "skipped",
+                                     f"link job {job.id}: its MARC cannot be read")
+                    continue
                 if match is None or match.verdict is not Verdict.MULTI:
                     continue
                 case = self.store.open_case(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from alma.simulator import seed
 from tests.alma.unreadable import add_unreadable_bib
-from tests.bot.conftest import block_text
+from tests.bot.conftest import REPORT, block_text
 
 
 def test_preview_of_a_set_with_a_broken_record_previews_the_rest(harness):
@@ -48,3 +48,28 @@ def test_match_with_an_sru_url_answering_a_sign_in_page(harness):
         text = block_text(harness.response(name).args)
     assert "can't search the Network Zone" in text and url in text and "SRU" in text
     assert "No NZ match" not in text and "Something went wrong" not in text
+
+
+def test_a_link_job_on_a_set_with_a_broken_record(harness):
+    """The job skips the record it cannot read and reports it failed; the re-check after it
+    records it unreadable in the audit log (no case, no crash, no loop) and the rest of the set is linked."""
+    from tests.bot.test_link_jobs import reports
+
+    broken = add_unreadable_bib(harness.sim.state, "Rivers of Oregon", "41234567")
+    members = [seed.CASES["unique"], broken, seed.CASES["multi"]]
+    set_id = harness.sim.state.make_set("Set with a broken record", members).id
+    harness.start()
+    harness.command(f"link {set_id}")
+    harness.wait(lambda: [j for j in harness.store.link_jobs("reported") if j.reconciled],
+                 what="the report and the re-check")
+    (job,) = harness.store.link_jobs()
+    counters = {key: value for key, _, value in job.counters}
+    assert counters["link_bib_to_nz.failed"] == 1 and counters["link_bib_to_nz.linked"] == 1
+    assert harness.sim.state.linked_nz_id_of(seed.CASES["unique"])
+    assert harness.sim.state.linked_nz_id_of(broken) is None
+    assert [c.iz_mms_id for c in harness.store.cases()] == [seed.CASES["multi"]]
+    unreadable = [r for r in harness.store.audit_rows() if r["action"] == "record_unreadable"]
+    assert [r["subject"] for r in unreadable] == [f"record {broken}"]
+    text = "\n".join(block_text(m) for m in harness.stub.messages(REPORT))
+    assert "Something went wrong" not in text and "could not be reached" not in text
+    assert len(reports(harness)) == 1
