@@ -468,14 +468,20 @@ class AlmaClient:
             "startRecord": start,
             "maximumRecords": maximum,
         }
-        response = self.http.request(
-            "GET",
-            self.settings.nz_sru_url,
-            params=params,
-            accept="application/xml",
-            background=self.background,
-            authorized=False,  # SRU is public; the API key stays with the API
-        )
+        try:
+            response = self.http.request(
+                "GET",
+                self.settings.nz_sru_url,
+                params=params,
+                accept="application/xml",
+                background=self.background,
+                authorized=False,  # SRU is public; the API key stays with the API
+            )
+        except AlmaRequestError as exc:  # a 4xx at the SRU address: the address is wrong
+            raise NotSru(
+                f"The NZ's SRU address {self.settings.nz_sru_url} did not answer with SRU: "
+                f"{exc.message.removeprefix('Alma answered ')} Check ALMA_NZ_SRU_URL: "
+                "https://<your Alma host>/view/sru/<NZ code>.", status=exc.status) from exc
         return sru_page_from_xml(response.content, self.settings.nz_sru_url)
 
     def sru_search(self, query: str) -> Iterator[Record]:
