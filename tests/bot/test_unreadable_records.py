@@ -73,3 +73,16 @@ def test_a_link_job_on_a_set_with_a_broken_record(harness):
     text = "\n".join(block_text(m) for m in harness.stub.messages(REPORT))
     assert "Something went wrong" not in text and "could not be reached" not in text
     assert len(reports(harness)) == 1
+
+
+def test_preview_with_an_sru_url_answering_404(harness):
+    """A wrong ALMA_NZ_SRU_URL path (the host is Alma's): one line naming SRU and the URL."""
+    from tests.conftest import settings_for
+
+    url = harness.sim.base_url + "/view/sru/NOT_THE_NETWORK"
+    harness.overrides["alma"] = settings_for(harness.sim, nz_sru_url=url)
+    harness.start()
+    _, name = harness.command(f"preview {seed.SETS['link_test']}")
+    text = block_text(harness.response(name).args)
+    assert "SRU" in text and url in text and "HTTP 404" in text and "ALMA_NZ_SRU_URL" in text
+    assert "No NZ match" not in text and "Something went wrong" not in text
