@@ -52,7 +52,8 @@ def test_match_with_an_sru_url_answering_a_sign_in_page(harness):
 
 def test_a_link_job_on_a_set_with_a_broken_record(harness):
     """The job skips the record it cannot read and reports it failed; the re-check after it
-    records it unreadable in the audit log (no case, no crash, no loop) and the rest of the set is linked."""
+    records it unreadable (an audit row, and a note naming it in the job's thread: no case,
+    no crash, no loop) and the rest of the set is linked."""
     from tests.bot.test_link_jobs import reports
 
     broken = add_unreadable_bib(harness.sim.state, "Rivers of Oregon", "41234567")
@@ -70,6 +71,10 @@ def test_a_link_job_on_a_set_with_a_broken_record(harness):
     assert [c.iz_mms_id for c in harness.store.cases()] == [seed.CASES["multi"]]
     unreadable = [r for r in harness.store.audit_rows() if r["action"] == "record_unreadable"]
     assert [r["subject"] for r in unreadable] == [f"record {broken}"]
+    notes = harness.wait(lambda: [m for m in harness.stub.messages(REPORT) if broken in block_text(m)],
+                         what="the note naming the unreadable record")
+    assert len(notes) == 1 and notes[0]["thread_ts"] == reports(harness)[0]["thread_ts"]
+    assert "can't be read" in block_text(notes[0]) and "Metadata Editor" in block_text(notes[0])
     text = "\n".join(block_text(m) for m in harness.stub.messages(REPORT))
     assert "Something went wrong" not in text and "could not be reached" not in text
     assert len(reports(harness)) == 1
