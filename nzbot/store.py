@@ -6,6 +6,7 @@ clicks) can never both win.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -182,6 +183,33 @@ class Case:
         return tuple(c["mms_id"] for c in self.candidates)
 
 
+class _Database(sqlite_utils.Database):
+    """sqlite-utils' Database whose transactions take the write lock as they begin
+    (BEGIN IMMEDIATE). A deferred BEGIN that reads and then writes fails at once with
+    "database is locked" in WAL mode when another connection wrote meanwhile: the busy
+    timeout does not apply to that upgrade. Every write of sqlite-utils (insert, update)
+    and of ours goes through atomic(), so every transaction that writes waits its turn."""
+
+    @contextlib.contextmanager
+    def atomic(self):
+        if self.conn.in_transaction:  # nested: sqlite-utils' savepoint
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.rollback()
+                raise
+
+
 class Store:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -195,7 +223,7 @@ class Store:
         if db is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 30000")
-            db = sqlite_utils.Database(conn)
+            db = _Database(conn)
             if self.path != ":memory:":
                 db.enable_wal()
             self._local.db = db
