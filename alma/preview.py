@@ -104,18 +104,20 @@ def preview_set(
     client: AlmaClient,
     heading: SetPreview,
     progress: Callable[[int, int], None] | None = None,
+    start: int = 0,
 ) -> Iterator[tuple[str, Match | None]]:
     """(member MMS ID, match) for every member, chunk by chunk. A member Alma no longer
-    has comes back with None."""
+    has comes back with None. `progress(done, total)` follows each chunk, `done` being
+    the member offset reached: a pass stopped there resumes with `start=done`."""
     set_id = heading.set.id
-    done = 0
+    done = start
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="preview") as pool:
-        first_page, total = client.set_members_page(set_id, 0)
-        offsets = range(MEMBERS_PER_PAGE, total, MEMBERS_PER_PAGE)
-        for chunk_start in range(0, max(total, 1), MEMBERS_PER_PAGE * CHUNK_PAGES):
+        first_page, total = client.set_members_page(set_id, start)
+        offsets = range(start + MEMBERS_PER_PAGE, total, MEMBERS_PER_PAGE)
+        for chunk_start in range(start, max(total, 1), MEMBERS_PER_PAGE * CHUNK_PAGES):
             chunk_offsets = [o for o in offsets if chunk_start <= o < chunk_start + MEMBERS_PER_PAGE * CHUNK_PAGES]
             pages = list(pool.map(lambda o: client.set_members_page(set_id, o)[0], chunk_offsets))
-            if chunk_start == 0:
+            if chunk_start == start:
                 pages.insert(0, first_page)
             ids = list(dict.fromkeys(m.id for page in pages for m in page))
             if not ids:
@@ -126,6 +128,6 @@ def preview_set(
             for mms_id in ids:
                 bib = bibs.get(mms_id)
                 yield mms_id, (match_bib(bib, index) if bib is not None else None)
-            done += len(ids)
+            done = min(chunk_start + MEMBERS_PER_PAGE * CHUNK_PAGES, total)
             if progress is not None:
                 progress(done, total)

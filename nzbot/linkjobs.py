@@ -28,7 +28,7 @@ from alma.errors import (
     JobLimitReached,
     SetNotFound,
 )
-from alma.matching import Verdict
+from alma.matching import Match, Verdict
 from alma.models import JobInstance, LinkJobParameters
 from alma.preview import SetPreview, preview_set
 from nzbot.report import JobReport, job_report
@@ -37,6 +37,12 @@ from nzbot.store import LinkJob, Store, now
 log = logging.getLogger(__name__)
 
 ALMA_UI = "alma"  # requested_by for runs started in Alma's own UI
+RECHECK_DONE = "done"  # the re-check's recorded position once its pass is over
+
+
+def recheck_key(job_row_id: int) -> str:
+    """Where the re-check of a job's set records the member offset it has reached."""
+    return f"recheck:{job_row_id}"
 
 
 class Notifier(Protocol):
@@ -200,33 +206,51 @@ class LinkJobs:
 
     def reconcile_reported(self) -> None:
         """After a job, finds the set's members still unlinked that have several NZ
-        matches and records each as a case for the Program Manager."""
+        matches and records each as a case for the Program Manager: one pass per job,
+        resumed where it stopped after a crash or an Alma outage, then one message in
+        the job's thread with the number of its cases as the database holds them."""
         for job in self.store.link_jobs("reported"):
             if job.reconciled:
                 continue
-            try:
-                found = self.background.get_set(job.set_id)
-            except SetNotFound:  # deleted since: nothing left to re-check
-                self.store.update_link_job(job.id, reconciled=1)
-                continue
-            case_ids = []
-            for mms_id, match in preview_set(self.background, SetPreview(found, found.number_of_members)):
-                if match is None or match.verdict is not Verdict.MULTI:
-                    continue
-                case = self.store.open_case(
-                    mms_id,
-                    match.iz.title if match.iz else "",
-                    [card.as_dict() for card in match.candidates],
-                    job.id,
-                    match.iz.as_dict() if match.iz else None,
-                )
-                if case is not None:
-                    case_ids.append(case.id)
-                    self.store.audit("nzbot", "case_opened", f"record {mms_id}", "open",
-                                     f"{len(match.candidates)} candidates")
-            self.store.update_link_job(job.id, reconciled=1)
+            if self.store.recall(recheck_key(job.id)) != RECHECK_DONE:
+                self._recheck_pass(job)
+            case_ids = self.store.case_ids_of_job(job.id)
             if case_ids:
                 self.notifier.cases_found(self.store.link_job(job.id), case_ids)
+            self.store.update_link_job(job.id, reconciled=1)
+
+    def _recheck_pass(self, job: LinkJob) -> None:
+        """Reads the set once, chunk by chunk from the position recorded, and records each
+        chunk's multi-matches as cases together with the position reached, in one
+        transaction: a pass stopped anywhere resumes at the first chunk not recorded."""
+        key = recheck_key(job.id)
+        position = self.store.recall(key) or "0"
+        try:
+            found = self.background.get_set(job.set_id)
+        except SetNotFound:  # deleted since: nothing left to re-check
+            self.store.remember(key, RECHECK_DONE)
+            return
+        multi: list[tuple[str, Match]] = []
+
+        def chunk_done(done: int, total: int) -> None:
+            with self.store.writing():
+                for mms_id, match in multi:
+                    case = self.store.open_case(
+                        mms_id, match.iz.title if match.iz else "",
+                        [card.as_dict() for card in match.candidates], job.id,
+                        match.iz.as_dict() if match.iz else None)
+                    if case is not None:
+                        self.store.audit("nzbot", "case_opened", f"record {mms_id}", "open",
+                                         f"{len(match.candidates)} candidates")
+                self.store.remember(key, str(done))
+            multi.clear()
+
+        heading = SetPreview(found, found.number_of_members)
+        for mms_id, match in preview_set(self.background, heading, chunk_done, start=int(position)):
+            if match is not None and match.verdict is Verdict.MULTI:
+                multi.append((mms_id, match))
+        chunk_done(heading.total, heading.total)  # nothing left over; marks the end
+        self.store.remember(key, RECHECK_DONE)
 
     def discover_ui_runs(self, since: datetime) -> None:
         """Link-job runs started in Alma's own UI: tracked and reported like ours."""

@@ -325,6 +325,15 @@ class Store:
             )).last_pk
         return self.case(row_id)
 
+    def writing(self):
+        """One transaction (BEGIN IMMEDIATE) for several writes: all of them land, or none."""
+        return self.db.atomic()
+
+    def case_ids_of_job(self, link_job: int) -> list[int]:
+        """The cases a link job's re-check opened, as the database holds them."""
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM cases WHERE link_job = ? ORDER BY id", [link_job])]
+
     def case(self, case_id: int) -> Case:
         return Case.from_row(self.db["cases"].get(case_id))
 
