@@ -37,6 +37,9 @@ from nzbot.store import LinkJob, Store, now
 log = logging.getLogger(__name__)
 
 ALMA_UI = "alma"  # requested_by for runs started in Alma's own UI
+# Discovery lists runs from the newest it has seen less this much, for runs Alma lists
+# late or a clock a little behind (Alma itself filters by submission day).
+DISCOVERY_MARGIN = timedelta(hours=1)
 RECHECK_DONE = "done"  # the re-check's recorded position once its pass is over
 
 
@@ -252,16 +255,25 @@ class LinkJobs:
         chunk_done(heading.total, heading.total)  # nothing left over; marks the end
         self.store.remember(key, RECHECK_DONE)
 
-    def discover_ui_runs(self, since: datetime) -> None:
-        """Link-job runs started in Alma's own UI: tracked and reported like ours."""
+    def discover_ui_runs(self, since: datetime) -> datetime:
+        """Link-job runs started in Alma's own UI: tracked and reported like ours. Returns
+        the `since` for the next round: the newest run seen, less a margin, so that each
+        round lists only the latest runs however many there have been."""
         link_job = self.background.find_link_job()
+        since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+        newest = since
         for instance in self.background.list_job_instances(link_job.id, since):
+            submitted = _alma_time(instance.submit_time)
+            if submitted is not None:  # never beyond our own clock: Alma's may be ahead
+                submitted = min(submitted, datetime.now(timezone.utc))
+            if submitted is not None and submitted - DISCOVERY_MARGIN > newest:
+                newest = submitted - DISCOVERY_MARGIN
             if _before(instance.submit_time, since):
                 continue
             if self.store.link_job_for_instance(link_job.id, instance.id) is not None:
                 continue
             if self.store.link_jobs("starting"):
-                return  # one of ours may be this run: resume_starting decides first
+                return since  # one of ours may be this run: resume_starting decides first
             job = self.store.add_link_job(
                 set_id="", set_name=instance.name or "a set chosen in Alma", set_size=0,
                 requested_by=ALMA_UI, channel="", state="running", reconciled=1,
@@ -271,6 +283,7 @@ class LinkJobs:
             self.store.audit(ALMA_UI, "ui_run_found", f"instance {instance.id}", "running")
             self._announce(job)
             self._record_instance(job, instance)
+        return newest
 
     def announce_missing(self) -> None:
         """Start messages that could not be posted (Slack down) are posted now."""
@@ -326,12 +339,18 @@ def link_parameters(job: LinkJob) -> LinkJobParameters:
     return LinkJobParameters(set_id=job.set_id, contribute=job.contribute)
 
 
-def _before(alma_time: str, since: datetime) -> bool:
-    if not alma_time:
-        return False
+def _alma_time(alma_time: str) -> datetime | None:
+    """An Alma timestamp (2026-12-01T10:00:00Z), aware; None when absent or unreadable."""
     try:
-        when = datetime.fromisoformat(alma_time.replace("Z", "+00:00"))
+        when = datetime.fromisoformat((alma_time or "").replace("Z", "+00:00"))
     except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _before(alma_time: str, since: datetime) -> bool:
+    when = _alma_time(alma_time)
+    if when is None:
         return False
     if since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)
