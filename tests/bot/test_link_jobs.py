@@ -76,7 +76,9 @@ def test_contribute_is_passed_only_when_asked(harness):
 
 
 def test_requests_beyond_almas_job_limit_queue_and_start_in_order(harness):
-    harness.sim.job_seconds = 1.5
+    # long enough for three runs to still be running when the 4th and 5th come, their
+    # start messages paced to Slack's one post a second per channel
+    harness.sim.job_seconds = 4.0
     harness.start()
     sets = []
     for i in range(5):
