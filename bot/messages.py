@@ -584,3 +584,44 @@ def already_decided_message(case: Case) -> Message:
 def cases_csv_message(csv_text: str) -> Message:
     """/nz cases csv: the decisions as CSV in a code block (the CLI gives the whole file)."""
     return render("cases_csv", csv_text=csv_text, rows=max(0, csv_text.count("\n") - 1))
+
+
+# --- the Program Manager's queue -------------------------------------------------------
+
+HOME_JOBS_SHOWN = 40  # a Home tab holds 100 blocks: one per job, and a few more
+STATE_WORDS = {"open": "to decide", "failed": "failed, to decide again", "deciding": "decided",
+               "linking": "being linked", "linked": "linked", "skipped": "skipped"}
+
+
+def _states_line(counts: dict[str, int]) -> str:
+    shown = [f"{number(counts[s])} {STATE_WORDS[s]}" for s in STATE_WORDS if counts.get(s)]
+    return " \u00b7 ".join(shown) or "no cases"
+
+
+def queue_message(job: LinkJob | None, counts: dict[str, int]) -> Message:
+    """The Program Manager's one message for a job's cases, with "Review cases"."""
+    return render("queue", job=job, counts=counts, states=_states_line(counts))
+
+
+def review_message(case: Case, job: LinkJob | None, counts: dict[str, int]) -> Message:
+    """One case of the queue, shown in the queue message in place of the last one."""
+    message = case_message(case)
+    left = counts.get("open", 0) + counts.get("failed", 0)
+    where = f"from set *{mrkdwn(job.set_name)}*" if job else "in the queue"
+    note = {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate_to(
+        f":inbox_tray: Reviewing {plural(left, 'case')} still to decide {where}; "
+        "after each decision the next appears here.", CONTEXT_LIMIT)}]}
+    blocks = [note, *message.blocks] if len(message.blocks) < 50 else message.blocks
+    return Message(text=message.text, blocks=blocks)
+
+
+def home_view(rows: list[tuple[LinkJob | None, dict[str, int]]]) -> dict[str, Any]:
+    """views.publish's view for the Home tab: the queue by job, oldest first."""
+    entries = [{"name": job.set_name if job else "Sent from lookups",
+                "when": slack_date(job.created_at) if job and job.created_at else "",
+                "states": _states_line(counts)} for job, counts in rows]
+    waiting = sum(c.get("open", 0) + c.get("failed", 0) for _, c in rows)
+    busy = sum(c.get("deciding", 0) + c.get("linking", 0) for _, c in rows)
+    message = render("home", rows=entries[:HOME_JOBS_SHOWN], hidden=max(0, len(entries) - HOME_JOBS_SHOWN),
+                     waiting=waiting, busy=busy)
+    return {"type": "home", "blocks": message.blocks}

@@ -59,6 +59,15 @@ class CaseNotifier(Protocol):
     def case_settled(self, case: Case, revealed_by: LinkJob | None) -> None:
         """Tells the thread of the job that revealed the case how it ended."""
 
+    def queue_ready(self, job: LinkJob, counts: dict[str, int]) -> None:
+        """A job's re-check is over: the Program Manager(s) get one message for its cases."""
+
+    def review(self, channel: str, ts: str | None, link_job: int | None, user: str | None = None) -> None:
+        """Shows the next case to decide (of a job, or of all) in a queue message, in place."""
+
+    def refresh_home(self) -> None:
+        """Brings the Program Managers' queue overviews up to date (debounced)."""
+
 
 class Cases:
     def __init__(self, store: Store, alma: AlmaClient, link_jobs: LinkJobs, notifier: CaseNotifier,
@@ -126,6 +135,22 @@ class Cases:
             self._settled(case)
         return case
 
+    def review(self, user: str, channel: str | None, ts: str | None, link_job: str) -> None:
+        """The Program Manager's "Review cases" ("all", or a link job's row id): the next
+        case to decide replaces the queue message's content."""
+        if user not in self.pm_users:
+            self.store.audit(user, "case_review", f"job {link_job}", "refused: not the Program Manager")
+            raise NotProgramManager(user)
+        job_row = None
+        if link_job != "all":
+            if not (link_job.isascii() and link_job.isdigit() and len(link_job) <= 18):
+                raise BadInput(f"There is no link job {quoted(link_job)}.")
+            try:
+                job_row = self.store.link_job(int(link_job)).id
+            except NotFoundError:
+                raise BadInput(f"There is no link job {link_job}.") from None
+        self.notifier.review(channel or "", ts, job_row, user)
+
     # -- carrying decisions out (the scheduler's step) -------------------------------
 
     def advance(self) -> None:
@@ -134,7 +159,7 @@ class Cases:
             return
         try:
             for step in (self.deliver, self.route_decided, self.batch_into_link_jobs,
-                         self.verify_linking):
+                         self.verify_linking, self.notifier.refresh_home):
                 try:
                     step()
                 except AlmaError as exc:
@@ -145,10 +170,13 @@ class Cases:
             self._advancing.release()
 
     def deliver(self) -> None:
-        """Open cases nobody has been shown yet (new, or Slack was down) go out now."""
-        for case in self.store.cases("open"):
-            if not self.store.case_messages(case.id):
-                self._show(case)
+        """Cases sent from a lookup that nobody has been shown yet (Slack was down) go out
+        now; a job whose re-check is over gives the Program Manager one queue message.
+        Reads only the cases with something to deliver, never every open case."""
+        for case in self.store.undelivered_cases():
+            self._show(case)
+        for job in self.store.jobs_awaiting_queue_message():
+            self.notifier.queue_ready(job, self.store.case_counts(job.id))
 
     def route_decided(self) -> None:
         for case in self.store.cases("deciding"):

@@ -96,6 +96,15 @@ def m002_case_decisions(db: sqlite_utils.Database) -> None:
     db["case_messages"].create_index(["case_id", "channel"], unique=True)
 
 
+@migrations()
+def m003_pm_queue(db: sqlite_utils.Database) -> None:
+    # The Program Manager's queue: one message per job (and per Program Manager) in which
+    # its cases are reviewed one at a time; link_job NULL for "Review next" from the Home tab.
+    db["queue_messages"].create({"channel": str, "ts": str, "link_job": int}, pk=("channel", "ts"))
+    db["queue_messages"].create_index(["link_job", "channel"])
+    db["cases"].create_index(["link_job", "state"])
+
+
 # Columns holding JSON: lists and dicts given for them are stored as JSON text.
 JSON_COLUMNS = frozenset({"counters", "alerts", "candidates", "iz_card"})
 
@@ -349,6 +358,79 @@ class Store:
     def add_case_message(self, case_id: int, channel: str, ts: str) -> None:
         self.db["case_messages"].insert(
             {"case_id": case_id, "channel": channel, "ts": ts}, ignore=True)
+
+    def show_case_in(self, case_id: int, channel: str, ts: str) -> None:
+        """The message (channel, ts) now shows this case, and no other."""
+        with self.writing():
+            self.db.execute("DELETE FROM case_messages WHERE channel = ? AND ts = ?", [channel, ts])
+            self.db.execute("INSERT OR REPLACE INTO case_messages (case_id, channel, ts) VALUES (?, ?, ?)",
+                            [case_id, channel, ts])
+
+    def shows_a_case(self, channel: str, ts: str) -> bool:
+        return self.db.execute("SELECT 1 FROM case_messages WHERE channel = ? AND ts = ?",
+                               [channel, ts]).fetchone() is not None
+
+    def clear_message(self, channel: str, ts: str) -> None:
+        """The message (channel, ts) shows no case any more."""
+        self.db.execute("DELETE FROM case_messages WHERE channel = ? AND ts = ?", [channel, ts])
+
+    # -- the Program Manager's queue ------------------------------------------------------
+
+    def add_queue_message(self, link_job: int | None, channel: str, ts: str) -> None:
+        self.db.execute("INSERT OR IGNORE INTO queue_messages (channel, ts, link_job) VALUES (?, ?, ?)",
+                        [channel, ts, link_job])
+
+    def queue_message(self, channel: str, ts: str) -> tuple[bool, int | None]:
+        """(is it a queue message, the link job it reviews: None for all open cases)."""
+        row = self.db.execute("SELECT link_job FROM queue_messages WHERE channel = ? AND ts = ?",
+                              [channel, ts]).fetchone()
+        return (row is not None, row[0] if row else None)
+
+    def queue_messages_of(self, link_job: int) -> list[tuple[str, str]]:
+        """(channel, ts) of each queue message of this job."""
+        return [(r[0], r[1]) for r in self.db.execute(
+            "SELECT channel, ts FROM queue_messages WHERE link_job = ? ORDER BY rowid", [link_job])]
+
+    def jobs_awaiting_queue_message(self) -> list[LinkJob]:
+        """Jobs whose re-check is over and that have cases to decide, but no queue message yet."""
+        rows = self.db.execute(
+            "SELECT * FROM link_jobs j WHERE j.reconciled = 1 AND j.state = 'reported'"
+            " AND NOT EXISTS (SELECT 1 FROM queue_messages q WHERE q.link_job = j.id)"
+            " AND EXISTS (SELECT 1 FROM cases c WHERE c.link_job = j.id AND c.state IN ('open', 'failed'))"
+            " ORDER BY j.id").fetchall()
+        columns = [d[0] for d in self.db.execute("SELECT * FROM link_jobs LIMIT 0").description]
+        return [LinkJob.from_row(dict(zip(columns, row))) for row in rows]
+
+    def next_case_to_review(self, link_job: int | None, states: tuple[str, ...] = ("open", "failed")) -> Case | None:
+        """The oldest case still to be decided, of one job or (None) of all."""
+        marks = ", ".join("?" for _ in states)
+        where = f"state IN ({marks})" + (" AND link_job = ?" if link_job is not None else "")
+        rows = list(self.db["cases"].rows_where(
+            where, [*states, *([link_job] if link_job is not None else [])], order_by="id", limit=1))
+        return Case.from_row(rows[0]) if rows else None
+
+    def case_counts(self, link_job: int | None = None) -> dict[str, int]:
+        """Cases by state, of one job or (None) of all."""
+        where, args = ("WHERE link_job = ?", [link_job]) if link_job is not None else ("", [])
+        return {state: n for state, n in self.db.execute(
+            f"SELECT state, count(*) FROM cases {where} GROUP BY state", args)}
+
+    def queue_by_job(self, states: tuple[str, ...]) -> list[tuple[int | None, dict[str, int]]]:
+        """(link job, cases by state) for each job with cases in `states`, oldest job first
+        (cases sent from a lookup, with no job, first of all)."""
+        marks = ", ".join("?" for _ in states)
+        by_job: dict[int | None, dict[str, int]] = {}
+        for job, state, n in self.db.execute(
+                f"SELECT link_job, state, count(*) FROM cases WHERE state IN ({marks})"
+                " GROUP BY link_job, state ORDER BY link_job", list(states)):
+            by_job.setdefault(job, {})[state] = n
+        return list(by_job.items())
+
+    def undelivered_cases(self) -> list[Case]:
+        """Open cases sent from a lookup that no message shows yet (Slack was down)."""
+        return [Case.from_row(r) for r in self.db["cases"].rows_where(
+            "state = 'open' AND link_job IS NULL AND id NOT IN (SELECT case_id FROM case_messages)",
+            order_by="id")]
 
     def cases(self, *states: str) -> list[Case]:
         where = f"state IN ({', '.join('?' for _ in states)})" if states else None

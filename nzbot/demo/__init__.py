@@ -253,23 +253,43 @@ class Demo:
             JOB_TIMEOUT, "the link job's report in #nz-report")
         job_ts = report.args["thread_ts"]
 
-        self.step(f"the {NAMES[PM]} decides a multi-match the job found")
-        case_call = self.wait(
+        self.step(f"the {NAMES[PM]} reviews the job's cases and decides a multi-match")
+        queue_call = self.wait(
             lambda: self.first_call("chat.postMessage", lambda c: c.ok and str(c.response.get("channel", ""))
-                                    .startswith("D") and multi in everything_said(c.args)),
-            CASE_TIMEOUT, f"the {NAMES[PM]}'s message about IZ record {multi}")
-        dm, case_ts = case_call.response["channel"], case_call.response["ts"]
-        message = next((m for m in self.stub.messages(dm) if m["ts"] == case_ts), None)
+                                    .startswith("D") and any(b.get("action_id") == action_ids.REVIEW_CASES
+                                                             for b in buttons(c.args))),
+            CASE_TIMEOUT, f"the {NAMES[PM]}'s message about the job's cases")
+        dm, queue_ts = queue_call.response["channel"], queue_call.response["ts"]
+
+        def queue_message() -> dict[str, Any] | None:
+            return next((m for m in self.stub.messages(dm) if m["ts"] == queue_ts), None)
+
+        message = queue_message()
         self.check(message is not None, "the Program Manager's message is not in the DM")
+        review = next(b for b in buttons(message) if b.get("action_id") == action_ids.REVIEW_CASES)
+        self.click(PM, dm, message, review, "Review cases")
         chosen = seed.NZ_RECORDS["multi_three_b"]
+        for _ in range(20):  # one case at a time, in the same message: skip the others for now
+            message = self.wait(lambda: (lambda m: m if m and any(
+                action_ids.base(str(b.get("action_id"))) in (action_ids.LINK_CANDIDATE, action_ids.SKIP_CASE)
+                for b in buttons(m)) else None)(queue_message()), CASE_TIMEOUT, "a case in the message")
+            if multi in everything_said(message):
+                break
+            skip = next(b for b in buttons(message) if action_ids.base(str(b.get("action_id"))) == action_ids.SKIP_CASE)
+            before = everything_said(message)
+            self.click(PM, dm, message, skip, "Skip for now")
+            self.wait(lambda: (queue_message() or {}) and everything_said(queue_message()) != before,
+                      CASE_TIMEOUT, "the next case in place")
+        self.check(multi in everything_said(message), f"the review never showed IZ record {multi}")
         button = next((b for b in buttons(message)
                        if action_ids.base(str(b.get("action_id"))) == action_ids.LINK_CANDIDATE
                        and str(b.get("value", "")).endswith(f":{chosen}")), None)
         self.check(button is not None, f"the message had no 'Link to this record' button for NZ record {chosen}")
         self.click(PM, dm, message, button, f"under NZ record {chosen}")
-        self.wait(lambda: any(c.ok and c.args.get("ts") == case_ts and "verified" in everything_said(c.args)
-                              for c in self.stub.calls("chat.update")),
-                  CASE_TIMEOUT, f"the message showing the verified link of IZ record {multi}")
+        self.wait(lambda: self.first_call("chat.postMessage", lambda c: c.ok and c.args.get("thread_ts") == job_ts
+                                          and multi in everything_said(c.args)
+                                          and "verified" in everything_said(c.args)),
+                  CASE_TIMEOUT, f"the verified link of IZ record {multi} in the link job's thread")
         self.wait(lambda: self.first_call("chat.postMessage", lambda c: c.ok and c.args.get("thread_ts") == job_ts
                                           and f"<@{PM}>" in everything_said(c.args)),
                   CASE_TIMEOUT, "the reply in the link job's thread")

@@ -11,7 +11,7 @@ import time
 
 from alma.simulator import seed
 from bot import action_ids
-from tests.bot.conftest import CATALOGER, PM, REPORT, block_text, click
+from tests.bot.conftest import CATALOGER, PM, REPORT, block_text, click, queue_message, review
 
 LINK = f"{action_ids.LINK_CANDIDATE}:1"
 
@@ -39,13 +39,22 @@ def link_set(harness, *iz_ids, name="Cases test set"):
     return set_id
 
 
-def test_a_job_with_multi_matches_sends_each_case_to_the_program_manager(harness):
+def test_a_job_with_multi_matches_gives_the_program_manager_one_queue_message(harness):
+    # was: one DM per case. Now one message per job, in which its cases are reviewed.
     harness.start()
     harness.command(f"link {seed.SETS['link_test']}")
     case = case_for(harness, seed.CASES["multi"])
-    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
+    channel, ts = queue_message(harness, case.link_job)
+    assert channel.startswith("D")  # a DM to the Program Manager
+    (summary,) = harness.stub.messages(channel)
+    summary_text = block_text(summary)
+    assert "1 multi-match case" in summary_text and "Link job test set" in summary_text
+    (review_button,) = [e for b in summary["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert review_button["action_id"] == action_ids.REVIEW_CASES
+    assert review_button["value"] == str(case.link_job)
+    assert review(harness, case) == (channel, ts)  # the case shows in that message, in place
     message = shown(harness, case.id)
-    assert message["channel"].startswith("D")  # a DM to the Program Manager
+    assert len(harness.stub.messages(channel)) == 1  # no new message for the case
     text = block_text(message)
     assert seed.NZ_RECORDS["multi_a"] in text and seed.NZ_RECORDS["multi_b"] in text
     buttons = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
@@ -77,15 +86,18 @@ def test_the_pick_becomes_a_verified_link_and_the_message_says_so(harness):
     chosen = seed.NZ_RECORDS["multi_three_b"]
     link_set(harness, iz)
     case = case_for(harness, iz)
-    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
-    click(harness, LINK, f"{case.id}:{chosen}")
+    channel, ts = review(harness, case)
+    click(harness, LINK, f"{case.id}:{chosen}", channel=channel, message_ts=ts)
     linked = state_of(harness, case.id, "linked", "failed")
     assert linked.state == "linked", linked.note
     assert harness.sim.state.linked_nz_id_of(iz) == chosen  # Alma really linked it
     assert linked.decided_by == PM and linked.chosen_nz_mms_id == chosen
-    text = block_text(shown(harness, case.id))
-    assert "verified" in text and chosen in text
-    assert not any(b["type"] == "actions" for b in shown(harness, case.id)["blocks"])
+    # was: the case's own message said "verified". Now the queue message moves on (here:
+    # the job's only case was decided) and the job's thread says how the case ended.
+    harness.wait(lambda: "every one has been decided" in block_text(
+        next(m for m in harness.stub.messages(channel) if m["ts"] == ts)), what="the queue message done")
+    harness.wait(lambda: any("linked and verified" in block_text(m) and chosen in block_text(m)
+                             for m in harness.stub.messages(REPORT)), what="the verified link in the thread")
     # the link job ran on the 035 the chosen record alone carries
     run = next(r for r in harness.sim.state.runs.values() if r.params.get("non_serial_match_prefix"))
     assert run.params["non_serial_match_prefix"] == "(OrU)"
@@ -102,11 +114,15 @@ def test_without_an_identifying_035_the_pick_is_handed_off_and_watched(harness):
     chosen = seed.NZ_RECORDS["multi_a"]
     link_set(harness, iz)
     case = case_for(harness, iz)
+    review(harness, case)
+    text = block_text(shown(harness, case.id))
     click(harness, LINK, f"{case.id}:{chosen}")
     handed = state_of(harness, case.id, "linking")
-    harness.wait(lambda: "Metadata Editor" in block_text(shown(harness, case.id)), what="the hand-off")
-    text = block_text(shown(harness, case.id))
-    assert iz in text and chosen in text and "Share with Network" in text
+    # was: the hand-off's steps in the case's own message; the queue message moves on to
+    # the next case, and the job's thread says it is to be linked in the Metadata Editor
+    harness.wait(lambda: any("Metadata Editor" in block_text(m) and iz in block_text(m)
+                             for m in harness.stub.messages(REPORT)), what="the hand-off")
+    assert iz in text and chosen in text
     assert handed.route.startswith("manual")
     harness.sim.state.link(iz, chosen)  # a cataloger follows the steps in Alma
     assert state_of(harness, case.id, "linked").chosen_nz_mms_id == chosen
@@ -160,11 +176,15 @@ def test_skip_for_now(harness):
     harness.start()
     link_set(harness, seed.CASES["multi"])
     case = case_for(harness, seed.CASES["multi"])
-    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
-    click(harness, action_ids.SKIP_CASE, str(case.id))
+    channel, ts = review(harness, case)
+    click(harness, action_ids.SKIP_CASE, str(case.id), channel=channel, message_ts=ts)
     skipped = state_of(harness, case.id, "skipped")
     assert skipped.decided_by == PM
-    harness.wait(lambda: "Skipped for now" in block_text(shown(harness, case.id)), what="the message update")
+    # was: "Skipped for now" in the case's message; now the queue message moves on
+    harness.wait(lambda: "every one has been decided" in block_text(
+        next(m for m in harness.stub.messages(channel) if m["ts"] == ts)), what="the queue message done")
+    harness.wait(lambda: any("skipped it for now" in block_text(m) for m in harness.stub.messages(REPORT)),
+                 what="the skip in the job's thread")
 
 
 def test_contribute_as_new_imports_the_record_and_links_to_it(harness):
@@ -209,11 +229,11 @@ def test_a_link_alma_did_not_make_as_chosen_is_reported_as_failed_and_stays_open
     failed = state_of(harness, case.id, "failed", "linked")
     assert failed.state == "failed"
     assert seed.NZ_RECORDS["multi_three_c"] in failed.note
-    message = shown(harness, case.id)
+    # a failed case is back in the queue: reviewing shows it again, warning first
+    review(harness, case)
     harness.wait(lambda: "could not be verified" in block_text(shown(harness, case.id)),
                  what="the failure in the message")
     assert any(b["type"] == "actions" for b in shown(harness, case.id)["blocks"]), "buttons are back"
-    assert message
 
 
 def test_decisions_are_batched_into_few_link_job_runs(harness):
@@ -241,8 +261,8 @@ def test_a_restart_while_linking_still_ends_in_one_verified_link(harness):
     iz = seed.CASES["multi_three"]
     link_set(harness, iz)
     case = case_for(harness, iz)
-    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
-    click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_three_a']}")
+    channel, ts = review(harness, case)
+    click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_three_a']}", channel=channel, message_ts=ts)
     state_of(harness, case.id, "linking")
     harness.wait(lambda: harness.store.case(case.id).linking_job, what="the link job")
     harness.stop()
@@ -254,7 +274,9 @@ def test_a_restart_while_linking_still_ends_in_one_verified_link(harness):
     replies = [m for m in harness.stub.messages(REPORT)
                if m.get("thread_ts") == job.message_ts and "linked and verified" in block_text(m)]
     assert len(replies) == 1
-    assert len(harness.store.case_messages(case.id)) == 1  # the same message, updated
+    # the same queue message, updated in place (was: the case's own message)
+    assert harness.store.queue_messages_of(case.link_job) == [(channel, ts)]
+    assert len(harness.stub.messages(channel)) == 1
 
 
 def test_send_to_the_program_manager_from_a_lookup(harness):
@@ -293,7 +315,7 @@ def test_nz_cases_lists_open_cases_and_exports_decisions(harness):
     link_set(harness, seed.CASES["multi"], seed.CASES["multi_three"])
     first = case_for(harness, seed.CASES["multi"])
     second = case_for(harness, seed.CASES["multi_three"])
-    harness.wait(lambda: harness.store.case_messages(second.id), what="messages")
+    queue_message(harness, second.link_job)
     _, name = harness.command("cases")
     listing = block_text(harness.response(name).args)
     assert seed.CASES["multi"] in listing and seed.CASES["multi_three"] in listing

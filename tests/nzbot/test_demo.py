@@ -126,7 +126,9 @@ def test_the_printed_conversation_has_every_step_in_order(played):
     decided = text[after[commands[5]]:]
     chosen = seed.NZ_RECORDS["multi_three_b"]
     assert f'Slack asked first: "Link IZ record {seed.CASES["multi_three"]} to NZ record {chosen}?' in decided
-    assert f"Linked to NZ record {chosen} \u2014 verified in Alma" in decided
+    # was: the case's own message edited to "verified in Alma"; the PM's queue message
+    # moves on to the next case, and the job's thread tells how the case ended
+    assert "Program Manager clicked [Review cases]" in text[:after[commands[5]]]
     assert "linked and verified" in decided and "@Program Manager chose" in decided
 
 
@@ -151,7 +153,9 @@ def test_the_transcript_is_html_a_person_can_read(played):
     assert all("disabled" in b["attrs"] for b in page.buttons)
     # the outcome, edited messages in their final form, replies in threads
     chosen = seed.NZ_RECORDS["multi_three_b"]
-    assert f"Linked to NZ record {chosen} \u2014 verified in Alma" in text
+    # was: "verified in Alma" in the case message; now the queue message showing the next case,
+    # and the thread
+    assert "cases still to decide from set Unlinked sample records" in text and "linked and verified" in text
     assert "(edited)" in text and "Done: completed with warnings" in text
     thread = " ".join(page.thread_texts)
     assert "Link job report" in thread and "linked and verified" in thread
