@@ -45,7 +45,7 @@ class SlackCaseNotifier:
             for channel in self._recipients():
                 if channel not in shown:
                     ts = self.client.chat_postMessage(channel=channel, **message)["ts"]
-                    self.store.add_case_message(case.id, channel, ts)
+                    self.store.add_case_message(case.id, channel, ts, self._permalink(channel, ts))
         self._home_changed = True
 
     # -- the Program Manager's queue ----------------------------------------------------
@@ -56,7 +56,7 @@ class SlackCaseNotifier:
         for channel in self._recipients():
             if channel not in done:
                 ts = self.client.chat_postMessage(channel=channel, **queue_message(job, counts).as_kwargs())["ts"]
-                self.store.add_queue_message(job.id, channel, ts)
+                self.store.add_queue_message(job.id, channel, ts, self._permalink(channel, ts))
         self._home_changed = True
 
     def _offer_review(self, link_job: int) -> None:
@@ -113,6 +113,13 @@ class SlackCaseNotifier:
         if self.settings.pm_channel:
             return [self.settings.pm_channel]
         return [self._dm(user) for user in self.settings.pm_users]
+
+    def _permalink(self, channel: str, ts: str) -> str | None:
+        """Asked once, as the message is posted: /nz cases links to it without asking."""
+        try:
+            return self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
+        except Exception:  # a missing link is no reason to fail the post
+            return None
 
     def _dm(self, user: str) -> str:
         key = f"dm:{user}"

@@ -528,9 +528,9 @@ def case_message(case: Case, *, page: int = 0) -> Message:
     )
 
 
-def cases_message(cases: list[Case], links: dict[int, str]) -> Message:
+def cases_message(cases: list[Case], links: dict[int, str], total: int | None = None) -> Message:
     """/nz cases: the unsettled cases, newest first; `links` maps case id to the permalink
-    of its message (chat.getPermalink)."""
+    of its message (chat.getPermalink); `total` when `cases` holds only the newest."""
     open_cases = [c for c in cases if c.state in UNSETTLED]
     newest_first = sorted(open_cases, key=lambda c: (c.created_at or "", c.id), reverse=True)
     shown = newest_first[:MAX_CASES_LISTED]
@@ -551,8 +551,8 @@ def cases_message(cases: list[Case], links: dict[int, str]) -> Message:
         sections=[
             rows[i : i + CASE_LINES_PER_SECTION] for i in range(0, len(rows), CASE_LINES_PER_SECTION)
         ],
-        total=len(open_cases),
-        hidden=len(open_cases) - len(shown),
+        total=max(total or 0, len(open_cases)),
+        hidden=max(total or 0, len(open_cases)) - len(shown),
     )
 
 
@@ -581,9 +581,10 @@ def already_decided_message(case: Case) -> Message:
     return render("already_decided", case=case, state_words=CASE_STATE_WORDS.get(case.state, case.state))
 
 
-def cases_csv_message(csv_text: str) -> Message:
-    """/nz cases csv: the decisions as CSV in a code block (the CLI gives the whole file)."""
-    return render("cases_csv", csv_text=csv_text, rows=max(0, csv_text.count("\n") - 1))
+def cases_csv_message(csv_text: str, rows: int | None = None) -> Message:
+    """/nz cases csv: the decisions as CSV in a code block (the CLI gives the whole file);
+    `rows`, the number of cases, when `csv_text` holds only the first."""
+    return render("cases_csv", csv_text=csv_text, rows=rows if rows is not None else max(0, csv_text.count("\n") - 1))
 
 
 # --- the Program Manager's queue -------------------------------------------------------

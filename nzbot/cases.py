@@ -357,13 +357,24 @@ def decisions_csv(store: Store) -> str:
     """Every case with its decision and the NZ duplicates it revealed: the Program
     Manager's merge work list (kept record, duplicates)."""
     out = io.StringIO()
+    write_decisions_csv(store, out)
+    return out.getvalue()
+
+
+def write_decisions_csv(store: Store, out, limit: int | None = None) -> int:
+    """Writes decisions_csv's rows to `out` as they are read (memory stays flat however
+    many cases); at most `limit` cases. Returns the number of cases written."""
     writer = csv.writer(out)
+    written = 0
     writer.writerow(["case", "iz_mms_id", "title", "state", "decision", "kept_nz_mms_id",
                      "duplicate_nz_mms_ids", "decided_by", "decided_at", "note"])
-    for case in store.cases():
+    for case in store.iter_cases():
+        if limit is not None and written >= limit:
+            break
+        written += 1
         kept = case.chosen_nz_mms_id or ""
         duplicates = [m for m in case.candidate_ids if m != kept]
         writer.writerow([case.id, case.iz_mms_id, case.iz_title, case.state, case.decision or "",
                          kept, " ".join(duplicates), case.decided_by or "", case.decided_at or "",
                          case.note or ""])
-    return out.getvalue()
+    return written

@@ -105,6 +105,13 @@ def m003_pm_queue(db: sqlite_utils.Database) -> None:
     db["cases"].create_index(["link_job", "state"])
 
 
+@migrations()
+def m004_permalinks(db: sqlite_utils.Database) -> None:
+    # Kept when a message is posted, so that /nz cases needs no chat.getPermalink per line.
+    db["case_messages"].add_column("permalink", str)
+    db["queue_messages"].add_column("permalink", str)
+
+
 # Columns holding JSON: lists and dicts given for them are stored as JSON text.
 JSON_COLUMNS = frozenset({"counters", "alerts", "candidates", "iz_card"})
 
@@ -355,9 +362,9 @@ class Store:
         return [(r["channel"], r["ts"]) for r in self.db["case_messages"].rows_where(
             "case_id = ?", [case_id], order_by="id")]
 
-    def add_case_message(self, case_id: int, channel: str, ts: str) -> None:
+    def add_case_message(self, case_id: int, channel: str, ts: str, permalink: str | None = None) -> None:
         self.db["case_messages"].insert(
-            {"case_id": case_id, "channel": channel, "ts": ts}, ignore=True)
+            {"case_id": case_id, "channel": channel, "ts": ts, "permalink": permalink}, ignore=True)
 
     def show_case_in(self, case_id: int, channel: str, ts: str) -> None:
         """The message (channel, ts) now shows this case, and no other."""
@@ -376,9 +383,33 @@ class Store:
 
     # -- the Program Manager's queue ------------------------------------------------------
 
-    def add_queue_message(self, link_job: int | None, channel: str, ts: str) -> None:
-        self.db.execute("INSERT OR IGNORE INTO queue_messages (channel, ts, link_job) VALUES (?, ?, ?)",
-                        [channel, ts, link_job])
+    def add_queue_message(self, link_job: int | None, channel: str, ts: str, permalink: str | None = None) -> None:
+        self.db.execute("INSERT OR IGNORE INTO queue_messages (channel, ts, link_job, permalink)"
+                        " VALUES (?, ?, ?, ?)", [channel, ts, link_job, permalink])
+
+    def newest_unsettled(self, states: tuple[str, ...], limit: int) -> tuple[list[Case], int]:
+        """The `limit` newest cases in `states`, and how many there are in all."""
+        marks = ", ".join("?" for _ in states)
+        total = self.db.execute(f"SELECT count(*) FROM cases WHERE state IN ({marks})", list(states)).fetchone()[0]
+        rows = self.db["cases"].rows_where(f"state IN ({marks})", list(states), order_by="id desc", limit=limit)
+        return [Case.from_row(r) for r in rows], total
+
+    def permalinks(self, case_ids: list[int]) -> dict[int, str]:
+        """A link to a message showing each case: its own, else its job's queue message."""
+        links: dict[int, str] = {}
+        for case_id in case_ids:
+            row = self.db.execute(
+                "SELECT permalink FROM case_messages WHERE case_id = ? AND permalink IS NOT NULL"
+                " UNION ALL SELECT q.permalink FROM queue_messages q JOIN cases c ON q.link_job = c.link_job"
+                " WHERE c.id = ? AND q.permalink IS NOT NULL LIMIT 1", [case_id, case_id]).fetchone()
+            if row:
+                links[case_id] = row[0]
+        return links
+
+    def iter_cases(self):
+        """Every case, oldest first, read as it is used (memory stays flat)."""
+        for row in self.db["cases"].rows_where(order_by="id"):
+            yield Case.from_row(row)
 
     def queue_message(self, channel: str, ts: str) -> tuple[bool, int | None]:
         """(is it a queue message, the link job it reviews: None for all open cases)."""

@@ -316,13 +316,17 @@ def test_nz_cases_lists_open_cases_and_exports_decisions(harness):
     first = case_for(harness, seed.CASES["multi"])
     second = case_for(harness, seed.CASES["multi_three"])
     queue_message(harness, second.link_job)
+    asked = len(harness.stub.calls("chat.getPermalink"))
     _, name = harness.command("cases")
     listing = block_text(harness.response(name).args)
     assert seed.CASES["multi"] in listing and seed.CASES["multi_three"] in listing
+    assert "|open>" in listing  # a link to the job's queue message, kept when it was posted
+    assert len(harness.stub.calls("chat.getPermalink")) == asked  # none asked for the listing
     click(harness, LINK, f"{second.id}:{seed.NZ_RECORDS['multi_three_b']}")
     state_of(harness, second.id, "linked")
-    answer, _ = harness.command("cases csv")
-    text = block_text(answer.json())
+    answer, csv_name = harness.command("cases csv")
+    assert "Building" in block_text(answer.json())  # was: the CSV in the ack; now after it
+    text = block_text(harness.response(csv_name).args)
     assert seed.NZ_RECORDS["multi_three_b"] in text
     from nzbot.cases import decisions_csv
     rows = list(csv.DictReader(io.StringIO(decisions_csv(harness.store))))
