@@ -8,14 +8,16 @@ from alma.errors import (
     AlmaServerError,
     AlmaUnavailable,
     BadInput,
+    NotSru,
     QuotaTooLow,
     RecordNotFound,
+    RecordUnreadable,
     SetNotFound,
 )
 
 
 def user_message(exc: Exception) -> str:
-    if isinstance(exc, (BadInput, RecordNotFound, SetNotFound, QuotaTooLow)):
+    if isinstance(exc, (BadInput, RecordNotFound, RecordUnreadable, SetNotFound, QuotaTooLow)):
         return exc.message if isinstance(exc, AlmaError) else str(exc)
     if isinstance(exc, AlmaUnavailable):
         return (f"Alma is not answering right now ({exc.message}). Nothing was changed; "
@@ -23,6 +25,9 @@ def user_message(exc: Exception) -> str:
     if isinstance(exc, (AlmaServerError, AlmaRateLimited)):
         return (f"Alma is having trouble right now ({exc}). Nothing was changed; "
                 "please try again in a few minutes.")
+    if isinstance(exc, NotSru):  # a setting is wrong: no point in trying again
+        return (f"nzbot can't search the Network Zone: {exc.message} Whoever runs nzbot can "
+                "fix this; nothing was changed.")
     if isinstance(exc, AlmaError):
         return f"Alma refused the request: {exc}"
     return "Something went wrong inside nzbot; nothing was changed. The error has been logged."
