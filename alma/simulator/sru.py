@@ -27,16 +27,8 @@ DIAG_MISSING_PARAMETER = (7, "Mandatory parameter not supplied")
 DIAG_BAD_VALUE = (6, "Unsupported parameter value")
 DIAG_SYNTAX = (10, "Query syntax error")
 DIAG_UNSUPPORTED_INDEX = (16, "Unsupported index")
-DIAG_UNSUPPORTED_RELATION = (19, "Unsupported relation")
 DIAG_OUT_OF_RANGE = (61, "First record position out of range")
 DIAG_UNKNOWN_SCHEMA = (66, "Unknown schema for retrieval")
-
-INDEXES = (
-    "alma.oclc_control_number_035_az",
-    "alma.oclc_control_number_035_a",
-    "alma.other_system_number",
-    "alma.mms_id",
-)
 
 _CLAUSE = re.compile(
     r'\s*(?P<index>[\w.]+)\s*(?P<rel>==|=|\bexact\b|\ball\b|\bany\b)\s*'
@@ -65,6 +57,9 @@ def _lookup(state: "State", name: str, term: str) -> set[str]:
         return set(state.nz_ids_by_035a(term))
     if index == "alma.mms_id":
         return {term} if term in state.nz else set()
+    if index == "alma.all_for_ui":
+        word = term.lower()
+        return {m for m, b in state.nz.items() if word in f"{b.marc.title} {b.marc.author}".lower().split()}
     raise Diagnostic(*DIAG_UNSUPPORTED_INDEX, details=name)
 
 
