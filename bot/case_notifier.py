@@ -21,12 +21,18 @@ HOME_SECONDS = 10.0  # the Home tabs are republished at most this often
 HANDOFF_EVENT = "nzbot_case_handoff"
 
 
+def waits_on_pm(case: Case) -> bool:
+    """A decided case that still needs the Program Manager's hand (the merge route: the
+    merge in the NZ is theirs to make) stays in the queue message, with its steps."""
+    return case.decision == "merge" and case.state in ("deciding", "linking")
+
+
 class SlackCaseNotifier:
     def __init__(self, client: WebClient, store: Store, settings: BotSettings) -> None:
         self.client = client
         self.store = store
         self.settings = settings
-        self._home_changed = True  # publish once at start-up
+        self._home_changed = False  # published when opened (app_home_opened), and on changes
         self._home_published = float("-inf")
         # debounced: ten scheduler rounds, at most HOME_SECONDS
         self._home_seconds = min(HOME_SECONDS, settings.poll_seconds * 10)
@@ -39,8 +45,12 @@ class SlackCaseNotifier:
         shown = dict(self.store.case_messages(case.id))
         for channel, ts in shown.items():
             is_queue, link_job = self.store.queue_message(channel, ts)
-            if is_queue and case.state not in DECIDABLE:
+            if is_queue and case.state not in DECIDABLE and not waits_on_pm(case):
                 self.review(channel, ts, link_job)
+            elif is_queue:  # still the case to show: with the queue's line and "Next case"
+                job = self.store.link_job(link_job) if link_job is not None else None
+                self.client.chat_update(channel=channel, ts=ts, **review_message(
+                    case, job, self.store.case_counts(link_job)).as_kwargs())
             else:
                 self.client.chat_update(channel=channel, ts=ts, **message)
         if case.link_job is not None and case.state in DECIDABLE and not shown:

@@ -606,7 +606,11 @@ def review_message(case: Case, job: LinkJob | None, counts: dict[str, int]) -> M
     note = {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate_to(
         f":inbox_tray: Reviewing {plural(left, 'case')} still to decide {where}; "
         "after each decision the next appears here.", CONTEXT_LIMIT)}]}
-    blocks = [note, *message.blocks] if len(message.blocks) < 50 else message.blocks
+    blocks = [note, *message.blocks] if len(message.blocks) < 50 else list(message.blocks)
+    if case.state not in DECIDABLE and len(blocks) < 50:  # decided, its steps still shown
+        blocks.append({"type": "actions", "elements": [{
+            "type": "button", "action_id": action_ids.REVIEW_CASES, "value": str(job.id) if job else "all",
+            "text": {"type": "plain_text", "text": "Next case", "emoji": True}}]})
     return Message(text=message.text, blocks=blocks)
 
 
