@@ -242,7 +242,11 @@ def test_killed_at_each_token_step_ends_linked_with_no_token_left(sim, stub, tmp
         bot.start()
         link(bot, sim.state.make_set("Token kill set", [iz]).id)
         case = wait_until(lambda: next(iter(bot.store.cases()), None), what="the case")
-        wait_until(lambda: bot.store.case_messages(case.id), what="the case message")
+        # the job's queue message; "Review cases" shows the case in it (was: its own DM)
+        channel, ts = wait_until(lambda: next(iter(bot.store.queue_messages_of(case.link_job)), None),
+                                 what="the queue message")
+        bot.click(action_ids.REVIEW_CASES, str(case.link_job), channel=channel, message_ts=ts)
+        wait_until(lambda: bot.store.case_messages(case.id), what="the case in the queue message")
         if step == "token_put_on_nz":  # the NZ record has it; nzbot has not heard
             hold_put.update(wanted=lambda zone, body: zone == "nz" and "(NZBOT)" in body, when="after")
         elif step == "token_put_on_iz":
