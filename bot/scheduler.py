@@ -38,7 +38,7 @@ class Scheduler:
                 self.services.store.remember("watching_since", since.isoformat())
                 self.watching_since = since
         except AlmaError as exc:  # Alma down or quota low: the next round tries again
-            log.warning("watching Alma for link jobs: %s", exc)
+            self.services.link_jobs.blocked.failed("watching Alma for link jobs", exc)
 
     def start(self) -> None:
         self.scheduler.start()

@@ -14,6 +14,7 @@ request stays queued and is started, in order, when Alma allows.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from datetime import datetime, timedelta, timezone
@@ -21,16 +22,19 @@ from typing import Protocol
 
 from alma.client import AlmaClient
 from alma.errors import (
+    AlmaBlocked,
     AlmaError,
     AlmaRequestError,
     AlmaUnavailable,
     BadInput,
     JobLimitReached,
+    JobStartUncertain,
     SetNotFound,
 )
 from alma.matching import Match, Verdict
 from alma.models import JobInstance, LinkJobParameters
 from alma.preview import SetPreview, preview_set
+from nzbot.blocked import BlockedWork
 from nzbot.report import JobReport, job_report
 from nzbot.rounds import run_round
 from nzbot.store import LinkJob, Store, now
@@ -49,6 +53,11 @@ def recheck_key(job_row_id: int) -> str:
     return f"recheck:{job_row_id}"
 
 
+def unreadable_key(job_row_id: int) -> str:
+    """Where the re-check records the set's records whose MARC it cannot read (JSON list)."""
+    return f"recheck_unreadable:{job_row_id}"
+
+
 class Notifier(Protocol):
     """What the workflow needs to tell people; the bot implements it with Slack."""
 
@@ -64,6 +73,13 @@ class Notifier(Protocol):
     def cases_found(self, job: LinkJob, case_ids: list[int]) -> None:
         """Multi-matches from this job were recorded as cases."""
 
+    def unreadable_found(self, job: LinkJob, mms_ids: list[str]) -> None:
+        """Members of this job's set whose MARC cannot be read: a cataloger must fix them."""
+
+    def alma_blocked(self, text: str) -> None:
+        """Background work waits on Alma (a permission the key lacks, the quota spent):
+        told once per blockage, not every round."""
+
 
 class LinkJobs:
     def __init__(self, store: Store, alma: AlmaClient, notifier: Notifier) -> None:
@@ -71,6 +87,7 @@ class LinkJobs:
         self.alma = alma
         self.background = alma.for_background()
         self.notifier = notifier
+        self.blocked = BlockedWork(alma, notifier)  # a permission or the quota: said once
         # One starter at a time (a request's thread and the scheduler's), so that queued
         # requests start in the order they were made.
         self._starting = threading.Lock()
@@ -98,7 +115,10 @@ class LinkJobs:
         self.store.audit(requested_by, "link_requested", f"set {found.id}", "queued",
                          f"{found.name}; contribute={contribute}")
         self._announce(job)
-        self.start_queued()
+        try:
+            self.start_queued()
+        except AlmaBlocked as exc:  # queued, its message says why it waits
+            self.blocked.failed("link request", exc)
         return self.store.link_job(job.id)
 
     # -- the scheduler's rounds ----------------------------------------------------------
@@ -107,7 +127,9 @@ class LinkJobs:
         """One round of the scheduler: each step on its own, so one failing (Alma down)
         never stops the others."""
         run_round(log, "link jobs", (self.resume_starting, self.announce_missing, self.start_queued,
-                                     self.poll_running, self.report_finished, self.reconcile_reported))
+                                     self.poll_running, self.report_finished, self.reconcile_reported),
+                  on_alma_error=self.blocked.failed)
+        self.blocked.forget_cleared()  # what Alma let through since is over
 
     def start_queued(self) -> None:
         """Starts queued requests in order, stopping at the first Alma refuses for now."""
@@ -128,10 +150,13 @@ class LinkJobs:
                     self._note(waiting, f"Alma is at its job limit; it will start automatically "
                                         f"after {ahead} request(s) ahead of it.")
                 return
-            except AlmaUnavailable as exc:
+            except (AlmaUnavailable, JobStartUncertain) as exc:
                 # We cannot tell whether Alma started it: resume_starting finds out.
                 log.warning("link job %s: start uncertain: %s", job.id, exc)
                 return
+            except AlmaBlocked as exc:  # a permission or the quota: waits, never refused
+                self._back_to_queue(job, f"Waiting: {exc}")
+                raise
             except (AlmaRequestError, BadInput) as exc:
                 self.store.move_link_job(job.id, "starting", "refused", note=str(exc))
                 self.store.audit(job.requested_by, "link_started", f"set {job.set_id}", "refused", str(exc))
@@ -183,6 +208,8 @@ class LinkJobs:
         for job in self.store.link_jobs("running"):
             try:
                 instance = self.background.get_job_instance(job.job_id, job.instance_id)
+            except AlmaBlocked:
+                raise  # every run alike: the round stops and says so once
             except AlmaRequestError as exc:  # this run only (Alma down stops the round)
                 log.warning("link job %s: instance %s: %s", job.id, job.instance_id, exc)
                 continue
@@ -213,9 +240,13 @@ class LinkJobs:
             if self.store.recall(recheck_key(job.id)) != RECHECK_DONE:
                 self._recheck_pass(job)
             case_ids = self.store.case_ids_of_job(job.id)
+            unreadable = json.loads(self.store.recall(unreadable_key(job.id)) or "[]")
             if case_ids:
                 self.notifier.cases_found(self.store.link_job(job.id), case_ids)
+            if unreadable:
+                self.notifier.unreadable_found(self.store.link_job(job.id), unreadable)
             self.store.update_link_job(job.id, reconciled=1)
+
 
     def _recheck_pass(self, job: LinkJob) -> None:
         """Reads the set once, chunk by chunk from the position recorded, and records each
@@ -229,9 +260,17 @@ class LinkJobs:
             self.store.remember(key, RECHECK_DONE)
             return
         multi: list[tuple[str, Match]] = []
+        unreadable: list[str] = []
 
         def chunk_done(done: int, total: int) -> None:
             with self.store.writing():
+                for mms_id in unreadable:
+                    # no case: its MARC must be corrected in Alma first (the job left it too)
+                    self.store.audit("nzbot", "record_unreadable", f"record {mms_id}", "skipped",
+                                     f"link job {job.id}: its MARC cannot be read")
+                if unreadable:
+                    seen = json.loads(self.store.recall(unreadable_key(job.id)) or "[]")
+                    self.store.remember(unreadable_key(job.id), json.dumps(seen + unreadable))
                 for mms_id, match in multi:
                     case = self.store.open_case(
                         mms_id, match.iz.title if match.iz else "",
@@ -242,10 +281,13 @@ class LinkJobs:
                                          f"{len(match.candidates)} candidates")
                 self.store.remember(key, str(done))
             multi.clear()
+            unreadable.clear()
 
         heading = SetPreview(found, found.number_of_members)
         for mms_id, match in preview_set(self.background, heading, chunk_done, start=int(position)):
-            if match is not None and match.verdict is Verdict.MULTI:
+            if match is not None and match.verdict is Verdict.UNREADABLE:
+                unreadable.append(mms_id)
+            elif match is not None and match.verdict is Verdict.MULTI:
                 multi.append((mms_id, match))
         chunk_done(heading.total, heading.total)  # nothing left over; marks the end
         self.store.remember(key, RECHECK_DONE)

@@ -142,10 +142,23 @@ def test_fourth_concurrent_run_refused(sim):
     api = Api(sim)
     ui_run = sim.state.start_job_from_ui("M85", {"set_id": seed.SETS["link_test"]})
     assert ui_run.submitted_by[0] == "jsmith"  # a person; doesn't count against the API limit
-    for _ in range(3):
-        assert api.run_link_job(seed.SETS["link_test"]).status_code == 200
-    fourth = api.run_link_job(seed.SETS["link_test"])
+    # Runs on different sets: a second run on the same set would overlap (60347).
+    sets = [sim.state.make_set(f"Set {n}", [seed.CASES["unique"]]).id for n in range(4)]
+    for set_id in sets[:3]:
+        assert api.run_link_job(set_id).status_code == 200
+    fourth = api.run_link_job(sets[3])
     assert fourth.status_code == 400 and _code(fourth) == JOB_CONCURRENCY_LIMIT == "402222"
+
+
+def test_a_run_overlapping_a_running_run_of_the_same_job_is_refused_with_60347(sim):
+    # conf.json, POST /conf/jobs/{job_id}: "60347 - 'Job overlapps with running job - cannot execute.'"
+    sim.job_seconds = 3.0
+    api = Api(sim)
+    sim.state.start_job_from_ui("M85", {"set_id": seed.SETS["link_test"]})  # a person's run
+    overlapping = api.run_link_job(seed.SETS["link_test"])
+    assert overlapping.status_code == 400 and _code(overlapping) == "60347"
+    assert "overlap" in overlapping.json()["errorList"]["error"][0]["errorMessage"]
+    assert api.run_link_job(seed.SETS["unlinked"]).status_code == 200  # another set runs
 
 
 def test_sixth_run_in_an_hour_refused():
@@ -164,3 +177,19 @@ def test_sixth_run_in_an_hour_refused():
         sim.state.job_limits.window_seconds = 0.0  # the hour has passed
         time.sleep(0.05)
         assert api.run_link_job(seed.SETS["empty"]).status_code == 200
+
+
+def test_link_job_counts_a_record_it_cannot_read_as_failed(api, sim):
+    """A member whose MARC no parser reads is reported failed and left unlinked (what Alma
+    does is assumed: see link_one); the rest of the set links, and the record still reads."""
+    from tests.alma.unreadable import add_unreadable_bib
+
+    broken = add_unreadable_bib(sim.state, "Rivers of Oregon", "41234567")
+    set_id = sim.state.make_set("Set with a broken record", [seed.CASES["unique"], broken]).id
+    info = api.run_link_job(set_id).json()["additional_info"]
+    last = api.wait_for(info["link"])[-1]
+    c = counters(last)
+    assert c["link_bib_to_nz.failed"] == 1 and c["link_bib_to_nz.linked"] == 1
+    assert last["status"]["value"] == "COMPLETED_WARNING"
+    assert sim.state.linked_nz_id_of(broken) is None
+    assert api.get(f"/bibs/{broken}").status_code == 200
