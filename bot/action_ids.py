@@ -40,6 +40,12 @@ CASE_PAGE = "nz_case_page"  # show another page of candidates; value "{case_id}:
 
 ALL = ALL + (CASE_PAGE, MERGE_INTO)
 
+# The Program Manager's queue: show the next case to decide, in place; value a link job
+# row id (its queue message), or "all" (the Home tab's "Review next").
+REVIEW_CASES = "nz_review_cases"
+
+ALL = ALL + (REVIEW_CASES,)
+
 
 def suffixed(action_id: str, suffix: object) -> str:
     """The action id of one of several buttons of one kind in a message."""
@@ -81,11 +87,15 @@ class ButtonValue:
     case_id: int | None = None
     mms_id: str | None = None
     page: int | None = None
+    link_job: int | None = None  # REVIEW_CASES: the job whose cases to review (None: all)
 
 
-def value(action_id: str, *, case_id: object = None, mms_id: object = None, page: object = None) -> str:
+def value(action_id: str, *, case_id: object = None, mms_id: object = None, page: object = None,
+          link_job: object = None) -> str:
     """The value a button of kind `action_id` carries (the templates call this)."""
     kind = base(action_id)
+    if kind == REVIEW_CASES:
+        return "all" if link_job is None else str(link_job)
     if kind == SEND_TO_PM:
         return str(mms_id)
     if kind in (LINK_CANDIDATE, MERGE_INTO):
@@ -120,6 +130,12 @@ def read(action_id: str, raw: object) -> ButtonValue:
         return ButtonValue(case_id=case_id, page=int(page))
     if kind in (CONTRIBUTE_NEW, SKIP_CASE, RECHECK_CASE):
         return ButtonValue(case_id=_case_id(text))
+    if kind == REVIEW_CASES:
+        if text == "all":
+            return ButtonValue()
+        if not (_DIGITS.fullmatch(text) and len(text) <= _MAX_CASE_ID_DIGITS):
+            raise BadInput(f"There is no link job {quoted(text)}.")
+        return ButtonValue(link_job=int(text))
     raise BadInput(f"nzbot has no button {quoted(action_id)}.")
 
 

@@ -177,6 +177,16 @@ CASE_WORDS: Mapping[CaseState, str] = {
     CaseState.SKIPPED: "skipped for now",
 }
 
+# After a number, in a count of a queue's cases ("3 to decide"), in the order they are counted.
+CASE_COUNTED: Mapping[CaseState, str] = {
+    CaseState.OPEN: "to decide",
+    CaseState.FAILED: "failed, to decide again",
+    CaseState.DECIDING: "decided",
+    CaseState.LINKING: "being linked",
+    CaseState.LINKED: "linked",
+    CaseState.SKIPPED: "skipped",
+}
+
 # Where a decided case stands when its route, not its state, says what happens next: a
 # person's step (the hand-off, the merge).
 ROUTE_WORDS: Mapping[RouteKind, str] = {

@@ -671,3 +671,20 @@ def test_every_button_value_is_the_codecs_and_reads_back(name: str, value: Case)
             assert pressed.case_id == value.id
             if action_ids.base(button["action_id"]) in (action_ids.LINK_CANDIDATE, action_ids.MERGE_INTO):
                 assert pressed.mms_id in value.candidate_ids
+
+
+def test_review_buttons_carry_values_the_codec_reads_back() -> None:
+    from alma.errors import BadInput
+    from bot.case_messages import home_view, queue_message, review_message
+    from tests.bot.test_messages import link_job
+
+    job = link_job(id=12)
+    counts = {"open": 2, "linking": 1}
+    shown = [queue_message(job, counts), queue_message(None, counts), review_message(case(3, "linked"), job, counts),
+             Message(text="", blocks=home_view([(job, counts)])["blocks"])]
+    pressed = [action_ids.read(b["action_id"], b["value"]) for m in shown for b in buttons(m)
+               if b["action_id"] == action_ids.REVIEW_CASES]
+    assert [p.link_job for p in pressed] == [12, None, 12, None]
+    for forged in ("", "12;1", "-1", "１２", "9" * 19, "ALL"):
+        with pytest.raises(BadInput):
+            action_ids.read(action_ids.REVIEW_CASES, forged)
