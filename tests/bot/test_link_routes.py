@@ -271,3 +271,90 @@ def test_a_merge_that_does_not_come_can_be_re_checked_and_decided_again(harness)
     harness.wait(lambda: any(b["type"] == "actions" and any(e["action_id"].startswith(action_ids.LINK_CANDIDATE)
                                                             for e in b["elements"])
                              for b in shown(harness, case.id)["blocks"]), what="the buttons back")
+
+
+def test_alma_refusing_the_token_on_the_nz_record_fails_plainly_with_alma_s_words(harness):
+    """Not a key without permission: Alma refuses this one record (cataloger level). The
+    note names the record and quotes Alma, and does not send anyone after the key's roles."""
+    with_nz_key(harness).start()
+    iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
+    harness.sim.faults.refuse_put.add(chosen)
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    click(harness, LINK, f"{case.id}:{chosen}")
+    failed = state_of(harness, case.id, "failed", "linked")
+    assert failed.state == "failed"
+    assert f"NZ record {chosen}" in failed.note and "insufficient cataloger level" in failed.note
+    assert "Bibs read/write" not in failed.note
+    harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens settled")
+    assert tokens_in_nz(harness.sim) == [] and harness.sim.state.linked_nz_id_of(iz) is None
+
+
+def test_alma_refusing_the_token_on_the_iz_record_says_so_and_takes_it_off_the_nz_record(harness):
+    with_nz_key(harness).start()
+    iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
+    harness.sim.faults.refuse_put.add(iz)
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    click(harness, LINK, f"{case.id}:{chosen}")
+    failed = state_of(harness, case.id, "failed", "linked")
+    assert failed.state == "failed"
+    assert f"IZ record {iz}" in failed.note and "insufficient cataloger level" in failed.note
+    assert "ALMA_NZ_API_KEY" not in failed.note  # the IZ record is saved with the IZ's key
+    harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens off")
+    assert tokens_in_nz(harness.sim) == []
+    assert "taken off again" in harness.store.case(case.id).note
+
+
+def test_a_token_alma_will_not_take_off_is_said_and_does_not_hold_up_the_others(harness):
+    """The token is on the NZ record and Alma then refuses to save it without: the Program
+    Manager (who works in the NZ) is told where it stays; other cases' tokens still come
+    off; and once Alma lets it, the token comes off too."""
+    harness.sim.job_seconds = 1.0
+    with_nz_key(harness).start()
+    (iz_a, nz_a), (iz_b, nz_b) = [seed.add_multi_match(harness.sim.state, f"Stuck token {n}", f"3600000{n}",
+                                                       ("", "")) for n in range(2)]
+    link_set(harness, iz_a, iz_b)
+    case_a, case_b = case_for(harness, iz_a), case_for(harness, iz_b)
+    click(harness, LINK, f"{case_a.id}:{nz_a[1]}")
+    harness.wait(lambda: harness.store.case(case_a.id).state == "linking", what="case A's token on")
+    harness.sim.faults.refuse_put.add(nz_a[1])  # from now on Alma will not save NZ record A
+    click(harness, LINK, f"{case_b.id}:{nz_b[1]}")
+    for case in (case_a, case_b):
+        assert state_of(harness, case.id, "linked", "failed").state == "linked"
+    (token_b,) = harness.store.link_tokens(case_id=case_b.id)
+    harness.wait(lambda: harness.store.link_token(token_b.id).state == "removed", what="case B's token off")
+    (token_a,) = harness.store.link_tokens(case_id=case_a.id)
+    assert harness.store.link_token(token_a.id).state == "removing"
+    harness.wait(lambda: "still on NZ record" in (harness.store.case(case_a.id).note or ""), what="the note")
+    note = harness.store.case(case_a.id).note
+    assert token_a.token in note and nz_a[1] in note and "insufficient cataloger level" in note
+    assert token_a.token in block_text(shown(harness, case_a.id))
+    harness.sim.faults.refuse_put.clear()
+    harness.wait(lambda: harness.store.link_token(token_a.id).state == "removed", what="case A's token off")
+    assert tokens_in_nz(harness.sim) == []
+    harness.wait(lambda: "taken off again (checked)" in (harness.store.case(case_a.id).note or ""),
+                 what="the note saying it came off")
+    assert "still on NZ record" not in harness.store.case(case_a.id).note
+
+
+def test_two_cases_picking_the_same_nz_record_each_get_their_own_token_and_both_link(harness):
+    harness.sim.job_seconds = 1.0
+    with_nz_key(harness).start()
+    iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
+    twin = harness.sim.state.add_iz(harness.sim.state.iz[iz].marc, case="multi_twin").mms_id
+    link_set(harness, iz, twin)
+    cases = [case_for(harness, iz), case_for(harness, twin)]
+    for case in cases:
+        harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
+    for case in cases:
+        click(harness, LINK, f"{case.id}:{chosen}")
+    for case in cases:
+        done = state_of(harness, case.id, "linked", "failed")
+        assert done.state == "linked", done.note
+    assert harness.sim.state.linked_nz_id_of(iz) == chosen and harness.sim.state.linked_nz_id_of(twin) == chosen
+    tokens = harness.store.link_tokens()
+    assert len({t.token for t in tokens}) == 2 and {t.nz_mms_id for t in tokens} == {chosen}
+    harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens off")
+    assert tokens_in_nz(harness.sim) == []
+    assert not [v for v in harness.bot.services.alma.get_nz_bib(chosen).network_numbers if v.startswith("(NZBOT)")]
