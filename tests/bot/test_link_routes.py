@@ -358,3 +358,45 @@ def test_two_cases_picking_the_same_nz_record_each_get_their_own_token_and_both_
     harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens off")
     assert tokens_in_nz(harness.sim) == []
     assert not [v for v in harness.bot.services.alma.get_nz_bib(chosen).network_numbers if v.startswith("(NZBOT)")]
+
+
+def test_a_link_job_that_links_a_different_nz_record_by_a_standard_number_fails_plainly(harness):
+    """The other-system profile also matching standard numbers (unconfirmed on a real Alma)
+    while the token went missing from the chosen record (an NZ rule, say): the run links the
+    IZ record to the other candidate that shares its ISBN. The case says so with both MMS IDs,
+    and no token stays anywhere."""
+    from alma.simulator.marc import Marc, datafield
+
+    state = harness.sim.state
+    state.other_system_matches_standard_numbers = True
+    iz, chosen, other = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"], seed.NZ_RECORDS["multi_a"]
+    for bib, put in ((state.iz[iz], None), (state.nz[other], lambda m: state.set_nz_marc(other, m))):
+        record = bib.marc.record()
+        record.add_ordered_field(datafield("020", "  ", "a", "9780000000019"))
+        if put:
+            put(Marc.from_record(record))
+        else:
+            bib.marc = Marc.from_record(record)
+    harness.sim.job_seconds = 1.5
+    with_nz_key(harness).start()
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    harness.wait(lambda: harness.store.link_jobs("reported"), what="the first job's report")
+    state.job_limits.max_running_api_jobs = 0  # hold the token route's run
+    click(harness, LINK, f"{case.id}:{chosen}")
+    harness.wait(lambda: harness.store.case(case.id).linking_job, what="the token route's run queued")
+    (token,) = harness.store.link_tokens(case_id=case.id)
+    record = state.nz[chosen].marc.record()
+    for f in record.get_fields("035"):
+        if token.token in f.get_subfields("a"):
+            record.remove_field(f)
+    state.set_nz_marc(chosen, Marc.from_record(record))
+    state.job_limits.max_running_api_jobs = 3
+    failed = state_of(harness, case.id, "failed", "linked")
+    assert failed.state == "failed"
+    assert f"to NZ record {other}, not to the chosen {chosen}" in failed.note
+    assert read_back(harness, iz).linked_nz_mms_id == other  # what Alma shows, as the note says
+    harness.wait(lambda: harness.store.link_token(token.id).state == "removed", what="the token off")
+    assert tokens_in_nz(harness.sim) == []
+    assert token.token not in read_back(harness, iz).network_numbers
+    assert other in block_text(shown(harness, case.id))
