@@ -153,6 +153,10 @@ class Demo:
     def say(self, text: str) -> None:
         self.transcript.write(text + "\n")
 
+    def in_alma(self, text: str) -> None:
+        """What the demo saw in Alma (the simulator) itself: printed and in the HTML."""
+        self.transcript.note(text)
+
     def step(self, title: str) -> None:
         self.step_number += 1
         self.step_title = title
@@ -283,7 +287,7 @@ class Demo:
         while time.monotonic() < deadline:
             self.pump()
             time.sleep(0.05)
-        self.say(f"\n\u2714 In Alma (the simulator), IZ record {multi} is now linked to NZ record {chosen}.")
+        self.in_alma(f"\u2714 In Alma (the simulator), IZ record {multi} is now linked to NZ record {chosen}.")
         self.play_token_route(dm)
 
     def play_token_route(self, dm: str) -> None:
@@ -304,7 +308,7 @@ class Demo:
         self.click(PM, dm, message, button, f"under NZ record {chosen}")
         token = self.wait(lambda: self._token_on(chosen), CASE_TIMEOUT,
                           f"a token on NZ record {chosen}")
-        self.say(f"\n\u2192 In Alma (the simulator), NZ record {chosen} now carries 035 $a {token}: "
+        self.in_alma(f"\u2192 In Alma (the simulator), NZ record {chosen} now carries 035 $a {token}: "
                  "nzbot put it there with the NZ's API key, and the same 035 on IZ record "
                  f"{iz}, so that the link job (other-system profile, prefix (NZBOT)) matches this record alone.")
         self.wait(lambda: any(c.ok and c.args.get("ts") == message["ts"]
@@ -314,7 +318,7 @@ class Demo:
         self.check(self._token_on(chosen) is None, f"the token is still on NZ record {chosen}")
         linked_to = self.sim.state.linked_nz_id_of(iz)
         self.check(linked_to == chosen, f"Alma shows IZ record {iz} linked to {linked_to}, not {chosen}")
-        self.say(f"\n\u2714 In Alma (the simulator), IZ record {iz} is linked to NZ record {chosen}, and "
+        self.in_alma(f"\u2714 In Alma (the simulator), IZ record {iz} is linked to NZ record {chosen}, and "
                  f"NZ record {chosen} no longer carries {token}: the token was taken off again.")
 
     def _token_on(self, nz_mms_id: str) -> str | None:
