@@ -400,3 +400,20 @@ def test_a_link_job_that_links_a_different_nz_record_by_a_standard_number_fails_
     assert tokens_in_nz(harness.sim) == []
     assert token.token not in read_back(harness, iz).network_numbers
     assert other in block_text(shown(harness, case.id))
+
+
+def test_the_token_route_uses_the_prefix_from_the_setting(harness):
+    harness.overrides["link_token_prefix"] = "(ALLIANCE-NZ.BOT)"
+    with_nz_key(harness).start()
+    iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    click(harness, LINK, f"{case.id}:{chosen}")
+    done = state_of(harness, case.id, "linked", "failed")
+    assert done.state == "linked", done.note
+    (token,) = harness.store.link_tokens(case_id=case.id)
+    assert token.token.startswith(f"(ALLIANCE-NZ.BOT)c{case.id}-")
+    run = harness.store.link_job(done.linking_job)
+    assert run.match_prefix == "(ALLIANCE-NZ.BOT)"
+    harness.wait(lambda: harness.store.link_token(token.id).state == "removed", what="the token off")
+    assert tokens_in_nz(harness.sim, "(ALLIANCE") == [] and tokens_in_nz(harness.sim) == []
