@@ -312,9 +312,12 @@ class Cases:
             self._fail(case, exc.message)
             return
         except AlmaRequestError as exc:  # the NZ key may read but not write, or Alma refuses this record
+            # Deciding again would meet the same refusal: the cataloger links it in the
+            # Metadata Editor instead; the token comes off (remove_tokens), and the PM learns why.
             why = (" ALMA_NZ_API_KEY needs Bibs read/write in the network zone."
                    if isinstance(exc, AlmaPermissionError) and record.startswith("NZ") else "")
-            self._fail(case, f"Alma refused to put the temporary 035 {token.token} on {record}: {exc}{why}")
+            self._start_linking(case, Route(MANUAL),
+                                note=f"Alma refused to put the temporary 035 {token.token} on {record}: {exc}{why}")
             return
         self._start_linking(case, _token_route(token))
 
@@ -375,7 +378,7 @@ class Cases:
     def _token_told(self, token: LinkToken) -> None:
         """The case's message says the token was taken off again."""
         case = self.store.case(token.case_id)
-        if case.state not in ("linked", "failed"):
+        if case.state not in ("linked", "failed", "linking"):  # linking: handed off after a refusal
             return
         said = (f"The temporary 035 {token.token} was put on NZ record {token.nz_mms_id} for the "
                 "link job and has been taken off again (checked).")
@@ -512,8 +515,10 @@ class Cases:
                 self.store.audit(case.decided_by or CASES_USER, "case_rechecked", f"case {case.id}", "open", note)
                 self._after(case.id)
 
-    def _start_linking(self, case: Case, route: Route) -> None:
+    def _start_linking(self, case: Case, route: Route, note: str | None = None) -> None:
         extra = {"handed_to": self._cataloger_of(case)} if route.kind == MANUAL else {}
+        if note:
+            extra["note"] = note  # why this route (a hand-off after Alma refused the token)
         if self.store.move_case(case.id, "deciding", "linking", route=route.encode(), **extra):
             self.store.audit(case.decided_by or CASES_USER, "case_routed", f"case {case.id}", "linking", route.kind)
             self._after(case.id)

@@ -15,7 +15,8 @@ from alma.simulator import seed
 from bot import action_ids
 from nzbot.cases import decisions_csv
 from tests.bot.conftest import PM, REPORT, block_text, click
-from tests.bot.test_cases import LINK, case_for, link_set, shown, state_of
+from tests.bot.conftest import CATALOGER
+from tests.bot.test_cases import LINK, case_for, handoffs, link_set, shown, state_of
 from tests.conftest import settings_for
 
 MERGE = f"{action_ids.MERGE_INTO}:1"
@@ -218,9 +219,12 @@ def test_an_nz_key_that_may_not_write_fails_the_case_plainly(harness):
         link_set(harness, iz)
         case = case_for(harness, iz)
         click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_a']}")
-        failed = state_of(harness, case.id, "failed", "linked")
-        assert failed.state == "failed"
-        assert "ALMA_NZ_API_KEY" in failed.note and "Bibs read/write" in failed.note
+        # the pick still ends in a link: the cataloger gets the steps, and the PM learns why
+        handed = state_of(harness, case.id, "linking", "failed", "linked")
+        assert handed.state == "linking" and handed.route.startswith("manual"), handed.note
+        assert "ALMA_NZ_API_KEY" in handed.note and "Bibs read/write" in handed.note
+        harness.wait(lambda: handoffs(harness), what="the hand-off to the cataloger")
+        harness.wait(lambda: "Bibs read/write" in block_text(shown(harness, case.id)), what="the PM told why")
         harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens settled")
         assert tokens_in_nz(harness.sim) == [] and harness.sim.state.linked_nz_id_of(iz) is None
     finally:
@@ -273,37 +277,50 @@ def test_a_merge_that_does_not_come_can_be_re_checked_and_decided_again(harness)
                              for b in shown(harness, case.id)["blocks"]), what="the buttons back")
 
 
-def test_alma_refusing_the_token_on_the_nz_record_fails_plainly_with_alma_s_words(harness):
-    """Not a key without permission: Alma refuses this one record (cataloger level). The
-    note names the record and quotes Alma, and does not send anyone after the key's roles."""
+def test_alma_refusing_the_token_on_the_nz_record_hands_the_pick_to_the_cataloger(harness):
+    """Not a key without permission: Alma refuses this one record (cataloger level). Deciding
+    again would meet the same refusal, so the record goes to the cataloger with the steps;
+    the PM's message names the record and quotes Alma, and does not blame the key's roles."""
     with_nz_key(harness).start()
     iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
     harness.sim.faults.refuse_put.add(chosen)
     link_set(harness, iz)
     case = case_for(harness, iz)
     click(harness, LINK, f"{case.id}:{chosen}")
-    failed = state_of(harness, case.id, "failed", "linked")
-    assert failed.state == "failed"
-    assert f"NZ record {chosen}" in failed.note and "insufficient cataloger level" in failed.note
-    assert "Bibs read/write" not in failed.note
+    handed = state_of(harness, case.id, "linking", "failed", "linked")
+    assert handed.state == "linking" and handed.route.startswith("manual"), handed.note
+    assert f"NZ record {chosen}" in handed.note and "insufficient cataloger level" in handed.note
+    assert "Bibs read/write" not in handed.note
+    (message,) = harness.wait(lambda: handoffs(harness), what="the hand-off to the cataloger")
+    assert f"<@{CATALOGER}>" in block_text(message) and "Share with Network" in block_text(message)
+    harness.wait(lambda: "insufficient cataloger level" in block_text(shown(harness, case.id)),
+                 what="the PM told why")
+    pm_text = block_text(shown(harness, case.id))
+    assert f"went to <@{CATALOGER}>" in pm_text and "Share with Network" not in pm_text
+    assert "no NZ API key is set" not in pm_text
     harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens settled")
     assert tokens_in_nz(harness.sim) == [] and harness.sim.state.linked_nz_id_of(iz) is None
+    harness.sim.state.link(iz, chosen)  # the cataloger follows the steps in Alma
+    assert state_of(harness, case.id, "linked").chosen_nz_mms_id == chosen
 
 
-def test_alma_refusing_the_token_on_the_iz_record_says_so_and_takes_it_off_the_nz_record(harness):
+def test_alma_refusing_the_token_on_the_iz_record_hands_it_off_and_takes_the_token_off_the_nz_record(harness):
     with_nz_key(harness).start()
     iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
     harness.sim.faults.refuse_put.add(iz)
     link_set(harness, iz)
     case = case_for(harness, iz)
     click(harness, LINK, f"{case.id}:{chosen}")
-    failed = state_of(harness, case.id, "failed", "linked")
-    assert failed.state == "failed"
-    assert f"IZ record {iz}" in failed.note and "insufficient cataloger level" in failed.note
-    assert "ALMA_NZ_API_KEY" not in failed.note  # the IZ record is saved with the IZ's key
+    handed = state_of(harness, case.id, "linking", "failed", "linked")
+    assert handed.state == "linking" and handed.route.startswith("manual"), handed.note
+    assert f"IZ record {iz}" in handed.note and "insufficient cataloger level" in handed.note
+    assert "ALMA_NZ_API_KEY" not in handed.note  # the IZ record is saved with the IZ's key
+    harness.wait(lambda: handoffs(harness), what="the hand-off to the cataloger")
     harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens off")
     assert tokens_in_nz(harness.sim) == []
-    assert "taken off again" in harness.store.case(case.id).note
+    harness.wait(lambda: "taken off again (checked)" in block_text(shown(harness, case.id)), what="the PM told")
+    harness.sim.state.link(iz, chosen)  # the cataloger follows the steps in Alma
+    assert state_of(harness, case.id, "linked").chosen_nz_mms_id == chosen
 
 
 def test_a_token_alma_will_not_take_off_is_said_and_does_not_hold_up_the_others(harness):
