@@ -200,7 +200,7 @@ def test_token_decisions_share_one_link_job_run(harness):
     assert tokens_in_nz(harness.sim) == []
 
 
-def test_an_nz_key_that_may_not_write_fails_the_case_plainly(harness):
+def test_an_nz_key_that_may_not_write_hands_the_pick_to_the_cataloger_and_says_why(harness):
     from alma.simulator import server as sim_server
 
     index = next(i for i, r in enumerate(sim_server.ROUTES) if r[2] == "PUT /almaws/v1/bibs/{mms_id}")
