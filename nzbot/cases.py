@@ -457,15 +457,18 @@ class Cases:
             self._recheck_others(case)
 
     def _recheck_others(self, merged: Case) -> None:
-        """Every other open case on the merged NZ records is looked up again: those now
-        unique are linked the ordinary way."""
+        """Every other open case on the merged NZ records, or one handed to its cataloger,
+        is looked up again: those now unique are linked the ordinary way."""
         ids = set(merged.candidate_ids)
-        for other in self.store.cases(*DECIDABLE):
+        for other in self.store.cases(*DECIDABLE, "linking"):
             if other.id == merged.id or not ids & set(other.candidate_ids):
                 continue
-            if self.store.move_case(other.id, DECIDABLE, "deciding", decision="recheck",
+            if other.state == "linking" and (Route.decode(other.route) or Route("")).kind != MANUAL:
+                continue  # a link job or a merge is on it; a hand-off would wait for a record merged away
+            if self.store.move_case(other.id, other.state, "deciding", decision="recheck",
                                     decided_by=merged.decided_by or CASES_USER, decided_at=now(),
-                                    chosen_nz_mms_id=None, route=None, linking_job=None, note=None):
+                                    chosen_nz_mms_id=None, route=None, linking_job=None, note=None,
+                                    handed_to=None, handoff_ts=None):
                 self.store.audit(CASES_USER, "case_recheck_after_merge", f"case {other.id}", "deciding",
                                  f"NZ duplicates merged in case {merged.id}")
                 self._show(self.store.case(other.id))

@@ -434,3 +434,29 @@ def test_the_token_route_uses_the_prefix_from_the_setting(harness):
     assert run.match_prefix == "(ALLIANCE-NZ.BOT)"
     harness.wait(lambda: harness.store.link_token(token.id).state == "removed", what="the token off")
     assert tokens_in_nz(harness.sim, "(ALLIANCE") == [] and tokens_in_nz(harness.sim) == []
+
+
+def test_a_merge_also_settles_a_case_of_that_oclc_number_waiting_for_its_cataloger(harness):
+    """No NZ key: one case on the OCLC number was handed to the cataloger, another is
+    merged by the Program Manager. After the merge the handed-off record is unique too: it
+    is linked the ordinary way instead of waiting for a link to a record merged away."""
+    harness.start()
+    primary, duplicate = seed.NZ_RECORDS["multi_a"], seed.NZ_RECORDS["multi_b"]
+    iz = seed.CASES["multi"]
+    twin = harness.sim.state.add_iz(harness.sim.state.iz[iz].marc, case="multi_twin").mms_id
+    link_set(harness, iz, twin)
+    case, other = case_for(harness, iz), case_for(harness, twin)
+    click(harness, LINK, f"{other.id}:{duplicate}")
+    assert state_of(harness, other.id, "linking").route.startswith("manual")
+    harness.wait(lambda: handoffs(harness), what="the hand-off to the cataloger")
+    click(harness, MERGE, f"{case.id}:{primary}")
+    state_of(harness, case.id, "linking")
+    merge_in_alma(harness.sim, primary, [duplicate])
+    assert state_of(harness, case.id, "linked", "failed").state == "linked"
+    settled = state_of(harness, other.id, "linked", "failed")
+    assert settled.state == "linked", settled.note
+    assert harness.sim.state.linked_nz_id_of(twin) == primary == settled.chosen_nz_mms_id
+    job = harness.store.link_job(other.link_job)
+    harness.wait(lambda: any(m.get("thread_ts") == job.message_ts and twin in block_text(m)
+                             and "linked and verified" in block_text(m)
+                             for m in harness.stub.messages(REPORT)), what="the cataloger's thread told")
