@@ -15,6 +15,7 @@ from bot.case_notifier import SlackCaseNotifier
 from bot.listeners import register_listeners
 from bot.notifier import SlackNotifier
 from bot.scheduler import Scheduler
+from bot.slack_client import PacedWebClient
 from bot.services import Services
 from nzbot.cases import Cases
 from nzbot.linkjobs import LinkJobs
@@ -37,7 +38,7 @@ class Bot:
 
 
 def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
-    client = WebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL)
+    client = PacedWebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL)
     store = Store(settings.db_path)
     alma = AlmaClient(settings.alma)
     notifier = SlackNotifier(client, settings.report_channel)

@@ -14,8 +14,7 @@ import requests
 from alma.simulator import seed
 from bot import action_ids
 from nzbot.cases import decisions_csv
-from tests.bot.conftest import PM, REPORT, block_text, click
-from tests.bot.conftest import CATALOGER
+from tests.bot.conftest import CATALOGER, PM, REPORT, block_text, click, review
 from tests.bot.test_cases import LINK, case_for, handoffs, link_set, shown, state_of
 from tests.conftest import settings_for
 
@@ -34,6 +33,12 @@ def tokens_in_nz(sim, prefix="(NZBOT)") -> list[tuple[str, str]]:
                 if v.startswith(prefix)]
 
 
+def reads(harness, case_id) -> str:
+    """The case as its message reads now (the PM's queue message may have moved on)."""
+    from bot.messages import case_message
+    return block_text(case_message(harness.store.case(case_id)).as_kwargs())
+
+
 def read_back(harness, iz_mms_id):
     """The IZ record as Alma's API gives it (the bot's own client)."""
     return harness.bot.services.alma.get_bib(iz_mms_id)
@@ -45,7 +50,7 @@ def test_with_the_nz_key_a_pick_with_no_unique_035_links_by_token_and_the_token_
     chosen = seed.NZ_RECORDS["multi_b"]  # carries nothing but the shared OCLC number
     link_set(harness, iz)
     case = case_for(harness, iz)
-    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
+    review(harness, case)  # the job's queue message, then the case in it
     seen_on_nz = []
     click(harness, f"{action_ids.LINK_CANDIDATE}:2", f"{case.id}:{chosen}")
     linked = harness.wait(lambda: (seen_on_nz.extend(tokens_in_nz(harness.sim)) or True)
@@ -68,9 +73,12 @@ def test_with_the_nz_key_a_pick_with_no_unique_035_links_by_token_and_the_token_
     actions = [r["action"] for r in harness.store.audit_rows()]
     assert actions.index("token_on_nz") < actions.index("token_on_iz") < actions.index("case_linked") \
         < actions.index("token_removed")
-    harness.wait(lambda: "taken off again (checked)" in block_text(shown(harness, case.id)),
-                 what="the message saying the token came off")
-    text = block_text(shown(harness, case.id))
+    # the queue message has moved on to the next case: the case as its message would now
+    # read (was: read back from the case's own message)
+    from bot.messages import case_message
+    harness.wait(lambda: "taken off again (checked)" in block_text(case_message(harness.store.case(case.id)).as_kwargs()),
+                 what="the case saying the token came off")
+    text = block_text(case_message(harness.store.case(case.id)).as_kwargs())
     assert "verified" in text and token.token in text
 
 
@@ -147,7 +155,7 @@ def test_the_merge_route_links_after_the_merge_and_settles_the_other_cases(harne
     twin = harness.sim.state.add_iz(harness.sim.state.iz[iz].marc, case="multi_twin").mms_id
     link_set(harness, iz, twin)
     case, other = case_for(harness, iz), case_for(harness, twin)
-    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
+    review(harness, case)  # the merge's NZ steps stay in the queue message: the PM's to do
     click(harness, MERGE, f"{case.id}:{primary}")
     waiting = state_of(harness, case.id, "linking")
     assert waiting.route.startswith("merge") and waiting.decision == "merge"
@@ -224,7 +232,7 @@ def test_an_nz_key_that_may_not_write_hands_the_pick_to_the_cataloger_and_says_w
         assert handed.state == "linking" and handed.route.startswith("manual"), handed.note
         assert "ALMA_NZ_API_KEY" in handed.note and "Bibs read/write" in handed.note
         harness.wait(lambda: handoffs(harness), what="the hand-off to the cataloger")
-        harness.wait(lambda: "Bibs read/write" in block_text(shown(harness, case.id)), what="the PM told why")
+        harness.wait(lambda: "Bibs read/write" in reads(harness, case.id), what="the PM told why")
         harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens settled")
         assert tokens_in_nz(harness.sim) == [] and harness.sim.state.linked_nz_id_of(iz) is None
     finally:
@@ -266,12 +274,14 @@ def test_a_merge_that_does_not_come_can_be_re_checked_and_decided_again(harness)
     iz = seed.CASES["multi"]
     link_set(harness, iz)
     case = case_for(harness, iz)
+    review(harness, case)
     click(harness, MERGE, f"{case.id}:{seed.NZ_RECORDS['multi_a']}")
     state_of(harness, case.id, "linking")
     click(harness, action_ids.RECHECK_CASE, str(case.id))  # nothing was merged
     reopened = state_of(harness, case.id, "open")
     harness.wait(lambda: "still carry" in (harness.store.case(case.id).note or ""), what="the re-check's note")
     assert reopened.decision is None and harness.sim.state.linked_nz_id_of(iz) is None
+    review(harness, harness.store.case(case.id))  # back in the queue (was: in its own message)
     harness.wait(lambda: any(b["type"] == "actions" and any(e["action_id"].startswith(action_ids.LINK_CANDIDATE)
                                                             for e in b["elements"])
                              for b in shown(harness, case.id)["blocks"]), what="the buttons back")
@@ -293,9 +303,9 @@ def test_alma_refusing_the_token_on_the_nz_record_hands_the_pick_to_the_cataloge
     assert "Bibs read/write" not in handed.note
     (message,) = harness.wait(lambda: handoffs(harness), what="the hand-off to the cataloger")
     assert f"<@{CATALOGER}>" in block_text(message) and "Share with Network" in block_text(message)
-    harness.wait(lambda: "insufficient cataloger level" in block_text(shown(harness, case.id)),
+    harness.wait(lambda: "insufficient cataloger level" in reads(harness, case.id),
                  what="the PM told why")
-    pm_text = block_text(shown(harness, case.id))
+    pm_text = reads(harness, case.id)
     assert f"went to <@{CATALOGER}>" in pm_text and "Share with Network" not in pm_text
     assert "no NZ API key is set" not in pm_text
     harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens settled")
@@ -318,7 +328,7 @@ def test_alma_refusing_the_token_on_the_iz_record_hands_it_off_and_takes_the_tok
     harness.wait(lambda: handoffs(harness), what="the hand-off to the cataloger")
     harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens off")
     assert tokens_in_nz(harness.sim) == []
-    harness.wait(lambda: "taken off again (checked)" in block_text(shown(harness, case.id)), what="the PM told")
+    harness.wait(lambda: "taken off again (checked)" in reads(harness, case.id), what="the PM told")
     harness.sim.state.link(iz, chosen)  # the cataloger follows the steps in Alma
     assert state_of(harness, case.id, "linked").chosen_nz_mms_id == chosen
 
@@ -346,7 +356,7 @@ def test_a_token_alma_will_not_take_off_is_said_and_does_not_hold_up_the_others(
     harness.wait(lambda: "still on NZ record" in (harness.store.case(case_a.id).note or ""), what="the note")
     note = harness.store.case(case_a.id).note
     assert token_a.token in note and nz_a[1] in note and "insufficient cataloger level" in note
-    assert token_a.token in block_text(shown(harness, case_a.id))
+    assert token_a.token in reads(harness, case_a.id)
     harness.sim.faults.refuse_put.clear()
     harness.wait(lambda: harness.store.link_token(token_a.id).state == "removed", what="case A's token off")
     assert tokens_in_nz(harness.sim) == []
@@ -362,8 +372,7 @@ def test_two_cases_picking_the_same_nz_record_each_get_their_own_token_and_both_
     twin = harness.sim.state.add_iz(harness.sim.state.iz[iz].marc, case="multi_twin").mms_id
     link_set(harness, iz, twin)
     cases = [case_for(harness, iz), case_for(harness, twin)]
-    for case in cases:
-        harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
+    review(harness, cases[0])  # the job's queue message; the picks need no more
     for case in cases:
         click(harness, LINK, f"{case.id}:{chosen}")
     for case in cases:
@@ -416,7 +425,7 @@ def test_a_link_job_that_links_a_different_nz_record_by_a_standard_number_fails_
     harness.wait(lambda: harness.store.link_token(token.id).state == "removed", what="the token off")
     assert tokens_in_nz(harness.sim) == []
     assert token.token not in read_back(harness, iz).network_numbers
-    assert other in block_text(shown(harness, case.id))
+    assert other in reads(harness, case.id)
 
 
 def test_the_token_route_uses_the_prefix_from_the_setting(harness):
