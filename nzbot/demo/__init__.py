@@ -354,7 +354,7 @@ class Demo:
         case = self.wait(lambda: next((c for c in store.cases() if c.iz_mms_id == iz and c.note
                                        and "taken off again (checked)" in c.note), None),
                          CASE_TIMEOUT, f"the case saying the token came off NZ record {chosen}")
-        self.say(f"\n\u2192 nzbot's record of the case: {case.note}")
+        self.transcript.note(f"\u2192 nzbot's record of the case: {case.note}")  # in the HTML too
         self.check(self._token_on(chosen) is None, f"the token is still on NZ record {chosen}")
         linked_to = self.sim.state.linked_nz_id_of(iz)
         self.check(linked_to == chosen, f"Alma shows IZ record {iz} linked to {linked_to}, not {chosen}")
