@@ -7,21 +7,28 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from alma.client import AlmaClient
 from bot.case_notifier import SlackCaseNotifier
+from bot.errors import user_message
 from bot.listeners import register_listeners
+from bot.messages import error_message
 from bot.notifier import SlackNotifier
 from bot.scheduler import Scheduler
 from bot.services import Services
+from bot.slack_retries import retry_handlers
 from nzbot.cases import Cases
 from nzbot.linkjobs import LinkJobs
 from nzbot.settings import BotSettings
 from nzbot.store import Store
 
 log = logging.getLogger(__name__)
+
+# Slack wants every ack within 3 s: a listener waits at most this long for another
+# writer on the database, then answers "busy, try again".
+ACK_DB_WAIT_SECONDS = 1.0
 
 
 @dataclass
@@ -37,10 +44,11 @@ class Bot:
 
 
 def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
-    client = WebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL)
+    client = WebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL,
+                       retry_handlers=retry_handlers())
     store = Store(settings.db_path)
     alma = AlmaClient(settings.alma)
-    notifier = SlackNotifier(client, settings.report_channel)
+    notifier = SlackNotifier(client, settings.report_channel, store)
     link_jobs = LinkJobs(store, alma, notifier)
     services = Services(
         settings=settings,
@@ -56,12 +64,29 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
         client=client,
         signing_secret=settings.signing_secret or None,
         # Listeners only parse and ack; a wide pool keeps acks quick under bursts.
-        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="nzbot-ack"),
+        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="nzbot-ack",
+                                             initializer=store.bound_waits,
+                                             initargs=(ACK_DB_WAIT_SECONDS,)),
         token_verification_enabled=False,  # auth.test at start-up is the doctor's job
         request_verification_enabled=not settings.socket_mode,
     )
     register_listeners(app, services)
+    app.error(listener_failed)
     scheduler = Scheduler(services)
     if start_scheduler:
         scheduler.start()
     return Bot(app=app, services=services, scheduler=scheduler)
+
+
+def listener_failed(error: Exception, response: BoltResponse | None, respond) -> BoltResponse | None:
+    """Any listener's failure, in words (and logged, by user_message): as the ack when it
+    came before one (so no command or button misses it), else as an ephemeral reply."""
+    message = {"response_type": "ephemeral", **error_message(user_message(error)).as_kwargs()}
+    if response is not None:
+        return BoltResponse(status=200, body=message)
+    try:
+        if respond is not None:
+            respond(replace_original=False, **message)
+    except Exception:  # no response_url, or Slack unreachable: the log has it
+        log.warning("could not tell the user about a failed request")
+    return None

@@ -7,8 +7,11 @@ from __future__ import annotations
 from slack_sdk import WebClient
 
 from bot.messages import case_message, case_outcome_message
+from bot.notifier import post_once
 from nzbot.settings import BotSettings
 from nzbot.store import Case, LinkJob, Store
+
+CASE_EVENT = "nzbot_case"
 
 
 class SlackCaseNotifier:
@@ -24,7 +27,10 @@ class SlackCaseNotifier:
             if channel in shown:
                 self.client.chat_update(channel=channel, ts=shown[channel], **message)
             else:
-                ts = self.client.chat_postMessage(channel=channel, **message)["ts"]
+                # Once only, even if nzbot dies between Slack storing it and this record.
+                metadata = {"event_type": CASE_EVENT, "event_payload": {"case": case.id}}
+                ts = post_once(self.client, self.store, f"posting:case:{case.id}:{channel}", channel,
+                               metadata, **message)
                 self.store.add_case_message(case.id, channel, ts)
 
     def case_settled(self, case: Case, revealed_by: LinkJob | None) -> None:

@@ -430,6 +430,10 @@ def cases_found_message(count: int) -> Message:
     return render("cases_found", count=count)
 
 
+def recheck_failed_message(set_id: str, tries: int, reason: str) -> Message:
+    return render("recheck_failed", set_id=set_id, tries=tries, reason=reason)
+
+
 # --- multi-match cases ------------------------------------------------------------------
 #
 # The case message is the Program Manager's place to decide; its buttons (live only while

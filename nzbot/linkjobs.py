@@ -54,8 +54,15 @@ class Notifier(Protocol):
     def cases_found(self, job: LinkJob, case_ids: list[int]) -> None:
         """Multi-matches from this job were recorded as cases."""
 
+    def recheck_failed(self, job: LinkJob, tries: int, reason: str) -> None:
+        """The re-check after this job failed `tries` times and was given up."""
+
 
 class LinkJobs:
+    # A failed re-check of a job's set is tried this many times in all, this far apart.
+    recheck_tries = 3
+    recheck_wait_seconds = 60.0
+
     def __init__(self, store: Store, alma: AlmaClient, notifier: Notifier) -> None:
         self.store = store
         self.alma = alma
@@ -200,33 +207,73 @@ class LinkJobs:
 
     def reconcile_reported(self) -> None:
         """After a job, finds the set's members still unlinked that have several NZ
-        matches and records each as a case for the Program Manager."""
+        matches and records each as a case for the Program Manager. A re-check that
+        fails is tried at most RECHECK_TRIES times, RECHECK_WAIT_SECONDS apart (not every
+        round: each try reads the whole set), then the job's thread is told, once."""
         for job in self.store.link_jobs("reported"):
-            if job.reconciled:
+            if job.reconciled or not self._recheck_due(job):
                 continue
             try:
-                found = self.background.get_set(job.set_id)
-            except SetNotFound:  # deleted since: nothing left to re-check
-                self.store.update_link_job(job.id, reconciled=1)
-                continue
-            case_ids = []
-            for mms_id, match in preview_set(self.background, SetPreview(found, found.number_of_members)):
-                if match is None or match.verdict is not Verdict.MULTI:
-                    continue
-                case = self.store.open_case(
-                    mms_id,
-                    match.iz.title if match.iz else "",
-                    [card.as_dict() for card in match.candidates],
-                    job.id,
-                    match.iz.as_dict() if match.iz else None,
-                )
-                if case is not None:
-                    case_ids.append(case.id)
-                    self.store.audit("nzbot", "case_opened", f"record {mms_id}", "open",
-                                     f"{len(match.candidates)} candidates")
+                self.reconcile(job)
+            except Exception as exc:  # Alma, an answer we cannot read, or a bug
+                self._recheck_failed(job, exc)
+
+    def reconcile(self, job: LinkJob) -> None:
+        """The re-check of one reported job's set."""
+        try:
+            found = self.background.get_set(job.set_id)
+        except SetNotFound:  # deleted since: nothing left to re-check
             self.store.update_link_job(job.id, reconciled=1)
-            if case_ids:
-                self.notifier.cases_found(self.store.link_job(job.id), case_ids)
+            return
+        case_ids = []
+        for mms_id, match in preview_set(self.background, SetPreview(found, found.number_of_members)):
+            if match is None or match.verdict is not Verdict.MULTI:
+                continue
+            case = self.store.open_case(
+                mms_id,
+                match.iz.title if match.iz else "",
+                [card.as_dict() for card in match.candidates],
+                job.id,
+                match.iz.as_dict() if match.iz else None,
+            )
+            if case is not None:
+                case_ids.append(case.id)
+                self.store.audit("nzbot", "case_opened", f"record {mms_id}", "open",
+                                 f"{len(match.candidates)} candidates")
+        self.store.update_link_job(job.id, reconciled=1)
+        if case_ids:
+            self.notifier.cases_found(self.store.link_job(job.id), case_ids)
+
+    def _recheck_due(self, job: LinkJob) -> bool:
+        """False while a failed re-check waits for its next try."""
+        failed = self.store.recall(f"recheck_failures:{job.id}")
+        if failed is None:
+            return True
+        _, _, at = failed.partition(" ")
+        waited = datetime.now(timezone.utc) - datetime.fromisoformat(at)
+        return waited >= timedelta(seconds=self.recheck_wait_seconds)
+
+    def _recheck_failed(self, job: LinkJob, exc: Exception) -> None:
+        failed = self.store.recall(f"recheck_failures:{job.id}")
+        tries = int(failed.split(" ", 1)[0]) + 1 if failed else 1
+        if isinstance(exc, AlmaError):
+            log.warning("link job %s: re-check failed (try %d of %d): %s", job.id, tries,
+                        self.recheck_tries, exc)
+        else:
+            log.exception("link job %s: re-check failed (try %d of %d)", job.id, tries,
+                          self.recheck_tries)
+        if tries < self.recheck_tries:
+            self.store.remember(f"recheck_failures:{job.id}", f"{tries} {now()}")
+            return
+        self.store.update_link_job(job.id, reconciled=1)  # given up: no more tries
+        self.store.forget(f"recheck_failures:{job.id}")
+        self.store.audit("nzbot", "recheck_failed", f"set {job.set_id}", "given up",
+                         f"{tries} tries; {type(exc).__name__}")
+        reason = exc.message if isinstance(exc, AlmaError) else "an error inside nzbot (it has been logged)"
+        try:
+            self.notifier.recheck_failed(self.store.link_job(job.id), tries, reason)
+        except Exception:
+            log.exception("link job %s: could not say that its re-check failed", job.id)
 
     def discover_ui_runs(self, since: datetime) -> None:
         """Link-job runs started in Alma's own UI: tracked and reported like ours."""
