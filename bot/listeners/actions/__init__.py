@@ -5,12 +5,14 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import action_ids
+from bot.listeners.answering import answering
 from bot.listeners.actions import case_buttons, send_to_pm
 from bot.services import Services
 
 
 def register(app: App, services: Services) -> None:
     @app.action(action_ids.SEND_TO_PM)
+    @answering
     def send_to_pm_clicked(ack, body, respond):
         send_to_pm.handle(services, ack, body, respond)
 
@@ -20,8 +22,9 @@ def register(app: App, services: Services) -> None:
         (action_ids.SKIP_CASE, "skip"),
         (action_ids.RECHECK_CASE, "recheck"),
     ):
-        app.action(action_ids.pattern(action_id))(case_buttons.decision_listener(services, decision))
+        app.action(action_ids.pattern(action_id))(answering(case_buttons.decision_listener(services, decision)))
 
     @app.action(action_ids.pattern(action_ids.CASE_PAGE))
+    @answering
     def case_page_clicked(ack, body, respond):
         case_buttons.turn_page(services, ack, body, respond)
