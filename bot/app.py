@@ -7,14 +7,13 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App
 from slack_sdk import WebClient
 
 from alma.client import AlmaClient
 from bot.case_notifier import SlackCaseNotifier
-from bot.errors import user_message
 from bot.listeners import register_listeners
-from bot.messages import error_message
+from bot.listeners.answering import listener_failed
 from bot.notifier import SlackNotifier
 from bot.scheduler import Scheduler
 from bot.services import Services
@@ -77,16 +76,3 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
         scheduler.start()
     return Bot(app=app, services=services, scheduler=scheduler)
 
-
-def listener_failed(error: Exception, response: BoltResponse | None, respond) -> BoltResponse | None:
-    """Any listener's failure, in words (and logged, by user_message): as the ack when it
-    came before one (so no command or button misses it), else as an ephemeral reply."""
-    message = {"response_type": "ephemeral", **error_message(user_message(error)).as_kwargs()}
-    if response is not None:
-        return BoltResponse(status=200, body=message)
-    try:
-        if respond is not None:
-            respond(replace_original=False, **message)
-    except Exception:  # no response_url, or Slack unreachable: the log has it
-        log.warning("could not tell the user about a failed request")
-    return None

@@ -104,10 +104,9 @@ class SlackNotifier:
         return find_posted(self.client, self.channel, metadata)
 
     def post_report(self, job: LinkJob, report: JobReport) -> str:
-        in_thread = job.message_ts if job.id not in self._threadless else None
         response = self.client.chat_postMessage(
             channel=self.channel,
-            thread_ts=in_thread,
+            thread_ts=self._thread_of(job),
             metadata=_report_metadata(job),
             **job_report_message(report).as_kwargs(),
         )
@@ -115,15 +114,19 @@ class SlackNotifier:
 
     def cases_found(self, job: LinkJob, case_ids: list[int]) -> None:
         self.client.chat_postMessage(
-            channel=self.channel, thread_ts=job.message_ts,
+            channel=self.channel, thread_ts=self._thread_of(job),
             **cases_found_message(len(case_ids)).as_kwargs(),
         )
 
     def recheck_failed(self, job: LinkJob, tries: int, reason: str) -> None:
         self.client.chat_postMessage(
-            channel=self.channel, thread_ts=job.message_ts if job.id not in self._threadless else None,
+            channel=self.channel, thread_ts=self._thread_of(job),
             **recheck_failed_message(job.set_id, tries, reason).as_kwargs(),
         )
+
+    def _thread_of(self, job: LinkJob) -> str | None:
+        """The start message's ts, or None (the top level) when it was deleted."""
+        return job.message_ts if job.id not in self._threadless else None
 
 
 def _report_metadata(job: LinkJob) -> dict:

@@ -1,9 +1,12 @@
-"""Every listener's failure answered in words, so that no command or button misses its ack."""
+"""Every listener's failure answered in words, so that no command or button misses its
+ack and nobody is told "the error has been logged" unless it was (user_message logs)."""
 
 from __future__ import annotations
 
 import functools
 import logging
+
+from slack_bolt import BoltResponse
 
 from bot.errors import user_message
 from bot.messages import error_message
@@ -11,25 +14,44 @@ from bot.messages import error_message
 log = logging.getLogger(__name__)
 
 
+def failure_message(exc: Exception) -> dict:
+    return {"response_type": "ephemeral", **error_message(user_message(exc)).as_kwargs()}
+
+
 def answering(listener):
-    """Any failure of `listener` answered in words (and logged, by user_message): as the
-    ack when it came first, else as an ephemeral reply. Done here, not in Bolt's error
-    handler, because Bolt forgets an ack given just before a failure. Bolt reads the
-    listener's argument names through functools.wraps."""
+    """Wraps a listener: any failure is answered as the ack when it came first, else as
+    an ephemeral reply. Done around the listener rather than in Bolt's error handler
+    because Bolt drops an ack given just before a failure. (Bolt reads the listener's
+    argument names through functools.wraps.)"""
 
     @functools.wraps(listener)
     def run(**kwargs):
         try:
             listener(**kwargs)
         except Exception as exc:
-            message = error_message(user_message(exc)).as_kwargs()
-            ack, respond = kwargs["ack"], kwargs.get("respond")
+            message = failure_message(exc)
+            ack = kwargs["ack"]
             if ack.response is None:
-                ack(response_type="ephemeral", **message)
-            elif respond is not None:
-                try:
-                    respond(response_type="ephemeral", replace_original=False, **message)
-                except Exception:  # Slack unreachable: the log has the error
-                    log.warning("could not tell the user about a failed request")
+                ack(**message)
+            else:
+                _reply(kwargs.get("respond"), message)
 
     return run
+
+
+def listener_failed(error: Exception, response: BoltResponse | None, respond) -> BoltResponse | None:
+    """Bolt's global error handler, for a listener not wrapped in `answering`: its failure
+    before an ack becomes the ack (Bolt's default is an empty 500)."""
+    message = failure_message(error)
+    if response is not None:
+        return BoltResponse(status=200, body=message)
+    _reply(respond, message)
+    return None
+
+
+def _reply(respond, message: dict) -> None:
+    try:
+        if respond is not None:
+            respond(replace_original=False, **message)
+    except Exception:  # no response_url, or Slack unreachable: the log has the error
+        log.warning("could not tell the user about a failed request")
