@@ -128,6 +128,10 @@ def test_two_clicks_at_once_act_once(harness):
     for t in threads:
         t.join()
     assert all(a.status_code == 200 for a, _ in answers)
+    # The decision is recorded just after the ack: wait for it, then for any other.
+    harness.wait(lambda: [r for r in harness.store.audit_rows() if r["action"] == "case_link"],
+                 what="the decision recorded")
+    time.sleep(0.5)
     decisions = [r for r in harness.store.audit_rows() if r["action"] == "case_link"]
     assert len(decisions) == 1
     refused = harness.wait(
