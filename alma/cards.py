@@ -223,9 +223,12 @@ def _joined(fields: list[Field], codes: str, trailing: str = _ISBD_TRAILING) -> 
     return trim_isbd(" ".join(parts), trailing)
 
 
-def _all_values(record: Record, tag: str, code: str) -> str:
-    """Every $code of every `tag`, trimmed and joined with "; " (336-338 repeat)."""
-    values = [trim_isbd(v) for f in record.get_fields(tag) for v in f.get_subfields(code)]
+def _rda_types(record: Record, tag: str) -> str:
+    """336/337/338: each field's terms ($a), or its codes ($b) when it carries only codes
+    ("txt", "n", "nc"), as many real catalogue records do; joined with "; "."""
+    values = []
+    for f in record.get_fields(tag):
+        values.extend(trim_isbd(v) for v in (f.get_subfields("a") or f.get_subfields("b")))
     return "; ".join(dict.fromkeys(v for v in values if v))
 
 
@@ -270,9 +273,9 @@ def card_from_record(mms_id: str, record: Record) -> RecordCard:
         edition=_joined(record.get_fields("250"), "ab"),
         publication=publication_of(record),
         extent=_joined(record.get_fields("300"), "a", _EXTENT_TRAILING),
-        content_type=_all_values(record, "336", "a"),
-        media_type=_all_values(record, "337", "a"),
-        carrier_type=_all_values(record, "338", "a"),
+        content_type=_rda_types(record, "336"),
+        media_type=_rda_types(record, "337"),
+        carrier_type=_rda_types(record, "338"),
         cataloging_language=_first_subfield(record, "040", "b"),
         record_format=record_format,
         encoding_level=_leader_at(record, 17, 18),

@@ -8,25 +8,36 @@ of alma.models. Alma's JSON quirks (string booleans, list wrappers, MARCXML stri
 from __future__ import annotations
 
 import copy
+import logging
 import re
 import xml.etree.ElementTree as ET
 from datetime import date, datetime
 from typing import Iterable, Iterator, Sequence
+from xml.sax.saxutils import unescape
 
-from pymarc import Record
+from pymarc import Field, Record, Subfield
 
 from alma.config import JOB_ID, AlmaSettings
 from alma.errors import (
     AlmaRequestError,
+    AlmaServerError,
     BadInput,
     NotABibSet,
+    NotSru,
     RecordNotFound,
     SetNotFound,
     SruError,
     quoted,
 )
-from alma.http import AlmaHttp
-from alma.marc import record_from_element, record_from_xml, record_to_xml
+from alma.http import AlmaHttp, body_excerpt
+from alma.marc import (
+    UnreadableRecord,
+    record_from_element,
+    record_from_xml,
+    record_to_xml,
+    strip_forbidden_characters,
+    without_declaration,
+)
 from alma.models import (
     LINK_JOB_NAME,
     AlmaSet,
@@ -40,17 +51,22 @@ from alma.models import (
     SruPage,
 )
 
+log = logging.getLogger(__name__)
+
 API = "/almaws/v1"
 BIBS_PER_CALL = 100  # Alma's limit for GET /bibs?mms_id=
 MEMBERS_PER_PAGE = 100  # Alma's limit for set members
+LIST_PAGE = 100  # Alma's largest page (limit) for the conf lists
 MEMBERS_PER_UPDATE = 1000  # Alma's limit for add/replace members
 SRU_PAGE = 50  # the usual SRU page; larger pages are not assumed to be honoured
 # OCLC numbers OR-ed into one SRU query: ~60 URL characters each keeps the URL near 6 KB.
 SRU_TERMS_PER_QUERY = 100
 
-SRW_NS = "{http://www.loc.gov/zing/srw/}"
+SRW_NS = "{http://www.loc.gov/zing/srw/}"  # SRU 1.2 (what Alma's /view/sru answers)
+SRU2_NS = "{http://docs.oasis-open.org/ns/search-ws/sruResponse}"  # SRU 2.0 (OASIS)
+SRU_NAMESPACES = (SRW_NS, SRU2_NS)
 DIAG_NS = "{http://www.loc.gov/zing/srw/diagnostic/}"
-MARC_NS = "{http://www.loc.gov/MARC21/slim}"
+DIAG_NAMESPACES = (DIAG_NS, "{http://docs.oasis-open.org/ns/search-ws/diagnostic}")
 
 # ASCII digits only (\d would take other scripts' digits), matched whole (fullmatch: "$"
 # would let a trailing newline through).
@@ -124,7 +140,36 @@ class AlmaClient:
         return f"{self.settings.api_url}{API}{path}"
 
     def _get(self, path: str, params: dict | None = None) -> dict:
-        return self.http.request("GET", self._url(path), params=params, background=self.background).json()
+        return self._object(
+            self.http.request("GET", self._url(path), params=params, background=self.background))
+
+    def _object(self, response) -> dict:
+        """The JSON object of a success answer; anything else is Alma misbehaving."""
+        data = self.http.json(response)
+        if not isinstance(data, dict):
+            raise AlmaServerError(
+                f"Alma answered HTTP {response.status_code} with JSON that is not an object: "
+                f"{body_excerpt(response.text, limit=60)}.", status=response.status_code)
+        return data
+
+    def _list_page(self, path: str, key: str, params: dict, offset: int,
+                   limit: int = LIST_PAGE) -> tuple[list[dict], int | None]:
+        """One page of an Alma list: its items and total_record_count (None when missing).
+        With no hits Alma sends {"total_record_count": 0} and no list key at all."""
+        data = self._get(path, {**params, "limit": limit, "offset": offset})
+        return as_list(data.get(key)), total_of(data)
+
+    def _paged(self, path: str, key: str, params: dict, limit: int = LIST_PAGE,
+               offset: int = 0) -> Iterator[dict]:
+        """Every item of an Alma list from `offset` on, page after page: the one paging
+        loop. It stops at total_record_count; when Alma leaves the total out, it goes on
+        while pages come back full."""
+        while True:
+            items, total = self._list_page(path, key, params, offset, limit)
+            yield from items
+            offset += len(items)
+            if not items or (offset >= total if total is not None else len(items) < limit):
+                return
 
     def _get_one(self, path: str, not_found: type[AlmaRequestError], message: str) -> dict:
         """One object by id. Alma answers 400 for an id it doesn't have (the id's form
@@ -141,7 +186,7 @@ class AlmaClient:
         response = self.http.request(
             "POST", self._url(path), params=params, json_body=body, background=self.background
         )
-        return response.json() if response.content else {}
+        return {} if response.status_code == 204 else self._object(response)
 
     # -- bibs --------------------------------------------------------------------------
 
@@ -179,7 +224,13 @@ class AlmaClient:
             accept="application/xml",
             background=self.background,
         )
-        return bib_from_xml(response.text)
+        try:
+            return bib_from_xml(response.text)
+        except (ET.ParseError, ValueError):
+            raise AlmaServerError(
+                f"Alma answered the update of bib {mms_id} with HTTP {response.status_code} but not with a <bib>: "
+                f"{body_excerpt(response.text, secrets=(self.settings.api_key,))}.",
+                status=response.status_code) from None
 
     # -- sets --------------------------------------------------------------------------
 
@@ -193,18 +244,8 @@ class AlmaClient:
         name = (name or "").strip()
         if not name:
             raise BadInput("Give a set id or a set name.")
-        found: list[AlmaSet] = []
-        offset = 0
-        while True:
-            data = self._get(
-                "/conf/sets",
-                {"q": f"name~{name}", "content_type": "BIB_MMS", "limit": 100, "offset": offset},
-            )
-            page = as_list(data.get("set"))
-            found.extend(set_from_json(item) for item in page)
-            offset += len(page)
-            if not page or offset >= as_int(data.get("total_record_count")):
-                return found
+        items = self._paged("/conf/sets", "set", {"q": f"name~{name}", "content_type": "BIB_MMS"})
+        return [set_from_json(item) for item in items]
 
     def find_set(self, id_or_name: str) -> AlmaSet:
         """A set by id (digits) or by exact name, refused unless it holds bib records."""
@@ -228,26 +269,17 @@ class AlmaClient:
             )
         return found
 
-    def set_members_page(self, set_id: str, offset: int = 0) -> tuple[list[SetMember], int]:
-        """One page (up to 100) of a set's members and the set's total."""
-        data = self._get(
-            f"/conf/sets/{check_set_id(set_id)}/members",
-            {"limit": MEMBERS_PER_PAGE, "offset": offset},
-        )
-        members = [
-            SetMember(id=str(m.get("id", "")), description=str(m.get("description") or ""))
-            for m in as_list(data.get("member"))
-        ]
-        return members, as_int(data.get("total_record_count"))
+    def set_members_page(self, set_id: str, offset: int = 0) -> tuple[list[SetMember], int | None]:
+        """One page (up to 100) of a set's members and the set's total (None when Alma
+        left total_record_count out)."""
+        items, total = self._list_page(
+            f"/conf/sets/{check_set_id(set_id)}/members", "member", {}, offset, MEMBERS_PER_PAGE)
+        return [member_from_json(m) for m in items], total
 
-    def set_members(self, set_id: str) -> Iterator[SetMember]:
-        offset = 0
-        while True:
-            members, total = self.set_members_page(set_id, offset)
-            yield from members
-            offset += len(members)
-            if not members or offset >= total:
-                return
+    def set_members(self, set_id: str, offset: int = 0) -> Iterator[SetMember]:
+        path = f"/conf/sets/{check_set_id(set_id)}/members"
+        for item in self._paged(path, "member", {}, MEMBERS_PER_PAGE, offset):
+            yield member_from_json(item)
 
     def create_set(self, name: str, members: Sequence[str] = (), description: str = "") -> AlmaSet:
         """An itemized set of bib records, filled with `members` (1,000 per call)."""
@@ -294,15 +326,7 @@ class AlmaClient:
     # -- jobs --------------------------------------------------------------------------
 
     def list_jobs(self, job_type: str = "MANUAL") -> list[Job]:
-        jobs: list[Job] = []
-        offset = 0
-        while True:
-            data = self._get("/conf/jobs", {"type": job_type, "limit": 100, "offset": offset})
-            page = as_list(data.get("job"))
-            jobs.extend(job_from_json(item) for item in page)
-            offset += len(page)
-            if not page or offset >= as_int(data.get("total_record_count")):
-                return jobs
+        return [job_from_json(item) for item in self._paged("/conf/jobs", "job", {"type": job_type})]
 
     def find_link_job(self) -> Job:
         """The 'Link a set of records to the Network Zone' job: from ALMA_LINK_JOB_ID, or
@@ -344,18 +368,9 @@ class AlmaClient:
         """Runs of a job submitted on or after the day of `since` (Alma filters by day)."""
         job_id = check_job_id(job_id)
         day = since.date() if isinstance(since, datetime) else since
-        instances: list[JobInstance] = []
-        offset = 0
-        while True:
-            data = self._get(
-                f"/conf/jobs/{job_id}/instances",
-                {"submit_date_from": day.isoformat(), "limit": 100, "offset": offset},
-            )
-            page = as_list(data.get("job_instance"))
-            instances.extend(instance_from_json(item, job_id) for item in page)
-            offset += len(page)
-            if not page or offset >= as_int(data.get("total_record_count")):
-                return instances
+        items = self._paged(f"/conf/jobs/{job_id}/instances", "job_instance",
+                            {"submit_date_from": day.isoformat()})
+        return [instance_from_json(item, job_id) for item in items]
 
     # -- the NZ's SRU endpoint ---------------------------------------------------------
 
@@ -378,7 +393,7 @@ class AlmaClient:
             background=self.background,
             authorized=False,  # SRU is public; the API key stays with the API
         )
-        return sru_page_from_xml(response.content)
+        return sru_page_from_xml(response.content, self.settings.nz_sru_url)
 
     def sru_search(self, query: str) -> Iterator[Record]:
         """Every record answering `query`, page after page until numberOfRecords."""
@@ -386,8 +401,10 @@ class AlmaClient:
         while True:
             page = self.sru_page(query, start)
             yield from page.records
-            start += len(page.records)
-            if not page.records or start > page.number_of_records:
+            # Records neither parsed nor read leniently still took a place on the page.
+            read = len(page.records) + sum(1 for u in page.unreadable if u == "unknown")
+            start += read
+            if not read or start > page.number_of_records:
                 return
 
     def oclc_queries(self, oclc_numbers: Iterable[str]) -> list[str]:
@@ -424,6 +441,17 @@ def as_int(value: object, default: int = 0) -> int:
         return default
 
 
+def total_of(data: dict) -> int | None:
+    """A list's total_record_count, or None when the answer has none (then the client
+    pages on while pages come back full)."""
+    value = data.get("total_record_count") if isinstance(data, dict) else None
+    return None if value is None or value == "" else as_int(value)
+
+
+def member_from_json(data: dict) -> SetMember:
+    return SetMember(id=str(data.get("id", "")), description=str(data.get("description") or ""))
+
+
 def value_of(node: object) -> str:
     """Alma's {"value": .., "desc": ..} objects, or a plain string."""
     if isinstance(node, dict):
@@ -439,18 +467,31 @@ def bib_from_json(data: dict) -> Bib:
     elif isinstance(linked, str) and linked.strip():
         linked_id = linked.strip()
     anies = as_list(data.get("anies"))
-    record = record_from_xml(anies[0]) if anies and anies[0] else None
+    mms_id = str(data.get("mms_id", ""))
+    record, unreadable = None, None
+    if anies and anies[0]:
+        try:
+            record = record_from_xml(str(anies[0]))
+        except UnreadableRecord as exc:
+            # One broken record must not sink its batch: it travels as unreadable.
+            unreadable = str(exc)
+            log.warning("bib %s: its MARC cannot be read: %s", mms_id, unreadable)
     return Bib(
-        mms_id=str(data.get("mms_id", "")),
+        mms_id=mms_id,
         title=str(data.get("title") or ""),
         linked_nz_mms_id=linked_id,
         record=record,
         network_numbers=tuple(str(n) for n in as_list(data.get("network_number"))),
+        unreadable=unreadable,
     )
 
 
 def bib_from_xml(text: str) -> Bib:
+    """A <bib> from Alma's XML: ET.ParseError when it is not XML, ValueError when it is
+    XML but not a <bib>."""
     root = ET.fromstring(text)
+    if root.tag != "bib":
+        raise ValueError(f"<{root.tag}> is not a <bib>")
     linked = root.find("linked_record_id")
     linked_id = (linked.text or "").strip() if linked is not None else ""
     if linked is not None and linked.get("type", "NZ") not in ("NZ", ""):
@@ -517,28 +558,110 @@ def instance_from_json(data: dict, job_id: str) -> JobInstance:
     )
 
 
-def sru_page_from_xml(content: bytes) -> SruPage:
+def sru_page_from_xml(content: bytes, url: str = "the SRU address") -> SruPage:
+    """One searchRetrieveResponse (SRU 1.2 or 2.0). A 200 that is not one (a sign-in page
+    from a wrong ALMA_NZ_SRU_URL) is NotSru naming the URL, never "0 records"; a
+    diagnostic in either version's namespace is an SruError; a record that cannot be parsed
+    does not sink the page: it is read leniently and named in `unreadable`."""
+    unreadable: list[str] = []
     try:
         root = ET.fromstring(content)
-    except ET.ParseError as exc:
-        raise SruError("The NZ's SRU endpoint sent something that is not XML.") from exc
-    diagnostic = root.find(f".//{DIAG_NS}diagnostic")
-    if diagnostic is not None:
-        message = diagnostic.findtext(f"{DIAG_NS}message") or "SRU error"
-        details = diagnostic.findtext(f"{DIAG_NS}details") or ""
-        uri = diagnostic.findtext(f"{DIAG_NS}uri") or ""
-        raise SruError(f"The NZ search failed: {message}" + (f" ({details})" if details else ""), code=uri or None)
-    total = as_int(root.findtext(f"{SRW_NS}numberOfRecords"))
+        chunks: list[str] | None = None
+    except ET.ParseError:
+        root, chunks = _envelope_without_records(content, url)
+    ns = _namespace(root.tag)
+    if _local_name(root.tag) != "searchRetrieveResponse" or ns not in SRU_NAMESPACES:
+        raise not_sru(url, content)
+    for diag_ns in DIAG_NAMESPACES:
+        diagnostic = root.find(f".//{diag_ns}diagnostic")
+        if diagnostic is not None:
+            message = diagnostic.findtext(f"{diag_ns}message") or "SRU error"
+            details = diagnostic.findtext(f"{diag_ns}details") or ""
+            uri = diagnostic.findtext(f"{diag_ns}uri") or ""
+            raise SruError(f"The NZ search failed: {message}" + (f" ({details})" if details else ""),
+                           code=uri or None)
+    total = as_int(root.findtext(f"{ns}numberOfRecords"))
     records = []
-    for data in root.iter(f"{SRW_NS}recordData"):
-        marc = data.find(f"{MARC_NS}record")
-        if marc is None:
-            marc = data.find("record")
-        if marc is not None:
-            records.append(record_from_element(marc))
-    next_position = root.findtext(f"{SRW_NS}nextRecordPosition")
+    if chunks is None:
+        for data in root.iter(f"{ns}recordData"):
+            marc = next((e for e in data if _local_name(e.tag) == "record"), None)
+            if marc is not None:
+                records.append(record_from_element(marc))
+    else:
+        for chunk in chunks:
+            record, broken = _nz_record_from_text(chunk)
+            if record is not None:
+                records.append(record)
+            if broken:
+                unreadable.append(broken)
+    next_position = root.findtext(f"{ns}nextRecordPosition")
     return SruPage(
         number_of_records=total,
         records=tuple(records),
         next_record_position=as_int(next_position) if next_position else None,
+        unreadable=tuple(unreadable),
     )
+
+
+_RECORD_DATA = re.compile(r"(<((?:[\w.-]+:)?recordData)\b[^>]*>)(.*?)(</\2\s*>)", re.DOTALL)
+_CONTROL_001 = re.compile(r'<(?:[\w.-]+:)?controlfield[^>]*tag="001"[^>]*>\s*([^<\s]+)')
+_DATAFIELD = re.compile(
+    r'<(?:[\w.-]+:)?datafield\b[^>]*\btag="(035|245)"[^>]*>(.*?)</(?:[\w.-]+:)?datafield\s*>', re.DOTALL)
+_SUBFIELD = re.compile(r'<(?:[\w.-]+:)?subfield\b[^>]*\bcode="(\w)"[^>]*>([^<]*)</(?:[\w.-]+:)?subfield\s*>')
+
+
+def _envelope_without_records(content: bytes, url: str) -> tuple[ET.Element, list[str]]:
+    """When a page does not parse as a whole, one record is usually to blame: parse the
+    envelope with each recordData emptied, and each record on its own."""
+    text = content.decode("utf-8", errors="replace")
+    chunks = [m.group(3) for m in _RECORD_DATA.finditer(text)]
+    envelope = _RECORD_DATA.sub(lambda m: m.group(1) + m.group(4), text)
+    try:
+        return ET.fromstring(without_declaration(envelope)), chunks
+    except ET.ParseError:
+        raise not_sru(url, content) from None
+
+
+def _nz_record_from_text(chunk: str) -> tuple[Record | None, str | None]:
+    """An NZ record from its recordData text, and its MMS ID when it could not be parsed.
+
+    NZ records are only read, never written back, so dropping a control character cannot
+    change what we send to Alma. A record broken past that is read leniently for its 001,
+    035s and 245: Alma's link job matches on its own database, not on this XML, so leaving
+    the record out would predict "no NZ match" and invite a duplicate."""
+    if not chunk.strip():
+        return None, None
+    for text in (chunk, strip_forbidden_characters(chunk)):
+        try:
+            return record_from_xml(text), None
+        except UnreadableRecord:
+            continue
+    found = _CONTROL_001.search(chunk)
+    mms_id = found.group(1) if found else None
+    log.warning("NZ record %s in an SRU answer is broken MARCXML; read for its 001 and 035s only",
+                mms_id or "(no 001)")
+    if mms_id is None:
+        return None, "unknown"
+    record = Record()
+    record.add_field(Field(tag="001", data=mms_id))
+    for tag, inner in _DATAFIELD.findall(strip_forbidden_characters(chunk)):
+        subfields = [Subfield(code, unescape(value)) for code, value in _SUBFIELD.findall(inner)]
+        if subfields:
+            record.add_ordered_field(Field(tag=tag, indicators=[" ", " "], subfields=subfields))
+    return record, mms_id
+
+
+def not_sru(url: str, content: bytes) -> NotSru:
+    return NotSru(
+        f"The NZ's SRU address {url} did not answer with SRU (no searchRetrieveResponse); it sent "
+        f"{body_excerpt(content.decode('utf-8', errors='replace'), limit=80)}. Check ALMA_NZ_SRU_URL: "
+        "https://<your Alma host>/view/sru/<NZ code>."
+    )
+
+
+def _namespace(tag: str) -> str:
+    return tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+
+
+def _local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]

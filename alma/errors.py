@@ -81,3 +81,11 @@ class NotABibSet(BadInput):
 
 class SruError(AlmaError):
     """The NZ's SRU endpoint answered with a diagnostic or could not be read."""
+
+
+class NotSru(SruError):
+    """The SRU address answered 200 with something that is not an SRU response."""
+
+
+class RecordUnreadable(AlmaError):
+    """Alma's copy of a bib cannot be parsed (broken MARCXML, control characters)."""

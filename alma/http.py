@@ -185,6 +185,23 @@ class AlmaHttp:
             raise error_from_response(response)
         return response
 
+    def json(self, response: requests.Response) -> object:
+        """The JSON of an answer Alma sent as a success. A 200 that is not JSON (empty, an
+        XML or HTML page from a proxy or a sign-in portal) is an AlmaServerError quoting a
+        short, secret-free excerpt of what came back, never a raw JSONDecodeError."""
+        try:
+            return response.json()
+        except ValueError:
+            what = body_excerpt(response.text, secrets=(self._api_key(),))
+            raise AlmaServerError(
+                f"Alma answered {endpoint_name(response.request.method or 'GET', response.url)} "
+                f"with HTTP {response.status_code} but not with JSON: {what}.",
+                status=response.status_code,
+            ) from None
+
+    def _api_key(self) -> str:
+        return str(self.session.headers.get("Authorization", "")).removeprefix("apikey ").strip()
+
     def close(self) -> None:
         self.session.close()
 
@@ -208,6 +225,37 @@ def endpoint_name(method: str, url: str) -> str:
     if "/view/sru/" in path:
         return f"{method} SRU"
     return f"{method} " + re.sub(r"/\d+", "/{id}", path)
+
+
+_TAG = re.compile(r"<[^>]*>")
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+# "apikey l7xx…" or "apikey=l7xx…" echoed back by a proxy: keys are long; words are not.
+_KEYLIKE = re.compile(r"(?i)(api[-_ ]?key\W{0,3})[\w-]{16,}")
+
+
+def body_excerpt(text: str, *, secrets: tuple[str, ...] = (), limit: int = 120) -> str:
+    """What an unexpected answer was, in a few words: 'an empty body', 'an HTML page
+    titled "Sign in"', or its first characters, tags and secrets taken out."""
+    text = (text or "").strip()
+    if not text:
+        return "an empty body"
+    kind = "a body"
+    head = text[:500].lower()
+    if "<html" in head or "<!doctype html" in head:
+        title = _TITLE.search(text)
+        kind = "an HTML page" + (f" titled {' '.join(title.group(1).split())[:60]!r}" if title else "")
+        text = _TAG.sub(" ", _TITLE.sub(" ", text, count=1))
+    elif text.startswith("<"):
+        kind = "XML"
+        text = _TAG.sub(" ", text)
+    words = " ".join(text.split())
+    for secret in secrets:
+        if secret:
+            words = words.replace(secret, "[secret]")
+    words = _KEYLIKE.sub(r"\1[secret]", words)
+    if len(words) > limit:
+        words = words[:limit].rstrip() + "…"
+    return f"{kind} ({words!r})" if words else kind
 
 
 def error_from_response(response: requests.Response) -> AlmaError:

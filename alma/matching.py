@@ -25,6 +25,7 @@ class Verdict(StrEnum):
     NONE = "none"  # no NZ record carries its OCN
     UNIQUE = "unique"  # exactly one: the link job will link it
     MULTI = "multi"  # two or more: multi-match, for the Program Manager or Method 2
+    UNREADABLE = "unreadable"  # Alma's copy of its MARC cannot be parsed: fix it first
 
 
 def _mms_id_of(record: Record) -> str | None:
@@ -142,6 +143,8 @@ def match_bib(bib: Bib, nz_pool: NzPool) -> Match:
     base = Match(_iz_card(bib), iz_oclc, bib.linked_nz_mms_id or None, Verdict.LINKED)
     if base.linked_nz_mms_id:
         return base
+    if bib.unreadable:
+        return replace(base, verdict=Verdict.UNREADABLE)
     if not iz_oclc.active:
         return replace(base, verdict=Verdict.NO_OCLC)
     found = tuple(candidates_for(iz_oclc, nz_pool))

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from pymarc import Record
 
+from alma.errors import RecordUnreadable
+
 # The job's display name in Alma; its id differs per installation (M85 is seen in the wild).
 LINK_JOB_NAME = "Link a set of records to the Network Zone"
 
@@ -39,8 +41,22 @@ class Bib:
     mms_id: str
     title: str
     linked_nz_mms_id: str | None
-    record: Record | None  # None when fetched with view=brief
+    record: Record | None  # None when fetched with view=brief, or unreadable
     network_numbers: tuple[str, ...] = ()
+    unreadable: str | None = None  # why its MARC could not be parsed (record is None then)
+
+    def marc(self) -> Record:
+        """The MARC record, to change it; a clear error when Alma's copy cannot be read."""
+        if self.record is None:
+            raise RecordUnreadable(unreadable_message(self.mms_id, self.unreadable))
+        return self.record
+
+
+def unreadable_message(mms_id: str, reason: str | None) -> str:
+    """What a cataloger is told about an IZ record whose MARC cannot be read."""
+    why = f" ({reason})" if reason else ""
+    return (f"The IZ record {mms_id} can't be read: its MARC is broken{why}. Open it in the "
+            "Metadata Editor, correct it (often a stray control character), save, and try again.")
 
 
 @dataclass(frozen=True)
@@ -138,6 +154,9 @@ class SruPage:
     number_of_records: int
     records: tuple[Record, ...]
     next_record_position: int | None = None
+    # MMS IDs of records whose MARC is broken (read for 001/035/245 only), "unknown" for
+    # one without a readable 001 (left out)
+    unreadable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

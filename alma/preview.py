@@ -110,16 +110,7 @@ def preview_set(
     set_id = heading.set.id
     done = 0
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="preview") as pool:
-        first_page, total = client.set_members_page(set_id, 0)
-        offsets = range(MEMBERS_PER_PAGE, total, MEMBERS_PER_PAGE)
-        for chunk_start in range(0, max(total, 1), MEMBERS_PER_PAGE * CHUNK_PAGES):
-            chunk_offsets = [o for o in offsets if chunk_start <= o < chunk_start + MEMBERS_PER_PAGE * CHUNK_PAGES]
-            pages = list(pool.map(lambda o: client.set_members_page(set_id, o)[0], chunk_offsets))
-            if chunk_start == 0:
-                pages.insert(0, first_page)
-            ids = list(dict.fromkeys(m.id for page in pages for m in page))
-            if not ids:
-                break
+        for ids, total in _member_chunks(client, set_id, pool):
             batches = [ids[i : i + 100] for i in range(0, len(ids), 100)]
             bibs = {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch}
             index = nz_index_for(client, bibs.values(), pool)
@@ -128,4 +119,36 @@ def preview_set(
                 yield mms_id, (match_bib(bib, index) if bib is not None else None)
             done += len(ids)
             if progress is not None:
-                progress(done, total)
+                progress(done, total if total is not None else max(done, heading.total))
+
+
+CHUNK = MEMBERS_PER_PAGE * CHUNK_PAGES
+
+
+def _member_chunks(client: AlmaClient, set_id: str,
+                   pool: ThreadPoolExecutor) -> Iterator[tuple[list[str], int | None]]:
+    """The set's member ids, CHUNK at a time, with the set's total. When Alma gives the
+    total, a chunk's pages are read concurrently; when it leaves it out, pages are read one
+    after another by the client's paging loop, until one comes back short."""
+    first_page, total = client.set_members_page(set_id, 0)
+    if total is None:
+        ids: list[str] = [m.id for m in first_page]
+        rest = client.set_members(set_id, len(first_page)) if len(first_page) == MEMBERS_PER_PAGE else ()
+        for member in rest:
+            ids.append(member.id)
+            if len(ids) == CHUNK:
+                yield list(dict.fromkeys(ids)), None
+                ids = []
+        if ids:
+            yield list(dict.fromkeys(ids)), None
+        return
+    offsets = range(MEMBERS_PER_PAGE, total, MEMBERS_PER_PAGE)
+    for chunk_start in range(0, max(total, 1), CHUNK):
+        chunk_offsets = [o for o in offsets if chunk_start <= o < chunk_start + CHUNK]
+        pages = list(pool.map(lambda o: client.set_members_page(set_id, o)[0], chunk_offsets))
+        if chunk_start == 0:
+            pages.insert(0, first_page)
+        ids = list(dict.fromkeys(m.id for page in pages for m in page))
+        if not ids:
+            return
+        yield ids, total

@@ -10,8 +10,10 @@ from alma.errors import (
     AlmaServerError,
     AlmaUnavailable,
     BadInput,
+    NotSru,
     QuotaTooLow,
     RecordNotFound,
+    RecordUnreadable,
     SetNotFound,
 )
 from nzbot.store import BUSY, UNWRITABLE, database_fault
@@ -24,7 +26,7 @@ DATABASE_UNWRITABLE = "nzbot cannot write its database; nothing was changed."
 
 
 def user_message(exc: Exception) -> str:
-    if isinstance(exc, (BadInput, RecordNotFound, SetNotFound, QuotaTooLow)):
+    if isinstance(exc, (BadInput, RecordNotFound, RecordUnreadable, SetNotFound, QuotaTooLow)):
         return exc.message if isinstance(exc, AlmaError) else str(exc)
     if isinstance(exc, AlmaUnavailable):
         return (f"Alma is not answering right now ({exc.message}). Nothing was changed; "
@@ -32,6 +34,9 @@ def user_message(exc: Exception) -> str:
     if isinstance(exc, (AlmaServerError, AlmaRateLimited)):
         return (f"Alma is having trouble right now ({exc}). Nothing was changed; "
                 "please try again in a few minutes.")
+    if isinstance(exc, NotSru):  # a setting is wrong: no point in trying again
+        return (f"nzbot can't search the Network Zone: {exc.message} Whoever runs nzbot can "
+                "fix this; nothing was changed.")
     if isinstance(exc, AlmaError):
         return f"Alma refused the request: {exc}"
     fault = database_fault(exc)

@@ -72,13 +72,15 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 # Verdicts in catalogers' words: a short label (for counts) and what it means.
-VERDICT_ORDER = (Verdict.UNIQUE, Verdict.MULTI, Verdict.NONE, Verdict.NO_OCLC, Verdict.LINKED)
+VERDICT_ORDER = (Verdict.UNIQUE, Verdict.MULTI, Verdict.NONE, Verdict.NO_OCLC, Verdict.LINKED,
+                 Verdict.UNREADABLE)
 VERDICT_LABELS = {
     Verdict.LINKED: "Already linked",
     Verdict.UNIQUE: "Will link",
     Verdict.MULTI: "Multi-match",
     Verdict.NONE: "No NZ match",
     Verdict.NO_OCLC: "No usable OCLC number",
+    Verdict.UNREADABLE: "Can't be read",
 }
 VERDICT_EMOJI = {
     Verdict.LINKED: ":link:",
@@ -86,6 +88,7 @@ VERDICT_EMOJI = {
     Verdict.MULTI: ":twisted_rightwards_arrows:",
     Verdict.NONE: ":heavy_minus_sign:",
     Verdict.NO_OCLC: ":grey_question:",
+    Verdict.UNREADABLE: ":warning:",
 }
 VERDICT_EXPLANATIONS = {
     Verdict.LINKED: "The IZ record is already linked to the Network Zone: nothing to do.",
@@ -103,6 +106,10 @@ VERDICT_EXPLANATIONS = {
         "The IZ record has no usable OCLC number in 035 $a, so the Unique OCLC method cannot "
         "match it."
     ),
+    Verdict.UNREADABLE: (
+        "The IZ record can't be read: Alma sent MARC that is broken (often a stray control "
+        "character). Open it in the Metadata Editor, correct it and save, then ask again."
+    ),
 }
 # In the preview: what each verdict means for the set.
 VERDICT_PREVIEW_NOTES = {
@@ -111,6 +118,7 @@ VERDICT_PREVIEW_NOTES = {
     Verdict.MULTI: "several NZ matches, will not link",
     Verdict.NONE: "skipped, or contributed if asked",
     Verdict.NO_OCLC: "nothing in 035 $a to match on",
+    Verdict.UNREADABLE: "broken MARC: fix it in the Metadata Editor",
 }
 
 # Alma's job instance statuses in plain words.

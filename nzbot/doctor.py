@@ -35,6 +35,7 @@ from alma.errors import (
     AlmaServerError,
     AlmaUnavailable,
     BadInput,
+    NotSru,
     SruError,
 )
 from alma.http import AlmaHttp
@@ -204,6 +205,8 @@ def check_sru(client: AlmaClient) -> Check:
     zone = f" (network zone {network[1]})" if len(network) == 2 and network[1] else ""
     try:
         page = client.sru_page(f"{index}=(OCoLC)1", maximum=1)
+    except NotSru as exc:  # e.g. a sign-in page: never "0 records"
+        return Check.failed(name, exc.message)
     except SruError as exc:
         if exc.code and exc.code.rstrip("/").endswith("/16"):
             return Check.failed(

@@ -91,7 +91,7 @@ def give_identifier(client: AlmaClient, iz_mms_id: str, route: Route) -> None:
     if route.kind != OTHER_SYSTEM:
         return
     bib = client.get_bib(iz_mms_id)
-    record = bib.record
+    record = bib.marc()  # a clear "can't be read" for broken MARC
     present = {v.strip() for f in record.get_fields("035") for v in f.get_subfields("a")}
     if route.identifier in present:
         return

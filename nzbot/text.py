@@ -13,6 +13,7 @@ VERDICT_WORDS = {
     Verdict.MULTI: "several NZ matches: the link job will not link it (multi-match)",
     Verdict.NONE: "no NZ match: the link job will skip it, or contribute it if asked",
     Verdict.NO_OCLC: "no usable OCLC number: the Unique OCLC method cannot match it",
+    Verdict.UNREADABLE: "can't be read: its MARC is broken; correct it in the Metadata Editor",
 }
 
 

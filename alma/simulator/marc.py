@@ -63,6 +63,8 @@ def record_to_string(record: Record) -> str:
 
 
 def record_from_string(xml: str) -> Record:
+    # A declaration (Alma's anies carry one naming UTF-16) says nothing about a str's bytes.
+    xml = re.sub(r"\A\s*<\?xml\b[^>]*\?>", "", xml, count=1)
     records = pymarc.parse_xml_to_array(io.BytesIO(xml.encode("utf-8")))
     if not records or records[0] is None:
         raise ValueError("no MARC record in the XML")

@@ -68,6 +68,10 @@ def error_xml(code: str, message: str) -> bytes:
 
 
 # ---- bibs -----------------------------------------------------------------------------------
+# How every real bib's `anies` string opens (seen in Alma JSON from several institutions).
+ANIES_DECLARATION = '<?xml version="1.0" encoding="UTF-16"?>'
+
+
 def _brief_level(leader: str) -> str:
     # Encoding level (Leader/17): blank = full, 7/K = minimal, others in between.
     level = leader[17] if len(leader) > 17 else " "
@@ -106,7 +110,9 @@ def bib_json(state: "State", bib: "IzBib", base: str, *, brief: bool = False) ->
         "link": f"{base}/almaws/v1/bibs/{bib.mms_id}",
     }
     if not brief:
-        out["anies"] = [marc.xml]
+        # Real Alma declares UTF-16 on a str it sends as UTF-8 JSON (DOMAIN.md, "How real
+        # Alma answers"): the simulator does too, so every client read copes with it.
+        out["anies"] = [ANIES_DECLARATION + marc.xml]
     return out
 
 
@@ -114,8 +120,8 @@ def bib_xml(bib: dict[str, Any]) -> str:
     """The <bib> XML form of bib_json's dict, with the MARC <record> inline."""
     parts = ["<bib>"]
     for key, value in bib.items():
-        if key == "anies":
-            parts.extend(value)
+        if key == "anies":  # inline in XML: no declaration inside the <bib>
+            parts.extend(v.removeprefix(ANIES_DECLARATION) for v in value)
         elif key == "linked_record_id":
             if value.get("value"):
                 parts.append(f'<linked_record_id type="NZ">{escape(value["value"])}</linked_record_id>')
@@ -213,6 +219,15 @@ def run_json(run: "JobRun", job: "JobDefinition", base: str) -> dict[str, Any]:
     out["job_info"] = job_json(job, base)
     out["link"] = f"{base}/almaws/v1/conf/jobs/{job.id}/instances/{run.id}"
     return out
+
+
+# ---- lists ----------------------------------------------------------------------------------
+def without_empty_list(obj: dict[str, Any]) -> dict[str, Any]:
+    """A list answer as Alma sends it: with no hits, {"total_record_count": 0} and no list
+    key at all (DOMAIN.md, "How real Alma answers"). Other objects pass unchanged."""
+    if "total_record_count" not in obj:
+        return obj
+    return {k: v for k, v in obj.items() if k == "total_record_count" or v != []}
 
 
 # ---- generic JSON -> Alma-style XML (for the conf endpoints when XML is asked for) ------------

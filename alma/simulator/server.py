@@ -355,6 +355,7 @@ class _AlmaHandler(BaseHTTPRequestHandler):
 # Endpoints
 # ======================================================================================
 def _answer(req: Request, obj: dict[str, Any], xml_root: str, status: int = 200):
+    obj = P.without_empty_list(obj)
     if req.wants_json:
         return status, obj, "json"
     return status, P.to_xml(xml_root, obj), "xml"
@@ -401,7 +402,7 @@ def get_bibs(sim: Simulator, req: Request):
     with state.lock:
         bibs = [P.bib_json(state, state.iz[i], base, brief=brief) for i in dict.fromkeys(ids) if i in state.iz]
     if req.wants_json:
-        return 200, {"bib": bibs, "total_record_count": len(bibs)}, "json"
+        return 200, P.without_empty_list({"bib": bibs, "total_record_count": len(bibs)}), "json"
     inner = "".join(P.bib_xml(b) for b in bibs)
     return 200, f'<bibs total_record_count="{len(bibs)}">{inner}</bibs>', "xml"
 

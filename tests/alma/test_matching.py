@@ -32,7 +32,7 @@ def nz(mms_id, *oclc, cancelled=(), merged=(), **kwargs):
 
 
 def test_verdict_values_are_the_agreed_strings():
-    assert [v.value for v in Verdict] == ["linked", "no_oclc", "none", "unique", "multi"]
+    assert [v.value for v in Verdict] == ["linked", "no_oclc", "none", "unique", "multi", "unreadable"]
     assert Verdict("multi") is Verdict.MULTI
     assert json.dumps(Verdict.UNIQUE) == '"unique"'
 

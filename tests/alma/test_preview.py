@@ -176,7 +176,7 @@ def test_cli_preview_json(alma_env, capsys):
     assert printed["set_id"] == seed.SETS["link_test"]
     assert printed["set_name"] == "Link job test set" and printed["total"] == 9
     assert sum(printed["counts"].values()) == 9 and set(printed["counts"]) == {
-        "linked", "unique", "multi", "none", "no_oclc"}
+        "linked", "unique", "multi", "none", "no_oclc", "unreadable"}
     by_id = {r["mms_id"]: r for r in printed["records"]}
     assert by_id[seed.CASES["multi"]]["verdict"] == "multi"
     assert len(by_id[seed.CASES["multi"]]["candidates"]) == 2

@@ -348,3 +348,20 @@ def test_redact_scrubs_every_secret():
     assert redact(text, ["sim-key-long", "xoxb-abc", ""]) == (
         "key [redacted] and token [redacted], again [redacted]"
     )
+
+
+def test_an_sru_url_answering_a_sign_in_page_fails(doctor):
+    """A 200 HTML page is not "0 records": the doctor names SRU and the URL (issue 9 item 4)."""
+    from tests.alma.contract.conftest import AlmaStub, Answer
+
+    with AlmaStub() as portal:
+        url = portal.base_url + "/view/sru/01SIM_NETWORK"
+        portal.answer("GET", "/view/sru/01SIM_NETWORK", Answer(
+            200, "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form></form></body></html>",
+            "text/html"))
+        doctor.set(ALMA_NZ_SRU_URL=url)
+        code, lines, _ = doctor.run()
+    assert code == 1
+    sru = line_for(lines, "NZ SRU search")
+    assert sru.startswith("FAIL NZ SRU search: ") and "did not answer with SRU" in sru
+    assert url in sru and "Sign in" in sru and "records" not in sru

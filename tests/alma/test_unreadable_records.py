@@ -1,0 +1,92 @@
+"""Unreadable catalogue records, end to end through the CLI against the simulator:
+`nzbot preview` reports them by MMS ID and previews the rest; `nzbot match` says plainly
+that the record can't be read."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from alma.simulator import seed
+from nzbot.cli import main
+from tests.alma.unreadable import add_unreadable_bib
+
+
+@pytest.fixture
+def alma_env(sim, monkeypatch):
+    monkeypatch.setenv("ALMA_API_KEY", sim.api_key)
+    monkeypatch.setenv("ALMA_API_URL", sim.base_url)
+    monkeypatch.setenv("ALMA_NZ_SRU_URL", sim.sru_url)
+    return sim
+
+
+@pytest.fixture
+def broken_set(sim):
+    """The unique, multi and no-match cases, one record with a control character and one
+    cut short, in one set."""
+    control = add_unreadable_bib(sim.state, "Rivers of Oregon", "41234567")
+    cut = add_unreadable_bib(sim.state, "Lakes of Oregon", "41234567", how="cut")
+    members = [seed.CASES["unique"], control, seed.CASES["multi"], cut, seed.CASES["no_match"]]
+    return sim.state.make_set("Set with broken records", members).id, control, cut
+
+
+def test_preview_json_reports_unreadable_records_and_previews_the_rest(alma_env, broken_set, capsys):
+    set_id, control, cut = broken_set
+    assert main(["preview", set_id, "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    verdicts = {r["mms_id"]: r["verdict"] for r in printed["records"]}
+    assert verdicts == {seed.CASES["unique"]: "unique", control: "unreadable",
+                        seed.CASES["multi"]: "multi", cut: "unreadable",
+                        seed.CASES["no_match"]: "none"}
+    assert printed["counts"]["unreadable"] == 2 and sum(printed["counts"].values()) == 5
+
+
+def test_match_of_an_unreadable_record_says_it_cannot_be_read(alma_env, broken_set, capsys):
+    _, control, _ = broken_set
+    assert main(["match", control]) == 0
+    out = capsys.readouterr().out
+    assert f"IZ record {control}: Rivers of Oregon" in out
+    assert "Verdict: unreadable (can't be read: its MARC is broken" in out
+
+
+def test_match_json_of_an_unreadable_record(alma_env, broken_set, capsys):
+    _, _, cut = broken_set
+    assert main(["match", cut, "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["verdict"] == "unreadable" and printed["candidates"] == []
+    assert printed["iz"]["mms_id"] == cut
+
+
+def test_match_and_preview_read_records_declared_utf16(alma_env, capsys):
+    """Every bib the simulator sends opens with real Alma's UTF-16 declaration."""
+    import requests
+
+    raw = requests.get(f"{alma_env.base_url}/almaws/v1/bibs/{seed.CASES['unique']}",
+                       headers={"Authorization": f"apikey {alma_env.api_key}", "Accept": "application/json"},
+                       timeout=5).json()
+    assert raw["anies"][0].startswith('<?xml version="1.0" encoding="UTF-16"?>')
+    assert main(["match", seed.CASES["unique"]]) == 0
+    assert "Verdict: unique" in capsys.readouterr().out
+    assert main(["preview", seed.SETS["link_test"], "--json"]) == 0
+    assert sum(json.loads(capsys.readouterr().out)["counts"].values()) == 9
+
+
+SIGN_IN = "<!DOCTYPE html><html><head><title>Sign in</title></head><body><form></form></body></html>"
+
+
+def test_an_sru_url_answering_a_sign_in_page_gets_one_clear_line(alma_env, monkeypatch, capsys):
+    """Not "no NZ match" (which invites a duplicate): one line naming SRU and the URL."""
+    from tests.alma.contract.conftest import AlmaStub, Answer
+
+    with AlmaStub() as portal:
+        url = portal.base_url + "/view/sru/01SIM_NETWORK"
+        portal.answer("GET", "/view/sru/01SIM_NETWORK", Answer(200, SIGN_IN, "text/html"))
+        monkeypatch.setenv("ALMA_NZ_SRU_URL", url)
+        assert main(["match", seed.CASES["unique"]]) == 1
+        assert main(["preview", seed.SETS["link_test"], "--json"]) == 1
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.startswith("nzbot: ")]
+    assert len(lines) == 2 and lines[0] == lines[1]
+    assert "SRU" in lines[0] and url in lines[0] and "'Sign in'" in lines[0]
+    assert "Verdict" not in captured.out and '"none"' not in captured.out
