@@ -25,10 +25,6 @@ from nzbot.store import Store
 
 log = logging.getLogger(__name__)
 
-# Slack wants every ack within 3 s: a listener waits at most this long for another
-# writer on the database, then answers "busy, try again".
-ACK_DB_WAIT_SECONDS = 1.0
-
 
 @dataclass
 class Bot:
@@ -63,9 +59,7 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
         client=client,
         signing_secret=settings.signing_secret or None,
         # Listeners only parse and ack; a wide pool keeps acks quick under bursts.
-        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="nzbot-ack",
-                                             initializer=store.bound_waits,
-                                             initargs=(ACK_DB_WAIT_SECONDS,)),
+        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="nzbot-ack"),
         token_verification_enabled=False,  # auth.test at start-up is the doctor's job
         request_verification_enabled=not settings.socket_mode,
     )

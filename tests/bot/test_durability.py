@@ -247,21 +247,47 @@ def write_lock(db_path, seconds: float):
         conn.close()
 
 
-def test_a_write_lock_held_past_slacks_3_seconds_costs_no_ack(harness):
+def test_a_ten_second_write_lock_costs_no_ack_and_no_request(harness):
     harness.start()
-    with write_lock(harness.db_path, 5):
-        answers = [timed_command(harness.command, text)[0]
-                   for text in ("help", "jobs", f"link {seed.SETS['link_test']}", "cases")]
+    with write_lock(harness.db_path, 10):
+        sent = {text: timed_command(harness.command, text)
+                for text in ("help", "jobs", f"link {seed.SETS['link_test']}", "cases")}
         started = time.monotonic()
-        clicked, name = click(harness, f"{action_ids.SKIP_CASE}", "1")
+        clicked, name = click(harness, action_ids.SEND_TO_PM, seed.CASES["multi"], user="UCATALOG1",
+                              channel=REPORT)
         assert clicked.status_code == 200 and time.monotonic() - started < ACK_LIMIT
-        said = [block_text(a.json()) for a in answers]
-        for text in said:
-            assert "busy" in text and "try again" in text, text
-        assert "busy" in block_text(harness.response(name, timeout=5).args)
-    answer, _ = timed_command(harness.command, "help")
-    assert "/nz link" in block_text(answer.json())  # the lock gone, the bot answers as ever
-    assert harness.store.link_jobs() == []  # the busy /nz link changed nothing
+        acks = {text: block_text(answer.json()) for text, (answer, _) in sent.items()}
+        assert "/nz link" in acks["help"]
+        assert "Checking set" in acks[f"link {seed.SETS['link_test']}"]
+        assert harness.store.link_jobs() == []  # nothing could be written yet
+    # The lock gone, the work after each ack is done, once.
+    _, link_name = sent[f"link {seed.SETS['link_test']}"]
+    answered = block_text(harness.response(link_name, timeout=20).args)
+    assert "Link job test set" in answered and f"<#{REPORT}>" in answered, answered
+    harness.wait(lambda: len(harness.store.link_jobs()) == 1, what="the link request recorded")
+    harness.wait(lambda: harness.store.cases(), what="the case sent to the Program Manager")
+    time.sleep(0.5)
+    assert len(harness.store.link_jobs()) == 1 and len(harness.store.cases()) == 1
+    said = [block_text(c.args) for c in harness.stub.responses()]
+    assert not [t for t in said if "busy" in t or "Something went wrong" in t], said
+
+
+def test_a_write_waiting_past_its_bound_is_busy_not_a_failure(tmp_path):
+    """The bound itself, on real SQLite: a wait cut short says "busy, try again"."""
+    from bot.errors import DATABASE_BUSY, user_message
+    from nzbot.store import BUSY, Store, database_fault
+
+    store = Store(str(tmp_path / "nzbot.db"))
+    store.bound_waits(0.2)
+    with write_lock(tmp_path / "nzbot.db", 0):
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError) as raised:
+            store.first_time("command:T1")
+        assert time.monotonic() - started < 1.0
+    assert database_fault(raised.value) == BUSY
+    assert user_message(raised.value) == DATABASE_BUSY
+    assert store.first_time("command:T1")  # nothing was recorded by the busy attempt
+    store.close()
 
 
 # -- 7. a database that cannot be written ---------------------------------------------
@@ -304,12 +330,12 @@ def test_a_full_disk_is_said_plainly_and_costs_no_ack(sim, stub, tmp_path, small
     try:
         bot.start()
         filler = fill(small_disk)
-        names = [timed_command(bot.command, text)[0] for text in ("help", f"link {seed.SETS['link_test']}")]
-        for answer in names:
-            assert UNWRITABLE in block_text(answer.json())
-        clicked, name = bot.click(action_ids.SKIP_CASE, "1")
+        names = [timed_command(bot.command, text)[1] for text in ("help", f"link {seed.SETS['link_test']}")]
+        clicked, click_name = bot.click(action_ids.SKIP_CASE, "1")
         assert clicked.status_code == 200
-        assert UNWRITABLE in block_text(stub.wait_for("response_url", lambda c: c.name == name).args)
+        for name in names + [click_name]:
+            said = stub.wait_for("response_url", lambda c: c.name == name, timeout=10).args
+            assert UNWRITABLE in block_text(said)
         assert sim.state.runs == {}
         os.remove(filler)  # room again: the bot carries on, nothing half-done
         timed_command(bot.command, f"link {seed.SETS['link_test']}")

@@ -12,7 +12,7 @@ from bot.services import Services
 
 def register(app: App, services: Services) -> None:
     @app.action(action_ids.SEND_TO_PM)
-    @answering
+    @answering(services.store)
     def send_to_pm_clicked(ack, body, respond):
         send_to_pm.handle(services, ack, body, respond)
 
@@ -22,9 +22,9 @@ def register(app: App, services: Services) -> None:
         (action_ids.SKIP_CASE, "skip"),
         (action_ids.RECHECK_CASE, "recheck"),
     ):
-        app.action(action_ids.pattern(action_id))(answering(case_buttons.decision_listener(services, decision)))
+        app.action(action_ids.pattern(action_id))(answering(services.store)(case_buttons.decision_listener(services, decision)))
 
     @app.action(action_ids.pattern(action_ids.CASE_PAGE))
-    @answering
+    @answering(services.store)
     def case_page_clicked(ack, body, respond):
         case_buttons.turn_page(services, ack, body, respond)

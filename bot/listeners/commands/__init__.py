@@ -11,6 +11,6 @@ from bot.services import Services
 
 def register(app: App, services: Services) -> None:
     @app.command("/nz")
-    @answering
+    @answering(services.store)
     def nz_command(ack, command, respond, request):
         nz.handle(services, ack, command, respond, request)
