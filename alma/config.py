@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Mapping, TypeVar
 from urllib.parse import urlsplit
 
 # Alma's API gateways by region; ALMA_API_URL may name one of these instead of a URL.
@@ -25,6 +25,43 @@ class SettingError(ValueError):
     """A setting is missing or malformed; the message names it and says what is expected."""
 
 
+class SettingErrors(SettingError):
+    """Every missing or malformed setting at once, one line each."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("\n".join(message for _, message in problems))
+        self.problems = problems  # (setting name, message)
+
+
+T = TypeVar("T")
+# Keys, tokens and signing secrets are far longer; a shorter value is a copying mistake,
+# and redacting a one-character "secret" would mangle every line it appears in.
+MIN_SECRET_LENGTH = 8
+
+
+class SettingsReader:
+    """Reads settings one by one and notes every problem, instead of stopping at the first:
+    start-up and the doctor then name them all in one run."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, str]] = []
+
+    def __call__(self, name: str, read: Callable[[], T], default: T) -> T:
+        try:
+            return read()
+        except SettingError as exc:
+            self.problems.append((name, str(exc)))
+            return default
+
+    def failed(self, *names: str) -> bool:
+        """Whether any of these settings is missing or malformed."""
+        return any(name in names for name, _ in self.problems)
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            raise SettingErrors(self.problems)
+
+
 @dataclass(frozen=True)
 class AlmaSettings:
     api_key: str = field(repr=False)
@@ -39,23 +76,36 @@ class AlmaSettings:
     quota_floor: int = 5000
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "AlmaSettings":
+    def from_env(cls, env: Mapping[str, str] | None = None, take: SettingsReader | None = None) -> "AlmaSettings":
+        """The settings; every problem raised at once (SettingErrors), or, given `take`,
+        noted there with a default in its place."""
         env = os.environ if env is None else env
-        key = secret_setting(env, "ALMA_API_KEY", "the API key of your institution zone")
-        link_job_id = env.get("ALMA_LINK_JOB_ID", "").strip() or None
-        if link_job_id and not JOB_ID.fullmatch(link_job_id):
-            raise SettingError(f"ALMA_LINK_JOB_ID must be an Alma job id such as M85, not {link_job_id[:40]!r}.")
-        return cls(
-            api_key=key,
-            api_url=api_url(env.get("ALMA_API_URL", "").strip() or "na"),
-            nz_sru_url=url_setting("ALMA_NZ_SRU_URL", env.get("ALMA_NZ_SRU_URL", "")),
+        reader = take or SettingsReader()
+        settings = cls(
+            api_key=reader("ALMA_API_KEY", lambda: secret_setting(
+                env, "ALMA_API_KEY", "the API key of your institution zone"), ""),
+            api_url=reader("ALMA_API_URL", lambda: api_url(env.get("ALMA_API_URL", "").strip() or "na"),
+                           REGIONS["na"]),
+            nz_sru_url=reader("ALMA_NZ_SRU_URL", lambda: url_setting("ALMA_NZ_SRU_URL", env.get("ALMA_NZ_SRU_URL", "")), ""),
             sru_oclc_index=env.get("ALMA_SRU_OCLC_INDEX", "").strip() or DEFAULT_OCLC_INDEX,
-            link_job_id=link_job_id,
-            requests_per_second=number_setting(env, "ALMA_REQUESTS_PER_SECOND", 20.0, 0.1, 25.0),
-            timeout_seconds=number_setting(env, "ALMA_TIMEOUT", 30.0, 1.0, 600.0),
-            max_retries=whole_number_setting(env, "ALMA_MAX_RETRIES", 5, 0, 10),
-            quota_floor=whole_number_setting(env, "ALMA_QUOTA_FLOOR", 5000, 0, 10_000_000),
+            link_job_id=reader("ALMA_LINK_JOB_ID", lambda: _job_id(env), None),
+            requests_per_second=reader("ALMA_REQUESTS_PER_SECOND", lambda: number_setting(
+                env, "ALMA_REQUESTS_PER_SECOND", 20.0, 0.1, 25.0), 20.0),
+            timeout_seconds=reader("ALMA_TIMEOUT", lambda: number_setting(env, "ALMA_TIMEOUT", 30.0, 1.0, 600.0), 30.0),
+            max_retries=reader("ALMA_MAX_RETRIES", lambda: whole_number_setting(env, "ALMA_MAX_RETRIES", 5, 0, 10), 5),
+            quota_floor=reader("ALMA_QUOTA_FLOOR", lambda: whole_number_setting(
+                env, "ALMA_QUOTA_FLOOR", 5000, 0, 10_000_000), 5000),
         )
+        if take is None:
+            reader.raise_problems()
+        return settings
+
+
+def _job_id(env: Mapping[str, str]) -> str | None:
+    link_job_id = env.get("ALMA_LINK_JOB_ID", "").strip() or None
+    if link_job_id and not JOB_ID.fullmatch(link_job_id):
+        raise SettingError(f"ALMA_LINK_JOB_ID must be an Alma job id such as M85, not {link_job_id[:40]!r}.")
+    return link_job_id
 
 
 def api_url(value: str) -> str:
@@ -85,6 +135,9 @@ def secret_setting(env: Mapping[str, str], name: str, what: str, required: bool 
         raise SettingError(f"{name} is not set: give {what}.")
     if any(c.isspace() or not c.isprintable() for c in value):
         raise SettingError(f"{name} holds spaces or line breaks: copy {what} again.")
+    if len(value) < MIN_SECRET_LENGTH:  # never echoed: only its length is named
+        raise SettingError(f"{name} is too short ({len(value)} characters) to be {what}: copy the "
+                           f"whole value again (keys, tokens and secrets have at least {MIN_SECRET_LENGTH}).")
     return value
 
 

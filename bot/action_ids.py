@@ -52,3 +52,76 @@ def base(action_id: str) -> str:
 
 LINK_CANDIDATE_PATTERN = pattern(LINK_CANDIDATE)
 CASE_PAGE_PATTERN = pattern(CASE_PAGE)
+
+
+# --- button values: one codec, checked on the way in ----------------------------------
+#
+# A button's value comes back from Slack as whatever the client sent: anyone who can post
+# a signed request (a workspace member with a crafted client) can put anything there. So
+# every value is written by `value()` and read back by `read()`, which refuses anything
+# that is not the shape the button was made with, in words a cataloger understands.
+
+from dataclasses import dataclass  # noqa: E402
+
+from alma.errors import BadInput, quoted  # noqa: E402
+
+_DIGITS = re.compile(r"[0-9]+")  # ASCII digits only, matched whole (fullmatch)
+_MMS_ID = re.compile(r"[0-9]{6,25}")  # as alma.client.check_mms_id
+_MAX_CASE_ID_DIGITS = 18
+_MAX_PAGE_DIGITS = 4
+
+
+@dataclass(frozen=True)
+class ButtonValue:
+    """What a button's value says, checked: the case it is about, the record it names
+    (the IZ record for SEND_TO_PM, the NZ candidate for LINK_CANDIDATE), the page."""
+
+    case_id: int | None = None
+    mms_id: str | None = None
+    page: int | None = None
+
+
+def value(action_id: str, *, case_id: object = None, mms_id: object = None, page: object = None) -> str:
+    """The value a button of kind `action_id` carries (the templates call this)."""
+    kind = base(action_id)
+    if kind == SEND_TO_PM:
+        return str(mms_id)
+    if kind == LINK_CANDIDATE:
+        return f"{case_id}:{mms_id}"
+    if kind == CASE_PAGE:
+        return f"{case_id}:{page}"
+    return str(case_id)
+
+
+def read(action_id: str, raw: object) -> ButtonValue:
+    """The checked value of a press of a button of kind `action_id`; BadInput otherwise."""
+    kind = base(action_id)
+    text = "" if raw is None else str(raw)
+    if kind == SEND_TO_PM:
+        if not _MMS_ID.fullmatch(text):
+            raise BadInput(f"{quoted(text)} is not an IZ record's MMS ID (digits only, such as "
+                           "9949620601852): nothing was sent to the Program Manager.")
+        return ButtonValue(mms_id=text)
+    if kind == LINK_CANDIDATE:
+        case_text, _, nz = text.partition(":")
+        case_id = _case_id(case_text)
+        if not nz:
+            raise BadInput(f"This button names no NZ record to link case {case_id} to: nothing was changed.")
+        if not _MMS_ID.fullmatch(nz):
+            raise BadInput(f"{quoted(nz)} is not an NZ record's MMS ID: nothing was changed.")
+        return ButtonValue(case_id=case_id, mms_id=nz)
+    if kind == CASE_PAGE:
+        case_text, _, page = text.partition(":")
+        case_id = _case_id(case_text)
+        if not (_DIGITS.fullmatch(page) and len(page) <= _MAX_PAGE_DIGITS):
+            raise BadInput(f"{quoted(page)} is not a page of this case's candidates.")
+        return ButtonValue(case_id=case_id, page=int(page))
+    if kind in (CONTRIBUTE_NEW, SKIP_CASE, RECHECK_CASE):
+        return ButtonValue(case_id=_case_id(text))
+    raise BadInput(f"nzbot has no button {quoted(action_id)}.")
+
+
+def _case_id(text: str) -> int:
+    if not (_DIGITS.fullmatch(text) and len(text) <= _MAX_CASE_ID_DIGITS):
+        raise BadInput(f"There is no case {quoted(text)}.")
+    return int(text)

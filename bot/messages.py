@@ -23,6 +23,7 @@ import jinja2
 from alma.matching import Match, Verdict
 from alma.models import AlmaSet
 from bot import action_ids
+from nzbot import redaction
 from nzbot.report import SUCCESS_STATUSES, WARNING_STATUSES, JobReport
 from nzbot.store import LinkJob
 
@@ -146,6 +147,10 @@ DIFFERS_MARK = ":small_orange_diamond:"
 _SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 _BROADCAST = re.compile(r"@(channel|here|everyone)", re.IGNORECASE)
 _ZERO_WIDTH_SPACE = "\u200b"
+# C0 and C1 control characters (NUL, ESC, ...) but tab and line break: never sent on as
+# typed (a terminal escape, a NUL that cuts the text), shown as the replacement character.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_REPLACEMENT = "\ufffd"
 _ELLIPSIS = "\u2026"
 
 
@@ -155,8 +160,10 @@ _ELLIPSIS = "\u2026"
 def mrkdwn(value: Any) -> str:
     """Text from outside, made safe for Slack mrkdwn: `&`, `<`, `>` as entities (no
     mentions, no links, no `<!channel>`), and `@channel`/`@here`/`@everyone` broken by a
-    zero-width space so they stay words even where Slack would link names."""
+    zero-width space so they stay words even where Slack would link names. Control
+    characters (NUL, ESC, ...) become U+FFFD."""
     text = "" if value is None else str(value)
+    text = _CONTROL.sub(_REPLACEMENT, text)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _BROADCAST.sub(lambda m: "@" + _ZERO_WIDTH_SPACE + m.group(1), text)
 
@@ -330,7 +337,7 @@ def message_texts(message: Mapping[str, Any]) -> list[str]:
 def render(name: str, **context: Any) -> Message:
     """Renders `templates/<name>.json.j2` into a Message."""
     rendered = environment().get_template(f"{name}.json.j2").render(**context)
-    data = json.loads(rendered)
+    data = redaction.redact_all(json.loads(rendered))  # no configured secret ever reaches Slack
     return Message(text=data["text"], blocks=data["blocks"])
 
 
@@ -457,6 +464,9 @@ from nzbot.store import Case  # noqa: E402
 
 CASE_CANDIDATES_PER_PAGE = 5  # candidate cards (each with its button) on one page
 CASE_COMPACT_PER_SECTION = 8  # one-line candidates in one section, once a case is settled
+# Sections of one-line candidates at most: with the rest of a settled case message that
+# stays far below Slack's 50 blocks however many candidates there are ("…and N more").
+CASE_COMPACT_SECTIONS = 5
 MAX_CASES_LISTED = 40  # lines in /nz cases
 CASE_LINES_PER_SECTION = 4  # /nz cases lines in one section
 MAX_PM_MENTIONED = 10
@@ -517,6 +527,8 @@ def case_message(case: Case, *, page: int = 0) -> Message:
     else:  # settled with many: the chosen one in full, the others one line each
         full = [(n, c) for n, c in enumerate(candidates, 1) if chosen and c.mms_id == chosen]
         compact = [(n, c) for n, c in enumerate(candidates, 1) if not (chosen and c.mms_id == chosen)]
+    listed = CASE_COMPACT_PER_SECTION * CASE_COMPACT_SECTIONS
+    compact, compact_hidden = compact[:listed], max(0, len(compact) - listed)
     compact_sections = [
         compact[i : i + CASE_COMPACT_PER_SECTION]
         for i in range(0, len(compact), CASE_COMPACT_PER_SECTION)
@@ -532,6 +544,7 @@ def case_message(case: Case, *, page: int = 0) -> Message:
         last=min(start + CASE_CANDIDATES_PER_PAGE, total),
         full=full,
         compact_sections=compact_sections,
+        compact_hidden=compact_hidden,
         differing=differences(candidates),
         decidable=decidable,
         chosen=chosen,

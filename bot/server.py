@@ -8,9 +8,11 @@ and a busy channel can send dozens at once, so this module serves the Bolt app f
 
 Routes:
 
-- ``POST <path>`` (default ``/slack/events``): dispatched to Bolt. Bolt verifies the
-  signature and the timestamp (requests without a valid signature, or older than five
-  minutes, get 401) and answers with the listener's ``ack()``.
+- ``POST <path>`` (default ``/slack/events``): the signature and the timestamp are
+  checked on the raw bytes before anything parses them (requests without a valid
+  signature, with a timestamp that is not a short number, or older than five minutes,
+  get 401), then the request is dispatched to Bolt, which answers with the listener's
+  ``ack()``.
 - ``GET /health``: 200 ``ok``.
 - anything else: 404 (405 for a wrong method on a known path).
 
@@ -31,6 +33,7 @@ from typing import Any, Mapping, Sequence
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.signature import SignatureVerifier
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +47,10 @@ _BOLT_LOGGERS_THAT_LOG_BODIES = ("slack_bolt.RequestVerification",)
 # Bolt runs listeners (and waits for their ack()) on app.listener_runner.listener_executor,
 # 5 threads by default: with listeners that do slow work after ack(), acks queue up.
 _MIN_LISTENER_WORKERS = 16
+
+# A Unix time in seconds has 10 digits until the year 2286; anything much longer is not
+# a timestamp (and a 400-digit one overflows float() in the verifier).
+_MAX_TIMESTAMP_DIGITS = 12
 
 
 class _Server(ThreadingHTTPServer):
@@ -61,7 +68,18 @@ def _well_formed(body: object) -> bool:
     return body.get("type") != "block_actions" or bool(body.get("actions"))
 
 
-def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float) -> type:
+def _signed(verifier: SignatureVerifier | None, body: str, timestamp: str, signature: str) -> bool:
+    """Slack's signature over the raw body, checked before any parsing: a hostile body
+    (200,000 nested brackets, say) is refused unread."""
+    if verifier is None or not signature:
+        return False
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= _MAX_TIMESTAMP_DIGITS):
+        return False
+    return verifier.is_valid(body, timestamp, signature)
+
+
+def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
+                  verifier: SignatureVerifier | None) -> type:
     class SlackRequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "nzbot"
@@ -80,13 +98,13 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float)
             if body is None:
                 return  # an error response was already sent
             timestamp = self.headers.get("X-Slack-Request-Timestamp", "")
-            if not (timestamp.isascii() and timestamp.isdigit()):
+            if not _signed(verifier, body, timestamp, self.headers.get("X-Slack-Signature", "")):
                 # Unsigned as far as Slack's rules go: refused before anything parses it.
                 self._send(401, "unauthorized")
                 return
             try:
                 bolt_request = BoltRequest(body=body, query=query, headers=self._header_lists())
-            except (ValueError, AttributeError, TypeError):  # a payload that is not JSON
+            except (ValueError, AttributeError, TypeError, RecursionError):  # not a JSON payload
                 bolt_request = None
             if bolt_request is None or not _well_formed(bolt_request.body):
                 self._send(400, "bad request")  # nothing Slack sends; no traceback in the log
@@ -239,6 +257,7 @@ class SlackHttpServer:
         *,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         read_timeout: float = 10.0,
+        signing_secret: str | None = None,
     ) -> None:
         if not path.startswith("/"):
             raise ValueError(f"path must start with '/': {path!r}")
@@ -251,7 +270,10 @@ class SlackHttpServer:
             if bolt_logger.getEffectiveLevel() < logging.WARNING:
                 bolt_logger.setLevel(logging.WARNING)
         self._warn_if_listener_pool_is_small()
-        handler = _make_handler(app, path, max_body_bytes, read_timeout)
+        # The app's own signing secret unless told otherwise; without one, every request is 401.
+        secret = signing_secret if signing_secret is not None else getattr(app, "_signing_secret", None)
+        verifier = SignatureVerifier(secret) if isinstance(secret, str) and secret.strip() else None
+        handler = _make_handler(app, path, max_body_bytes, read_timeout, verifier)
         self._httpd = _Server((host, port), handler)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()

@@ -24,9 +24,10 @@ from typing import Protocol
 
 from sqlite_utils.db import NotFoundError
 
-from alma.client import AlmaClient
+from alma.client import AlmaClient, check_mms_id
 from alma.errors import AlmaError, BadInput, RecordNotFound, quoted
 from alma.matching import Verdict
+from alma.models import Bib
 from alma.preview import look_up
 from nzbot.linkjobs import LinkJobs
 from nzbot.linkroute import CONTRIBUTE, MANUAL, NO_MATCH_PREFIX, UNIQUE, Route, give_identifier, route_to
@@ -79,10 +80,14 @@ class Cases:
     def send_to_pm(self, iz_mms_id: str, requested_by: str) -> tuple[Case, bool]:
         """A cataloger's "Send to the Program Manager" on a multi-match lookup. Returns the
         case and whether it is new (a record has at most one unsettled case)."""
+        iz_mms_id = check_mms_id(iz_mms_id)  # never an OCLC number: a case is for an IZ record
         existing = self.store.open_case_for(iz_mms_id)
         if existing is not None:
             return existing, False
         match = look_up(self.alma, iz_mms_id)
+        if match.iz is None or match.iz.mms_id != iz_mms_id:
+            raise BadInput(f"{quoted(iz_mms_id)} is not an IZ record's MMS ID: nothing was sent "
+                           "to the Program Manager.")
         if match.verdict is not Verdict.MULTI:
             raise BadInput(f"Record {iz_mms_id} is no longer a multi-match ({match.verdict.value}): "
                            "there is nothing for the Program Manager to decide.")
@@ -106,6 +111,8 @@ class Cases:
             raise NotProgramManager(user)
         case = self.case(case_id)
         if decision == "link":
+            if not nz_mms_id:
+                raise BadInput(f"No NZ record was chosen for case {case_id}: nothing was changed.")
             if nz_mms_id not in case.candidate_ids:
                 raise BadInput(f"NZ record {nz_mms_id} is not one of case {case_id}'s candidates.")
         elif decision not in ("contribute", "recheck", "skip"):
@@ -165,13 +172,17 @@ class Cases:
                 self._fail(case, f"IZ record {case.iz_mms_id} is no longer in Alma.")
             except AlmaError as exc:  # Alma down: the decision stays recorded; next round
                 log.warning("case %s: %s", case.id, exc)
+            except BadInput as exc:  # this case can never be routed; the others go on
+                self._fail(case, exc.args[0] if exc.args else str(exc))
+            except Exception:
+                log.exception("case %s: routing failed", case.id)
 
     def batch_into_link_jobs(self) -> None:
         """Decisions waiting for a link job join a run of theirs still queued (Alma at its
         limits), or go into a new run per match prefix once the oldest has waited
         `batch_seconds` for others (or a run is full), queued within Alma's limits."""
         waiting = [c for c in self.store.cases("linking")
-                   if c.linking_job is None and Route.decode(c.route).by_link_job]
+                   if c.linking_job is None and Route.decode(c.route).by_link_job and self._readable(c)]
         groups: dict[tuple[str, str], list[Case]] = {}
         for case in waiting:
             route = Route.decode(case.route)
@@ -185,11 +196,14 @@ class Cases:
             if oldest > cutoff and len(cases) < BATCH_SIZE:
                 continue  # give other decisions a moment to join this run
             for start in range(0, len(cases), BATCH_SIZE):
-                self._run_batch(kind, prefix, cases[start:start + BATCH_SIZE])
+                try:
+                    self._run_batch(kind, prefix, cases[start:start + BATCH_SIZE])
+                except AlmaError as exc:  # this batch waits for the next round; other batches go on
+                    log.warning("cases: a batch of %d: %s", len(cases[start:start + BATCH_SIZE]), exc)
 
     def verify_linking(self) -> None:
         """Reads each linking record back: linked to the chosen NZ record, or it failed."""
-        linking = self.store.cases("linking")
+        linking = [c for c in self.store.cases("linking") if self._readable(c)]
         due = []
         for case in linking:
             if Route.decode(case.route).kind == MANUAL:
@@ -204,25 +218,44 @@ class Cases:
             return
         bibs = {b.mms_id: b for b in self.background.get_bibs([c.iz_mms_id for c in due])}
         for case in due:
-            bib = bibs.get(case.iz_mms_id)
-            linked = bib.linked_nz_mms_id if bib else None
-            manual = Route.decode(case.route).kind == MANUAL
-            if case.decision == "contribute" and linked and linked not in case.candidate_ids:
-                self._linked(case, linked)
-            elif linked and linked == case.chosen_nz_mms_id:
-                self._linked(case, linked)
-            elif bib is None:
-                self._fail(case, f"IZ record {case.iz_mms_id} is no longer in Alma.")
-            elif linked:
-                self._fail(case, f"Alma linked IZ record {case.iz_mms_id} to NZ record {linked}, "
-                                 f"not to the chosen {case.chosen_nz_mms_id or 'new record'}.")
-            elif not manual:
-                job = self.store.link_job(case.linking_job)
-                counters = ", ".join(f"{desc or key}: {value}" for key, desc, value in job.counters)
-                self._fail(case, f"Alma's link job ({job.status}) did not link IZ record "
-                                 f"{case.iz_mms_id}. Its report: {counters or 'no counters'}.")
+            try:
+                self._verify(case, bibs.get(case.iz_mms_id))
+            except Exception:  # one case's surprise must not keep the others "linking"
+                log.exception("case %s: verifying failed", case.id)
+
+    def _verify(self, case: Case, bib: Bib | None) -> None:
+        """Case by case: linked as chosen, or failed saying how."""
+        linked = bib.linked_nz_mms_id if bib else None
+        manual = Route.decode(case.route).kind == MANUAL
+        if case.decision == "contribute" and linked and linked not in case.candidate_ids:
+            self._linked(case, linked)
+        elif linked and linked == case.chosen_nz_mms_id:
+            self._linked(case, linked)
+        elif bib is None:
+            self._fail(case, f"IZ record {case.iz_mms_id} is no longer in Alma.")
+        elif linked:
+            self._fail(case, f"Alma linked IZ record {case.iz_mms_id} to NZ record {linked}, "
+                             f"not to the chosen {case.chosen_nz_mms_id or 'new record'}.")
+        elif not manual:
+            job = self.store.link_job(case.linking_job)
+            counters = ", ".join(f"{desc or key}: {value}" for key, desc, value in job.counters)
+            self._fail(case, f"Alma's link job ({job.status}) did not link IZ record "
+                             f"{case.iz_mms_id}. Its report: {counters or 'no counters'}.")
 
     # -- helpers ---------------------------------------------------------------------
+
+    def _readable(self, case: Case) -> bool:
+        """A case whose IZ record id is not an MMS ID (one opened from a forged button
+        before values were checked) fails alone, saying so, instead of failing every
+        Alma call it would join."""
+        try:
+            check_mms_id(case.iz_mms_id)
+            if case.decision == "link" and case.chosen_nz_mms_id:
+                check_mms_id(case.chosen_nz_mms_id)
+        except BadInput as exc:
+            self._fail(case, f"{exc.args[0]} This case cannot be linked; nothing was changed in Alma.")
+            return False
+        return True
 
     def case(self, case_id: int | str) -> Case:
         """A case by id, as typed or as a button sent it; a clear error when there is none."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Sequence
 
 from alma.config import SettingError
 from alma.errors import AlmaError, BadInput
+from nzbot import redaction
 from nzbot.store import DatabaseUnwritable
 
 
@@ -49,13 +51,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.set_defaults(handler=run_demo)
 
     args = parser.parse_args(argv)
+    redaction.remember_env(os.environ)  # an error quoting a key is printed and logged scrubbed
     try:
         return args.handler(args)
     except (BadInput, SettingError) as exc:
-        print(f"nzbot: {exc}", file=sys.stderr)
+        print(f"nzbot: {redaction.redact(str(exc))}", file=sys.stderr)
         return 2
     except (AlmaError, DatabaseUnwritable) as exc:
-        print(f"nzbot: {exc}", file=sys.stderr)
+        print(f"nzbot: {redaction.redact(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

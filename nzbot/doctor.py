@@ -8,9 +8,10 @@ from the environment, runs every check in order and prints one line per check:
     FAIL <what>: <what to fix>
 
 The exit status is 0 when nothing failed (warnings allowed), 1 when a check failed, and 2
-when the settings themselves are missing or malformed (one FAIL line, nothing else is
-tried). Keys, tokens and the signing secret are never printed: every line is scrubbed of
-them before it is written, whatever an error message may have carried.
+when settings are missing or malformed: one FAIL line for each of them, all in one run,
+then every check the settings present allow (the others say which setting to fix first).
+Keys, tokens and the signing secret are never printed: every line is scrubbed of them
+(nzbot.redaction) before it is written, whatever an error message may have carried.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from urllib.error import URLError
 from urllib.parse import urlsplit
 
 from alma.client import AlmaClient
-from alma.config import REGIONS, AlmaSettings, SettingError
+from alma.config import REGIONS, AlmaSettings, SettingsReader
 from alma.errors import (
     AlmaError,
     AlmaRateLimited,
@@ -40,11 +41,11 @@ from alma.errors import (
 )
 from alma.http import AlmaHttp
 from alma.models import LINK_JOB_NAME
+from nzbot.redaction import REDACTED, redact  # noqa: F401 (REDACTED: the doctor's word for it)
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 _LABELS = {OK: "ok  ", WARN: "warn", FAIL: "FAIL"}
 SECRET_ENV = ("ALMA_API_KEY", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
-REDACTED = "[redacted]"
 # The doctor is interactive: it should say what is wrong in seconds, not after Alma's
 # full retry schedule.
 DOCTOR_MAX_RETRIES = 2
@@ -75,12 +76,6 @@ class Check:
     def line(self) -> str:
         text = f"{_LABELS[self.level]} {self.name}"
         return f"{text}: {self.detail}" if self.detail else text
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text
 
 
 def host_of(url: str) -> str:
@@ -420,28 +415,46 @@ def check_pm_users(client, users: Iterable[str], bot: SlackIdentity | None) -> l
 # -- all together ----------------------------------------------------------------------
 
 
-def run_checks(settings, *, emit: Callable[[Check], None] = lambda c: None) -> list[Check]:
-    """Every check, in order; `emit` sees each as soon as it is done."""
+def run_checks(settings, *, emit: Callable[[Check], None] = lambda c: None,
+               settings_problems: SettingsReader | None = None) -> list[Check]:
+    """Every check, in order; `emit` sees each as soon as it is done. A check that needs a
+    setting named in `settings_problems` is not tried: its line says what to fix first."""
     checks: list[Check] = []
+    broken = settings_problems or SettingsReader()
 
     def add(check: Check) -> Check:
         checks.append(check)
         emit(check)
         return check
 
+    def needs(name: str, *settings_names: str) -> bool:
+        bad = [n for n in settings_names if broken.failed(n)]
+        if bad:
+            add(Check.failed(name, f"not checked: fix {' and '.join(bad)} first (see above)."))
+        return not bad
+
     alma = doctor_client(settings.alma)
     try:
-        key = add(check_alma_key(alma))
-        add(check_link_job(alma, key_ok=key.ok))
-        add(check_sru(alma))
+        alma_ok = needs("Alma API key", "ALMA_API_KEY", "ALMA_API_URL")
+        key_ok = alma_ok and add(check_alma_key(alma)).ok
+        if needs("Link job", "ALMA_API_KEY", "ALMA_API_URL", "ALMA_LINK_JOB_ID"):
+            add(check_link_job(alma, key_ok=key_ok))
+        if needs("NZ SRU search", "ALMA_NZ_SRU_URL"):
+            add(check_sru(alma))
+        slack_settings = ("SLACK_BOT_TOKEN", "SLACK_API_URL")
         slack = slack_client(settings.bot_token, settings.slack_api_url)
-        token, bot = check_slack_token(slack, settings.slack_api_url)
-        add(token)
-        add(check_report_channel(slack, settings.report_channel, bot))
-        for check in check_pm_users(slack, settings.pm_users, bot):
-            add(check)
+        bot = None
+        if needs("Slack token", *slack_settings):
+            token, bot = check_slack_token(slack, settings.slack_api_url)
+            add(token)
+        if needs("Report channel", "NZBOT_REPORT_CHANNEL", *slack_settings):
+            add(check_report_channel(slack, settings.report_channel, bot))
+        if needs("PM users", "NZBOT_PM_USERS", *slack_settings):
+            for check in check_pm_users(slack, settings.pm_users, bot):
+                add(check)
         add(check_database(settings.db_path))
-        add(check_quota(alma))
+        if alma_ok:
+            add(check_quota(alma))
     finally:
         alma.close()
     return checks
@@ -460,18 +473,18 @@ def run(env: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:
         out.write(redact(check.line(), secrets) + "\n")
         out.flush()
 
-    try:
-        settings = BotSettings.from_env(env)
-    except SettingError as exc:
-        emit(Check.failed("Settings", str(exc)))
-        return 2
-    secrets += [settings.alma.api_key, settings.bot_token, settings.signing_secret, settings.app_token]
+    settings, problems = BotSettings.read_env(env)
+    for _, message in problems.problems:
+        emit(Check.failed("Settings", message))
+    secrets += list(settings.secrets)
     # urllib3 logs each retry (with the URL) at WARNING; the check's own line says it better.
     quiet = logging.getLogger("urllib3.connectionpool")
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        checks = run_checks(settings, emit=emit)
+        checks = run_checks(settings, emit=emit, settings_problems=problems)
     finally:
         quiet.setLevel(level)
+    if problems.problems:
+        return 2
     return 1 if any(c.level == FAIL for c in checks) else 0

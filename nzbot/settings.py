@@ -1,5 +1,5 @@
-"""The bot's settings, from the environment. A missing or malformed setting stops
-start-up with one line naming it."""
+"""The bot's settings, from the environment. Missing or malformed settings stop start-up
+with one line each, naming the setting: all of them at once, not one per try."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from typing import Mapping
 from alma.config import (
     AlmaSettings,
     SettingError,
+    SettingsReader,
     number_setting,
     secret_setting,
     url_setting,
     whole_number_setting,
 )
+from nzbot import redaction
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -43,59 +45,108 @@ class BotSettings:
     def socket_mode(self) -> bool:
         return bool(self.app_token)
 
+    def __post_init__(self) -> None:
+        redaction.remember(self.secrets)  # from now on scrubbed from every message and log line
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every configured key, token and secret: never in a message or a log line."""
+        return (self.alma.api_key, self.bot_token, self.signing_secret, self.app_token)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "BotSettings":
+        """The settings; SettingErrors naming every problem at once."""
+        settings, reader = cls.read_env(env)
+        reader.raise_problems()
+        return settings
+
+    @classmethod
+    def read_env(cls, env: Mapping[str, str] | None = None) -> tuple["BotSettings", SettingsReader]:
+        """The settings as far as they can be read, defaults in place of the bad ones, and
+        the reader that noted every problem (the doctor checks what the rest allows)."""
         env = os.environ if env is None else env
-        alma = AlmaSettings.from_env(env)
-        bot_token = secret_setting(env, "SLACK_BOT_TOKEN", "the bot's token, xoxb-…")
-        if not bot_token.startswith("xoxb-"):
-            raise SettingError("SLACK_BOT_TOKEN must be a bot token beginning with xoxb-.")
-        app_token = secret_setting(env, "SLACK_APP_TOKEN", "the app-level token, xapp-…", required=False)
-        if app_token and not app_token.startswith("xapp-"):
-            raise SettingError("SLACK_APP_TOKEN must be an app-level token beginning with xapp-.")
-        signing_secret = secret_setting(env, "SLACK_SIGNING_SECRET", "the app's signing secret", required=False)
-        if not app_token and not signing_secret:
-            raise SettingError(
+        take = SettingsReader()
+        alma = AlmaSettings.from_env(env, take)
+        bot_token = take("SLACK_BOT_TOKEN", lambda: _bot_token(env), "")
+        app_token = take("SLACK_APP_TOKEN", lambda: _app_token(env), "")
+        signing_secret = take("SLACK_SIGNING_SECRET", lambda: secret_setting(
+            env, "SLACK_SIGNING_SECRET", "the app's signing secret", required=False), "")
+        if not app_token and not signing_secret and not take.failed("SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+            take.problems.append(("SLACK_SIGNING_SECRET",
                 "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify Slack's "
-                "requests (or set SLACK_APP_TOKEN for Socket Mode)."
-            )
-        api_url = url_setting("SLACK_API_URL", env.get("SLACK_API_URL", "")) or None
+                "requests (or set SLACK_APP_TOKEN for Socket Mode)."))
+        api_url = take("SLACK_API_URL", lambda: url_setting("SLACK_API_URL", env.get("SLACK_API_URL", "")), "") or None
         if api_url:
             api_url += "/"  # slack_sdk joins the method name straight on
-        report_channel = _required(env, "NZBOT_REPORT_CHANNEL", "the channel id where job reports go, C…")
-        _check_ids("NZBOT_REPORT_CHANNEL", [report_channel], _CHANNEL_ID, "a channel id such as C0123ABCD")
-        pm_users = _id_list(env, "NZBOT_PM_USERS", _USER_ID, "Slack user ids such as U0123ABCD")
-        pm_channel = env.get("NZBOT_PM_CHANNEL", "").strip() or None
-        if pm_channel:
-            _check_ids("NZBOT_PM_CHANNEL", [pm_channel], _CHANNEL_ID, "a channel id such as C0123ABCD")
-        if not pm_users:
-            raise SettingError(
-                "NZBOT_PM_USERS is not set: give the Slack user id(s) of the Program Manager, "
-                "comma-separated (U0123ABCD,U0456EFGH)."
-            )
-        return cls(
+        report_channel = take("NZBOT_REPORT_CHANNEL", lambda: _report_channel(env), "")
+        pm_users = take("NZBOT_PM_USERS", lambda: _pm_users(env), ())
+        pm_channel = take("NZBOT_PM_CHANNEL", lambda: _pm_channel(env), None)
+        settings = cls(
             alma=alma,
             bot_token=bot_token,
             signing_secret=signing_secret,
             app_token=app_token,
             slack_api_url=api_url,
-            port=whole_number_setting(env, "PORT", 3000, 1, 65535),
+            port=take("PORT", lambda: whole_number_setting(env, "PORT", 3000, 1, 65535), 3000),
             report_channel=report_channel,
             pm_users=pm_users,
             pm_channel=pm_channel,
-            allowed_channels=_id_list(env, "NZBOT_ALLOWED_CHANNELS", _CHANNEL_ID, "channel ids such as C0123ABCD"),
-            allowed_users=_id_list(env, "NZBOT_ALLOWED_USERS", _USER_ID, "Slack user ids such as U0123ABCD"),
+            allowed_channels=take("NZBOT_ALLOWED_CHANNELS", lambda: _id_list(
+                env, "NZBOT_ALLOWED_CHANNELS", _CHANNEL_ID, "channel ids such as C0123ABCD"), ()),
+            allowed_users=take("NZBOT_ALLOWED_USERS", lambda: _id_list(
+                env, "NZBOT_ALLOWED_USERS", _USER_ID, "Slack user ids such as U0123ABCD"), ()),
             db_path=env.get("NZBOT_DB", "").strip() or "nzbot.db",
-            poll_seconds=number_setting(env, "NZBOT_POLL_SECONDS", 30.0, 0.05, 3600),
-            discover_seconds=number_setting(env, "NZBOT_DISCOVER_SECONDS", 300.0, 0.05, 86400),
-            case_batch_seconds=number_setting(env, "NZBOT_CASE_BATCH_SECONDS", 60.0, 0, 3600),
+            poll_seconds=take("NZBOT_POLL_SECONDS", lambda: number_setting(
+                env, "NZBOT_POLL_SECONDS", 30.0, 0.05, 3600), 30.0),
+            discover_seconds=take("NZBOT_DISCOVER_SECONDS", lambda: number_setting(
+                env, "NZBOT_DISCOVER_SECONDS", 300.0, 0.05, 86400), 300.0),
+            case_batch_seconds=take("NZBOT_CASE_BATCH_SECONDS", lambda: number_setting(
+                env, "NZBOT_CASE_BATCH_SECONDS", 60.0, 0, 3600), 60.0),
         )
+        return settings, take
 
     def may_start_jobs(self, user_id: str, channel_id: str) -> bool:
         channels = self.allowed_channels or (self.report_channel,)
         if channel_id not in channels:
             return False
         return not self.allowed_users or user_id in self.allowed_users
+
+
+def _bot_token(env: Mapping[str, str]) -> str:
+    bot_token = secret_setting(env, "SLACK_BOT_TOKEN", "the bot's token, xoxb-…")
+    if not bot_token.startswith("xoxb-"):
+        raise SettingError("SLACK_BOT_TOKEN must be a bot token beginning with xoxb-.")
+    return bot_token
+
+
+def _app_token(env: Mapping[str, str]) -> str:
+    app_token = secret_setting(env, "SLACK_APP_TOKEN", "the app-level token, xapp-…", required=False)
+    if app_token and not app_token.startswith("xapp-"):
+        raise SettingError("SLACK_APP_TOKEN must be an app-level token beginning with xapp-.")
+    return app_token
+
+
+def _report_channel(env: Mapping[str, str]) -> str:
+    report_channel = _required(env, "NZBOT_REPORT_CHANNEL", "the channel id where job reports go, C…")
+    _check_ids("NZBOT_REPORT_CHANNEL", [report_channel], _CHANNEL_ID, "a channel id such as C0123ABCD")
+    return report_channel
+
+
+def _pm_users(env: Mapping[str, str]) -> tuple[str, ...]:
+    pm_users = _id_list(env, "NZBOT_PM_USERS", _USER_ID, "Slack user ids such as U0123ABCD")
+    if not pm_users:
+        raise SettingError(
+            "NZBOT_PM_USERS is not set: give the Slack user id(s) of the Program Manager, "
+            "comma-separated (U0123ABCD,U0456EFGH)."
+        )
+    return pm_users
+
+
+def _pm_channel(env: Mapping[str, str]) -> str | None:
+    pm_channel = env.get("NZBOT_PM_CHANNEL", "").strip() or None
+    if pm_channel:
+        _check_ids("NZBOT_PM_CHANNEL", [pm_channel], _CHANNEL_ID, "a channel id such as C0123ABCD")
+    return pm_channel
 
 
 def _required(env: Mapping[str, str], name: str, what: str) -> str:

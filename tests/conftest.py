@@ -9,7 +9,7 @@ from alma.config import AlmaSettings
 from alma.http import AlmaHttp
 from alma.simulator import Simulator, seed
 
-API_KEY = "sim-key"
+API_KEY = "sim-key-for-tests"
 
 
 @pytest.fixture

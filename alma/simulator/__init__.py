@@ -1,7 +1,7 @@
 """A local Alma for tests, benchmarks and demos: REST API, NZ SRU and a working link job.
 
     from alma.simulator import Simulator, seed
-    with Simulator(state=seed.sample_state(), api_key="sim-key", job_seconds=1.0) as sim:
+    with Simulator(state=seed.sample_state(), api_key="sim-key-local", job_seconds=1.0) as sim:
         requests.get(sim.base_url + "/almaws/v1/bibs/" + seed.CASES["unique"], ...)
 """
 
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m alma.simulator [--port N]`: serve the sample catalogue until Ctrl-C."""
     parser = argparse.ArgumentParser(prog="nzbot simulator", description=main.__doc__)
     parser.add_argument("--port", type=int, default=8900, help="port on 127.0.0.1 (0: any free)")
-    parser.add_argument("--api-key", default="sim-key")
+    parser.add_argument("--api-key", default="sim-key-local")
     parser.add_argument("--job-seconds", type=float, default=5.0, help="how long a link job runs")
     args = parser.parse_args(argv)
     serve(args.port, api_key=args.api_key, job_seconds=args.job_seconds)

@@ -43,6 +43,10 @@ class Faults:
     error_rate: float = 0.0  # share of requests answered 500/503
     drop_rate: float = 0.0  # share of connections closed with no answer
     per_second_limit: int | None = None  # overrides Alma's 25 requests per second
+    # Not Alma's documented behaviour, but what a gateway or proxy in front of it may do:
+    # the 5xx error text quotes the request, API key included (issue 11: nzbot must never
+    # pass such a text on unscrubbed).
+    echo_key_in_errors: bool = False
 
 
 class AlmaAnswer(Exception):
@@ -106,7 +110,7 @@ class Simulator:
     def __init__(
         self,
         state: State | None = None,
-        api_key: str = "sim-key",
+        api_key: str = "sim-key-local",
         job_seconds: float = 1.0,
         host: str = "127.0.0.1",
         seed: int | None = None,
@@ -207,14 +211,16 @@ class Simulator:
             self._recent.append(now)
             return False
 
-    def key_ok(self, req: Request) -> bool:
+    def key_of(self, req: Request) -> str | None:
         header = req.headers.get("Authorization") or ""
         m = re.match(r"^\s*apikey\s+(\S+)\s*$", header, re.IGNORECASE)
-        key = m.group(1) if m else req.params.get("apikey")
-        return key == self.api_key
+        return m.group(1) if m else req.params.get("apikey")
+
+    def key_ok(self, req: Request) -> bool:
+        return self.key_of(req) == self.api_key
 
 
-def serve(port: int = 0, *, api_key: str = "sim-key", job_seconds: float = 5.0) -> None:
+def serve(port: int = 0, *, api_key: str = "sim-key-local", job_seconds: float = 5.0) -> None:
     """What `nzbot simulator` runs: the sample catalogue, served until Ctrl-C."""
     from .seed import sample_state
 
@@ -291,7 +297,8 @@ class _AlmaHandler(BaseHTTPRequestHandler):
         try:
             if sim.chance(faults.error_rate):
                 status = self._random_5xx()
-                raise AlmaAnswer(status, P.SERVER_ERROR, "Internal server error; please retry.")
+                echoed = f" (request {method} {split.path}?apikey={sim.key_of(req)})" if faults.echo_key_in_errors else ""
+                raise AlmaAnswer(status, P.SERVER_ERROR, "Internal server error; please retry." + echoed)
             if sim.over_per_second_limit():
                 raise AlmaAnswer(
                     429, P.PER_SECOND_THRESHOLD, "HTTP requests are more than allowed per second"

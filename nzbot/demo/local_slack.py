@@ -471,6 +471,21 @@ def _error(error: str, **extra: Any) -> dict[str, Any]:
     return {"ok": False, "error": error, **extra}
 
 
+MAX_BLOCKS = 50  # Slack refuses a message of more blocks: invalid_blocks (Block Kit reference)
+
+
+def _too_many_blocks(args: dict[str, Any]) -> dict[str, Any] | None:
+    blocks = args.get("blocks")
+    if isinstance(blocks, str):
+        try:
+            blocks = json.loads(blocks)
+        except ValueError:
+            return _error("invalid_blocks_format")
+    if isinstance(blocks, list) and len(blocks) > MAX_BLOCKS:
+        return _error("invalid_blocks", errors=[f"must be less than {MAX_BLOCKS + 1} items [json-pointer:/blocks]"])
+    return None
+
+
 # ---------------------------------------------------------------------- API methods
 
 
@@ -480,6 +495,8 @@ def _chat_post_message(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]:
         return _error("channel_not_found")
     if not any(args.get(k) for k in ("text", "blocks", "attachments")):
         return _error("no_text")
+    if _too_many_blocks(args):
+        return _too_many_blocks(args)
     ch = stub._channels[channel_id]
     thread_ts = args.get("thread_ts") or None
     parent = None
@@ -522,6 +539,8 @@ def _chat_update(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]:
     channel_id, ch, message = found
     if not any(k in args for k in ("text", "blocks", "attachments")):
         return _error("no_text")
+    if _too_many_blocks(args):
+        return _too_many_blocks(args)
     for key in ("text", "blocks", "attachments", "metadata"):
         if key in args:
             message[key] = args[key]

@@ -156,20 +156,20 @@ PAGE = f"{A.CASE_PAGE}:next"
 def _buttons(case_id: int, candidate: str):
     return [
         # (id, action_id, value, user, expected words in the response; None: no response)
-        ("link-empty-candidate", LINK, f"{case_id}:", PM, "not one of"),
+        ("link-empty-candidate", LINK, f"{case_id}:", PM, "names no NZ record"),
         ("link-negative-case", LINK, f"-1:{candidate}", PM, "no case"),
         ("link-sql-case", LINK, f"1 OR 1=1:{candidate}", PM, "no case"),
-        ("link-extra-part", LINK, f"{case_id}:{candidate}:x", PM, "not one of"),
+        ("link-extra-part", LINK, f"{case_id}:{candidate}:x", PM, "not an NZ record's MMS ID"),
         ("link-other-records-nz", LINK, f"{case_id}:{seed.NZ_RECORDS['multi_a']}", PM, "not one of"),
-        ("link-channel-in-value", LINK, f"{case_id}:<!channel>", PM, "not one of"),
+        ("link-channel-in-value", LINK, f"{case_id}:<!channel>", PM, "not an NZ record's MMS ID"),
         ("contribute-word", A.CONTRIBUTE_NEW, "abc", PM, "no case"),
         ("contribute-zero", A.CONTRIBUTE_NEW, "0", PM, "no case"),
         ("skip-float", A.SKIP_CASE, "1e3", PM, "no case"),
         ("recheck-unknown", A.RECHECK_CASE, "424242", PM, "no case"),
         ("page-no-case", PAGE, "x:1", PM, "no case"),
-        ("send-channel", A.SEND_TO_PM, "<!channel>", CATALOGER, "neither an MMS ID"),
+        ("send-channel", A.SEND_TO_PM, "<!channel>", CATALOGER, "not an IZ record's MMS ID"),
         ("send-not-multi", A.SEND_TO_PM, seed.CASES["unique"], CATALOGER, "no longer a multi-match"),
-        ("send-empty", A.SEND_TO_PM, "", CATALOGER, "Give an IZ record"),
+        ("send-empty", A.SEND_TO_PM, "", CATALOGER, "not an IZ record's MMS ID"),
         ("send-unknown-record", A.SEND_TO_PM, "9912345678906391", CATALOGER, "no bib record"),
     ]
 

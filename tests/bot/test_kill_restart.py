@@ -13,6 +13,7 @@ from alma.simulator import Simulator, seed
 from alma.simulator import server as sim_server
 from bot import action_ids
 from tests.bot.conftest import block_text
+from tests.conftest import API_KEY
 from tests.bot.subprocess_bot import (
     REPORT,
     SubprocessBot,
@@ -26,7 +27,7 @@ RUN_JOB = "POST /almaws/v1/conf/jobs/{job_id}"
 
 @pytest.fixture
 def sim():
-    with Simulator(state=seed.sample_state(), api_key="sim-key", job_seconds=0.6, seed=1) as simulator:
+    with Simulator(state=seed.sample_state(), api_key=API_KEY, job_seconds=0.6, seed=1) as simulator:
         yield simulator
 
 

@@ -13,6 +13,7 @@ import requests
 from alma.simulator import Simulator, seed
 from nzbot.demo.slack_requests import sign, slash_command_body
 from tests.bot.conftest import block_text
+from tests.conftest import API_KEY
 from tests.bot.subprocess_bot import CATALOGER, REPORT, SubprocessBot, make_stub, wait_until
 
 BURST = 50
@@ -21,7 +22,7 @@ ACK_LIMIT = 3.0
 
 @pytest.fixture
 def slow_bot(tmp_path):
-    with Simulator(state=seed.sample_state(), api_key="sim-key", job_seconds=0.6, seed=1) as sim:
+    with Simulator(state=seed.sample_state(), api_key=API_KEY, job_seconds=0.6, seed=1) as sim:
         stub = make_stub()
         bot = SubprocessBot(sim, stub, tmp_path, extra_env={"ALMA_TIMEOUT": "10"})
         try:

@@ -197,3 +197,14 @@ def test_response_url_and_wait_for(stub):
     assert call.at >= started and call.ok
     with pytest.raises(AssertionError, match="recorded calls"):
         stub.wait_for("chat.update", timeout=0.2)
+
+
+def test_more_than_50_blocks_are_refused_as_slack_does(client):
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": f"line {n}"}} for n in range(51)]
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel="C_REPORT", text="t", blocks=blocks)
+    assert refused.value.response["error"] == "invalid_blocks"
+    posted = client.chat_postMessage(channel="C_REPORT", text="t", blocks=blocks[:50])
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_update(channel="C_REPORT", ts=posted["ts"], text="t", blocks=blocks)
+    assert refused.value.response["error"] == "invalid_blocks"

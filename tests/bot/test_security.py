@@ -99,6 +99,52 @@ def test_a_non_numeric_timestamp_gets_401_not_500(harness):
     assert answer.status_code == 401
 
 
+def test_a_400_digit_timestamp_gets_401_not_500(harness, caplog):
+    """A timestamp of 400 digits, correctly signed: float() of it overflowed in the
+    verifier, and the bot answered 500 with a traceback."""
+    harness.start()
+    case = open_case(harness)
+    before = snapshot(harness)
+    name = f"huge-ts{time.monotonic_ns()}"
+    body = interaction_body(block_action_payload(A.SKIP_CASE, str(case.id), user_id=PM, channel_id="DPROGMGR1",
+                                                 response_url=harness.stub.response_url(name)))
+    timestamp = "9" * 400
+    headers = {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature(body, SECRET, timestamp),
+               "Content-Type": "application/x-www-form-urlencoded"}
+    with caplog.at_level("DEBUG"):
+        answer = requests.post(harness.server.url, data=body.encode(), headers=headers, timeout=10)
+    assert answer.status_code == 401
+    time.sleep(0.3)
+    assert snapshot(harness) == before and harness.stub.responses(name) == []
+    assert not [r for r in caplog.records if r.exc_info], "no traceback for a forged request"
+
+
+@pytest.mark.parametrize("headers_of", [
+    lambda body: {"Content-Type": "application/json"},
+    lambda body: {**sign(body, "not-the-secret", content_type="application/json")},
+    lambda body: {**sign(body, SECRET, content_type="application/json"), "X-Slack-Request-Timestamp": "1" * 13},
+], ids=["unsigned", "wrong-secret", "timestamp-too-long"])
+def test_a_200000_deep_json_body_gets_401_unparsed(harness, headers_of, caplog):
+    """The body was parsed before the signature was checked: 200,000 nested brackets ended
+    in a RecursionError and a dropped connection. Now the raw bytes' signature comes first."""
+    harness.start()
+    body = "[" * 200_000 + "]" * 200_000
+    with caplog.at_level("DEBUG"):
+        answer = requests.post(harness.server.url, data=body.encode(), headers=headers_of(body), timeout=20)
+    assert answer.status_code == 401 and answer.text == "unauthorized"
+    assert not [r for r in caplog.records if r.exc_info]
+    assert requests.get(harness.server.url.replace("/slack/events", "/health"), timeout=5).text == "ok"
+
+
+def test_a_correctly_signed_200000_deep_json_body_is_a_400(harness):
+    """Slack never sends one; signed or not, it must not take the connection down."""
+    harness.start()
+    body = "[" * 200_000 + "]" * 200_000
+    answer = requests.post(harness.server.url, data=body.encode(),
+                           headers=sign(body, SECRET, content_type="application/json"), timeout=20)
+    assert answer.status_code == 400
+
+
 def test_a_link_command_with_a_replayed_signature_from_another_request_gets_401(harness):
     harness.start()
     original = slash_command_body("help", response_url=harness.stub.response_url("h"))

@@ -282,18 +282,26 @@ def test_database_probe_leaves_no_row(doctor):
     assert {"link_jobs", "cases", "bot_state", "audit"} <= tables
 
 
-@pytest.mark.parametrize("name, words", [
-    ("ALMA_API_KEY", "ALMA_API_KEY is not set"),
-    ("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN is not set"),
-    ("NZBOT_PM_USERS", "NZBOT_PM_USERS is not set"),
+@pytest.mark.parametrize("name, words, skipped", [
+    ("ALMA_API_KEY", "ALMA_API_KEY is not set", ("Alma API key", "Link job", )),
+    ("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN is not set", ("Slack token", "Report channel", "PM users")),
+    ("NZBOT_PM_USERS", "NZBOT_PM_USERS is not set", ("PM users",)),
 ])
-def test_missing_setting_is_one_line_and_exit_2(doctor, name, words):
+def test_a_missing_setting_fails_and_the_checks_it_allows_still_run(doctor, name, words, skipped):
+    """Issue 11 item 10: the doctor used to stop at the first settings problem (one line,
+    nothing tried); now it names it, then runs every check the other settings allow."""
     doctor.unset(name)
     code, lines, everything = doctor.run()
     assert code == 2
-    assert len(lines) == 1
-    assert lines[0].startswith("FAIL Settings: ") and words in lines[0]
-    assert doctor.sim.total_calls == 0 and doctor.stub.calls() == []  # nothing else was tried
+    settings_lines = [line for line in lines if line.startswith("FAIL Settings: ")]
+    assert len(settings_lines) == 1 and words in settings_lines[0]
+    for check in skipped:
+        assert line_for(lines, check) == f"FAIL {check}: not checked: fix {name} first (see above)."
+    assert line_for(lines, "Database").startswith("ok   Database")
+    ran = [line for line in lines if line.startswith("ok   ")]
+    assert len(ran) >= 3, lines  # the checks that did not need it ran
+    if name == "ALMA_API_KEY":
+        assert doctor.sim.calls.get("GET /almaws/v1/conf/jobs", 0) == 0  # no call without a key
     for secret in (API_KEY, BOT_TOKEN, SIGNING_SECRET):
         assert secret not in everything
 
@@ -302,8 +310,41 @@ def test_malformed_setting(doctor):
     doctor.set(NZBOT_REPORT_CHANNEL="nz-report")
     code, lines, _ = doctor.run()
     assert code == 2
-    assert lines == ["FAIL Settings: NZBOT_REPORT_CHANNEL must hold a channel id such as C0123ABCD; "
-                     "'nz-report' is not one."]
+    assert lines[0] == ("FAIL Settings: NZBOT_REPORT_CHANNEL must hold a channel id such as C0123ABCD; "
+                        "'nz-report' is not one.")
+    assert line_for(lines, "Report channel") == (
+        "FAIL Report channel: not checked: fix NZBOT_REPORT_CHANNEL first (see above).")
+    assert line_for(lines, "Alma API key").startswith("ok   ")
+
+
+def test_every_settings_problem_is_listed_in_one_run(doctor):
+    """Five problems, one run: each named on its own line, then every check still possible."""
+    doctor.unset("ALMA_NZ_SRU_URL", "NZBOT_REPORT_CHANNEL")
+    doctor.set(SLACK_BOT_TOKEN="xoxp-a-user-token-123", NZBOT_PM_USERS="pat", ALMA_TIMEOUT="soon",
+               PORT="http")
+    code, lines, everything = doctor.run()
+    assert code == 2
+    problems = [line.removeprefix("FAIL Settings: ") for line in lines if line.startswith("FAIL Settings: ")]
+    named = [p.split(" ", 1)[0] for p in problems]
+    assert named == ["ALMA_TIMEOUT", "SLACK_BOT_TOKEN", "NZBOT_REPORT_CHANNEL", "NZBOT_PM_USERS", "PORT"], problems
+    assert line_for(lines, "Alma API key").startswith("ok   ")  # ALMA_TIMEOUT falls back to its default
+    assert line_for(lines, "Link job").startswith("ok   ")
+    assert line_for(lines, "NZ SRU search").startswith("FAIL NZ SRU search: ALMA_NZ_SRU_URL is not set")
+    assert "not checked: fix SLACK_BOT_TOKEN first" in line_for(lines, "Slack token")
+    assert line_for(lines, "Database").startswith("ok   ")
+    assert "xoxp-a-user-token-123" not in everything
+
+
+def test_a_short_secret_is_refused_by_name_and_nothing_is_mangled(doctor):
+    """Issue 11 item 9: a one-character key was accepted, and redaction then turned
+    'API key' into 'API k[redacted]y'."""
+    doctor.set(ALMA_API_KEY="e", SLACK_SIGNING_SECRET="a")
+    code, lines, everything = doctor.run()
+    assert code == 2
+    problems = [line for line in lines if line.startswith("FAIL Settings: ")]
+    assert [p.split(" ")[2] for p in problems] == ["ALMA_API_KEY", "SLACK_SIGNING_SECRET"]
+    assert "too short (1 characters)" in problems[0]
+    assert "[redacted]" not in everything and "API key" in everything
 
 
 def test_low_quota_warns_but_passes(doctor):

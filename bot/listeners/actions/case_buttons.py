@@ -3,7 +3,7 @@ and turning the page of candidates. Only the Program Manager may decide."""
 
 from __future__ import annotations
 
-from alma.errors import BadInput, quoted
+from bot import action_ids
 from bot.errors import user_message
 from bot.messages import already_decided_message, case_message, error_message, not_pm_message
 from bot.services import Services
@@ -23,9 +23,9 @@ def decide(services: Services, decision: str, ack, body: dict, respond) -> None:
     if not services.store.first_time(f"action:{body.get('trigger_id')}:{action.get('action_ts')}"):
         return  # the same click delivered twice
     user = body.get("user", {}).get("id", "")
-    case_id, _, nz_mms_id = str(action.get("value") or "").partition(":")
     try:
-        services.cases.decide(case_id, user, decision, nz_mms_id or None)
+        pressed = action_ids.read(str(action.get("action_id") or ""), action.get("value"))
+        services.cases.decide(pressed.case_id, user, decision, pressed.mms_id)
     except NotProgramManager:
         respond(response_type="ephemeral", replace_original=False,
                 **not_pm_message(services.settings.pm_users).as_kwargs())
@@ -44,12 +44,10 @@ def decide(services: Services, decision: str, ack, body: dict, respond) -> None:
 def turn_page(services: Services, ack, body: dict, respond) -> None:
     ack()
     action = (body.get("actions") or [{}])[0]
-    case_id, _, page = str(action.get("value") or "").partition(":")
     try:
-        case = services.cases.case(case_id)
-        if not (page.isascii() and page.isdigit() and len(page) <= 4):
-            raise BadInput(f"{quoted(page)} is not a page of this case's candidates.")
-        page_number = int(page)
+        pressed = action_ids.read(str(action.get("action_id") or ""), action.get("value"))
+        case = services.cases.case(pressed.case_id)
+        page_number = pressed.page
     except Exception as exc:
         respond(response_type="ephemeral", replace_original=False,
                 **error_message(user_message(exc)).as_kwargs())

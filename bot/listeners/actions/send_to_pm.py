@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import action_ids
 from bot.errors import user_message
 from bot.messages import case_sent_message, error_message
 from bot.services import Services
@@ -12,7 +13,12 @@ def handle(services: Services, ack, body: dict, respond) -> None:
     if not services.store.first_time(f"action:{body.get('trigger_id')}:{_action(body).get('action_ts')}"):
         return
     user = body.get("user", {}).get("id", "")
-    iz_mms_id = str(_action(body).get("value") or "")
+    try:
+        iz_mms_id = action_ids.read(action_ids.SEND_TO_PM, _action(body).get("value")).mms_id
+    except Exception as exc:  # a forged value: refused before anything looks it up
+        respond(response_type="ephemeral", replace_original=False,
+                **error_message(user_message(exc)).as_kwargs())
+        return
 
     def work() -> None:
         try:
