@@ -149,7 +149,7 @@ def test_a_failing_recheck_is_tried_a_bounded_number_of_times_and_said_once_in_t
 
 @pytest.fixture
 def sim():
-    with Simulator(state=seed.sample_state(), api_key="sim-key", job_seconds=0.6, seed=1) as simulator:
+    with Simulator(state=seed.sample_state(), api_key=API_KEY, job_seconds=0.6, seed=1) as simulator:
         yield simulator
 
 
