@@ -29,9 +29,10 @@ class SlackCaseNotifier:
             else:
                 # Once only, even if nzbot dies between Slack storing it and this record.
                 metadata = {"event_type": CASE_EVENT, "event_payload": {"case": case.id}}
-                ts = post_once(self.client, self.store, f"posting:case:{case.id}:{channel}", channel,
-                               metadata, **message)
+                intent = f"posting:case:{case.id}:{channel}"
+                ts = post_once(self.client, self.store, intent, channel, metadata, **message)
                 self.store.add_case_message(case.id, channel, ts)
+                self.store.forget(intent)  # recorded: the intent has served
 
     def case_settled(self, case: Case, revealed_by: LinkJob | None) -> None:
         if revealed_by is None or not revealed_by.message_ts:
