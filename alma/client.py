@@ -8,6 +8,7 @@ of alma.models. Alma's JSON quirks (string booleans, list wrappers, MARCXML stri
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import re
 import xml.etree.ElementTree as ET
@@ -119,6 +120,10 @@ class AlmaClient:
         )
         self.background = False
         self._link_job: Job | None = None
+        # The Network Zone's own API, with its own key on the same gateway (the token route).
+        self._nz: AlmaClient | None = None
+        if settings.nz_api_key:
+            self._nz = AlmaClient(dataclasses.replace(settings, api_key=settings.nz_api_key, nz_api_key=""))
 
     @classmethod
     def from_env(cls) -> "AlmaClient":
@@ -133,6 +138,32 @@ class AlmaClient:
 
     def close(self) -> None:
         self.http.close()
+        if self._nz is not None:
+            self._nz.close()
+
+    # -- the Network Zone's own API (ALMA_NZ_API_KEY) ------------------------------------
+
+    @property
+    def has_nz_key(self) -> bool:
+        return self._nz is not None
+
+    def _nz_client(self) -> "AlmaClient":
+        if self._nz is None:
+            raise BadInput("ALMA_NZ_API_KEY is not set: nzbot cannot change NZ records.")
+        return self._nz
+
+    def get_nz_bib(self, nz_mms_id: str) -> Bib:
+        """An NZ record as the NZ's own API gives it (the NZ key)."""
+        try:
+            return self._nz_client().get_bib(nz_mms_id)
+        except RecordNotFound as exc:
+            raise RecordNotFound(f"There is no NZ record with MMS ID {nz_mms_id} in the network zone "
+                                 "(or ALMA_NZ_API_KEY is not the network zone's key).",
+                                 status=exc.status, code=exc.code, tracking_id=exc.tracking_id) from exc
+
+    def update_nz_bib(self, nz_mms_id: str, record: Record) -> Bib:
+        """Replaces an NZ record's MARC with the NZ key (XML, as every bib update)."""
+        return self._nz_client().update_bib(nz_mms_id, record)
 
     # -- plumbing ----------------------------------------------------------------------
 

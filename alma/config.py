@@ -74,6 +74,8 @@ class AlmaSettings:
     max_retries: int = 5
     # Background work stops when Alma's daily quota left falls below this.
     quota_floor: int = 5000
+    # The Network Zone's own key (Bibs read/write), on the same gateway: the token route.
+    nz_api_key: str = field(repr=False, default="")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, take: SettingsReader | None = None) -> "AlmaSettings":
@@ -95,6 +97,7 @@ class AlmaSettings:
             max_retries=reader("ALMA_MAX_RETRIES", lambda: whole_number_setting(env, "ALMA_MAX_RETRIES", 5, 0, 10), 5),
             quota_floor=reader("ALMA_QUOTA_FLOOR", lambda: whole_number_setting(
                 env, "ALMA_QUOTA_FLOOR", 5000, 0, 10_000_000), 5000),
+            nz_api_key=reader("ALMA_NZ_API_KEY", lambda: nz_key_setting(env, env.get("ALMA_API_KEY", "").strip()), ""),
         )
         if take is None:
             reader.raise_problems()
@@ -106,6 +109,15 @@ def _job_id(env: Mapping[str, str]) -> str | None:
     if link_job_id and not JOB_ID.fullmatch(link_job_id):
         raise SettingError(f"ALMA_LINK_JOB_ID must be an Alma job id such as M85, not {link_job_id[:40]!r}.")
     return link_job_id
+
+
+def nz_key_setting(env: Mapping[str, str], iz_key: str) -> str:
+    """ALMA_NZ_API_KEY: optional; never the IZ's key (each zone has its own)."""
+    key = secret_setting(env, "ALMA_NZ_API_KEY", "the Network Zone's API key", required=False)
+    if key and key == iz_key:
+        raise SettingError("ALMA_NZ_API_KEY is the same as ALMA_API_KEY: give the Network Zone's own "
+                           "API key (Bibs read/write), or leave it unset.")
+    return key
 
 
 def api_url(value: str) -> str:

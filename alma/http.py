@@ -27,6 +27,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
+from alma.calls import count_call
 from alma.errors import (
     AlmaError,
     AlmaRateLimited,
@@ -174,6 +175,7 @@ class AlmaHttp:
         self.limiter.wait()
         with self._calls_lock:
             self.calls[endpoint_name(method, url)] += 1
+        count_call(endpoint_name(method, url))  # and on the piece of work it is sent for
         try:
             response = self.session.request(
                 method, url, params=params, data=data, headers=headers, timeout=self.timeout

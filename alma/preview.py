@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
+from alma.calls import WorkPool
 from alma.client import MEMBERS_PER_PAGE, AlmaClient, check_mms_id
 from alma.errors import BadInput, quoted
 from alma.matching import Match, NzIndex, Verdict, match_bib, match_oclc
@@ -44,15 +45,6 @@ class PreviewCounts:
         self.counts[verdict] += 1
         if len(self.examples[verdict]) < self.examples_kept:
             self.examples[verdict].append(mms_id)
-
-
-def count_set(client: AlmaClient, heading: SetPreview,
-              progress: Callable[[int, int], None] | None = None) -> PreviewCounts:
-    counts = PreviewCounts()
-    for mms_id, match in preview_set(client, heading, progress):
-        if match is not None:
-            counts.add(mms_id, match)
-    return counts
 
 
 def look_up(client: AlmaClient, identifier: str) -> Match:
@@ -109,7 +101,8 @@ def preview_set(
     has comes back with None."""
     set_id = heading.set.id
     done = 0
-    with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="preview") as pool:
+    # A WorkPool, so the calls its threads make count on the work that asked for the preview.
+    with WorkPool(max_workers=WORKERS, thread_name_prefix="preview") as pool:
         for ids, total in _member_chunks(client, set_id, pool):
             batches = [ids[i : i + 100] for i in range(0, len(ids), 100)]
             bibs = {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch}

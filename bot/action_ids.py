@@ -11,6 +11,9 @@ LINK_CANDIDATE = "nz_case_link"  # link the IZ record to this NZ candidate
 CONTRIBUTE_NEW = "nz_case_contribute"  # none fits: add the IZ record to the NZ as a new record
 SKIP_CASE = "nz_case_skip"  # leave the IZ record unlinked
 RECHECK_CASE = "nz_case_recheck"  # look the candidates up again (the NZ may have changed)
+# "These are duplicates: merge into this one": the PM merges the candidates in the NZ, this
+# one as primary; suffixed like LINK_CANDIDATE, value "{case_id}:{nz_mms_id}"
+MERGE_INTO = "nz_case_merge"
 
 ALL = (SEND_TO_PM, LINK_CANDIDATE, CONTRIBUTE_NEW, SKIP_CASE, RECHECK_CASE)
 
@@ -32,7 +35,7 @@ import re  # noqa: E402
 
 CASE_PAGE = "nz_case_page"  # show another page of candidates; value "{case_id}:{page}"
 
-ALL = ALL + (CASE_PAGE,)
+ALL = ALL + (CASE_PAGE, MERGE_INTO)
 
 
 def suffixed(action_id: str, suffix: object) -> str:
@@ -86,7 +89,7 @@ def value(action_id: str, *, case_id: object = None, mms_id: object = None, page
     kind = base(action_id)
     if kind == SEND_TO_PM:
         return str(mms_id)
-    if kind == LINK_CANDIDATE:
+    if kind in (LINK_CANDIDATE, MERGE_INTO):
         return f"{case_id}:{mms_id}"
     if kind == CASE_PAGE:
         return f"{case_id}:{page}"
@@ -102,7 +105,7 @@ def read(action_id: str, raw: object) -> ButtonValue:
             raise BadInput(f"{quoted(text)} is not an IZ record's MMS ID (digits only, such as "
                            "9949620601852): nothing was sent to the Program Manager.")
         return ButtonValue(mms_id=text)
-    if kind == LINK_CANDIDATE:
+    if kind in (LINK_CANDIDATE, MERGE_INTO):
         case_text, _, nz = text.partition(":")
         case_id = _case_id(case_text)
         if not nz:

@@ -51,7 +51,8 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
         alma=alma,
         link_jobs=link_jobs,
         cases=Cases(store, alma, link_jobs, SlackCaseNotifier(client, store, settings),
-                    settings.pm_users, batch_seconds=settings.case_batch_seconds),
+                    settings.pm_users, batch_seconds=settings.case_batch_seconds,
+                    token_prefix=settings.link_token_prefix),
         slack=client,
         workers=ThreadPoolExecutor(max_workers=8, thread_name_prefix="nzbot-work"),
     )

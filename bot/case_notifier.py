@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
-from bot.messages import case_message, case_outcome_message
+from bot.messages import case_handoff_message, case_message, case_outcome_message
 from bot.notifier import post_once
 from nzbot.settings import BotSettings
 from nzbot.store import Case, LinkJob, Store
 
 CASE_EVENT = "nzbot_case"
+HANDOFF_EVENT = "nzbot_case_handoff"
 
 
 class SlackCaseNotifier:
@@ -41,6 +42,26 @@ class SlackCaseNotifier:
             channel=self.settings.report_channel, thread_ts=revealed_by.message_ts,
             **case_outcome_message(case).as_kwargs(),
         )
+
+    def hand_off(self, case: Case, revealed_by: LinkJob | None) -> str | None:
+        """The cataloger's steps, in the revealing job's thread (found again there by its
+        metadata after a crash, never posted twice), or in the report channel."""
+        thread = revealed_by.message_ts if revealed_by is not None else None
+        metadata = {"event_type": HANDOFF_EVENT, "event_payload": {"case": case.id}}
+        if thread:
+            seen = self.client.conversations_replies(
+                channel=self.settings.report_channel, ts=thread, include_all_metadata=True, limit=200)
+        else:  # at the top of the channel: among its latest messages (newest first)
+            seen = self.client.conversations_history(
+                channel=self.settings.report_channel, include_all_metadata=True, limit=200)
+        for message in seen.get("messages", []):
+            found = message.get("metadata") or {}
+            if found.get("event_type") == HANDOFF_EVENT and (found.get("event_payload") or {}).get("case") == case.id:
+                return message["ts"]
+        response = self.client.chat_postMessage(
+            channel=self.settings.report_channel, thread_ts=thread, metadata=metadata,
+            **case_handoff_message(case, bool(thread)).as_kwargs())
+        return response["ts"]
 
     def _recipients(self) -> list[str]:
         """The PM channel, or a DM channel with each Program Manager."""

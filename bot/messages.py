@@ -459,7 +459,7 @@ from math import ceil  # noqa: E402
 
 from alma.cards import RecordCard, differences  # noqa: E402
 from nzbot.cases import DECIDABLE, UNSETTLED  # noqa: E402
-from nzbot.linkroute import MANUAL, Route  # noqa: E402
+from nzbot.linkroute import MANUAL, MERGE, TOKEN, Route  # noqa: E402
 from nzbot.store import Case  # noqa: E402
 
 CASE_CANDIDATES_PER_PAGE = 5  # candidate cards (each with its button) on one page
@@ -550,7 +550,28 @@ def case_message(case: Case, *, page: int = 0) -> Message:
         chosen=chosen,
         manual=handed_off(case),
         state_words=CASE_STATE_WORDS.get(case.state, case.state or "unknown"),
+        **_route_context(case),
     )
+
+
+def _route_context(case: Case) -> dict[str, Any]:
+    """What the case message says about the route: the token on the records, the merge
+    the Program Manager is asked for, whom a hand-off went to."""
+    route = Route.decode(case.route)
+    chosen = case.chosen_nz_mms_id or ""
+    return {
+        "route_kind": route.kind if route else "",
+        "token": route.identifier if route and route.kind == TOKEN else "",
+        "duplicates": [m for m in case.candidate_ids if m != chosen],
+        "handed_to": case.handed_to,
+        "from_lookup": bool(case.requested_by),
+    }
+
+
+def case_handoff_message(case: Case, revealed_by_job: bool) -> Message:
+    """The cataloger's steps for a link only the Metadata Editor can make, posted in the
+    thread of the job that revealed the case (or in the report channel)."""
+    return render("case_handoff", case=case, in_thread=revealed_by_job)
 
 
 def cases_message(cases: list[Case], links: dict[int, str]) -> Message:
@@ -566,6 +587,8 @@ def cases_message(cases: list[Case], links: dict[int, str]) -> Message:
             "state_words": (
                 "handed off to the Metadata Editor"
                 if c.state in ("deciding", "linking") and handed_off(c)
+                else "waiting for the NZ duplicates to be merged"
+                if c.state == "linking" and _route_context(c)["route_kind"] == MERGE
                 else CASE_STATE_WORDS.get(c.state, c.state)
             ),
         }
@@ -583,7 +606,7 @@ def cases_message(cases: list[Case], links: dict[int, str]) -> Message:
 
 def case_outcome_message(case: Case) -> Message:
     """Posted in the thread of the link job that revealed the case: how it ended."""
-    return render("case_outcome", case=case, manual=handed_off(case))
+    return render("case_outcome", case=case, manual=handed_off(case), **_route_context(case))
 
 
 def not_pm_message(pm_users: tuple[str, ...]) -> Message:

@@ -10,7 +10,10 @@ click on a decided case, or a restart in any state act once:
 
 The decision is recorded first; the Alma work (giving the IZ record an identifier,
 batching decisions into link-job runs, verifying) is done by `advance`, step by step,
-each step safe to repeat after a crash.
+each step safe to repeat after a crash. The route (nzbot/linkroute.py) decides what
+"linking" means: a link-job run, a token put on both records first (each step a state of
+its link_tokens row: placing -> on_nz -> on_iz -> removing -> removed, the token taken off
+whatever the outcome), a merge in the NZ waited for, or a hand-off to the cataloger.
 """
 
 from __future__ import annotations
@@ -25,13 +28,28 @@ from typing import Protocol
 from sqlite_utils.db import NotFoundError
 
 from alma.client import AlmaClient, check_mms_id
-from alma.errors import AlmaError, BadInput, RecordNotFound, quoted
+from alma.errors import AlmaError, AlmaRequestError, BadInput, RecordNotFound, RecordUnreadable, quoted
 from alma.matching import Verdict
 from alma.models import Bib
 from alma.preview import look_up
 from nzbot.linkjobs import LinkJobs
-from nzbot.linkroute import CONTRIBUTE, MANUAL, NO_MATCH_PREFIX, UNIQUE, Route, give_identifier, route_to
-from nzbot.store import Case, LinkJob, Store, now
+from nzbot.linkroute import (
+    CONTRIBUTE,
+    DEFAULT_TOKEN_PREFIX,
+    MANUAL,
+    MERGE,
+    NO_MATCH_PREFIX,
+    TOKEN,
+    UNIQUE,
+    Route,
+    choose_route,
+    give_identifier,
+    new_token,
+    put_token_on_nz,
+    take_token_off_iz,
+    take_token_off_nz,
+)
+from nzbot.store import Case, LinkJob, LinkToken, Store, now
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +57,7 @@ DECIDABLE = ("open", "failed")  # states in which the buttons are live
 UNSETTLED = ("open", "failed", "deciding", "linking")
 BATCH_SIZE = 50  # records per link-job run made from decisions
 CASES_USER = "nzbot"
+TOKEN_PENDING = ("placing", "on_nz", "on_iz", "removing")  # a token that may be on a record
 
 
 class NotProgramManager(Exception):
@@ -60,10 +79,15 @@ class CaseNotifier(Protocol):
     def case_settled(self, case: Case, revealed_by: LinkJob | None) -> None:
         """Tells the thread of the job that revealed the case how it ended."""
 
+    def hand_off(self, case: Case, revealed_by: LinkJob | None) -> str | None:
+        """Gives the cataloger (case.handed_to) the Metadata Editor steps, in the thread of
+        the job that revealed the case (or the report channel); returns the message's ts."""
+
 
 class Cases:
     def __init__(self, store: Store, alma: AlmaClient, link_jobs: LinkJobs, notifier: CaseNotifier,
-                 pm_users: tuple[str, ...], batch_seconds: float = 60.0) -> None:
+                 pm_users: tuple[str, ...], batch_seconds: float = 60.0,
+                 token_prefix: str = DEFAULT_TOKEN_PREFIX) -> None:
         self.store = store
         self.link_jobs = link_jobs
         # Decisions wait this long for others to share their link-job run: Alma allows
@@ -73,6 +97,7 @@ class Cases:
         self.background = alma.for_background()
         self.notifier = notifier
         self.pm_users = pm_users
+        self.token_prefix = token_prefix  # the token route's 035 prefix
         self._advancing = threading.Lock()
 
     # -- opening ---------------------------------------------------------------------
@@ -93,7 +118,7 @@ class Cases:
                            "there is nothing for the Program Manager to decide.")
         case = self.store.open_case(
             iz_mms_id, match.iz.title if match.iz else "", [c.as_dict() for c in match.candidates],
-            None, match.iz.as_dict() if match.iz else None)
+            None, match.iz.as_dict() if match.iz else None, requested_by=requested_by)
         if case is None:  # opened by someone else a moment ago
             return self.store.open_case_for(iz_mms_id), False
         self.store.audit(requested_by, "case_opened", f"record {iz_mms_id}", "open",
@@ -110,7 +135,7 @@ class Cases:
             self.store.audit(user, f"case_{decision}", f"case {case_id}", "refused: not the Program Manager")
             raise NotProgramManager(user)
         case = self.case(case_id)
-        if decision == "link":
+        if decision in ("link", "merge"):
             if not nz_mms_id:
                 raise BadInput(f"No NZ record was chosen for case {case_id}: nothing was changed.")
             if nz_mms_id not in case.candidate_ids:
@@ -118,10 +143,13 @@ class Cases:
         elif decision not in ("contribute", "recheck", "skip"):
             raise BadInput(f"Unknown decision {decision!r}.")
         to_state = "skipped" if decision == "skip" else "deciding"
+        from_states = DECIDABLE
+        if decision == "recheck" and case.state == "linking" and (Route.decode(case.route) or Route("")).kind == MERGE:
+            from_states = DECIDABLE + ("linking",)  # a merge that is not coming: look again
         moved = self.store.move_case(
-            case.id, DECIDABLE, to_state, decision=decision, decided_by=user, decided_at=now(),
-            chosen_nz_mms_id=nz_mms_id if decision == "link" else None, route=None,
-            linking_job=None, note=None,
+            case.id, from_states, to_state, decision=decision, decided_by=user, decided_at=now(),
+            chosen_nz_mms_id=nz_mms_id if decision in ("link", "merge") else None, route=None,
+            linking_job=None, note=None, handed_to=None, handoff_ts=None, merged=[],
         )
         if not moved:
             raise AlreadyDecided(self.store.case(case.id))
@@ -140,8 +168,8 @@ class Cases:
         if not self._advancing.acquire(blocking=False):
             return
         try:
-            for step in (self.deliver, self.route_decided, self.batch_into_link_jobs,
-                         self.verify_linking):
+            for step in (self.deliver, self.route_decided, self.watch_merges, self.batch_into_link_jobs,
+                         self.verify_linking, self.remove_tokens, self.deliver_hand_offs):
                 try:
                     step()
                 except AlmaError as exc:
@@ -164,10 +192,16 @@ class Cases:
                     self._recheck(case)
                 elif case.decision == "contribute":
                     self._start_linking(case, Route(CONTRIBUTE, prefix=NO_MATCH_PREFIX))
+                elif case.decision == "link" and self.store.link_tokens(*TOKEN_PENDING, case_id=case.id):
+                    self._token_steps(case)  # resumed after a restart: the route was chosen
                 else:
-                    route = route_to(self.background, case.chosen_nz_mms_id)
-                    give_identifier(self.background, case.iz_mms_id, route)
-                    self._start_linking(case, route)
+                    route = choose_route(self.background, case.decision, case.chosen_nz_mms_id,
+                                         self.token_prefix)
+                    if route.kind == TOKEN:
+                        self._token_steps(case)
+                    else:
+                        give_identifier(self.background, case.iz_mms_id, route)
+                        self._start_linking(case, route)
             except RecordNotFound:
                 self._fail(case, f"IZ record {case.iz_mms_id} is no longer in Alma.")
             except AlmaError as exc:  # Alma down: the decision stays recorded; next round
@@ -242,6 +276,170 @@ class Cases:
             self._fail(case, f"Alma's link job ({job.status}) did not link IZ record "
                              f"{case.iz_mms_id}. Its report: {counters or 'no counters'}.")
 
+    # -- the token route -------------------------------------------------------------
+
+    def _token_steps(self, case: Case) -> None:
+        """Puts the case's token on the chosen NZ record, then on the IZ record, then hands
+        the case to the link job. Each step is recorded, and each is safe to repeat."""
+        pending = self.store.link_tokens(*TOKEN_PENDING, case_id=case.id)
+        token = next((t for t in pending if t.state != "removing" and t.nz_mms_id == case.chosen_nz_mms_id), None)
+        if any(t is not token for t in pending):
+            return  # an earlier attempt's token is still coming off: the next round goes on
+        if token is None:
+            token = self.store.add_link_token(case.id, new_token(self.token_prefix, case.id),
+                                              case.chosen_nz_mms_id, case.iz_mms_id)
+            self.store.audit(CASES_USER, "token_made", f"case {case.id}", "placing", token.token)
+        try:
+            if token.state == "placing":
+                if not put_token_on_nz(self.background, token.nz_mms_id, token.token):
+                    self._fail(case, f"NZ record {token.nz_mms_id} did not keep the temporary 035 "
+                                     f"{token.token} nzbot put on it (Alma changed the record as it "
+                                     "saved it), so the link job could not be pointed at it.")
+                    return
+                self.store.move_link_token(token.id, "placing", "on_nz")
+                self.store.audit(CASES_USER, "token_on_nz", f"NZ record {token.nz_mms_id}", "on_nz", token.token)
+                token = self.store.link_token(token.id)
+            if token.state == "on_nz":
+                give_identifier(self.background, case.iz_mms_id, _token_route(token))
+                self.store.move_link_token(token.id, "on_nz", "on_iz")
+                self.store.audit(CASES_USER, "token_on_iz", f"IZ record {token.iz_mms_id}", "on_iz", token.token)
+        except (RecordNotFound, RecordUnreadable) as exc:
+            self._fail(case, exc.message)
+            return
+        except AlmaRequestError as exc:  # e.g. the NZ key may read but not write: say so, don't retry forever
+            self._fail(case, f"Alma refused to put the temporary 035 on the records with ALMA_NZ_API_KEY "
+                             f"(it needs Bibs read/write in the network zone): {exc}")
+            return
+        self._start_linking(case, _token_route(token))
+
+    def remove_tokens(self) -> None:
+        """Takes every token off that no case is using any more (linked, failed, decided
+        otherwise), and checks it is gone; also what a killed bot left behind."""
+        for token in self.store.link_tokens(*TOKEN_PENDING):
+            case = self.store.case(token.case_id)
+            if token.state != "removing":
+                if self._token_in_use(case, token):
+                    continue
+                if not self.store.move_link_token(token.id, token.state, "removing"):
+                    continue
+            try:
+                gone = take_token_off_nz(self.background, token.nz_mms_id, token.token)
+            except RecordNotFound:
+                gone = True  # the NZ record is gone (merged away, deleted): so is the token
+            if not gone:
+                log.warning("case %s: token %s is still on NZ record %s", case.id, token.token, token.nz_mms_id)
+                continue
+            try:
+                take_token_off_iz(self.background, token.iz_mms_id, token.token)
+            except RecordNotFound:
+                pass
+            if self.store.move_link_token(token.id, "removing", "removed"):
+                self.store.audit(CASES_USER, "token_removed", f"NZ record {token.nz_mms_id}", "removed",
+                                 f"{token.token}, checked gone")
+                self._token_told(token)
+
+    def _token_in_use(self, case: Case, token: LinkToken) -> bool:
+        if case.state == "deciding":
+            return case.decision == "link" and case.chosen_nz_mms_id == token.nz_mms_id
+        if case.state == "linking":
+            route = Route.decode(case.route)
+            return route is not None and route.kind == TOKEN and route.identifier == token.token
+        return False
+
+    def _token_told(self, token: LinkToken) -> None:
+        """The case's message says the token was taken off again."""
+        case = self.store.case(token.case_id)
+        if case.state not in ("linked", "failed"):
+            return
+        said = (f"The temporary 035 {token.token} was put on NZ record {token.nz_mms_id} for the "
+                "link job and has been taken off again (checked).")
+        note = f"{case.note} {said}" if case.note else said
+        if self.store.move_case(case.id, case.state, case.state, note=note):
+            self._show(self.store.case(case.id))
+
+    # -- the hand-off ------------------------------------------------------------------
+
+    def deliver_hand_offs(self) -> None:
+        """Hand-offs not yet posted (new, or Slack was down) go out now."""
+        for case in self.store.cases("linking"):
+            route = Route.decode(case.route)
+            if route is not None and route.kind == MANUAL and not case.handoff_ts:
+                self._hand_off(case)
+
+    def _hand_off(self, case: Case) -> None:
+        job = self.store.link_job(case.link_job) if case.link_job else None
+        try:
+            ts = self.notifier.hand_off(case, job)
+        except Exception:  # Slack down: deliver_hand_offs tries again
+            log.exception("case %s: could not hand it off", case.id)
+            return
+        if ts and self.store.move_case(case.id, "linking", "linking", handoff_ts=ts):
+            self.store.audit(case.decided_by or CASES_USER, "case_handed_off", f"case {case.id}",
+                             "linking", case.handed_to or "the report channel")
+
+    def _cataloger_of(self, case: Case) -> str:
+        """Who gets a hand-off: the cataloger who sent the case, or who started the link
+        job that revealed it; "" when that was nobody in Slack (a run started in Alma)."""
+        if case.requested_by:
+            return case.requested_by
+        if case.link_job:
+            who = self.store.link_job(case.link_job).requested_by
+            if who and who not in ("alma", CASES_USER):
+                return who
+        return ""
+
+    # -- the merge route ---------------------------------------------------------------
+
+    def watch_merges(self) -> None:
+        """Cases waiting for the Program Manager's merge in the NZ: once only the chosen
+        record carries the OCLC number, the ordinary Unique OCLC run links the record, and
+        the other open cases on those NZ records are re-checked."""
+        for case in self.store.cases("linking"):
+            route = Route.decode(case.route)
+            if route is None or route.kind != MERGE:
+                continue
+            match = look_up(self.background, case.iz_mms_id)
+            chosen = case.chosen_nz_mms_id
+            duplicates = [m for m in case.candidate_ids if m != chosen]
+            if match.verdict is Verdict.MULTI:
+                continue  # not merged yet
+            if match.verdict is Verdict.LINKED and match.linked_nz_mms_id == chosen:
+                self.store.move_case(case.id, "linking", "linking", merged=duplicates)
+                self._linked(self.store.case(case.id), chosen)
+            elif match.verdict is Verdict.UNIQUE and match.candidates[0].mms_id == chosen:
+                if self.store.move_case(case.id, "linking", "linking", route=Route(UNIQUE).encode(),
+                                        linking_job=None, merged=duplicates):
+                    self.store.audit(case.decided_by or CASES_USER, "case_merged", f"case {case.id}",
+                                     "linking", f"{' '.join(duplicates)} merged into {chosen}")
+                    self._after(case.id)
+            elif match.verdict is Verdict.LINKED:
+                self._fail(case, f"IZ record {case.iz_mms_id} is linked to NZ record "
+                                 f"{match.linked_nz_mms_id}, not to the chosen {chosen}.")
+                continue
+            elif match.verdict is Verdict.UNIQUE:
+                self._fail(case, f"After the merge NZ record {match.candidates[0].mms_id} carries the "
+                                 f"OCLC number, not the chosen {chosen}.")
+                continue
+            else:
+                self._fail(case, f"While waiting for the merge: {match.verdict.value.replace('_', ' ')}; "
+                                 "no single NZ record to link to.")
+                continue
+            self._recheck_others(case)
+
+    def _recheck_others(self, merged: Case) -> None:
+        """Every other open case on the merged NZ records is looked up again: those now
+        unique are linked the ordinary way."""
+        ids = set(merged.candidate_ids)
+        for other in self.store.cases(*DECIDABLE):
+            if other.id == merged.id or not ids & set(other.candidate_ids):
+                continue
+            if self.store.move_case(other.id, DECIDABLE, "deciding", decision="recheck",
+                                    decided_by=merged.decided_by or CASES_USER, decided_at=now(),
+                                    chosen_nz_mms_id=None, route=None, linking_job=None, note=None):
+                self.store.audit(CASES_USER, "case_recheck_after_merge", f"case {other.id}", "deciding",
+                                 f"NZ duplicates merged in case {merged.id}")
+                self._show(self.store.case(other.id))
+
     # -- helpers ---------------------------------------------------------------------
 
     def _readable(self, case: Case) -> bool:
@@ -288,9 +486,12 @@ class Cases:
                 self._after(case.id)
 
     def _start_linking(self, case: Case, route: Route) -> None:
-        if self.store.move_case(case.id, "deciding", "linking", route=route.encode()):
+        extra = {"handed_to": self._cataloger_of(case)} if route.kind == MANUAL else {}
+        if self.store.move_case(case.id, "deciding", "linking", route=route.encode(), **extra):
             self.store.audit(case.decided_by or CASES_USER, "case_routed", f"case {case.id}", "linking", route.kind)
-            self._after(case.id, settled=route.kind == MANUAL)
+            self._after(case.id)
+            if route.kind == MANUAL:
+                self._hand_off(self.store.case(case.id))
 
     def _join_queued_run(self, kind: str, prefix: str, cases: list[Case]) -> list[Case]:
         """Adds decisions to a run made from earlier decisions that Alma has not started
@@ -364,11 +565,17 @@ def decisions_csv(store: Store) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["case", "iz_mms_id", "title", "state", "decision", "kept_nz_mms_id",
-                     "duplicate_nz_mms_ids", "decided_by", "decided_at", "note"])
+                     "duplicate_nz_mms_ids", "decided_by", "decided_at", "note", "merged_nz_mms_ids"])
     for case in store.cases():
         kept = case.chosen_nz_mms_id or ""
         duplicates = [m for m in case.candidate_ids if m != kept]
         writer.writerow([case.id, case.iz_mms_id, case.iz_title, case.state, case.decision or "",
                          kept, " ".join(duplicates), case.decided_by or "", case.decided_at or "",
-                         case.note or ""])
+                         case.note or "", " ".join(case.merged)])
     return out.getvalue()
+
+
+def _token_route(token: LinkToken) -> Route:
+    """The link-job route of a token: the other-system profile on the token's own prefix."""
+    prefix = token.token[: token.token.index(")") + 1]
+    return Route(TOKEN, prefix=prefix, identifier=token.token)

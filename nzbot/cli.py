@@ -93,10 +93,24 @@ def run_bot(args: argparse.Namespace) -> int:
     bot = create_bot(settings)
     try:
         if settings.socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from slack_sdk.errors import SlackApiError
+
+            from bot.socket_mode import SocketModeHandler  # why not Bolt's own: see there
 
             print("nzbot: connecting to Slack in Socket Mode", file=sys.stderr)
-            SocketModeHandler(bot.app, settings.app_token).start()
+            handler = SocketModeHandler(bot.app, settings.app_token)
+            try:
+                handler.start()
+            except SlackApiError as exc:
+                handler.close()
+                print(f"nzbot: Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): give the "
+                      "app-level token (xapp-…) with connections:write, from Basic Information > "
+                      "App-Level Tokens.", file=sys.stderr)
+                return 2
+            except OSError as exc:  # Slack unreachable: nothing to do but say so
+                handler.close()
+                print(f"nzbot: could not connect to Slack in Socket Mode: {exc}", file=sys.stderr)
+                return 1
         else:
             from bot.server import SlackHttpServer
 
@@ -127,11 +141,11 @@ def run_doctor(args: argparse.Namespace) -> int:
 def run_match(args: argparse.Namespace) -> int:
     from alma.client import AlmaClient
     from alma.matching import to_json
-    from alma.preview import look_up
+    from nzbot.lookups import match_identifier
     from nzbot.text import match_summary
 
     client = AlmaClient.from_env()
-    match = look_up(client, args.id)
+    match = match_identifier(client, args.id).match
     if args.json:
         print(json.dumps(to_json(match), ensure_ascii=False))
     else:
@@ -141,12 +155,12 @@ def run_match(args: argparse.Namespace) -> int:
 
 def run_preview(args: argparse.Namespace) -> int:
     from alma.client import AlmaClient
-    from alma.preview import PreviewCounts, open_set, preview_set
+    from nzbot.lookups import open_preview
     from nzbot.text import Progress, preview_summary_line
 
     client = AlmaClient.from_env()
-    heading = open_set(client, args.set)
-    counts = PreviewCounts()
+    preview = open_preview(client, args.set)
+    heading = preview.heading
     progress = Progress(sys.stderr, f"Previewing set {heading.set.name!r}")
     out = sys.stdout
     if args.json:
@@ -157,10 +171,7 @@ def run_preview(args: argparse.Namespace) -> int:
             f'"total": {heading.total}, "records": ['
         )
     first = True
-    for mms_id, match in preview_set(client, heading, progress.update):
-        if match is None:
-            continue
-        counts.add(mms_id, match)
+    for mms_id, match in preview.records(progress.update):
         if args.json:
             record = {
                 "mms_id": mms_id,
@@ -174,8 +185,8 @@ def run_preview(args: argparse.Namespace) -> int:
         else:
             out.write(preview_summary_line(mms_id, match) + "\n")
     progress.finish()
-    calls = dict(sorted(client.http.calls.items()))
-    calls["total"] = sum(client.http.calls.values())
+    calls = {**preview.calls.by_endpoint, "total": preview.calls.total}
+    counts = preview.counts
     if args.json:
         out.write(f'], "counts": {json.dumps(counts.counts)}, "api_calls": {json.dumps(calls)}}}\n')
     else:

@@ -37,6 +37,7 @@ from alma.errors import (
     AlmaUnavailable,
     BadInput,
     NotSru,
+    RecordNotFound,
     SruError,
 )
 from alma.http import AlmaHttp
@@ -45,7 +46,8 @@ from nzbot.redaction import REDACTED, redact  # noqa: F401 (REDACTED: the doctor
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 _LABELS = {OK: "ok  ", WARN: "warn", FAIL: "FAIL"}
-SECRET_ENV = ("ALMA_API_KEY", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+SECRET_ENV = ("ALMA_API_KEY", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
+              "ALMA_NZ_API_KEY")
 # The doctor is interactive: it should say what is wrong in seconds, not after Alma's
 # full retry schedule.
 DOCTOR_MAX_RETRIES = 2
@@ -223,6 +225,46 @@ def check_sru(client: AlmaClient) -> Check:
         return Check.failed(name, f"cannot search {where}: {type(exc).__name__}: {exc} Check ALMA_NZ_SRU_URL.")
     return Check.passed(name, f"{where}{zone} answers on {index} "
                               f"(test search: {page.number_of_records} records)")
+
+
+# A keyword search that finds some record in any catalogue, to have an NZ record to read.
+# alma.all_for_ui is Alma's keyword index in SRU; that it finds "the" in every NZ is an
+# assumption (the check warns, rather than fails, when it finds nothing).
+NZ_SAMPLE_QUERY = "alma.all_for_ui=the"
+
+
+def check_nz_key(client: AlmaClient) -> Check:
+    """ALMA_NZ_API_KEY, when set, must read NZ records (the token route); an IZ's key
+    reads no NZ record, which is how an IZ key given here shows."""
+    name = "NZ API key"
+    if not client.has_nz_key:
+        return Check.passed(name, "not set (optional): a pick of an NZ record that no 035 singles out "
+                                  "is handed to the cataloger (or merged by the Program Manager); set "
+                                  "ALMA_NZ_API_KEY for nzbot to link it by a token.")
+    try:
+        sample = next(iter(client.sru_page(NZ_SAMPLE_QUERY, maximum=1).records), None)
+    except AlmaError as exc:
+        return Check.warning(name, f"not checked: no NZ record to read, the NZ search failed ({exc.message})")
+    field = sample.get("001") if sample is not None else None
+    nz_mms_id = field.data.strip() if field is not None and field.data else ""
+    if not nz_mms_id:
+        return Check.warning(name, f"not checked: the NZ search ({NZ_SAMPLE_QUERY}) found no record to read.")
+    gateway = gateway_description(client.settings.api_url)
+    try:
+        bib = client.get_nz_bib(nz_mms_id)
+    except RecordNotFound:
+        return Check.failed(name, f"ALMA_NZ_API_KEY cannot read NZ record {nz_mms_id}: it looks like an "
+                                  "institution zone's key (the key decides the zone). Give the Network "
+                                  "Zone's own API key, with Bibs read/write, on this gateway.")
+    except AlmaRequestError as exc:
+        return Check.failed(name, f"{gateway} refused ALMA_NZ_API_KEY (HTTP {exc.status}): {exc} It must be "
+                                  "the Network Zone's API key with Bibs read/write, on this gateway.")
+    except AlmaError as exc:
+        return Check.failed(name, f"could not read NZ record {nz_mms_id} with it: {exc}")
+    if bib.mms_id and bib.mms_id != nz_mms_id:
+        return Check.failed(name, f"asked for NZ record {nz_mms_id}, {gateway} gave {bib.mms_id}.")
+    return Check.passed(name, f"reads NZ record {nz_mms_id} in the network zone: picks with no "
+                              "identifying 035 are linked by a token (needs Bibs write too)")
 
 
 def check_quota(client: AlmaClient) -> Check:
@@ -441,6 +483,8 @@ def run_checks(settings, *, emit: Callable[[Check], None] = lambda c: None,
             add(check_link_job(alma, key_ok=key_ok))
         if needs("NZ SRU search", "ALMA_NZ_SRU_URL"):
             add(check_sru(alma))
+        if needs("NZ API key", "ALMA_NZ_API_KEY", "ALMA_API_URL", "ALMA_NZ_SRU_URL"):
+            add(check_nz_key(alma))
         slack_settings = ("SLACK_BOT_TOKEN", "SLACK_API_URL")
         slack = slack_client(settings.bot_token, settings.slack_api_url)
         bot = None

@@ -14,8 +14,21 @@ of these routes:
   the record does not carry, so it finds no match and imports the record as a new NZ
   record. (Seen to work in the simulator; unconfirmed on a real Alma, whose link job
   might skip rather than import a record with no value under the prefix.)
-- manual: no route above exists: a person links it in the Metadata Editor (Method 2 of
-  the guidance) with both MMS IDs in hand, and nzbot watches the record for the link.
+- token (needs ALMA_NZ_API_KEY): no 035 singles the chosen record out, so nzbot makes
+  one: a throwaway `035 $a <prefix><token>` (prefix NZBOT_LINK_TOKEN_PREFIX, token unique
+  per case) goes on the chosen NZ record (PUT with the NZ key) and on the IZ record, the
+  link job runs with the other-system-number profile and that prefix, and afterwards the
+  token is taken off the NZ record again (and off the IZ record if it did not link),
+  checked gone, whether the link worked or not.
+- merge: the Program Manager says the candidates are duplicates and merges them in the NZ
+  (no API can); once only the chosen record carries the OCLC number, the ordinary Unique
+  OCLC link job links the record.
+- manual (the hand-off): no route above exists: the cataloger who started the job (or
+  sent the case) links it in the Metadata Editor (Method 2 of the guidance) with both MMS
+  IDs in hand, and nzbot watches the record for the link.
+
+Routes are tried in this order: unique 035 (other_system), token, merge (the Program
+Manager's button), hand-off. `choose_route` is the one place that decides.
 
 Every route ends the same way: the IZ record is read back and its linked_record_id must be
 the chosen NZ record before anyone is told it is linked.
@@ -24,6 +37,7 @@ the chosen NZ record before anyone is told it is linked.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 
 from pymarc import Field, Subfield
@@ -34,6 +48,9 @@ OTHER_SYSTEM = "other_system"
 UNIQUE = "unique"
 CONTRIBUTE = "contribute"
 MANUAL = "manual"
+TOKEN = "token"
+MERGE = "merge"
+DEFAULT_TOKEN_PREFIX = "(NZBOT)"
 # The prefix of the contribute route: no record carries it, so nothing can match.
 NO_MATCH_PREFIX = "(NZBOT-NO-MATCH)"
 # 035 values that cannot single out a record: OCLC numbers (shared by the duplicates,
@@ -60,16 +77,87 @@ class Route:
 
     @property
     def by_link_job(self) -> bool:
-        return self.kind != MANUAL
+        return self.kind not in (MANUAL, MERGE)  # a merge waits for a person, then turns unique
 
 
-def route_to(client: AlmaClient, chosen_nz_mms_id: str) -> Route:
-    """The other-system route when the chosen NZ record has a 035 only it carries, else manual."""
+def route_to(client: AlmaClient, chosen_nz_mms_id: str, token_prefix: str = DEFAULT_TOKEN_PREFIX) -> Route:
+    """The other-system route when the chosen NZ record has a 035 only it carries, else manual.
+    nzbot's own tokens never count: they are on the record only for a while."""
     for value in identifying_values(client, chosen_nz_mms_id):
+        if value.startswith(token_prefix):
+            continue
         carriers = {_mms_id(r) for r in client.sru_search(f'alma.other_system_number="{value}"')}
         if carriers == {chosen_nz_mms_id}:
             return Route(OTHER_SYSTEM, prefix=_PREFIXED.match(value).group(1), identifier=value)
     return Route(MANUAL)
+
+
+def choose_route(client: AlmaClient, decision: str, chosen_nz_mms_id: str | None,
+                 token_prefix: str = DEFAULT_TOKEN_PREFIX) -> Route:
+    """The route for a decision, in the order unique 035, token, merge, hand-off. The
+    token route's identifier is made by the token step (`new_token`), not here."""
+    if decision == "contribute":
+        return Route(CONTRIBUTE, prefix=NO_MATCH_PREFIX)
+    if decision == "merge":
+        return Route(MERGE)
+    route = route_to(client, chosen_nz_mms_id, token_prefix)
+    if route.kind == OTHER_SYSTEM:
+        return route
+    if client.has_nz_key:
+        return Route(TOKEN, prefix=token_prefix)
+    return Route(MANUAL)
+
+
+def new_token(prefix: str, case_id: int) -> str:
+    """`(NZBOT)c42-7f3a`: the case's number and a random part, so no two attempts share one."""
+    return f"{prefix}c{case_id}-{secrets.token_hex(2)}"
+
+
+def carries_035(record, value: str) -> bool:
+    return record is not None and value in {
+        v.strip() for f in record.get_fields("035") for v in f.get_subfields("a")}
+
+
+def put_token_on_nz(client: AlmaClient, nz_mms_id: str, token: str) -> bool:
+    """Adds the token's 035 to the chosen NZ record (NZ key), once; True when the NZ record
+    as Alma answers carries it (NZ normalisation rules might change it: unconfirmed)."""
+    record = client.get_nz_bib(nz_mms_id).marc()
+    if carries_035(record, token):
+        return True
+    record.add_ordered_field(_field_035(token))
+    return carries_035(client.update_nz_bib(nz_mms_id, record).record, token)
+
+
+def take_token_off_nz(client: AlmaClient, nz_mms_id: str, token: str) -> bool:
+    """Removes the token's 035 from the NZ record and reads the record back: True when
+    it is gone."""
+    record = client.get_nz_bib(nz_mms_id).marc()
+    if carries_035(record, token):
+        _drop_035(record, token)
+        client.update_nz_bib(nz_mms_id, record)
+        record = client.get_nz_bib(nz_mms_id).marc()
+    return not carries_035(record, token)
+
+
+def take_token_off_iz(client: AlmaClient, iz_mms_id: str, token: str) -> None:
+    """Removes the token from an IZ record that did not link (a linked one shows the NZ
+    record's content, from which the token is gone)."""
+    bib = client.get_bib(iz_mms_id)
+    if bib.linked_nz_mms_id or not carries_035(bib.record, token):
+        return
+    record = bib.marc()
+    _drop_035(record, token)
+    client.update_bib(iz_mms_id, record)
+
+
+def _field_035(value: str) -> Field:
+    return Field(tag="035", indicators=[" ", " "], subfields=[Subfield("a", value)])
+
+
+def _drop_035(record, value: str) -> None:
+    for field in record.get_fields("035"):
+        if value in (v.strip() for v in field.get_subfields("a")):
+            record.remove_field(field)
 
 
 def identifying_values(client: AlmaClient, nz_mms_id: str) -> list[str]:
@@ -88,15 +176,13 @@ def identifying_values(client: AlmaClient, nz_mms_id: str) -> list[str]:
 
 def give_identifier(client: AlmaClient, iz_mms_id: str, route: Route) -> None:
     """Adds the route's 035 to the IZ record, once (safe to repeat after a crash)."""
-    if route.kind != OTHER_SYSTEM:
+    if route.kind not in (OTHER_SYSTEM, TOKEN) or not route.identifier:
         return
     bib = client.get_bib(iz_mms_id)
     record = bib.marc()  # a clear "can't be read" for broken MARC
-    present = {v.strip() for f in record.get_fields("035") for v in f.get_subfields("a")}
-    if route.identifier in present:
+    if carries_035(record, route.identifier):
         return
-    record.add_ordered_field(Field(tag="035", indicators=[" ", " "],
-                                   subfields=[Subfield("a", route.identifier)]))
+    record.add_ordered_field(_field_035(route.identifier))
     client.update_bib(iz_mms_id, record)
 
 

@@ -26,7 +26,8 @@ from alma.config import MIN_SECRET_LENGTH
 
 REDACTED = "[redacted]"
 # The settings that hold secrets, for commands that read the environment piecemeal.
-SECRET_SETTINGS = ("ALMA_API_KEY", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+SECRET_SETTINGS = ("ALMA_API_KEY", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
+                   "ALMA_NZ_API_KEY")
 
 _lock = threading.Lock()
 _remembered: tuple[str, ...] = ()  # longest first, so a secret holding another goes whole

@@ -40,6 +40,7 @@ class BotSettings:
     poll_seconds: float = 30.0  # how often running jobs are checked
     discover_seconds: float = 300.0  # how often Alma is asked for runs started in its UI
     case_batch_seconds: float = 60.0  # how long a decision waits for others to share its run
+    link_token_prefix: str = "(NZBOT)"  # the token route's 035 prefix (nzbot/linkroute.py)
 
     @property
     def socket_mode(self) -> bool:
@@ -51,7 +52,7 @@ class BotSettings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every configured key, token and secret: never in a message or a log line."""
-        return (self.alma.api_key, self.bot_token, self.signing_secret, self.app_token)
+        return (self.alma.api_key, self.bot_token, self.signing_secret, self.app_token, self.alma.nz_api_key)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "BotSettings":
@@ -102,6 +103,7 @@ class BotSettings:
                 env, "NZBOT_DISCOVER_SECONDS", 300.0, 0.05, 86400), 300.0),
             case_batch_seconds=take("NZBOT_CASE_BATCH_SECONDS", lambda: number_setting(
                 env, "NZBOT_CASE_BATCH_SECONDS", 60.0, 0, 3600), 60.0),
+            link_token_prefix=take("NZBOT_LINK_TOKEN_PREFIX", lambda: _token_prefix(env), "(NZBOT)"),
         )
         return settings, take
 
@@ -110,6 +112,19 @@ class BotSettings:
         if channel_id not in channels:
             return False
         return not self.allowed_users or user_id in self.allowed_users
+
+
+_TOKEN_PREFIX = re.compile(r"\([A-Za-z0-9._-]{1,30}\)")
+
+
+def _token_prefix(env: Mapping[str, str]) -> str:
+    """NZBOT_LINK_TOKEN_PREFIX: a 035 prefix in parentheses that no real identifier uses."""
+    value = env.get("NZBOT_LINK_TOKEN_PREFIX", "").strip() or "(NZBOT)"
+    if not _TOKEN_PREFIX.fullmatch(value) or value.upper().startswith(("(OCOLC", "(EXLNZ-")):
+        raise SettingError(
+            "NZBOT_LINK_TOKEN_PREFIX must be a 035 prefix in parentheses that no real identifier "
+            f"uses, such as (NZBOT), not {value[:40]!r}.")
+    return value
 
 
 def _bot_token(env: Mapping[str, str]) -> str:

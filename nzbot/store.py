@@ -95,8 +95,27 @@ def m002_case_decisions(db: sqlite_utils.Database) -> None:
     db["case_messages"].create_index(["case_id", "channel"], unique=True)
 
 
+@migrations()
+def m003_link_routes(db: sqlite_utils.Database) -> None:
+    cases = db["cases"]
+    cases.add_column("requested_by", str)  # who sent the case from a lookup (Slack user id)
+    cases.add_column("handed_to", str)  # the cataloger a hand-off went to ("" when nobody in Slack)
+    cases.add_column("handoff_ts", str)  # the hand-off message, once posted
+    cases.add_column("merged", str)  # JSON list of the NZ duplicates seen merged into the chosen record
+    # The token route's temporary 035 on an NZ record and an IZ record: one row per
+    # attempt, each step a state, so that a restart finishes it and no token stays behind.
+    db["link_tokens"].create(
+        {"id": int, "case_id": int, "token": str, "nz_mms_id": str, "iz_mms_id": str,
+         "state": str,  # placing, on_nz, on_iz, removing, removed
+         "note": str, "created_at": str, "updated_at": str},
+        pk="id", defaults={"state": "placing"},
+    )
+    db["link_tokens"].create_index(["case_id"])
+    db["link_tokens"].create_index(["token"], unique=True)
+
+
 # Columns holding JSON: lists and dicts given for them are stored as JSON text.
-JSON_COLUMNS = frozenset({"counters", "alerts", "candidates", "iz_card"})
+JSON_COLUMNS = frozenset({"counters", "alerts", "candidates", "iz_card", "merged"})
 
 
 def as_columns(values: dict[str, Any]) -> dict[str, Any]:
@@ -200,17 +219,42 @@ class Case:
     route: str | None = None
     linking_job: int | None = None
     decided_at: str | None = None
+    requested_by: str | None = None  # who sent it from a lookup
+    handed_to: str | None = None  # the cataloger the hand-off went to ("": nobody in Slack)
+    handoff_ts: str | None = None
+    merged: tuple[str, ...] = ()  # NZ duplicates seen merged into the chosen record
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Case":
         values = {f.name: row.get(f.name) for f in fields(cls)}
         values["candidates"] = tuple(json.loads(values["candidates"] or "[]"))
         values["iz_card"] = json.loads(values["iz_card"]) if values["iz_card"] else None
+        values["merged"] = tuple(json.loads(values["merged"] or "[]"))
         return cls(**values)
 
     @property
     def candidate_ids(self) -> tuple[str, ...]:
         return tuple(c["mms_id"] for c in self.candidates)
+
+
+@dataclass(frozen=True)
+class LinkToken:
+    """The token route's temporary `035 $a <prefix><token>` on a chosen NZ record and an
+    IZ record (nzbot/linkroute.py)."""
+
+    id: int
+    case_id: int
+    token: str
+    nz_mms_id: str
+    iz_mms_id: str
+    state: str  # placing, on_nz, on_iz, removing, removed
+    note: str | None
+    created_at: str
+    updated_at: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "LinkToken":
+        return cls(**{f.name: row.get(f.name) for f in fields(cls)})
 
 
 class Store:
@@ -332,7 +376,7 @@ class Store:
     # -- cases --------------------------------------------------------------------------
 
     def open_case(self, iz_mms_id: str, iz_title: str, candidates: list[dict], link_job: int | None,
-                  iz_card: dict | None = None) -> Case | None:
+                  iz_card: dict | None = None, requested_by: str | None = None) -> Case | None:
         """Records a multi-match as a case, unless the record already has one not yet
         settled. Returns the new case, or None when one was already open."""
         with self.db.atomic():
@@ -346,7 +390,7 @@ class Store:
             row_id = self.db["cases"].insert(as_columns(
                 {"iz_mms_id": iz_mms_id, "iz_title": iz_title, "link_job": link_job,
                  "state": "open", "candidates": candidates, "iz_card": iz_card,
-                 "created_at": stamp, "updated_at": stamp}
+                 "created_at": stamp, "updated_at": stamp, "requested_by": requested_by}
             )).last_pk
         return self.case(row_id)
 
@@ -380,6 +424,35 @@ class Store:
         """Moves a case only if it is still in one of `from_states`: of two clicks at once,
         exactly one wins."""
         return self._move("cases", case_id, from_states, to_state, {**values, "updated_at": now()})
+
+    # -- link tokens (the token route) ---------------------------------------------------
+
+    def add_link_token(self, case_id: int, token: str, nz_mms_id: str, iz_mms_id: str) -> "LinkToken":
+        """Records a token before it is put anywhere, so a crash never loses track of it."""
+        stamp = now()
+        row_id = self.db["link_tokens"].insert(
+            {"case_id": case_id, "token": token, "nz_mms_id": nz_mms_id, "iz_mms_id": iz_mms_id,
+             "state": "placing", "created_at": stamp, "updated_at": stamp}).last_pk
+        return self.link_token(row_id)
+
+    def link_token(self, token_id: int) -> "LinkToken":
+        return LinkToken.from_row(self.db["link_tokens"].get(token_id))
+
+    def link_tokens(self, *states: str, case_id: int | None = None) -> list["LinkToken"]:
+        """Tokens in these states (all when none given), oldest first."""
+        where, args = [], []
+        if states:
+            where.append(f"state IN ({', '.join('?' for _ in states)})")
+            args += list(states)
+        if case_id is not None:
+            where.append("case_id = ?")
+            args.append(case_id)
+        rows = self.db["link_tokens"].rows_where(" AND ".join(where) or None, args, order_by="id")
+        return [LinkToken.from_row(r) for r in rows]
+
+    def move_link_token(self, token_id: int, from_states: tuple[str, ...] | str, to_state: str,
+                        **values: Any) -> bool:
+        return self._move("link_tokens", token_id, from_states, to_state, {**values, "updated_at": now()})
 
     def _move(self, table: str, row_id: int, from_states: tuple[str, ...] | str, to_state: str,
               values: dict[str, Any]) -> bool:

@@ -21,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nzbot simulator", description=main.__doc__)
     parser.add_argument("--port", type=int, default=8900, help="port on 127.0.0.1 (0: any free)")
     parser.add_argument("--api-key", default="sim-key-local")
+    parser.add_argument("--nz-api-key", default="sim-nz-key", help="the Network Zone's key")
     parser.add_argument("--job-seconds", type=float, default=5.0, help="how long a link job runs")
     args = parser.parse_args(argv)
-    serve(args.port, api_key=args.api_key, job_seconds=args.job_seconds)
+    serve(args.port, api_key=args.api_key, job_seconds=args.job_seconds, nz_api_key=args.nz_api_key)
     return 0

@@ -222,7 +222,23 @@ def _candidates(state: "State", marc: Marc, profile: str, prefix: str) -> set[st
         ocns = {ocn_in_035(v) for v in marc.values_035("a")} - {None}
         return {nz for ocn in ocns for nz in state.nz_ids_by_ocn(ocn)}
     values = {v.strip() for v in marc.values_035("a") if v.strip().startswith(prefix)}
-    return {nz for v in values for nz in state.nz_ids_by_035a(v)}
+    found = {nz for v in values for nz in state.nz_ids_by_035a(v)}
+    if state.other_system_matches_standard_numbers:
+        found |= _by_standard_numbers(state, marc)
+    return found
+
+
+def _by_standard_numbers(state: "State", marc: Marc) -> set[str]:
+    """What the other-system profile might also match on a real Alma (unconfirmed,
+    DOMAIN.md): NZ records sharing an ISBN or ISSN (020/022 $a). Off unless a test asks."""
+    def numbers(record) -> set[str]:
+        return {v.split()[0] for tag in ("020", "022") for f in record.get_fields(tag)
+                for v in f.get_subfields("a") if v.strip()}
+
+    mine = numbers(marc.record())
+    if not mine:
+        return set()
+    return {m for m, nz in state.nz.items() if mine & numbers(nz.marc.record())}
 
 
 def link_one(state: "State", mms_id: str, params: dict[str, str]) -> str:

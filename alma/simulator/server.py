@@ -69,6 +69,7 @@ class Request:
     headers: Any
     body: bytes
     match: re.Match
+    zone: str = "iz"  # whose key came with it: "iz" (the institution's) or "nz" (the network's)
 
     @property
     def wants_json(self) -> bool:
@@ -91,6 +92,8 @@ class Request:
 
 Handler = Callable[["Simulator", Request], tuple[int, Any, str]]
 ROUTES: list[tuple[str, re.Pattern, str, Handler]] = []
+# What the NZ's key may call here: its bib records, read and replaced.
+NZ_ROUTES = frozenset({"GET /almaws/v1/bibs/{mms_id}", "PUT /almaws/v1/bibs/{mms_id}"})
 
 
 def route(method: str, template: str):
@@ -114,6 +117,7 @@ class Simulator:
         job_seconds: float = 1.0,
         host: str = "127.0.0.1",
         seed: int | None = None,
+        nz_api_key: str = "sim-nz-key",
     ) -> None:
         if state is None:
             from .seed import sample_state
@@ -122,6 +126,12 @@ class Simulator:
         self.state = state
         self.state.job_seconds = job_seconds
         self.api_key = api_key
+        # The Network Zone is an institution of its own with its own key, on the same
+        # gateway: in Alma the key decides the zone (DOMAIN.md).
+        self.nz_api_key = nz_api_key
+        # More keys of institution zones (say, a second IZ key someone gives as the NZ's):
+        # accepted, and they see the IZ, never the NZ's records.
+        self.other_iz_keys: set[str] = set()
         self.host = host
         self.faults = Faults()
         self.calls: Counter[str] = Counter()
@@ -182,6 +192,15 @@ class Simulator:
     def sru_url(self) -> str:
         return f"{self.base_url}/view/sru/{self.state.network_code}"
 
+    def merge_nz(self, primary: str, duplicates: list[str]) -> None:
+        """Merge Records and Combine Inventory in the NZ, as the Program Manager does in
+        Alma's UI: only `primary` is left, IZ records linked to the duplicates follow it."""
+        with self.state.lock:
+            missing = [m for m in [primary, *duplicates] if m not in self.state.nz]
+            if missing or primary in duplicates or not duplicates:
+                raise ValueError(f"not NZ records to merge: {', '.join(missing) or primary}")
+            self.state.merge_nz(primary, duplicates)
+
     # ---- call counting -----------------------------------------------------------------
     def count(self, key: str) -> None:
         with self._calls_lock:
@@ -217,16 +236,33 @@ class Simulator:
         return m.group(1) if m else req.params.get("apikey")
 
     def key_ok(self, req: Request) -> bool:
-        return self.key_of(req) == self.api_key
+        key = self.key_of(req)
+        return (key == self.api_key or key in self.other_iz_keys
+                or (bool(self.nz_api_key) and key == self.nz_api_key))
+
+    def zone_of(self, req: Request) -> str:
+        """ "nz" when the request came with the Network Zone's key, else "iz"."""
+        return "nz" if self.nz_api_key and self.key_of(req) == self.nz_api_key else "iz"
+
+    @property
+    def control_url(self) -> str:
+        """The simulator's own controls (not Alma's): merging NZ records as the PM would."""
+        return f"{self.base_url}/_simulator"
 
 
-def serve(port: int = 0, *, api_key: str = "sim-key-local", job_seconds: float = 5.0) -> None:
+def serve(port: int = 0, *, api_key: str = "sim-key-local", job_seconds: float = 5.0,
+          nz_api_key: str = "sim-nz-key") -> None:
     """What `nzbot simulator` runs: the sample catalogue, served until Ctrl-C."""
     from .seed import sample_state
 
-    sim = Simulator(state=sample_state(), api_key=api_key, job_seconds=job_seconds).start(port)
+    sim = Simulator(state=sample_state(), api_key=api_key, job_seconds=job_seconds,
+                    nz_api_key=nz_api_key).start(port)
     print(f"Alma simulator running.\n  REST base URL: {sim.base_url}\n  NZ SRU URL:    {sim.sru_url}")
     print(f"  API key:       {api_key}  (header 'Authorization: apikey {api_key}')")
+    # On a line of its own, as ALMA_NZ_API_KEY: the same base URL, the NZ's key.
+    print(f"NZ API key: {nz_api_key}")
+    print(f"  Merge NZ records as the Program Manager would: POST {sim.control_url}/nz/merge "
+          '{"primary": NZ_MMS_ID, "duplicates": [NZ_MMS_ID, ...]}')
     print("Press Ctrl-C to stop.", flush=True)
     try:
         while True:
@@ -270,6 +306,9 @@ class _AlmaHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         is_sru = split.path.startswith("/view/sru")
+        if split.path.startswith("/_simulator/"):
+            self._control(method, split.path, body)
+            return
 
         found = None
         for m_, pattern, key, fn in ROUTES:
@@ -313,6 +352,10 @@ class _AlmaHandler(BaseHTTPRequestHandler):
                 sim.state.quota_remaining -= 1
             if not found:
                 raise AlmaAnswer(404, P.NOT_FOUND, f"No API at {method} {split.path}.")
+            req.zone = sim.zone_of(req)
+            if req.zone == "nz" and found[0] not in NZ_ROUTES:
+                # the NZ key of nzbot's set-up has Bibs read/write only
+                raise AlmaAnswer(400, P.UNAUTHORIZED, "API-key not defined or not configured to allow this API.")
             status, payload, kind = found[1](sim, req)
         except AlmaAnswer as e:
             xml = not req.wants_json  # Alma answers errors in the format asked for
@@ -328,6 +371,21 @@ class _AlmaHandler(BaseHTTPRequestHandler):
             self._send(status, text.encode(), "application/xml")
         else:
             self._send(status, b"", None)
+
+    def _control(self, method: str, path: str, body: bytes) -> None:
+        """The simulator's controls, standing for what people do in Alma's UI."""
+        if method == "POST" and path.rstrip("/") == "/_simulator/nz/merge":
+            try:
+                data = json.loads(body or b"{}")
+                primary = str(data["primary"]).strip()
+                duplicates = [str(d).strip() for d in data["duplicates"]]
+                self.simulator.merge_nz(primary, duplicates)
+            except (ValueError, KeyError, TypeError) as exc:
+                self._send(400, json.dumps({"error": str(exc)}).encode(), "application/json")
+                return
+            self._send(200, json.dumps({"primary": primary, "merged": duplicates}).encode(), "application/json")
+            return
+        self._send(404, b'{"error": "no such control"}', "application/json")
 
     def _random_5xx(self) -> int:
         return 503 if self.simulator.chance(0.5) else 500
@@ -432,7 +490,40 @@ def _one_bib(sim: Simulator, req: Request, bib, status: int = 200):
 
 @route("GET", "/almaws/v1/bibs/{mms_id}")
 def get_bib(sim: Simulator, req: Request):
+    if req.zone == "nz":
+        return _one_bib(sim, req, _as_bib(_nz_bib(sim, req.match["mms_id"])))
     return _one_bib(sim, req, _iz_bib(sim, req.match["mms_id"]))
+
+
+def _nz_bib(sim: Simulator, mms_id: str):
+    """A record of the Network Zone, asked for with the NZ's key. With the IZ's key the
+    same MMS ID is not one of the institution's records (_iz_bib answers that)."""
+    _check_mms_id(mms_id)
+    bib = sim.state.nz.get(mms_id)
+    if bib is None:
+        raise bad(P.MMS_ID_NOT_VALID, f"Input parameters mmsId {mms_id} is not valid.")
+    return bib
+
+
+def _as_bib(nz):
+    """An NZ record in the shape bib_json reads (an NZ record is linked to nothing)."""
+    from .state import IzBib
+
+    return IzBib(nz.mms_id, nz.marc, None, nz.case, created_date=nz.created_date)
+
+
+def _put_nz_bib(sim: Simulator, req: Request):
+    """PUT with the NZ key: the whole NZ record is replaced (001 kept), re-indexed for SRU
+    and the link job, so linked IZ records show the change."""
+    nz = _nz_bib(sim, req.match["mms_id"])
+    incoming = _xml_body_record(req)
+    with sim.state.lock:
+        for f in incoming.get_fields("001"):
+            incoming.remove_field(f)
+        incoming.add_ordered_field(Field(tag="001", data=nz.mms_id))
+        sim.state.set_nz_marc(nz.mms_id, Marc.from_record(incoming))
+        obj = P.bib_json(sim.state, _as_bib(sim.state.nz[nz.mms_id]), sim.base_url)
+    return 200, P.bib_xml(obj), "xml"
 
 
 def _xml_body_record(req: Request):
@@ -451,6 +542,8 @@ def _xml_body_record(req: Request):
 
 @route("PUT", "/almaws/v1/bibs/{mms_id}")
 def put_bib(sim: Simulator, req: Request):
+    if req.zone == "nz":
+        return _put_nz_bib(sim, req)
     bib = _iz_bib(sim, req.match["mms_id"])
     incoming = _xml_body_record(req)
     with sim.state.lock:

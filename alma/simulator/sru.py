@@ -36,6 +36,7 @@ INDEXES = (
     "alma.oclc_control_number_035_a",
     "alma.other_system_number",
     "alma.mms_id",
+    "alma.all_for_ui",  # keywords: here, the words of the title and author
 )
 
 _CLAUSE = re.compile(
@@ -65,6 +66,9 @@ def _lookup(state: "State", name: str, term: str) -> set[str]:
         return set(state.nz_ids_by_035a(term))
     if index == "alma.mms_id":
         return {term} if term in state.nz else set()
+    if index == "alma.all_for_ui":
+        word = term.lower()
+        return {m for m, b in state.nz.items() if word in f"{b.marc.title} {b.marc.author}".lower().split()}
     raise Diagnostic(*DIAG_UNSUPPORTED_INDEX, details=name)
 
 

@@ -158,6 +158,9 @@ class State:
         self.link_job_id = link_job_id
         self.job_limits = JobLimits()
         self.job_seconds = 1.0  # set by the Simulator; how long a link job takes to run
+        # Whether the link job's other-system profile also matches 020/022 standard numbers
+        # (unconfirmed on a real Alma): off, the profile matches the prefixed 035 $a only.
+        self.other_system_matches_standard_numbers = False
         self.iz: dict[str, IzBib] = {}
         self.nz: dict[str, NzBib] = {}
         self.sets: dict[str, StoredSet] = {}

@@ -15,6 +15,8 @@ Program Manager would do, sending signed requests exactly as Slack sends them:
 5. ``/nz link`` of that set: the start message, its progress, the report in its thread
 6. the Program Manager's message about the multi-match, the click on "Link to this
    record", and the verified link (the message updated, and a reply in the job's thread)
+7. a pick of a candidate that no 035 singles out: the token route, with the NZ's own API
+   key; the token is seen put on the NZ record and taken off again
 
 The conversation is printed as it happens, read from what the bot sent to the Slack
 stand-in, and written as an HTML transcript. Every wait is bounded: a step that does not
@@ -66,6 +68,7 @@ class Demo:
         self.secret = secrets.token_hex(16)
         self.bot_token = "xoxb-demo-" + secrets.token_hex(8)
         self.api_key = "demo-" + secrets.token_hex(8)
+        self.nz_api_key = "demo-nz-" + secrets.token_hex(8)
         self.transcript = Transcript(stream, NAMES)
         self.sim = self.stub = self.bot = self.server = None
         self._tmp: tempfile.TemporaryDirectory | None = None
@@ -90,7 +93,7 @@ class Demo:
             logger.setLevel(logging.ERROR)
         self._tmp = tempfile.TemporaryDirectory(prefix="nzbot-demo-")
         self.sim = Simulator(state=seed.sample_state(), api_key=self.api_key, job_seconds=JOB_SECONDS,
-                             seed=1).start()
+                             seed=1, nz_api_key=self.nz_api_key).start()
         self.stub = SlackStub(
             bot_token=self.bot_token,
             users={CATALOGER: {"name": "cataloger", "real_name": "Cataloger"},
@@ -99,7 +102,8 @@ class Demo:
         ).start()
         settings = BotSettings(
             alma=AlmaSettings(api_key=self.api_key, api_url=self.sim.base_url, nz_sru_url=self.sim.sru_url,
-                              timeout_seconds=10.0, max_retries=2, quota_floor=0),
+                              timeout_seconds=10.0, max_retries=2, quota_floor=0,
+                              nz_api_key=self.nz_api_key),
             bot_token=self.bot_token,
             signing_secret=self.secret,
             slack_api_url=self.stub.api_url,
@@ -280,6 +284,44 @@ class Demo:
             self.pump()
             time.sleep(0.05)
         self.say(f"\n\u2714 In Alma (the simulator), IZ record {multi} is now linked to NZ record {chosen}.")
+        self.play_token_route(dm)
+
+    def play_token_route(self, dm: str) -> None:
+        """A pick of a candidate that no 035 singles out: nzbot puts a token on it with the
+        NZ's key, links by it, and takes it off again."""
+        from alma.simulator import seed
+        from bot import action_ids
+
+        iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
+        self.step(f"the {NAMES[PM]} picks a candidate that no 035 singles out: the token route")
+        message = self.wait(
+            lambda: next((m for m in self.stub.messages(dm) if iz in everything_said(m)
+                          and any(str(b.get("value", "")).endswith(f":{chosen}") for b in buttons(m))), None),
+            CASE_TIMEOUT, f"the {NAMES[PM]}'s message about IZ record {iz}")
+        button = next(b for b in buttons(message)
+                      if action_ids.base(str(b.get("action_id"))) == action_ids.LINK_CANDIDATE
+                      and str(b.get("value", "")).endswith(f":{chosen}"))
+        self.click(PM, dm, message, button, f"under NZ record {chosen}")
+        token = self.wait(lambda: self._token_on(chosen), CASE_TIMEOUT,
+                          f"a token on NZ record {chosen}")
+        self.say(f"\n\u2192 In Alma (the simulator), NZ record {chosen} now carries 035 $a {token}: "
+                 "nzbot put it there with the NZ's API key, and the same 035 on IZ record "
+                 f"{iz}, so that the link job (other-system profile, prefix (NZBOT)) matches this record alone.")
+        self.wait(lambda: any(c.ok and c.args.get("ts") == message["ts"]
+                              and "taken off again (checked)" in everything_said(c.args)
+                              for c in self.stub.calls("chat.update")),
+                  CASE_TIMEOUT, f"the message saying the token came off NZ record {chosen}")
+        self.check(self._token_on(chosen) is None, f"the token is still on NZ record {chosen}")
+        linked_to = self.sim.state.linked_nz_id_of(iz)
+        self.check(linked_to == chosen, f"Alma shows IZ record {iz} linked to {linked_to}, not {chosen}")
+        self.say(f"\n\u2714 In Alma (the simulator), IZ record {iz} is linked to NZ record {chosen}, and "
+                 f"NZ record {chosen} no longer carries {token}: the token was taken off again.")
+
+    def _token_on(self, nz_mms_id: str) -> str | None:
+        with self.sim.state.lock:
+            bib = self.sim.state.nz.get(nz_mms_id)
+            values = bib.marc.values_035("a") if bib else []
+        return next((v for v in values if v.startswith("(NZBOT)")), None)
 
     def click(self, user: str, channel: str, message: dict[str, Any], button: dict[str, Any], about: str) -> None:
         """Presses a button on a bot message, as Slack reports it (a signed block_actions)."""

@@ -11,7 +11,7 @@ import pytest
 from alma.errors import BadInput, RecordNotFound
 from alma.matching import Verdict
 from alma.models import LinkJobParameters
-from alma.preview import count_set, look_up, open_set, preview_set
+from alma.preview import PreviewCounts, look_up, open_set, preview_set
 from alma.simulator import Simulator, seed
 from nzbot.cli import main
 from tests.conftest import API_KEY, client_for
@@ -108,7 +108,9 @@ def test_preview_of_1000_records_costs_at_most_60_calls():
         client = client_for(sim)
         heading = open_set(client, seed.GENERATED_SET_NAME)
         sim.reset_calls()
-        counts = count_set(client, heading)
+        counts = PreviewCounts()
+        for mms_id, match in preview_set(client, heading):
+            counts.add(mms_id, match)
         assert sum(counts.counts.values()) == 1000
         assert counts.counts["multi"] == 80 and counts.counts["unique"] == 700
         assert sim.total_calls <= 60, dict(sim.calls)
@@ -181,7 +183,10 @@ def test_cli_preview_json(alma_env, capsys):
     assert by_id[seed.CASES["multi"]]["verdict"] == "multi"
     assert len(by_id[seed.CASES["multi"]]["candidates"]) == 2
     assert by_id[seed.CASES["unique"]]["candidates"] == [seed.NZ_RECORDS["unique"]]
-    assert printed["api_calls"]["total"] >= 4
+    # Exactly the calls Alma received, by endpoint (the CLI counts its piece of work).
+    assert printed["api_calls"]["total"] == alma_env.total_calls == 4
+    assert printed["api_calls"]["GET SRU"] == alma_env.calls["GET /view/sru"] == 1
+    assert printed["api_calls"]["GET /bibs"] == alma_env.calls["GET /almaws/v1/bibs"] == 1
     assert "9 of 9" in captured.err
 
 

@@ -128,14 +128,18 @@ class SubprocessBot:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"nzbot run exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if requests.get(f"http://127.0.0.1:{self.port}/health", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
+            if self.ready():
+                return self
             time.sleep(0.05)
         self.kill()
-        raise AssertionError(f"nzbot run did not answer /health within {timeout}s:\n{self.log()}")
+        raise AssertionError(f"nzbot run was not ready within {timeout}s:\n{self.log()}")
+
+    def ready(self) -> bool:
+        """Whether the new process takes Slack's requests: it answers GET /health."""
+        try:
+            return requests.get(f"http://127.0.0.1:{self.port}/health", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
 
     def kill(self) -> None:
         """SIGKILL: the process gets no chance to finish anything."""

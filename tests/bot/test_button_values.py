@@ -82,6 +82,22 @@ def test_a_forged_pick_gets_a_clear_refusal_and_changes_nothing(harness, value_o
     assert harness.store.case(case.id).state == "open"
 
 
+@pytest.mark.parametrize("value_of, expected", [
+    (lambda case: f"{case.id}:", "names no NZ record"),
+    (lambda case: f"{case.id}:(OCoLC)62222222", "is not an NZ record's MMS ID"),
+    (lambda case: f"{case.id}:9999999999999", "is not one of case"),
+], ids=["empty-pick", "oclc-pick", "not-a-candidate"])
+def test_a_forged_merge_value_gets_a_clear_refusal_and_changes_nothing(harness, value_of, expected):
+    harness.start()
+    case = open_case(harness, seed.CASES["multi_three"])
+    answer, name = click(harness, f"{A.MERGE_INTO}:1", value_of(case))
+    assert answer.status_code == 200
+    text = block_text(harness.response(name).args)
+    assert expected in text and "None" not in text, text
+    time.sleep(0.3)
+    assert harness.store.case(case.id).state == "open"
+
+
 @pytest.mark.parametrize("action_id, value", [
     (A.SKIP_CASE, "1:2"), (A.RECHECK_CASE, "-1"), (A.CONTRIBUTE_NEW, ""), (f"{A.CASE_PAGE}:next", "1:x"),
 ])

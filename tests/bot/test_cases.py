@@ -83,6 +83,8 @@ def test_the_pick_becomes_a_verified_link_and_the_message_says_so(harness):
     assert linked.state == "linked", linked.note
     assert harness.sim.state.linked_nz_id_of(iz) == chosen  # Alma really linked it
     assert linked.decided_by == PM and linked.chosen_nz_mms_id == chosen
+    # the message update may follow the state change by a moment
+    harness.wait(lambda: "verified" in block_text(shown(harness, case.id)), what="the message update")
     text = block_text(shown(harness, case.id))
     assert "verified" in text and chosen in text
     assert not any(b["type"] == "actions" for b in shown(harness, case.id)["blocks"])
@@ -96,20 +98,51 @@ def test_the_pick_becomes_a_verified_link_and_the_message_says_so(harness):
                              for m in harness.stub.messages(REPORT)), what="the thread reply")
 
 
-def test_without_an_identifying_035_the_pick_is_handed_off_and_watched(harness):
+def handoffs(harness):
+    from bot.case_notifier import HANDOFF_EVENT
+    return [m for m in harness.stub.messages(REPORT)
+            if (m.get("metadata") or {}).get("event_type") == HANDOFF_EVENT]
+
+
+def test_without_an_nz_key_or_identifying_035_the_pick_goes_to_the_cataloger(harness):
+    """Issue 10: the Metadata Editor steps go to the cataloger who started the job, in its
+    thread; the PM's message says whom they went to and never holds the IZ steps."""
     harness.start()
     iz = seed.CASES["multi"]
     chosen = seed.NZ_RECORDS["multi_a"]
-    link_set(harness, iz)
+    link_set(harness, iz)  # started by CATALOGER
     case = case_for(harness, iz)
     click(harness, LINK, f"{case.id}:{chosen}")
     handed = state_of(harness, case.id, "linking")
-    harness.wait(lambda: "Metadata Editor" in block_text(shown(harness, case.id)), what="the hand-off")
-    text = block_text(shown(harness, case.id))
-    assert iz in text and chosen in text and "Share with Network" in text
     assert handed.route.startswith("manual")
-    harness.sim.state.link(iz, chosen)  # a cataloger follows the steps in Alma
+    job = harness.store.link_job(case.link_job)
+    (message,) = harness.wait(lambda: handoffs(harness), what="the hand-off")
+    assert message["thread_ts"] == job.message_ts
+    text = block_text(message)
+    assert f"<@{CATALOGER}>" in text and iz in text and chosen in text
+    assert "Share with Network" in text and "Link* next to NZ record" in text
+    harness.wait(lambda: f"went to <@{CATALOGER}>" in block_text(shown(harness, case.id)),
+                 what="the PM's message naming the cataloger")
+    assert "Share with Network" not in block_text(shown(harness, case.id))
+    assert harness.store.case(case.id).handed_to == CATALOGER
+    harness.sim.state.link(iz, chosen)  # the cataloger follows the steps in Alma
     assert state_of(harness, case.id, "linked").chosen_nz_mms_id == chosen
+    harness.wait(lambda: any(m.get("thread_ts") == job.message_ts and "linked and verified" in block_text(m)
+                             for m in harness.stub.messages(REPORT)), what="the thread told it is linked")
+    assert len(handoffs(harness)) == 1
+
+
+def test_a_case_sent_from_a_lookup_is_handed_to_whoever_sent_it(harness):
+    harness.start()
+    iz = seed.CASES["multi_language"]
+    click(harness, action_ids.SEND_TO_PM, iz, user="UOTHER001", channel=REPORT)
+    case = case_for(harness, iz)
+    assert case.requested_by == "UOTHER001"
+    click(harness, LINK, f"{case.id}:{case.candidate_ids[0]}")
+    (message,) = harness.wait(lambda: handoffs(harness), what="the hand-off")
+    assert not message.get("thread_ts") and "<@UOTHER001>" in block_text(message)
+    harness.wait(lambda: "went to <@UOTHER001> (who sent the case)" in block_text(shown(harness, case.id)),
+                 what="the PM's message naming the sender")
 
 
 def test_two_clicks_at_once_act_once(harness):
@@ -128,10 +161,10 @@ def test_two_clicks_at_once_act_once(harness):
     for t in threads:
         t.join()
     assert all(a.status_code == 200 for a, _ in answers)
-    # The decision is recorded just after the ack: wait for it, then for any other.
+    # the clicks are acked before they are decided: wait for the decision, then count
     harness.wait(lambda: [r for r in harness.store.audit_rows() if r["action"] == "case_link"],
                  what="the decision recorded")
-    time.sleep(0.5)
+    time.sleep(0.3)
     decisions = [r for r in harness.store.audit_rows() if r["action"] == "case_link"]
     assert len(decisions) == 1
     refused = harness.wait(
@@ -347,3 +380,24 @@ def test_a_decision_joins_a_run_still_waiting_for_alma(harness):
         assert harness.sim.state.linked_nz_id_of(iz) == nz_ids[0]
     assert len(harness.sim.state.runs) - runs_before == 1
     assert any(r["action"] == "case_batch_joined" for r in harness.store.audit_rows())
+
+
+def test_a_hand_off_posted_but_not_recorded_is_found_again_not_posted_twice(harness):
+    """As after a kill -9 between posting the hand-off and recording it: the next round
+    finds the message by its metadata (in the job's thread, or at the top of the channel)."""
+    harness.start()
+    iz, sent = seed.CASES["multi"], seed.CASES["multi_language"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    click(harness, action_ids.SEND_TO_PM, sent, user="UOTHER001", channel=REPORT)
+    other = case_for(harness, sent)
+    click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_a']}")
+    click(harness, LINK, f"{other.id}:{other.candidate_ids[0]}")
+    harness.wait(lambda: all(harness.store.case(c.id).handoff_ts for c in (case, other)), what="both hand-offs")
+    posted = {c.id: harness.store.case(c.id).handoff_ts for c in (case, other)}
+    assert len(handoffs(harness)) == 2
+    for c in (case, other):
+        harness.store.db["cases"].update(c.id, {"handoff_ts": None})  # the record of it lost
+    harness.wait(lambda: all(harness.store.case(c.id).handoff_ts for c in (case, other)), what="found again")
+    assert {c.id: harness.store.case(c.id).handoff_ts for c in (case, other)} == posted
+    assert len(handoffs(harness)) == 2

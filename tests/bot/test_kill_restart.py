@@ -181,3 +181,95 @@ def test_killed_while_a_decision_is_being_linked(sim, stub, bot):
     assert len(replies) == 1
     assert len(bot.store.case_messages(case.id)) == 1  # the PM's one message, updated
     assert bot.starts == 2
+
+
+# --- the token route (issue 10): kill -9 at each step, then a restart --------------------
+
+PUT_BIB = "PUT /almaws/v1/bibs/{mms_id}"
+
+
+@pytest.fixture
+def hold_put(sim):
+    """Holds the first PUT of a bib that `wanted(zone, body)` picks: `after` Alma changed the
+    record (nzbot has not heard), or `before` it does. `.held` is set while it waits."""
+    index = next(i for i, route in enumerate(sim_server.ROUTES) if route[2] == PUT_BIB)
+    original = sim_server.ROUTES[index]
+    method, pattern, key, handler = original
+    control = {"wanted": None, "when": "after"}
+    held, release = threading.Event(), threading.Event()
+
+    def holding(simulator, req):
+        wanted = control["wanted"]
+        if wanted is None or held.is_set() or not wanted(req.zone, req.body.decode()):
+            return handler(simulator, req)
+        if control["when"] == "before":  # and never done: the request died with nzbot
+            held.set()
+            release.wait(30)
+            raise sim_server.AlmaAnswer(503, "INTERNAL_SERVER_ERROR", "The caller went away.")
+        result = handler(simulator, req)
+        held.set()
+        release.wait(30)
+        return result
+
+    sim_server.ROUTES[index] = (method, pattern, key, holding)
+    control.update(held=held, release=release)
+    try:
+        yield control
+    finally:
+        sim_server.ROUTES[index] = original
+        release.set()
+
+
+def tokens_in_nz(sim) -> list[str]:
+    with sim.state.lock:
+        return [v for bib in sim.state.nz.values() for v in bib.marc.values_035("a") if v.startswith("(NZBOT)")]
+
+
+@pytest.mark.parametrize("step", ["token_put_on_nz", "token_put_on_iz", "link_job_running",
+                                  "token_being_taken_off"])
+def test_killed_at_each_token_step_ends_linked_with_no_token_left(sim, stub, tmp_path, hold_put, step):
+    iz = seed.CASES["multi"]
+    chosen = seed.NZ_RECORDS["multi_b"]  # no 035 singles it out: the token route
+    bot = SubprocessBot(sim, stub, tmp_path, extra_env={"ALMA_NZ_API_KEY": sim.nz_api_key})
+    try:
+        bot.start()
+        link(bot, sim.state.make_set("Token kill set", [iz]).id)
+        case = wait_until(lambda: next(iter(bot.store.cases()), None), what="the case")
+        wait_until(lambda: bot.store.case_messages(case.id), what="the case message")
+        if step == "token_put_on_nz":  # the NZ record has it; nzbot has not heard
+            hold_put.update(wanted=lambda zone, body: zone == "nz" and "(NZBOT)" in body, when="after")
+        elif step == "token_put_on_iz":
+            hold_put.update(wanted=lambda zone, body: zone == "iz" and "(NZBOT)" in body, when="after")
+        elif step == "token_being_taken_off":  # killed before the token came off the NZ record
+            hold_put.update(wanted=lambda zone, body: zone == "nz" and "(NZBOT)" not in body, when="before")
+        else:
+            sim.job_seconds = 3.0
+        answer, _ = bot.click(f"{action_ids.LINK_CANDIDATE}:2", f"{case.id}:{chosen}")
+        assert answer.status_code == 200
+        if step == "link_job_running":
+            wait_until(lambda: bot.store.case(case.id).linking_job
+                       and bot.store.link_job(bot.store.case(case.id).linking_job).state == "running",
+                       what="the token route's link job running")
+            assert tokens_in_nz(sim)  # the token is on the chosen record meanwhile
+        else:
+            assert hold_put["held"].wait(20), f"nzbot never reached {step}"
+        bot.kill()
+        hold_put["wanted"] = None
+        hold_put["release"].set()
+        if step == "token_being_taken_off":
+            time.sleep(0.2)
+            assert tokens_in_nz(sim), "the token was still on the NZ record when nzbot died"
+        bot.start()
+        done = wait_until(lambda: bot.store.case(case.id).state in ("linked", "failed") and bot.store.case(case.id),
+                          timeout=30, what="the case settled")
+        assert done.state == "linked", done.note
+        assert sim.state.linked_nz_id_of(iz) == chosen
+        wait_until(lambda: all(t.state == "removed" for t in bot.store.link_tokens()), timeout=20,
+                   what="every token taken off")
+        assert tokens_in_nz(sim) == []
+        assert len(bot.store.link_tokens()) == 1  # one token: the restart went on with it
+        assert sim.state.iz[iz].linked_nz_id == chosen
+        assert len([r for r in sim.state.runs.values() if r.params.get("non_serial_match_prefix") == "(NZBOT)"]) == 1
+        assert bot.starts == 2
+    finally:
+        bot.stop()

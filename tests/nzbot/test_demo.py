@@ -130,6 +130,21 @@ def test_the_printed_conversation_has_every_step_in_order(played):
     assert "linked and verified" in decided and "@Program Manager chose" in decided
 
 
+def test_the_demo_plays_the_token_route_with_the_token_put_on_and_taken_off(played):
+    text = played["stdout"]
+    chosen, iz = seed.NZ_RECORDS["multi_b"], seed.CASES["multi"]
+    start = text.index("picks a candidate that no 035 singles out: the token route")
+    story = " ".join(text[start:].split())  # the printout wraps long lines
+    put_on = story.index(f"NZ record {chosen} now carries 035 $a (NZBOT)c")
+    taken_off = story.index("has been taken off again (checked)")
+    assert put_on < taken_off
+    assert "Match method: 035 other system number, prefix (NZBOT)" in story
+    assert f"IZ record {iz} is linked to NZ record {chosen}, and NZ record {chosen} no longer carries (NZBOT)c" in story
+    page = parse(played["out"].read_text(encoding="utf-8")).all_text
+    # edited messages are shown as they ended: the token taken off again
+    assert "has been taken off again (checked)" in page and f"NZ record {chosen} for the link job" in page
+
+
 def test_the_transcript_is_html_a_person_can_read(played):
     raw = played["out"].read_text(encoding="utf-8")
     page = parse(raw)

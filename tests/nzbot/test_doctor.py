@@ -28,6 +28,7 @@ ENV_NAMES = (
     "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT",
     "NZBOT_REPORT_CHANNEL", "NZBOT_PM_USERS", "NZBOT_PM_CHANNEL", "NZBOT_ALLOWED_CHANNELS",
     "NZBOT_ALLOWED_USERS", "NZBOT_DB", "NZBOT_POLL_SECONDS", "NZBOT_DISCOVER_SECONDS",
+    "ALMA_NZ_API_KEY", "NZBOT_LINK_TOKEN_PREFIX",
 )
 
 
@@ -103,7 +104,7 @@ def doctor(tmp_path, monkeypatch, capsys):
             stub.stop()
 
 
-EXPECTED_CHECKS = ("Alma API key", "Link job", "NZ SRU search", "Slack token", "Report channel",
+EXPECTED_CHECKS = ("Alma API key", "Link job", "NZ SRU search", "NZ API key", "Slack token", "Report channel",
                    f"PM user {PM}", f"PM user {PM_2}", "Database", "Alma daily quota")
 
 
@@ -126,6 +127,54 @@ def test_healthy_configuration_passes_every_check(doctor):
     assert {c.args.get("user") for c in doctor.stub.calls("users.info")} == {PM, PM_2}
     assert doctor.sim.calls["GET /almaws/v1/conf/jobs"] >= 1
     assert (doctor.tmp_path / "nzbot.db").exists()
+
+
+def test_without_an_nz_key_the_doctor_says_what_that_means(doctor):
+    code, lines, _ = doctor.run()
+    assert code == 0
+    assert "not set (optional)" in line_for(lines, "NZ API key")
+    assert "handed to the cataloger" in line_for(lines, "NZ API key")
+
+
+def test_the_nz_key_reads_an_nz_record(doctor):
+    doctor.set(ALMA_NZ_API_KEY=doctor.sim.nz_api_key)
+    code, lines, everything = doctor.run()
+    assert code == 0, "\n".join(lines)
+    line = line_for(lines, "NZ API key")
+    assert line.startswith("ok   NZ API key: reads NZ record 99"), line
+    nz_id = line.split("reads NZ record ")[1].split()[0]
+    assert nz_id in doctor.sim.state.nz
+    assert doctor.sim.nz_api_key not in everything
+
+
+def test_an_iz_key_given_as_the_nz_key_is_named_as_such(doctor):
+    doctor.sim.other_iz_keys.add("another-iz-key-5e6f")
+    doctor.set(ALMA_NZ_API_KEY="another-iz-key-5e6f")
+    code, lines, everything = doctor.run()
+    assert code == 1
+    line = line_for(lines, "NZ API key")
+    assert line.startswith("FAIL NZ API key: ") and "looks like an institution zone's key" in line
+    assert "another-iz-key-5e6f" not in everything
+
+
+def test_a_wrong_nz_key_is_refused(doctor):
+    doctor.set(ALMA_NZ_API_KEY="no-such-key-9a8b")
+    code, lines, everything = doctor.run()
+    assert code == 1
+    assert "refused ALMA_NZ_API_KEY" in line_for(lines, "NZ API key")
+    assert "no-such-key-9a8b" not in everything
+
+
+def test_the_nz_key_may_not_be_the_iz_key(doctor):
+    doctor.set(ALMA_NZ_API_KEY=API_KEY)
+    code, lines, _ = doctor.run()
+    assert code == 2 and "ALMA_NZ_API_KEY is the same as ALMA_API_KEY" in lines[0]
+
+
+def test_a_bad_token_prefix_stops_start_up(doctor):
+    doctor.set(NZBOT_LINK_TOKEN_PREFIX="(OCoLC)")
+    code, lines, _ = doctor.run()
+    assert code == 2 and "NZBOT_LINK_TOKEN_PREFIX" in lines[0]
 
 
 def test_link_job_given_by_id_is_used(doctor):

@@ -21,6 +21,7 @@ def register(app: App, services: Services) -> None:
         (action_ids.CONTRIBUTE_NEW, "contribute"),
         (action_ids.SKIP_CASE, "skip"),
         (action_ids.RECHECK_CASE, "recheck"),
+        (action_ids.MERGE_INTO, "merge"),
     ):
         app.action(action_ids.pattern(action_id))(answering(services.store)(case_buttons.decision_listener(services, decision)))
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from alma.preview import look_up
 from bot.errors import user_message
 from bot.messages import error_message, match_message, usage_message, working_message
 from bot.services import Services
+from nzbot.lookups import match_identifier
 
 
 
@@ -18,7 +18,7 @@ def handle(services: Services, ack, args: list[str], command: dict, respond) -> 
 
     def work() -> None:
         try:
-            found = look_up(services.alma, identifier)
+            found = match_identifier(services.alma, identifier).match
         except Exception as exc:
             respond(response_type="ephemeral", **error_message(user_message(exc)).as_kwargs())
             return

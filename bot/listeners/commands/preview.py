@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from alma.preview import count_set, open_set
 from bot.errors import user_message
 from bot.messages import error_message, preview_message, usage_message, working_message
 from bot.services import Services
+from nzbot.lookups import open_preview
 
 # Slack takes at most 5 answers on one response_url: a large set gets a progress line at
 # each quarter (3 answers), and the result is the 4th.
@@ -21,16 +21,14 @@ def handle(services: Services, ack, args: list[str], command: dict, respond) -> 
     ack(response_type="ephemeral", **working_message("Previewing set", set_ref).as_kwargs())
 
     def work() -> None:
-        calls_before = sum(services.alma.http.calls.values())
         try:
-            heading = open_set(services.alma, set_ref)
-            counts = count_set(services.alma, heading, progress_reporter(heading.set.name, respond))
+            preview = open_preview(services.alma, set_ref)
+            counts = preview.count(progress_reporter(preview.set.name, respond))
         except Exception as exc:
             respond(response_type="ephemeral", **error_message(user_message(exc)).as_kwargs())
             return
-        calls = sum(services.alma.http.calls.values()) - calls_before
-        respond(response_type="ephemeral",
-                **preview_message(heading.set, counts.counts, counts.examples, calls).as_kwargs())
+        respond(response_type="ephemeral", **preview_message(
+            preview.set, counts.counts, counts.examples, preview.calls.total).as_kwargs())
 
     services.later(work)
 

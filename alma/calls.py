@@ -1,0 +1,69 @@
+"""Alma calls counted per piece of work (one preview, one lookup), not per client.
+
+The bot shares one client among every cataloger's commands and its scheduler, so the
+client's own tally (`AlmaHttp.calls`) mixes them. A piece of work counts its calls on a
+`CallTally` that is current in its context while it runs; `AlmaHttp.request` adds each call
+sent to every tally current there. Context variables belong to a thread, so work that fans
+out runs its tasks in a `WorkPool`, whose tasks carry the submitter's context with them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+
+# The tallies of the pieces of work the current code runs for, outermost first.
+_current: contextvars.ContextVar[tuple["CallTally", ...]] = contextvars.ContextVar(
+    "alma_call_tallies", default=())
+
+
+class CallTally:
+    """Calls sent to Alma for one piece of work, by endpoint ("GET /bibs"), from whatever
+    threads the work runs in."""
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def counting(self) -> Iterator["CallTally"]:
+        """Counts the calls made inside the block (and in its WorkPool tasks) on this tally,
+        and on any tally already counting around it."""
+        active = _current.get()
+        token = _current.set(active if self in active else (*active, self))
+        try:
+            yield self
+        finally:
+            _current.reset(token)
+
+    def add(self, endpoint: str) -> None:
+        with self._lock:
+            self._counts[endpoint] += 1
+
+    @property
+    def by_endpoint(self) -> dict[str, int]:
+        with self._lock:
+            return dict(sorted(self._counts.items()))
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+
+def count_call(endpoint: str) -> None:
+    """One call sent to Alma, on the tallies of the work it was sent for (if any)."""
+    for tally in _current.get():
+        tally.add(endpoint)
+
+
+class WorkPool(ThreadPoolExecutor):
+    """A thread pool whose tasks run in a copy of the submitting thread's context, so the
+    Alma calls they make are counted on the submitter's piece of work."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)

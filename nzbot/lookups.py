@@ -1,0 +1,85 @@
+"""The catalogers' lookups, each one piece of work with the Alma calls it cost: "what would
+this record link to?" (`/nz match`, `nzbot match`) and "what will the link job do to this
+set?" (`/nz preview`, `nzbot preview`).
+
+The calls are counted on the piece of work itself (`alma.calls`), not read off the shared
+client, so a preview reports its own calls exactly while other commands and the scheduler
+use the same client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from alma.calls import CallTally
+from alma.client import AlmaClient
+from alma.matching import Match
+from alma.models import AlmaSet
+from alma.preview import PreviewCounts, SetPreview, look_up, open_set, preview_set
+
+
+@dataclass(frozen=True)
+class RecordLookup:
+    match: Match
+    calls: CallTally
+
+
+def match_identifier(client: AlmaClient, identifier: str) -> RecordLookup:
+    """An IZ record's matches by MMS ID, or the NZ records carrying an OCLC number."""
+    calls = CallTally()
+    with calls.counting():
+        match = look_up(client, identifier)
+    return RecordLookup(match, calls)
+
+
+@dataclass
+class Preview:
+    """One preview of one set: its heading, then its records read on demand, with the
+    verdict counts and the Alma calls (opening the set included) so far."""
+
+    client: AlmaClient
+    heading: SetPreview
+    calls: CallTally
+    counts: PreviewCounts = field(default_factory=PreviewCounts)
+
+    @property
+    def set(self) -> AlmaSet:
+        return self.heading.set
+
+    @property
+    def total(self) -> int:
+        return self.heading.total
+
+    def records(self, progress: Callable[[int, int], None] | None = None) -> Iterator[tuple[str, Match]]:
+        """(MMS ID, match) for every member Alma still has, added to `counts` as they come."""
+        stream = preview_set(self.client, self.heading, progress)
+        try:
+            while True:
+                # Counted around each step, not across the loop: the caller's code between
+                # steps is not this work, and a context variable set inside a generator
+                # would stay set in the caller's context while it is suspended.
+                with self.calls.counting():
+                    step = next(stream, None)
+                if step is None:
+                    return
+                mms_id, match = step
+                if match is not None:
+                    self.counts.add(mms_id, match)
+                    yield mms_id, match
+        finally:
+            stream.close()  # a reader that stops early shuts the preview's threads down now
+
+    def count(self, progress: Callable[[int, int], None] | None = None) -> PreviewCounts:
+        """Reads every record; the counts per verdict."""
+        for _ in self.records(progress):
+            pass
+        return self.counts
+
+
+def open_preview(client: AlmaClient, id_or_name: str) -> Preview:
+    """Finds the set to preview (by id or exact name); refuses what cannot be previewed."""
+    calls = CallTally()
+    with calls.counting():
+        heading = open_set(client, id_or_name)
+    return Preview(client, heading, calls)
