@@ -155,7 +155,6 @@ class SlackStub:
         self._failures: dict[str, list[_Failure]] = {}
         self._after: list[_AfterFault] = []
         self._ts_counter = itertools.count(1)
-        self._view_counter = itertools.count(1)
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, _Channel] = {}
         for uid, spec in self._initial_users.items():
@@ -734,23 +733,6 @@ def _auth_test(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _views_open(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]:
-    if not args.get("trigger_id"):
-        return _error("invalid_arguments")
-    view = args.get("view")
-    if not isinstance(view, dict):
-        return _error("invalid_arguments")
-    opened = {
-        **view,
-        "id": f"V{next(stub._view_counter):08d}",
-        "team_id": stub.team_id,
-        "app_id": stub.app_id,
-        "bot_id": stub.bot_id,
-        "state": {"values": {}},
-    }
-    return {"ok": True, "view": opened}
-
-
 _API_METHODS: dict[str, Callable[[SlackStub, dict[str, Any]], dict[str, Any]]] = {
     "chat.postMessage": _chat_post_message,
     "chat.update": _chat_update,
@@ -764,7 +746,6 @@ _API_METHODS: dict[str, Callable[[SlackStub, dict[str, Any]], dict[str, Any]]] =
     "conversations.open": _conversations_open,
     "users.info": _users_info,
     "auth.test": _auth_test,
-    "views.open": _views_open,
     "apps.connections.open": lambda stub, args: (
         stub.socket_mode.connections_open() if stub.socket_mode is not None
         else _error("not_allowed_token_type")),

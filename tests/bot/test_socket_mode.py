@@ -31,7 +31,7 @@ class SocketModeBot(SubprocessBot):
         del self.env["SLACK_SIGNING_SECRET"]  # Socket Mode needs none
         self.socket = socket
 
-    def ready(self) -> bool:
+    def ready(self, new_log: str) -> bool:
         return bool(self.socket.open_connections())
 
     def command(self, text: str, **kwargs) -> tuple[Envelope, str]:  # type: ignore[override]
