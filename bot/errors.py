@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 
 from alma.errors import (
+    AlmaBlocked,
     AlmaError,
     AlmaRateLimited,
     AlmaServerError,
     AlmaUnavailable,
     BadInput,
+    JobNotFound,
     NotSru,
-    QuotaTooLow,
     RecordNotFound,
     RecordUnreadable,
+    SetNameTaken,
     SetNotFound,
 )
 from nzbot.store import BUSY, UNWRITABLE, database_fault
@@ -26,7 +28,9 @@ DATABASE_UNWRITABLE = "nzbot cannot write its database; nothing was changed."
 
 
 def user_message(exc: Exception) -> str:
-    if isinstance(exc, (BadInput, RecordNotFound, RecordUnreadable, SetNotFound, QuotaTooLow)):
+    # A permission the key lacks or the quota spent: the message names the problem itself.
+    if isinstance(exc, (BadInput, RecordNotFound, RecordUnreadable, SetNotFound, SetNameTaken,
+                        JobNotFound, AlmaBlocked)):
         return exc.message if isinstance(exc, AlmaError) else str(exc)
     if isinstance(exc, AlmaUnavailable):
         return (f"Alma is not answering right now ({exc.message}). Nothing was changed; "

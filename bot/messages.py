@@ -399,6 +399,11 @@ def recheck_failed_message(set_id: str, tries: int, reason: str) -> Message:
     return render("recheck_failed", set_id=set_id, tries=tries, reason=reason)
 
 
+def alma_blocked_message(problem: str) -> Message:
+    """Why background work waits (a permission the key lacks, the quota spent): said once."""
+    return render("alma_blocked", problem=problem)
+
+
 # --- multi-match cases ------------------------------------------------------------------
 #
 # The case message is the Program Manager's place to decide; its buttons (live only while

@@ -14,7 +14,8 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.messages import cases_found_message, job_report_message, link_job_message, recheck_failed_message
+from bot.messages import (alma_blocked_message, cases_found_message, job_report_message,
+                          link_job_message, recheck_failed_message)
 from nzbot.report import JobReport
 from nzbot.store import LinkJob, Store, now
 
@@ -127,6 +128,9 @@ class SlackNotifier:
     def _thread_of(self, job: LinkJob) -> str | None:
         """The start message's ts, or None (the top level) when it was deleted."""
         return job.message_ts if job.id not in self._threadless else None
+
+    def alma_blocked(self, text: str) -> None:
+        self.client.chat_postMessage(channel=self.channel, **alma_blocked_message(text).as_kwargs())
 
 
 def _report_metadata(job: LinkJob) -> dict:

@@ -35,7 +35,7 @@ class Scheduler:
         try:
             self.services.link_jobs.discover_ui_runs(self.watching_since)
         except AlmaError as exc:  # Alma down or quota low: the next round tries again
-            log.warning("watching Alma for link jobs: %s", exc)
+            self.services.link_jobs.blocked.failed("watching Alma for link jobs", exc)
 
     def start(self) -> None:
         self.scheduler.start()
