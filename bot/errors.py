@@ -45,7 +45,7 @@ def user_message(exc: Exception) -> str:
         return f"Alma refused the request: {exc}"
     fault = database_fault(exc)
     if fault == BUSY:
-        log.warning("database busy: %s", exc)
+        log.warning("database busy (%s): %s", getattr(exc, "sqlite_errorname", "?"), exc, exc_info=exc)
         return DATABASE_BUSY
     if fault == UNWRITABLE:
         log.error("cannot write the database (NZBOT_DB): %s", exc)
