@@ -399,6 +399,11 @@ def recheck_failed_message(set_id: str, tries: int, reason: str) -> Message:
     return render("recheck_failed", set_id=set_id, tries=tries, reason=reason)
 
 
+def unreadable_found_message(mms_ids: list[str]) -> Message:
+    """After a link job: the set's records whose MARC cannot be read (the first 50 named)."""
+    return render("unreadable_found", mms_ids=mms_ids, LISTED=50)
+
+
 def alma_blocked_message(problem: str) -> Message:
     """Why background work waits (a permission the key lacks, the quota spent): said once."""
     return render("alma_blocked", problem=problem)

@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.messages import (alma_blocked_message, cases_found_message, job_report_message,
-                          link_job_message, recheck_failed_message)
+                          link_job_message, recheck_failed_message, unreadable_found_message)
 from nzbot.report import JobReport
 from nzbot.store import LinkJob, Store, now
 
@@ -117,6 +117,12 @@ class SlackNotifier:
         self.client.chat_postMessage(
             channel=self.channel, thread_ts=self._thread_of(job),
             **cases_found_message(len(case_ids)).as_kwargs(),
+        )
+
+    def unreadable_found(self, job: LinkJob, mms_ids: list[str]) -> None:
+        self.client.chat_postMessage(
+            channel=self.channel, thread_ts=self._thread_of(job),
+            **unreadable_found_message(mms_ids).as_kwargs(),
         )
 
     def recheck_failed(self, job: LinkJob, tries: int, reason: str) -> None:

@@ -65,6 +65,9 @@ class Notifier(Protocol):
     def recheck_failed(self, job: LinkJob, tries: int, reason: str) -> None:
         """The re-check after this job failed `tries` times and was given up."""
 
+    def unreadable_found(self, job: LinkJob, mms_ids: list[str]) -> None:
+        """Members of this job's set whose MARC cannot be read: a cataloger must fix them."""
+
     def alma_blocked(self, text: str) -> None:
         """Background work waits on Alma (a permission the key lacks, the quota spent):
         told once per blockage, not every round."""
@@ -244,8 +247,14 @@ class LinkJobs:
         except SetNotFound:  # deleted since: nothing left to re-check
             self.store.update_link_job(job.id, reconciled=1)
             return
-        case_ids = []
+        case_ids, unreadable = [], []
         for mms_id, match in preview_set(self.background, SetPreview(found, found.number_of_members)):
+            if match is not None and match.verdict is Verdict.UNREADABLE:
+                # no case: its MARC must be corrected in Alma first (the job left it too)
+                self.store.audit("nzbot", "record_unreadable", f"record {mms_id}", "skipped",
+                                 f"link job {job.id}: its MARC cannot be read")
+                unreadable.append(mms_id)
+                continue
             if match is None or match.verdict is not Verdict.MULTI:
                 continue
             case = self.store.open_case(
@@ -262,6 +271,8 @@ class LinkJobs:
         self.store.update_link_job(job.id, reconciled=1)
         if case_ids:
             self.notifier.cases_found(self.store.link_job(job.id), case_ids)
+        if unreadable:
+            self.notifier.unreadable_found(self.store.link_job(job.id), unreadable)
 
     def _recheck_due(self, job: LinkJob) -> bool:
         """False while a failed re-check waits for its next try."""
