@@ -16,6 +16,7 @@ from bot.listeners import register_listeners
 from bot.listeners.answering import listener_failed
 from bot.notifier import SlackNotifier
 from bot.scheduler import Scheduler
+from bot.slack_client import PacedWebClient
 from bot.services import Services
 from bot.slack_retries import retry_handlers
 from nzbot.cases import Cases
@@ -39,8 +40,8 @@ class Bot:
 
 
 def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
-    client = WebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL,
-                       retry_handlers=retry_handlers())
+    client = PacedWebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL,
+                            retry_handlers=retry_handlers())
     store = Store(settings.db_path)
     alma = AlmaClient(settings.alma)
     notifier = SlackNotifier(client, settings.report_channel, store)

@@ -33,7 +33,10 @@ class Scheduler:
 
     def discover(self) -> None:
         try:
-            self.services.link_jobs.discover_ui_runs(self.watching_since)
+            since = self.services.link_jobs.discover_ui_runs(self.watching_since)
+            if since != self.watching_since:  # moves forward: each round costs the same
+                self.services.store.remember("watching_since", since.isoformat())
+                self.watching_since = since
         except AlmaError as exc:  # Alma down or quota low: the next round tries again
             self.services.link_jobs.blocked.failed("watching Alma for link jobs", exc)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import action_ids
+from bot.listeners.actions import case_buttons, review, send_to_pm
 from bot.listeners.answering import answering
-from bot.listeners.actions import case_buttons, send_to_pm
 from bot.services import Services
 
 
@@ -29,3 +29,8 @@ def register(app: App, services: Services) -> None:
     @answering(services.store)
     def case_page_clicked(ack, body, respond):
         case_buttons.turn_page(services, ack, body, respond)
+
+    @app.action(action_ids.REVIEW_CASES)
+    @answering(services.store)
+    def review_clicked(ack, body, respond):
+        review.handle(services, ack, body, respond)
