@@ -182,7 +182,8 @@ def test_killed_after_slack_stored_the_start_message_leaves_no_orphan(sim, stub,
     assert sorted(sim.state.runs) == [job.instance_id]
 
 
-def test_killed_after_slack_stored_the_case_message_the_pm_gets_one(sim, stub, bot):
+def test_killed_after_slack_stored_the_pm_s_queue_message_the_pm_gets_one(sim, stub, bot):
+    """A job's cases reach each Program Manager as one queue message (with "Review cases")."""
     iz = seed.CASES["multi_three"]
     bot.start()
     release = stub.hold_answers("chat.postMessage", posts_to("D"))
@@ -190,41 +191,33 @@ def test_killed_after_slack_stored_the_case_message_the_pm_gets_one(sim, stub, b
     assert answer.status_code == 200
     dm = wait_until(lambda: next((c.args["channel"] for c in stub.calls("chat.postMessage")
                                   if str(c.args.get("channel", "")).startswith("D")), None),
-                    timeout=25, what="Slack to store the case message")
+                    timeout=25, what="Slack to store the queue message")
     bot.kill()
     release.set()
     bot.start()
-    case = wait_until(lambda: next(iter(bot.store.cases()), None), what="the case")
-    wait_until(lambda: bot.store.case_messages(case.id), timeout=15, what="the case message recorded")
+    (job,) = bot.store.link_jobs()
+    wait_until(lambda: bot.store.queue_messages_of(job.id), timeout=20, what="the queue message recorded")
     time.sleep(1.0)
     (shown,) = case_messages(stub, dm)
-    assert bot.store.case_messages(case.id) == [(dm, shown["ts"])]
-    # Its buttons are the live ones: a decision updates that very message.
-    chosen = seed.NZ_RECORDS["multi_three_b"]
-    answer, _ = bot.click(f"{action_ids.LINK_CANDIDATE}:2", f"{case.id}:{chosen}", channel=dm,
-                          message_ts=shown["ts"])
-    assert answer.status_code == 200
-    wait_until(lambda: bot.store.case(case.id).state == "linked", timeout=25, what="the case linked")
-    wait_until(lambda: "linked" in block_text(case_messages(stub, dm)[0]).lower(), what="the message updated")
-    assert len(case_messages(stub, dm)) == 1
+    assert bot.store.queue_messages_of(job.id) == [(dm, shown["ts"])]
 
 
 # -- 5. a dropped connection after Slack stored the post ------------------------------
 
-@pytest.mark.parametrize("post", ["start message", "report", "case message"])
+@pytest.mark.parametrize("post", ["start message", "report", "queue message"])
 def test_a_dropped_connection_after_slack_stored_a_post_never_posts_it_twice(harness, post):
     iz = seed.CASES["multi_three"]
     predicate = {"start message": start_post,
                  "report": posts_to(REPORT, "nzbot_job_report"),
-                 "case message": posts_to("D")}[post]
+                 "queue message": posts_to("D")}[post]
     harness.stub.drop_answers("chat.postMessage", predicate)
     harness.start()
     timed_command(harness.command, f"link {harness.sim.state.make_set('Drop test set', [iz]).id}")
     assert_one_report_per_job(harness.store, harness.stub)
-    case = harness.wait(lambda: next(iter(harness.store.cases()), None), what="the case")
-    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message recorded")
+    (job,) = harness.store.link_jobs()
+    harness.wait(lambda: harness.store.queue_messages_of(job.id), what="the PM's queue message recorded")
     time.sleep(1.0)
-    ((dm, ts),) = harness.store.case_messages(case.id)
+    ((dm, ts),) = harness.store.queue_messages_of(job.id)
     assert [m["ts"] for m in case_messages(harness.stub, dm)] == [ts]
     dropped = [c for c in harness.stub.calls("chat.postMessage") if predicate(c.args)]
     assert len(dropped) == 1, f"the {post} was sent {len(dropped)} times"
