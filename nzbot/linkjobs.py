@@ -26,6 +26,7 @@ from alma.errors import (
     AlmaError,
     AlmaRateLimited,
     AlmaRequestError,
+    AlmaServerError,
     AlmaUnavailable,
     BadInput,
     JobLimitReached,
@@ -43,9 +44,10 @@ from nzbot.store import LinkJob, Store, now
 log = logging.getLogger(__name__)
 
 ALMA_UI = "alma"  # requested_by for runs started in Alma's own UI
-# Alma unreachable, rate-limiting, or blocking background work (a permission, the quota):
-# a re-check stopped by these waits for Alma and is not counted as one of its tries.
-WAITS_ON_ALMA = (AlmaUnavailable, AlmaRateLimited, AlmaBlocked)
+# Alma unreachable, in trouble (5xx), rate-limiting, or blocking background work (a
+# permission, the quota): a re-check stopped by these waits for Alma (resuming where it
+# stopped) and is not counted as one of its tries.
+WAITS_ON_ALMA = (AlmaUnavailable, AlmaServerError, AlmaRateLimited, AlmaBlocked)
 # Discovery lists runs from the newest it has seen less this much, for runs Alma lists
 # late or a clock a little behind (Alma itself filters by submission day).
 DISCOVERY_MARGIN = timedelta(hours=1)

@@ -48,11 +48,6 @@ def alma_answers(key: str, answer):
         sim_server.ROUTES[index] = original
 
 
-def a_json_list(simulator, req):
-    """A 200 whose JSON is a list where Alma always sends an object (an Alma error now)."""
-    return 200, ["not", "an", "object"], "json"
-
-
 def members_that_are_numbers(simulator, req):
     """A members page whose members are not objects: nothing nzbot expects (a bug's way in)."""
     return 200, {"member": [1, 2], "total_record_count": 2}, "json"
@@ -122,13 +117,12 @@ def test_an_unexpected_error_is_logged_with_its_traceback_where_the_user_is_told
         assert secret not in caplog.text
 
 
-@pytest.mark.parametrize("answer", [members_that_are_numbers, a_json_list])
-def test_a_failing_recheck_is_tried_a_bounded_number_of_times_and_said_once_in_the_thread(harness, answer):
+def test_a_failing_recheck_is_tried_a_bounded_number_of_times_and_said_once_in_the_thread(harness):
     harness.start()
     link_jobs = harness.bot.services.link_jobs
     link_jobs.recheck_wait_seconds = 0.3
     members_before = harness.sim.calls.get(MEMBERS, 0)
-    with alma_answers(MEMBERS, answer):
+    with alma_answers(MEMBERS, members_that_are_numbers):
         timed_command(harness.command, f"link {seed.SETS['link_test']}")
         job = harness.wait(lambda: next(iter(harness.store.link_jobs("reported")), None), timeout=20,
                            what="the job reported")
