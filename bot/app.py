@@ -13,10 +13,12 @@ from slack_sdk import WebClient
 from alma.client import AlmaClient
 from bot.case_notifier import SlackCaseNotifier
 from bot.listeners import register_listeners
+from bot.listeners.answering import listener_failed
 from bot.notifier import SlackNotifier
 from bot.scheduler import Scheduler
 from bot.slack_client import PacedWebClient
 from bot.services import Services
+from bot.slack_retries import retry_handlers
 from nzbot.cases import Cases
 from nzbot.linkjobs import LinkJobs
 from nzbot.settings import BotSettings
@@ -38,10 +40,11 @@ class Bot:
 
 
 def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
-    client = PacedWebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL)
+    client = PacedWebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL,
+                            retry_handlers=retry_handlers())
     store = Store(settings.db_path)
     alma = AlmaClient(settings.alma)
-    notifier = SlackNotifier(client, settings.report_channel)
+    notifier = SlackNotifier(client, settings.report_channel, store)
     link_jobs = LinkJobs(store, alma, notifier)
     services = Services(
         settings=settings,
@@ -63,7 +66,9 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
         request_verification_enabled=not settings.socket_mode,
     )
     register_listeners(app, services)
+    app.error(listener_failed)
     scheduler = Scheduler(services)
     if start_scheduler:
         scheduler.start()
     return Bot(app=app, services=services, scheduler=scheduler)
+
