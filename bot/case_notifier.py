@@ -7,6 +7,7 @@ from __future__ import annotations
 from slack_sdk import WebClient
 
 from bot.messages import case_handoff_message, case_message, case_outcome_message
+from nzbot.institutions import Institution
 from nzbot.settings import BotSettings
 from nzbot.store import Case, LinkJob, Store
 
@@ -15,13 +16,18 @@ HANDOFF_EVENT = "nzbot_case_handoff"
 
 
 class SlackCaseNotifier:
-    def __init__(self, client: WebClient, store: Store, settings: BotSettings) -> None:
+    def __init__(self, client: WebClient, store: Store, settings: BotSettings,
+                 institution: Institution | None = None) -> None:
         self.client = client
         self.store = store
         self.settings = settings
+        # the member whose cases these are: hand-offs go to its report channel, and the
+        # Program Manager's messages name it (consortium mode)
+        self.institution = institution or settings.institutions[0]
+        self.report_channel = self.institution.report_channel
 
     def show_case(self, case: Case) -> None:
-        message = case_message(case).as_kwargs()
+        message = case_message(case, institution=self.institution.label).as_kwargs()
         shown = dict(self.store.case_messages(case.id))
         for channel in self._recipients():
             if channel in shown:
@@ -34,7 +40,7 @@ class SlackCaseNotifier:
         if revealed_by is None or not revealed_by.message_ts:
             return  # sent from a lookup: the PM's message is the record
         self.client.chat_postMessage(
-            channel=self.settings.report_channel, thread_ts=revealed_by.message_ts,
+            channel=self.report_channel, thread_ts=revealed_by.message_ts,
             **case_outcome_message(case).as_kwargs(),
         )
 
@@ -45,16 +51,16 @@ class SlackCaseNotifier:
         metadata = {"event_type": HANDOFF_EVENT, "event_payload": {"case": case.id}}
         if thread:
             seen = self.client.conversations_replies(
-                channel=self.settings.report_channel, ts=thread, include_all_metadata=True, limit=200)
+                channel=self.report_channel, ts=thread, include_all_metadata=True, limit=200)
         else:  # at the top of the channel: among its latest messages (newest first)
             seen = self.client.conversations_history(
-                channel=self.settings.report_channel, include_all_metadata=True, limit=200)
+                channel=self.report_channel, include_all_metadata=True, limit=200)
         for message in seen.get("messages", []):
             found = message.get("metadata") or {}
             if found.get("event_type") == HANDOFF_EVENT and (found.get("event_payload") or {}).get("case") == case.id:
                 return message["ts"]
         response = self.client.chat_postMessage(
-            channel=self.settings.report_channel, thread_ts=thread, metadata=metadata,
+            channel=self.report_channel, thread_ts=thread, metadata=metadata,
             **case_handoff_message(case, bool(thread)).as_kwargs())
         return response["ts"]
 

@@ -441,6 +441,13 @@ def not_allowed_message(report_channel: str) -> Message:
     return render("not_allowed", report_channel=report_channel)
 
 
+def not_linked_message(members) -> Message:
+    """A command from a channel of no member institution: which channels are whose."""
+    return render("not_linked", members=[
+        {"name": m.name, "code": m.code, "channel_links": ", ".join(f"<#{c}>" for c in m.channels[:5])}
+        for m in members])
+
+
 def cases_found_message(count: int) -> Message:
     return render("cases_found", count=count)
 
@@ -505,7 +512,7 @@ def _case_cards(case: Case) -> tuple[RecordCard, list[RecordCard]]:
     return iz, [RecordCard.from_dict(c) for c in case.candidates]
 
 
-def case_message(case: Case, *, page: int = 0) -> Message:
+def case_message(case: Case, *, page: int = 0, institution: str = "") -> Message:
     """The Program Manager's message for one case; `page` is the page of candidates shown
     (0-based, clamped) while the case is open or failed."""
     iz, candidates = _case_cards(case)
@@ -546,6 +553,7 @@ def case_message(case: Case, *, page: int = 0) -> Message:
         chosen=chosen,
         manual=handed_off(case),
         state_words=CASE_STATE_WORDS.get(case.state, case.state or "unknown"),
+        institution=institution,
         **_route_context(case),
     )
 
