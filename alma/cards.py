@@ -1,7 +1,7 @@
 """The candidate card: what tells one bib record from another, for choosing between them.
 
 These are the points the Program Manager for Technical Services compares when an IZ record
-matches several NZ records (DOMAIN.md, "What tells candidate records apart").
+matches several NZ records (docs/alma.md, "What tells candidate records apart").
 """
 
 from __future__ import annotations

@@ -239,7 +239,8 @@ class AlmaClient:
             f"There is no bib record with MMS ID {mms_id} in your institution zone."))
 
     def get_bib_linked_to(self, nz_mms_id: str) -> Bib | None:
-        """The IZ bib linked to NZ record `nz_mms_id`, if any."""
+        """The IZ bib linked to NZ record `nz_mms_id`, if any. (Not called yet: kept for
+        verifying a link from the NZ side, when NZ duplicates are merged, issue 10.)"""
         data = self._get("/bibs", {"nz_mms_id": check_mms_id(nz_mms_id)})
         bibs = as_list(data.get("bib"))
         return bib_from_json(bibs[0]) if bibs else None

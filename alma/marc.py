@@ -10,9 +10,9 @@ import pymarc
 from pymarc import Record
 
 # Real Alma opens every `anies` MARCXML string with <?xml version="1.0" encoding="UTF-16"?>
-# (DOMAIN.md, "How real Alma answers"). The string is already text: the declaration names
-# the encoding Alma's serialiser had in mind, not the bytes we hold, so it is dropped and the
-# text parsed as what it is.
+# (docs/alma.md, "How real Alma answers"). The string is already text: the declaration
+# names the encoding Alma's serialiser had in mind, not the bytes we hold, so it is dropped
+# and the text parsed as what it is.
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml\b[^>]*\?>")
 # Characters XML 1.0 forbids (C0 controls other than tab, newline, carriage return), raw or
 # as character references: a record carrying one cannot be parsed, nor PUT back to Alma.
@@ -57,9 +57,11 @@ def record_to_xml(record: Record) -> str:
 
 
 def control_number(record: Record) -> str | None:
-    """The record's 001, which in Alma is its MMS ID."""
+    """The record's 001, which in Alma is its MMS ID; None when it has none (or a blank one)."""
     field = record.get("001")
-    return field.data.strip() if field is not None and field.data else None
+    if field is None:
+        return None
+    return (field.data or "").strip() or None
 
 
 def record_from_element(element) -> Record:

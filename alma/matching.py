@@ -15,6 +15,7 @@ from typing import Any, Iterable
 from pymarc import Record
 
 from alma.cards import RecordCard, card_from_record, differences
+from alma.marc import control_number
 from alma.models import Bib
 from alma.oclc import OclcNumbers, oclc_numbers, parse_typed_oclc
 
@@ -26,13 +27,6 @@ class Verdict(StrEnum):
     UNIQUE = "unique"  # exactly one: the link job will link it
     MULTI = "multi"  # two or more: multi-match, for the Program Manager or Method 2
     UNREADABLE = "unreadable"  # Alma's copy of its MARC cannot be parsed: fix it first
-
-
-def _mms_id_of(record: Record) -> str | None:
-    """An SRU record's MMS ID is its 001."""
-    field = record.get("001")
-    mms_id = (field.data or "").strip() if field is not None else ""
-    return mms_id or None
 
 
 class NzIndex:
@@ -53,7 +47,7 @@ class NzIndex:
     def add(self, record: Record) -> RecordCard | None:
         """Indexes one NZ record; a record seen again replaces the earlier copy.
         Returns its card, or None when it has no 001 (it could never be linked to)."""
-        mms_id = _mms_id_of(record)
+        mms_id = control_number(record)
         if mms_id is None:
             return None
         self._forget_ocns(mms_id)
@@ -149,12 +143,6 @@ def match_bib(bib: Bib, nz_pool: NzPool) -> Match:
         return replace(base, verdict=Verdict.NO_OCLC)
     found = tuple(candidates_for(iz_oclc, nz_pool))
     return replace(base, verdict=_verdict_for(len(found)), candidates=found)
-
-
-def match_bibs(bibs: Iterable[Bib], nz_pool: NzPool) -> list[Match]:
-    """match_bib for a batch, indexing the pool once."""
-    index = _as_index(nz_pool)
-    return [match_bib(bib, index) for bib in bibs]
 
 
 def match_oclc(ocn: str, nz_pool: NzPool) -> Match:

@@ -11,7 +11,7 @@ from alma.errors import RecordUnreadable
 # The job's display name in Alma; its id differs per installation (M85 is seen in the wild).
 LINK_JOB_NAME = "Link a set of records to the Network Zone"
 
-# Match profiles the link job accepts (seen in working code; see DOMAIN.md).
+# Match profiles the link job accepts (seen in working code; docs/alma.md, "Linking to the NZ").
 UNIQUE_OCLC_PROFILE = "com.exlibris.repository.mms.match.uniqueOCLC"
 OTHER_SYSTEM_PROFILE = "com.exlibris.repository.mms.match.OtherSystemOrStandardNumberMatchProfile"
 OTHER_SYSTEM_SERIAL_PROFILE = (

@@ -2,7 +2,7 @@
 
 The Unique OCLC match method compares OCNs, so `(OCoLC)ocm00012345` and `(OCoLC)12345`
 must come out the same ("12345"), while things that only look like OCNs must not come out
-at all (see DOMAIN.md for the pitfalls seen in real catalogues).
+at all (docs/alma.md, "OCLC numbers in real catalogues", for the pitfalls).
 """
 
 from __future__ import annotations
@@ -60,14 +60,6 @@ def parse_typed_oclc(text: str | None) -> str | None:
         return None
     found = _TYPED_OCN.fullmatch(text.strip())
     return _digits_without_zeros(found.group(1)) if found else None
-
-
-def oclc_search_term(ocn: str) -> str:
-    """The form the SRU OCLC indexes are searched with: "(OCoLC)52467191"."""
-    number = parse_typed_oclc(ocn)
-    if number is None:
-        raise ValueError(f"not an OCLC number: {ocn!r}")
-    return f"{OCLC_PREFIX}{number}"
 
 
 def _unique(values) -> tuple[str, ...]:

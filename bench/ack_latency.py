@@ -9,6 +9,11 @@ distribution for each round and over all rounds.
 
     PYTHONPATH=. python bench/ack_latency.py
     PYTHONPATH=. python bench/ack_latency.py --commands 100 --alma-latency 4 --rounds 5
+    PYTHONPATH=. python bench/ack_latency.py --socket   # Socket Mode: envelopes over the socket
+
+With --socket the bot runs in Socket Mode (bot/socket_mode.py) against the stand-in's side of
+the socket (SocketModeSlack); the burst is sent as fast as one connection carries it, and
+the latency is from sending each envelope to its ack.
 
 The clients run in this process next to the bot, so the figures include their share of
 the GIL: a real Slack is, if anything, kinder. Every wait is bounded (HTTP timeouts,
@@ -41,7 +46,7 @@ from bot.app import create_bot  # noqa: E402
 from bot.server import SlackHttpServer  # noqa: E402
 from nzbot.settings import BotSettings  # noqa: E402
 from nzbot.demo.slack_requests import post_signed, slash_command_body  # noqa: E402
-from nzbot.demo.local_slack import SlackStub  # noqa: E402
+from nzbot.demo.local_slack import SlackStub, SocketModeSlack  # noqa: E402
 
 API_KEY = "bench-key"
 BOT_TOKEN = "xoxb-bench-token"
@@ -50,6 +55,7 @@ REPORT = "CREPORT01"
 CATALOGER = "UCATALOG1"
 PM = "UPROGMGR1"
 BOT_USER = "UNZBOT001"
+APP_TOKEN = "xapp-1-bench-app-token"
 SLACK_LIMIT = 3.0  # seconds Slack waits for an ack
 HTTP_TIMEOUT = 10.0  # per command; a lost ack counts as an error, never hangs the run
 
@@ -113,6 +119,23 @@ def send_burst(url: str, stub: SlackStub, n: int, round_no: int) -> list[Sent]:
     return [r if r is not None else Sent("?", None, None, "did not finish") for r in results]
 
 
+def send_burst_over_socket(socket: SocketModeSlack, stub: SlackStub, n: int, round_no: int) -> list[Sent]:
+    mix = command_mix()
+    envelopes = [socket.send_slash_command("/nz", mix[i % len(mix)][1], user_id=CATALOGER, channel_id=REPORT,
+                                           response_url=stub.response_url(f"round{round_no}-{i}"))
+                 for i in range(n)]
+    results = []
+    for i, envelope in enumerate(envelopes):
+        kind = mix[i % len(mix)][0]
+        try:
+            ack = socket.wait_ack(envelope, timeout=HTTP_TIMEOUT)
+        except AssertionError:
+            results.append(Sent(kind, None, None, "no ack"))
+            continue
+        results.append(Sent(kind, ack.seconds, 200))
+    return results
+
+
 def summary(label: str, sent: list[Sent]) -> str:
     answered = sorted(s.latency for s in sent if s.latency is not None and s.status == 200)
     failed = [s for s in sent if s.latency is None or s.status != 200]
@@ -136,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drain", type=float, default=0.0,
                         help="after the last round, wait up to this many seconds for the delayed "
                              "answers (response_url) and report how many came (0: don't wait)")
+    parser.add_argument("--socket", action="store_true", help="Socket Mode instead of HTTP")
     args = parser.parse_args(argv)
     if not 1 <= args.commands <= 500 or not 1 <= args.rounds <= 50 or args.alma_latency < 0:
         parser.error("--commands must be 1..500, --rounds 1..50, --alma-latency >= 0")
@@ -143,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     workdir = Path(tempfile.mkdtemp(prefix="nzbot-ack-bench-"))
-    sim = stub = bot = server = None
+    sim = stub = bot = server = socket = handler = None
     try:
         sim = Simulator(state=seed.sample_state(), api_key=API_KEY, job_seconds=1.0, seed=1).start()
         stub = SlackStub(
@@ -156,18 +180,30 @@ def main(argv: list[str] | None = None) -> int:
                               timeout_seconds=max(30.0, args.alma_latency * 3), max_retries=1,
                               quota_floor=0),
             bot_token=BOT_TOKEN, signing_secret=SECRET, slack_api_url=stub.api_url,
+            app_token=APP_TOKEN if args.socket else "",
             report_channel=REPORT, pm_users=(PM,), db_path=str(workdir / "nzbot.db"),
         )
         bot = create_bot(settings)
-        server = SlackHttpServer(bot.app, host="127.0.0.1", port=0).start()
+        if args.socket:
+            from bot.socket_mode import SocketModeHandler
+
+            socket = SocketModeSlack(stub, APP_TOKEN).start()
+            handler = SocketModeHandler(bot.app, APP_TOKEN)
+            handler.connect()
+            socket.wait_connected()
+            where = "Socket Mode"
+        else:
+            server = SlackHttpServer(bot.app, host="127.0.0.1", port=0).start()
+            where = server.url
         sim.faults.latency = args.alma_latency
 
         print(f"nzbot ack latency: {args.commands} /nz commands at once x {args.rounds} rounds, "
-              f"every Alma call delayed {args.alma_latency:g} s; bot at {server.url}")
+              f"every Alma call delayed {args.alma_latency:g} s; bot at {where}")
         everything: list[Sent] = []
         for r in range(1, args.rounds + 1):
             calls_before = sim.total_calls
-            sent = send_burst(server.url, stub, args.commands, r)
+            sent = (send_burst_over_socket(socket, stub, args.commands, r) if socket is not None
+                    else send_burst(server.url, stub, args.commands, r))
             everything.extend(sent)
             print(summary(f"round {r}", sent) + f"  [Alma calls begun during the burst: {sim.total_calls - calls_before}]",
                   flush=True)
@@ -197,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
             sim.faults.latency = 0.0
         if server is not None:
             server.stop()
+        if handler is not None:
+            handler.close()
+        if socket is not None:
+            socket.stop()
         if bot is not None:
             bot.stop()
             workers = bot.services.workers

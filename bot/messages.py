@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, Mapping
 
 import jinja2
@@ -24,13 +23,12 @@ from alma.matching import Match, Verdict
 from alma.models import AlmaSet
 from bot import action_ids
 from nzbot import redaction
-from nzbot.report import SUCCESS_STATUSES, WARNING_STATUSES, JobReport
+from nzbot.report import JobReport, outcome
 from nzbot.store import LinkJob
-
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+from nzbot.text import VERDICTS
+import templates
 
 # --- Slack's limits (characters unless said otherwise) --------------------------------
-MAX_BLOCKS = 50
 SECTION_TEXT_LIMIT = 3000
 HEADER_LIMIT = 150
 BUTTON_TEXT_LIMIT = 75
@@ -72,17 +70,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     (f"{SLASH_COMMAND} help", "This list."),
 )
 
-# Verdicts in catalogers' words: a short label (for counts) and what it means.
+# Verdicts in the order a preview counts them, and their emoji; their words are nzbot.text.VERDICTS.
 VERDICT_ORDER = (Verdict.UNIQUE, Verdict.MULTI, Verdict.NONE, Verdict.NO_OCLC, Verdict.LINKED,
                  Verdict.UNREADABLE)
-VERDICT_LABELS = {
-    Verdict.LINKED: "Already linked",
-    Verdict.UNIQUE: "Will link",
-    Verdict.MULTI: "Multi-match",
-    Verdict.NONE: "No NZ match",
-    Verdict.NO_OCLC: "No usable OCLC number",
-    Verdict.UNREADABLE: "Can't be read",
-}
 VERDICT_EMOJI = {
     Verdict.LINKED: ":link:",
     Verdict.UNIQUE: ":white_check_mark:",
@@ -90,36 +80,6 @@ VERDICT_EMOJI = {
     Verdict.NONE: ":heavy_minus_sign:",
     Verdict.NO_OCLC: ":grey_question:",
     Verdict.UNREADABLE: ":warning:",
-}
-VERDICT_EXPLANATIONS = {
-    Verdict.LINKED: "The IZ record is already linked to the Network Zone: nothing to do.",
-    Verdict.UNIQUE: "Exactly one NZ record carries this OCLC number: the link job will link to it.",
-    Verdict.MULTI: (
-        "Several NZ records carry this OCLC number, so the link job will not link. "
-        "The Program Manager for Technical Services can choose, or you can link the IZ record "
-        "yourself in the Metadata Editor (Record Actions > Share with Network > Yes > Link)."
-    ),
-    Verdict.NONE: (
-        "No NZ record carries this OCLC number: the link job will skip the IZ record, or add it "
-        "to the NZ as a new record when \u201cContribute IZ records\u201d is on."
-    ),
-    Verdict.NO_OCLC: (
-        "The IZ record has no usable OCLC number in 035 $a, so the Unique OCLC method cannot "
-        "match it."
-    ),
-    Verdict.UNREADABLE: (
-        "The IZ record can't be read: Alma sent MARC that is broken (often a stray control "
-        "character). Open it in the Metadata Editor, correct it and save, then ask again."
-    ),
-}
-# In the preview: what each verdict means for the set.
-VERDICT_PREVIEW_NOTES = {
-    Verdict.LINKED: "nothing to do",
-    Verdict.UNIQUE: "one NZ match",
-    Verdict.MULTI: "several NZ matches, will not link",
-    Verdict.NONE: "skipped, or contributed if asked",
-    Verdict.NO_OCLC: "nothing in 035 $a to match on",
-    Verdict.UNREADABLE: "broken MARC: fix it in the Metadata Editor",
 }
 
 # Alma's job instance statuses in plain words.
@@ -250,15 +210,6 @@ def status_words(status: Any) -> str:
     return STATUS_WORDS.get(text, text.replace("_", " ").lower() or "unknown")
 
 
-def outcome(status: Any) -> str:
-    """success, warning or failure, as nzbot.report decides it."""
-    if status in SUCCESS_STATUSES:
-        return "success"
-    if status in WARNING_STATUSES:
-        return "warning"
-    return "failure"
-
-
 # --- rendering --------------------------------------------------------------------------
 
 
@@ -275,7 +226,7 @@ class Message:
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        loader=templates.loader(),
         autoescape=False,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -296,9 +247,8 @@ def environment() -> jinja2.Environment:
     env.globals.update(
         A=action_ids,
         Verdict=Verdict,
-        VERDICT_LABELS=VERDICT_LABELS,
+        VERDICTS=VERDICTS,
         VERDICT_EMOJI=VERDICT_EMOJI,
-        VERDICT_EXPLANATIONS=VERDICT_EXPLANATIONS,
         OUTCOME_EMOJI=OUTCOME_EMOJI,
         DIFFERS_MARK=DIFFERS_MARK,
         COMMANDS=COMMANDS,
@@ -380,8 +330,8 @@ def preview_message(
         verdict = Verdict(key) if key in known else None
         rows.append(
             {
-                "label": VERDICT_LABELS[verdict] if verdict else key,
-                "note": VERDICT_PREVIEW_NOTES[verdict] if verdict else "",
+                "label": VERDICTS[verdict].label if verdict else key,
+                "note": VERDICTS[verdict].note if verdict else "",
                 "count": counts.get(key, 0),
                 "examples": list(examples.get(key, ()))[:MAX_EXAMPLES_SHOWN],
                 "more_examples": max(0, len(examples.get(key, ())) - MAX_EXAMPLES_SHOWN),

@@ -49,7 +49,9 @@ from nzbot.linkroute import (
     take_token_off_iz,
     take_token_off_nz,
 )
+from nzbot.rounds import run_round
 from nzbot.store import Case, LinkJob, LinkToken, Store, now
+from nzbot.text import VERDICTS
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +116,7 @@ class Cases:
             raise BadInput(f"{quoted(iz_mms_id)} is not an IZ record's MMS ID: nothing was sent "
                            "to the Program Manager.")
         if match.verdict is not Verdict.MULTI:
-            raise BadInput(f"Record {iz_mms_id} is no longer a multi-match ({match.verdict.value}): "
+            raise BadInput(f"Record {iz_mms_id} is no longer a multi-match ({VERDICTS[match.verdict].meaning}): "
                            "there is nothing for the Program Manager to decide.")
         case = self.store.open_case(
             iz_mms_id, match.iz.title if match.iz else "", [c.as_dict() for c in match.candidates],
@@ -168,14 +170,9 @@ class Cases:
         if not self._advancing.acquire(blocking=False):
             return
         try:
-            for step in (self.deliver, self.route_decided, self.watch_merges, self.batch_into_link_jobs,
-                         self.verify_linking, self.remove_tokens, self.deliver_hand_offs):
-                try:
-                    step()
-                except AlmaError as exc:
-                    log.warning("cases: %s: %s", step.__name__, exc)
-                except Exception:
-                    log.exception("cases: %s failed", step.__name__)
+            run_round(log, "cases", (self.deliver, self.route_decided, self.watch_merges,
+                                     self.batch_into_link_jobs, self.verify_linking,
+                                     self.remove_tokens, self.deliver_hand_offs))
         finally:
             self._advancing.release()
 
@@ -421,7 +418,7 @@ class Cases:
                                  f"OCLC number, not the chosen {chosen}.")
                 continue
             else:
-                self._fail(case, f"While waiting for the merge: {match.verdict.value.replace('_', ' ')}; "
+                self._fail(case, f"While waiting for the merge: {VERDICTS[match.verdict].meaning}; "
                                  "no single NZ record to link to.")
                 continue
             self._recheck_others(case)
@@ -479,7 +476,7 @@ class Cases:
         else:
             note = (f"Re-checked: {len(match.candidates)} NZ records still carry its OCLC number."
                     if match.verdict is Verdict.MULTI else
-                    f"Re-checked: {match.verdict.value.replace('_', ' ')}; no single NZ record to link to.")
+                    f"Re-checked: {VERDICTS[match.verdict].meaning}; no single NZ record to link to.")
             if self.store.move_case(case.id, "deciding", "open", note=note, decision=None,
                                     candidates=[c.as_dict() for c in match.candidates] or list(case.candidates)):
                 self.store.audit(case.decided_by or CASES_USER, "case_rechecked", f"case {case.id}", "open", note)

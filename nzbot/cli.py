@@ -94,10 +94,24 @@ def run_bot(args: argparse.Namespace) -> int:
     bot = create_bot(settings)
     try:
         if settings.socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            from slack_sdk.errors import SlackApiError
+
+            from bot.socket_mode import SocketModeHandler  # why not Bolt's own: see there
 
             print("nzbot: connecting to Slack in Socket Mode", file=sys.stderr)
-            SocketModeHandler(bot.app, settings.app_token).start()
+            handler = SocketModeHandler(bot.app, settings.app_token)
+            try:
+                handler.start()
+            except SlackApiError as exc:
+                handler.close()
+                print(f"nzbot: Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): give the "
+                      "app-level token (xapp-…) with connections:write, from Basic Information > "
+                      "App-Level Tokens.", file=sys.stderr)
+                return 2
+            except OSError as exc:  # Slack unreachable: nothing to do but say so
+                handler.close()
+                print(f"nzbot: could not connect to Slack in Socket Mode: {exc}", file=sys.stderr)
+                return 1
         else:
             from bot.server import SlackHttpServer
 

@@ -41,6 +41,7 @@ from alma.errors import (
     SruError,
 )
 from alma.http import AlmaHttp
+from alma.marc import control_number
 from alma.models import LINK_JOB_NAME
 from nzbot.redaction import REDACTED, redact  # noqa: F401 (REDACTED: the doctor's word for it)
 
@@ -245,8 +246,7 @@ def check_nz_key(client: AlmaClient) -> Check:
         sample = next(iter(client.sru_page(NZ_SAMPLE_QUERY, maximum=1).records), None)
     except AlmaError as exc:
         return Check.warning(name, f"not checked: no NZ record to read, the NZ search failed ({exc.message})")
-    field = sample.get("001") if sample is not None else None
-    nz_mms_id = field.data.strip() if field is not None and field.data else ""
+    nz_mms_id = (control_number(sample) if sample is not None else None) or ""
     if not nz_mms_id:
         return Check.warning(name, f"not checked: the NZ search ({NZ_SAMPLE_QUERY}) found no record to read.")
     gateway = gateway_description(client.settings.api_url)

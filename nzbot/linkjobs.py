@@ -32,6 +32,7 @@ from alma.matching import Verdict
 from alma.models import JobInstance, LinkJobParameters
 from alma.preview import SetPreview, preview_set
 from nzbot.report import JobReport, job_report
+from nzbot.rounds import run_round
 from nzbot.store import LinkJob, Store, now
 
 log = logging.getLogger(__name__)
@@ -96,14 +97,8 @@ class LinkJobs:
     def tick(self) -> None:
         """One round of the scheduler: each step on its own, so one failing (Alma down)
         never stops the others."""
-        for step in (self.resume_starting, self.announce_missing, self.start_queued,
-                     self.poll_running, self.report_finished, self.reconcile_reported):
-            try:
-                step()
-            except AlmaError as exc:  # Alma down or refusing: the next round tries again
-                log.warning("link jobs: %s: %s", step.__name__, exc)
-            except Exception:  # Slack down, or a bug: logged, and the other steps still run
-                log.exception("link jobs: %s failed", step.__name__)
+        run_round(log, "link jobs", (self.resume_starting, self.announce_missing, self.start_queued,
+                                     self.poll_running, self.report_finished, self.reconcile_reported))
 
     def start_queued(self) -> None:
         """Starts queued requests in order, stopping at the first Alma refuses for now."""

@@ -1,9 +1,9 @@
 """How a Program Manager's choice becomes a link in Alma: decided here, in one place.
 
 Alma's API has no operation that links an existing IZ record to a chosen NZ record
-(DOMAIN.md). The link job does link, and it can match on a prefixed 035 value (the
-"other system number" profile) instead of the OCLC number. So each decision takes one
-of these routes:
+(docs/alma.md, "Linking to the NZ"). The link job does link, and it can match on a
+prefixed 035 value (the "other system number" profile) instead of the OCLC number. So
+each decision takes one of these routes:
 
 - other_system: the chosen NZ record carries a prefixed 035 $a value that no other NZ
   record carries (checked in the NZ by SRU). The IZ record gets that same 035, and the
@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from pymarc import Field, Subfield
 
 from alma.client import AlmaClient
+from alma.marc import control_number
 
 OTHER_SYSTEM = "other_system"
 UNIQUE = "unique"
@@ -86,7 +87,7 @@ def route_to(client: AlmaClient, chosen_nz_mms_id: str, token_prefix: str = DEFA
     for value in identifying_values(client, chosen_nz_mms_id):
         if value.startswith(token_prefix):
             continue
-        carriers = {_mms_id(r) for r in client.sru_search(f'alma.other_system_number="{value}"')}
+        carriers = {control_number(r) for r in client.sru_search(f'alma.other_system_number="{value}"')}
         if carriers == {chosen_nz_mms_id}:
             return Route(OTHER_SYSTEM, prefix=_PREFIXED.match(value).group(1), identifier=value)
     return Route(MANUAL)
@@ -164,7 +165,7 @@ def identifying_values(client: AlmaClient, nz_mms_id: str) -> list[str]:
     """The chosen NZ record's prefixed 035 $a values that might single it out."""
     values: list[str] = []
     for record in client.sru_search(f"alma.mms_id={nz_mms_id}"):
-        if _mms_id(record) != nz_mms_id:
+        if control_number(record) != nz_mms_id:
             continue
         for field in record.get_fields("035"):
             for value in field.get_subfields("a"):
@@ -185,7 +186,3 @@ def give_identifier(client: AlmaClient, iz_mms_id: str, route: Route) -> None:
     record.add_ordered_field(_field_035(route.identifier))
     client.update_bib(iz_mms_id, record)
 
-
-def _mms_id(record) -> str:
-    field = record.get("001")
-    return field.data.strip() if field is not None and field.data else ""

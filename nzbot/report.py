@@ -33,6 +33,15 @@ SUCCESS_STATUSES = frozenset({"COMPLETED_SUCCESS"})
 WARNING_STATUSES = frozenset({"COMPLETED_WARNING", "COMPLETED_NO_BULKS", "SKIPPED"})
 
 
+def outcome(status: str | None) -> str:
+    """success, warning or failure: how a finished job's Alma status should look."""
+    if status in SUCCESS_STATUSES:
+        return "success"
+    if status in WARNING_STATUSES:
+        return "warning"
+    return "failure"
+
+
 @dataclass(frozen=True)
 class OtherCounter:
     label: str
@@ -51,11 +60,7 @@ class JobReport:
     @property
     def outcome(self) -> str:
         """success, warning or failure: how the message should look."""
-        if self.status in SUCCESS_STATUSES:
-            return "success"
-        if self.status in WARNING_STATUSES:
-            return "warning"
-        return "failure"
+        return outcome(self.status)
 
     @property
     def labelled_counts(self) -> list[tuple[str, int]]:

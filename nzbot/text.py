@@ -1,19 +1,52 @@
-"""Plain-text output for the command line."""
+"""What nzbot says in words, Slack-free: each verdict's wording (the Slack messages and the
+command line both read it), and the plain-text output of the command line."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TextIO
 
 from alma.matching import Match, Verdict
 
-VERDICT_WORDS = {
-    Verdict.LINKED: "already linked to the NZ",
-    Verdict.UNIQUE: "one NZ match: the link job will link it",
-    Verdict.MULTI: "several NZ matches: the link job will not link it (multi-match)",
-    Verdict.NONE: "no NZ match: the link job will skip it, or contribute it if asked",
-    Verdict.NO_OCLC: "no usable OCLC number: the Unique OCLC method cannot match it",
-    Verdict.UNREADABLE: "can't be read: its MARC is broken; correct it in the Metadata Editor",
+
+@dataclass(frozen=True)
+class VerdictWords:
+    label: str  # a count's label: "Will link 1,100"
+    note: str  # what it means for a set (the preview)
+    meaning: str  # what it means for one record, in a line (command line, case notes)
+    explanation: str  # the whole story, for /nz match
+
+
+# Verdicts in catalogers' words, the one place they are worded.
+VERDICTS: dict[Verdict, VerdictWords] = {
+    Verdict.LINKED: VerdictWords(
+        "Already linked", "nothing to do", "already linked to the NZ",
+        "The IZ record is already linked to the Network Zone: nothing to do."),
+    Verdict.UNIQUE: VerdictWords(
+        "Will link", "one NZ match", "one NZ match: the link job will link it",
+        "Exactly one NZ record carries this OCLC number: the link job will link to it."),
+    Verdict.MULTI: VerdictWords(
+        "Multi-match", "several NZ matches, will not link",
+        "several NZ matches: the link job will not link it (multi-match)",
+        "Several NZ records carry this OCLC number, so the link job will not link. "
+        "The Program Manager for Technical Services can choose, or you can link the IZ record "
+        "yourself in the Metadata Editor (Record Actions > Share with Network > Yes > Link)."),
+    Verdict.NONE: VerdictWords(
+        "No NZ match", "skipped, or contributed if asked",
+        "no NZ match: the link job will skip it, or contribute it if asked",
+        "No NZ record carries this OCLC number: the link job will skip the IZ record, or add it "
+        "to the NZ as a new record when \u201cContribute IZ records\u201d is on."),
+    Verdict.NO_OCLC: VerdictWords(
+        "No usable OCLC number", "nothing in 035 $a to match on",
+        "no usable OCLC number: the Unique OCLC method cannot match it",
+        "The IZ record has no usable OCLC number in 035 $a, so the Unique OCLC method cannot "
+        "match it."),
+    Verdict.UNREADABLE: VerdictWords(
+        "Can't be read", "broken MARC: fix it in the Metadata Editor",
+        "can't be read: its MARC is broken; correct it in the Metadata Editor",
+        "The IZ record can't be read: Alma sent MARC that is broken (often a stray control "
+        "character). Open it in the Metadata Editor, correct it and save, then ask again."),
 }
 
 
@@ -25,7 +58,7 @@ def match_summary(match: Match) -> str:
             lines.append(f"  OCLC numbers: {', '.join(match.iz_oclc.active)}")
         if match.iz_oclc.cancelled:
             lines.append(f"  Cancelled OCLC numbers (035 $z, not searched): {', '.join(match.iz_oclc.cancelled)}")
-    lines.append(f"Verdict: {match.verdict.value} ({VERDICT_WORDS[match.verdict]})")
+    lines.append(f"Verdict: {match.verdict.value} ({VERDICTS[match.verdict].meaning})")
     if match.linked_nz_mms_id:
         lines.append(f"  Linked to NZ record {match.linked_nz_mms_id}")
     for number, card in enumerate(match.candidates, 1):

@@ -34,7 +34,7 @@ OTHER_SYSTEM_SERIAL = (
 MATCH_PROFILES = frozenset({UNIQUE_OCLC, OTHER_SYSTEM, OTHER_SYSTEM_SERIAL})
 
 # The link job's report counters: (Alma-style key, description). Alma's real keys are
-# unconfirmed (DOMAIN.md); this is the one place they are defined.
+# unconfirmed (docs/alma.md, "Linking to the NZ"); this is the one place they are defined.
 LINK_COUNTERS: tuple[tuple[str, str], ...] = (
     ("link_bib_to_nz.linked", "Records linked to the Network Zone"),
     ("link_bib_to_nz.imported", "Records imported to the Network Zone"),
@@ -229,8 +229,8 @@ def _candidates(state: "State", marc: Marc, profile: str, prefix: str) -> set[st
 
 
 def _by_standard_numbers(state: "State", marc: Marc) -> set[str]:
-    """What the other-system profile might also match on a real Alma (unconfirmed,
-    DOMAIN.md): NZ records sharing an ISBN or ISSN (020/022 $a). Off unless a test asks."""
+    """What the other-system profile might also match on a real Alma (unconfirmed:
+    docs/alma.md, "Linking to the NZ"): NZ records sharing an ISBN or ISSN (020/022 $a). Off unless a test asks."""
     def numbers(record) -> set[str]:
         return {v.split()[0] for tag in ("020", "022") for f in record.get_fields(tag)
                 for v in f.get_subfields("a") if v.strip()}

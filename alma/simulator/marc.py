@@ -46,7 +46,7 @@ def ocn_in_search_term(term: str) -> str | None:
     return m.group(1).lstrip("0") or None
 
 
-# Local extensions kept on the IZ side of a linked record (see DOMAIN.md).
+# Local extensions kept on the IZ side of a linked record (docs/alma.md, "Linking to the NZ").
 _LOCAL_TAG = re.compile(r"^(09.|59.|69.|77.|78.|9..)$")
 
 

@@ -22,10 +22,10 @@ PER_SECOND_THRESHOLD = "PER_SECOND_THRESHOLD"  # Alma, HTTP 429
 DAILY_THRESHOLD = "DAILY_THRESHOLD"  # Alma, HTTP 429
 MMS_ID_NOT_VALID = "402203"  # Alma: "Input parameters mmsId 1234 is not valid."
 MMS_ID_NOT_NUMERIC = "402204"  # Alma: "Input parameters mmsId banana is not numeric."
-JOB_CONCURRENCY_LIMIT = "402222"  # Alma (DOMAIN.md): 3 API-started jobs already running
-JOB_HOURLY_LIMIT = "402223"  # Alma (DOMAIN.md): 5 runs of this job in the past hour
-JOB_MISSING_PARAMETER = "402228"  # Alma (DOMAIN.md): bad job parameters
-JOB_INVALID_PARAMETER = "402229"  # Alma (DOMAIN.md): bad job parameters
+JOB_CONCURRENCY_LIMIT = "402222"  # Alma (docs/alma.md): 3 API-started jobs already running
+JOB_HOURLY_LIMIT = "402223"  # Alma (docs/alma.md): 5 runs of this job in the past hour
+JOB_MISSING_PARAMETER = "402228"  # Alma (docs/alma.md): bad job parameters
+JOB_INVALID_PARAMETER = "402229"  # Alma (docs/alma.md): bad job parameters
 TOO_MANY_IDS = "402205"  # simulator's pick: more than 100 MMS IDs in one GET /bibs
 MISSING_PARAMETER = "401873"  # simulator's pick: a mandatory query parameter is missing
 INVALID_PARAMETER = "401874"  # simulator's pick: a parameter value is not valid
@@ -110,8 +110,8 @@ def bib_json(state: "State", bib: "IzBib", base: str, *, brief: bool = False) ->
         "link": f"{base}/almaws/v1/bibs/{bib.mms_id}",
     }
     if not brief:
-        # Real Alma declares UTF-16 on a str it sends as UTF-8 JSON (DOMAIN.md, "How real
-        # Alma answers"): the simulator does too, so every client read copes with it.
+        # Real Alma declares UTF-16 on a str it sends as UTF-8 JSON (docs/alma.md,
+        # "How real Alma answers"): the simulator does too, so every client read copes with it.
         out["anies"] = [ANIES_DECLARATION + marc.xml]
     return out
 
@@ -224,7 +224,7 @@ def run_json(run: "JobRun", job: "JobDefinition", base: str) -> dict[str, Any]:
 # ---- lists ----------------------------------------------------------------------------------
 def without_empty_list(obj: dict[str, Any]) -> dict[str, Any]:
     """A list answer as Alma sends it: with no hits, {"total_record_count": 0} and no list
-    key at all (DOMAIN.md, "How real Alma answers"). Other objects pass unchanged."""
+    key at all (docs/alma.md, "How real Alma answers"). Other objects pass unchanged."""
     if "total_record_count" not in obj:
         return obj
     return {k: v for k, v in obj.items() if k == "total_record_count" or v != []}

@@ -23,7 +23,7 @@ MINIMAL_BOOK_LEADER = "00845nam a2200241 7i 4500"
 SERIAL_LEADER = "01890cas a2200433 a 4500"
 OTHER_MEMBERS = ("01SIM_PSU", "01SIM_UW", "01SIM_OSU", "01SIM_WWU")
 
-# The 035 $a prefix of the "other system number" networks (see DOMAIN.md).
+# The 035 $a prefix of the "other system number" networks (docs/alma.md, "Linking to the NZ").
 OTHER_SYSTEM_PREFIX = "(AT-OBV)"
 
 # Filled by sample_state(): readable case name -> IZ MMS ID / NZ MMS ID / set id.

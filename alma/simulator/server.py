@@ -127,7 +127,7 @@ class Simulator:
         self.state.job_seconds = job_seconds
         self.api_key = api_key
         # The Network Zone is an institution of its own with its own key, on the same
-        # gateway: in Alma the key decides the zone (DOMAIN.md).
+        # gateway: in Alma the key decides the zone (docs/alma.md, "The Alma REST API").
         self.nz_api_key = nz_api_key
         # More keys of institution zones (say, a second IZ key someone gives as the NZ's):
         # accepted, and they see the IZ, never the NZ's records.

@@ -27,17 +27,8 @@ DIAG_MISSING_PARAMETER = (7, "Mandatory parameter not supplied")
 DIAG_BAD_VALUE = (6, "Unsupported parameter value")
 DIAG_SYNTAX = (10, "Query syntax error")
 DIAG_UNSUPPORTED_INDEX = (16, "Unsupported index")
-DIAG_UNSUPPORTED_RELATION = (19, "Unsupported relation")
 DIAG_OUT_OF_RANGE = (61, "First record position out of range")
 DIAG_UNKNOWN_SCHEMA = (66, "Unknown schema for retrieval")
-
-INDEXES = (
-    "alma.oclc_control_number_035_az",
-    "alma.oclc_control_number_035_a",
-    "alma.other_system_number",
-    "alma.mms_id",
-    "alma.all_for_ui",  # keywords: here, the words of the title and author
-)
 
 _CLAUSE = re.compile(
     r'\s*(?P<index>[\w.]+)\s*(?P<rel>==|=|\bexact\b|\ball\b|\bany\b)\s*'

@@ -19,8 +19,8 @@ from typing import Any, Mapping, TextIO
 import jinja2
 
 from nzbot.demo.blocks import block_views, message_lines, mrkdwn_plain
+import templates
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "templates"
 TEMPLATE = "transcript.html.j2"
 INDENT = "    "
 
@@ -258,7 +258,7 @@ class Transcript:
 
     def html(self, *, title: str, facts: list[tuple[str, str]]) -> str:
         env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+            loader=templates.loader(),
             autoescape=True,  # always on: this is HTML, not the bot's JSON templates
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,

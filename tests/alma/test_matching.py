@@ -9,7 +9,6 @@ from alma.matching import (
     Verdict,
     candidates_for,
     match_bib,
-    match_bibs,
     match_oclc,
     to_json,
 )
@@ -166,7 +165,7 @@ def test_thousand_records_against_one_index():
     index = NzIndex(nz(f"99{n:08d}01451", f"(OCoLC){n}") for n in range(1, 1001))
     index.add(nz("99999999901451", "(OCoLC)500"))  # an NZ duplicate for one number
     bibs = [iz_bib(f"(OCoLC)ocm{n:08d}", mms_id=f"99{n}1852") for n in range(1, 1001)]
-    matches = match_bibs(bibs, index)
+    matches = [match_bib(bib, index) for bib in bibs]
     verdicts = [m.verdict for m in matches]
     assert verdicts.count(Verdict.UNIQUE) == 999
     assert verdicts[499] is Verdict.MULTI

@@ -5,7 +5,6 @@ from alma.oclc import (
     normalize_merged_oclc,
     normalize_oclc,
     oclc_numbers,
-    oclc_search_term,
     parse_typed_oclc,
 )
 from tests.alma.marc_builders import bib_record
@@ -74,12 +73,6 @@ def test_typed_numbers_accept_bare_digits():
     assert parse_typed_oclc("(OCoLC)ocm52467191") == "52467191"
     assert parse_typed_oclc("TGPSM11") is None
     assert parse_typed_oclc("") is None
-
-
-def test_search_term_has_the_prefix():
-    assert oclc_search_term("ocm00012345") == "(OCoLC)12345"
-    with pytest.raises(ValueError):
-        oclc_search_term("not a number")
 
 
 def test_record_numbers_by_kind_and_duplicates_collapse():

@@ -3,6 +3,7 @@ bot's own HTTP endpoint receiving signed requests as Slack sends them."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ BOT_TOKEN = "xoxb-test-token"
 REPORT = "CREPORT01"
 CATALOGER = "UCATALOG1"
 PM = "UPROGMGR1"
+_NAMES = itertools.count(1)  # response_url names, one per command or click
 
 
 @dataclass
@@ -75,7 +77,7 @@ class Harness:
                 trigger_id: str | None = None, retry_num: int | None = None,
                 response_name: str | None = None) -> tuple[requests.Response, str]:
         """Sends `/nz text` as Slack does; returns the HTTP answer and the response_url's name."""
-        name = response_name or f"r{time.monotonic_ns()}"
+        name = response_name or f"r{next(_NAMES)}"
         body = slash_command_body(text, user_id=user, channel_id=channel,
                                   response_url=self.stub.response_url(name), trigger_id=trigger_id)
         answer = post_signed(self.server.url, body, SECRET, retry_num=retry_num)
@@ -127,7 +129,7 @@ def click(harness: Harness, action_id: str, value: str, *, user: str = PM,
     """Presses a button as Slack reports it; returns the HTTP answer and the response_url's name."""
     from nzbot.demo.slack_requests import block_action_payload, interaction_body
 
-    name = f"click{time.monotonic_ns()}"
+    name = f"click{next(_NAMES)}"  # unique even for clicks at the same instant
     payload = block_action_payload(action_id, value, user_id=user, channel_id=channel,
                                    message_ts=message_ts, trigger_id=trigger_id,
                                    response_url=harness.stub.response_url(name))

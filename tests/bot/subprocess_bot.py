@@ -68,6 +68,10 @@ def wait_until(condition, timeout: float = 20.0, what: str = "condition", interv
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+class PortTaken(Exception):
+    """Another process took the bot's port between choosing it and binding it."""
+
+
 class SubprocessBot:
     def __init__(self, sim: Simulator, stub: SlackStub, workdir: Path, *,
                  api_key: str | None = None, bot_token: str = BOT_TOKEN, secret: str = SECRET,
@@ -113,7 +117,20 @@ class SubprocessBot:
         return f"http://127.0.0.1:{self.port}/slack/events"
 
     def start(self, timeout: float = 20.0) -> "SubprocessBot":
+        """Starts `nzbot run` and waits until it answers. The port was free when chosen, but
+        under pytest-xdist another process may take it before the bot binds it: then the
+        bot starts again on another free port (the tests reach it through `url`)."""
+        for _ in range(3):
+            try:
+                return self._start(timeout)
+            except PortTaken:
+                self.port = free_port()
+                self.env["PORT"] = str(self.port)
+        raise AssertionError(f"nzbot run found no free port:\n{self.log()}")
+
+    def _start(self, timeout: float) -> "SubprocessBot":
         assert self.proc is None or self.proc.poll() is not None, "already running"
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(
@@ -127,15 +144,23 @@ class SubprocessBot:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if "Address already in use" in self.log()[offset:]:
+                    raise PortTaken(self.port)
                 raise AssertionError(f"nzbot run exited with {self.proc.returncode}:\n{self.log()}")
-            try:
-                if requests.get(f"http://127.0.0.1:{self.port}/health", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
+            if self.ready(self.log()[offset:]):
+                return self
             time.sleep(0.05)
         self.kill()
-        raise AssertionError(f"nzbot run did not answer /health within {timeout}s:\n{self.log()}")
+        raise AssertionError(f"nzbot run was not ready within {timeout}s:\n{self.log()}")
+
+    def ready(self, new_log: str) -> bool:
+        """Whether the new process takes Slack's requests: it answers GET /health, and it is
+        ours, not another process's server on the same port (this bot said it listens)."""
+        try:
+            return (f"on port {self.port} " in new_log
+                    and requests.get(f"http://127.0.0.1:{self.port}/health", timeout=1).status_code == 200)
+        except requests.RequestException:
+            return False
 
     def kill(self) -> None:
         """SIGKILL: the process gets no chance to finish anything."""

@@ -175,9 +175,6 @@ def test_users_channels_dms_ephemeral_views(stub, client):
     assert stub.ephemerals("C_REPORT")[0]["user"] == "U_CAT"
     assert stub.messages("C_REPORT") == []  # ephemeral messages are not channel messages
 
-    view = client.views_open(trigger_id="123.456", view={"type": "modal", "title": {"type": "plain_text", "text": "x"}})
-    assert view["view"]["id"].startswith("V") and view["view"]["type"] == "modal"
-
     assert client.api_call("reactions.add", json={"channel": "C_REPORT", "name": "x"})["ok"]
     assert stub.calls("reactions.add")[0].args["name"] == "x"
 

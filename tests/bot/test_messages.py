@@ -510,3 +510,13 @@ def test_many_jobs_stay_within_blocks() -> None:
     message = jobs_message([replace(FINISHED, id=n) for n in range(60)])
     assert len(message.blocks) <= 50
     assert "older jobs not shown" in all_text(message)
+
+
+def test_every_verdict_has_its_words_and_emoji_in_one_place():
+    from alma.matching import Verdict
+    from bot.messages import VERDICT_EMOJI
+    from nzbot.text import VERDICTS
+
+    assert set(VERDICTS) == set(Verdict) == set(VERDICT_EMOJI)
+    for words in VERDICTS.values():
+        assert words.label and words.note and words.meaning and words.explanation

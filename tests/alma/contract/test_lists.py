@@ -1,7 +1,7 @@
 """Item 3: Alma's list answers, with no hits and without a total.
 
 Shapes: with no hits Alma answers `{"total_record_count": 0}` and no list key at all
-(DOMAIN.md, "How real Alma answers"); the University of Oregon's public GET
+(docs/alma.md, "How real Alma answers"); the University of Oregon's public GET
 /conf/sets/{id}/members answer is `{"member": [{id, description, link}, ...]}` with no
 total_record_count, so the client must keep paging while pages come back full.
 """

@@ -3,7 +3,7 @@
 The bib JSON below follows, field by field, the University of Oregon's bib from
 GET /almaws/v1/bibs/{mms_id} (an IZ record linked to the Alliance NZ), with the
 declaration real Alma puts in front of `anies` (that public copy had it edited out; other
-institutions' payloads and clients show it: DOMAIN.md, "How real Alma answers").
+institutions' payloads and clients show it: docs/alma.md, "How real Alma answers").
 """
 
 from __future__ import annotations
