@@ -562,13 +562,14 @@ def decisions_csv(store: Store) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["case", "iz_mms_id", "title", "state", "decision", "kept_nz_mms_id",
-                     "duplicate_nz_mms_ids", "decided_by", "decided_at", "note", "merged_nz_mms_ids"])
+                     "duplicate_nz_mms_ids", "decided_by", "decided_at", "note", "merged_nz_mms_ids",
+                     "institution"])
     for case in store.cases():
         kept = case.chosen_nz_mms_id or ""
         duplicates = [m for m in case.candidate_ids if m != kept]
         writer.writerow([case.id, case.iz_mms_id, case.iz_title, case.state, case.decision or "",
                          kept, " ".join(duplicates), case.decided_by or "", case.decided_at or "",
-                         case.note or "", " ".join(case.merged)])
+                         case.note or "", " ".join(case.merged), case.institution])
     return out.getvalue()
 
 
