@@ -477,9 +477,9 @@ def run_checks(settings, *, emit: Callable[[Check], None] = lambda c: None,
             add(Check.failed(name, f"not checked: fix {' and '.join(bad)} first (see above)."))
         return not bad
 
-    consortium = bool(getattr(settings, "members", ()))
+    consortium = bool(getattr(settings, "config_path", ""))  # NZBOT_CONFIG: members have their own keys
     # the shared checks (SRU, the NZ's key) read through the first member's client
-    alma = doctor_client(settings.members[0].alma if consortium else settings.alma)
+    alma = doctor_client(settings.members[0].alma if settings.members else settings.alma)
     try:
         alma_ok = not consortium and needs("Alma API key", "ALMA_API_KEY", "ALMA_API_URL")
         key_ok = alma_ok and add(check_alma_key(alma)).ok
@@ -499,6 +499,7 @@ def run_checks(settings, *, emit: Callable[[Check], None] = lambda c: None,
             slack_ok = not any(broken.failed(n) for n in slack_settings)
             for member in settings.members:
                 member_checks(member, slack if slack_ok else None, bot, add)
+            needs("Institutions", "NZBOT_CONFIG")  # a file that cannot be read: no member checked
         elif needs("Report channel", "NZBOT_REPORT_CHANNEL", *slack_settings):
             add(check_report_channel(slack, settings.report_channel, bot))
         if needs("PM users", "NZBOT_PM_USERS", *slack_settings):

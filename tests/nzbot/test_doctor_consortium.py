@@ -67,3 +67,14 @@ def test_one_members_problems_are_its_own_lines(doctor):
     assert "01SIM_OSU FAIL Alma API key" in osu and "01SIM_OSU FAIL Report channel" in osu
     assert all(" ok " in line.replace("ok   ", " ok ") for line in lines if line.startswith("01SIM_UO "))
     assert "a-key-alma-does-not-know" not in everything
+
+
+def test_a_broken_file_is_named_and_no_member_is_checked(doctor):
+    config = doctor.tmp_path / "consortium.toml"
+    config.write_text(CONFIG.replace("{osu_report}", "CREPORT01"))
+    code, lines, _ = doctor.run()
+    assert code == 2
+    assert lines[0] == (f"FAIL Settings: NZBOT_CONFIG {config}: institution 01SIM_OSU: channel CREPORT01 is "
+                        "also claimed by 01SIM_UO; a channel belongs to one member.")
+    assert "FAIL Institutions: not checked: fix NZBOT_CONFIG first (see above)." in lines
+    assert not [line for line in lines if line.startswith("01SIM_") or "Alma API key" in line]
