@@ -149,6 +149,7 @@ def test_both_members_cases_reach_the_one_pm_queue_and_each_pick_links_in_its_ow
     _, name = two.command("cases", user=PM, channel=dm)
     listed = block_text(two.response(name).args)
     assert uo_iz in listed and osu_iz in listed
+    assert f"01SIM_UO \u00b7 `{uo_iz}`" in listed and f"01SIM_OSU \u00b7 `{osu_iz}`" in listed  # whose each is
     _, name = two.command("cases", user=OSU_CATALOGER, channel=OSU_CHANNEL)
     listed = block_text(two.response(name).args)
     assert osu_iz in listed and uo_iz not in listed
