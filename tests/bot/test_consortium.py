@@ -166,3 +166,21 @@ def test_both_members_cases_reach_the_one_pm_queue_and_each_pick_links_in_its_ow
     click(two, LINK, f"{uo_case.id}:{chosen}", channel=dm)
     two.wait(lambda: store.case(uo_case.id).state == "linked", timeout=30, what="UO's case linked")
     assert two.sim.state.linked_nz_id_of(uo_iz) == chosen
+
+
+def test_one_members_alma_outage_never_delays_anothers_work(two):
+    two.osu.faults.latency = 4.0  # every call of OSU's IZ hangs (its timeout is 5 s), then fails
+    two.osu.faults.error_rate = 1.0
+    for n in range(6):  # OSU's catalogers keep its workers and rounds busy
+        two.command(f"match {in_second(seed.CASES['unique'])}", user=OSU_CATALOGER, channel=OSU_CHANNEL)
+    two.command(f"link {seed.SETS['link_test']}", user=OSU_CATALOGER, channel=OSU_CHANNEL)
+    started = time.monotonic()
+    _, name = two.command(f"match {seed.CASES['unique']}", user=UO_CATALOGER, channel=UO_CHANNEL)
+    answer = block_text(two.response(name, timeout=5).args)
+    assert seed.NZ_RECORDS["unique"] in answer
+    assert time.monotonic() - started < 3.5  # not behind OSU's hanging calls
+    two.command(f"link {two.sim.state.make_set('UO during the outage', [seed.CASES['unique']]).id}",
+                user=UO_CATALOGER, channel=UO_CHANNEL)
+    uo = two.member_store("01SIM_UO")
+    two.wait(lambda: uo.link_jobs("reported"), timeout=15, what="UO's job reported during OSU's outage")
+    assert two.member_store("01SIM_OSU").link_jobs("reported") == []
