@@ -11,6 +11,7 @@ import copy
 import dataclasses
 import logging
 import re
+from contextlib import contextmanager
 import xml.etree.ElementTree as ET
 from datetime import date, datetime
 from typing import Iterable, Iterator, Sequence
@@ -23,9 +24,12 @@ from alma.errors import (
     AlmaRequestError,
     AlmaServerError,
     BadInput,
+    JobNotFound,
+    JobStartUncertain,
     NotABibSet,
     NotSru,
     RecordNotFound,
+    SetNameTaken,
     SetNotFound,
     SruError,
     quoted,
@@ -73,6 +77,33 @@ DIAG_NAMESPACES = (DIAG_NS, "{http://docs.oasis-open.org/ns/search-ws/diagnostic
 # would let a trailing newline through).
 _MMS_ID = re.compile(r"[0-9]{6,25}")
 _SET_ID = re.compile(r"[0-9]{1,25}")
+# "Job no. 9563643080000561 triggered on ...": a run's answer names its instance here too.
+_JOB_NO = re.compile(r"\bJob no\.?\s*([0-9]+)", re.IGNORECASE)
+
+# The errorCodes that mean "no such thing" for each operation we call, as Alma's OpenAPI
+# spec lists them (bibs.json, conf.json: each operation's 400 answer), with the error they
+# become. Every other 400 (a key lacking a permission, a general error) stays what it is:
+# never read as not found.
+_NO_BIB = "There is no bib record with MMS ID {mms_id} in your institution zone."
+_NO_SET = "There is no set with id {set_id}."
+_NO_JOB = "There is no job {job_id} in Alma."
+NOT_FOUND_CODES: dict[str, tuple[frozenset[str], type[AlmaRequestError], str]] = {
+    # "402203 - Input parameters mmsId X is not valid."
+    "GET /bibs/{mms_id}": (frozenset({"402203"}), RecordNotFound, _NO_BIB),
+    "PUT /bibs/{mms_id}": (frozenset({"402203"}), RecordNotFound, _NO_BIB),
+    # "60107 - Invalid set ID."
+    "GET /conf/sets/{set_id}": (frozenset({"60107"}), SetNotFound, _NO_SET),
+    "GET /conf/sets/{set_id}/members": (frozenset({"60107"}), SetNotFound, _NO_SET),
+    "POST /conf/sets/{set_id}": (frozenset({"60107"}), SetNotFound, _NO_SET),
+    # "402216 - Invalid job id.", "402218 - Invalid job instance id."
+    "GET /conf/jobs/{job_id}": (frozenset({"402216"}), JobNotFound, _NO_JOB),
+    "GET /conf/jobs/{job_id}/instances": (frozenset({"402216"}), JobNotFound, _NO_JOB),
+    "GET /conf/jobs/{job_id}/instances/{instance_id}": (
+        frozenset({"402216", "402218"}), JobNotFound,
+        "There is no run {instance_id} of job {job_id} in Alma."),
+}
+SET_NAME_TAKEN = "402263"  # POST /conf/sets: "The set name already exists."
+MEMBER_ALREADY_IN_SET = "60115"  # POST /conf/sets/{set_id}: "A member ID is already in the set."
 
 
 
@@ -171,8 +202,9 @@ class AlmaClient:
         return f"{self.settings.api_url}{API}{path}"
 
     def _get(self, path: str, params: dict | None = None) -> dict:
-        return self._object(
-            self.http.request("GET", self._url(path), params=params, background=self.background))
+        with missing("GET", path):
+            return self._object(
+                self.http.request("GET", self._url(path), params=params, background=self.background))
 
     def _object(self, response) -> dict:
         """The JSON object of a success answer; anything else is Alma misbehaving."""
@@ -203,20 +235,15 @@ class AlmaClient:
                 return
 
     def _get_one(self, path: str, not_found: type[AlmaRequestError], message: str) -> dict:
-        """One object by id. Alma answers 400 for an id it doesn't have (the id's form
-        was checked before sending), which becomes `not_found` with `message`."""
-        try:
+        """One object by id; Alma's "no such id" code for this call becomes `not_found`."""
+        with missing("GET", path, not_found, message):
             return self._get(path)
-        except AlmaRequestError as exc:
-            if exc.status == 400:
-                raise not_found(message, status=exc.status, code=exc.code,
-                                tracking_id=exc.tracking_id) from exc
-            raise
 
     def _post(self, path: str, params: dict | None = None, body: object = None) -> dict:
-        response = self.http.request(
-            "POST", self._url(path), params=params, json_body=body, background=self.background
-        )
+        with missing("POST", path):
+            response = self.http.request(
+                "POST", self._url(path), params=params, json_body=body, background=self.background
+            )
         return {} if response.status_code == 204 else self._object(response)
 
     # -- bibs --------------------------------------------------------------------------
@@ -249,13 +276,14 @@ class AlmaClient:
         """Replaces the bib's MARC (Alma takes bib updates as XML only)."""
         mms_id = check_mms_id(mms_id)
         body = f"<bib>{record_to_xml(record)}</bib>"
-        response = self.http.request(
-            "PUT",
-            self._url(f"/bibs/{mms_id}"),
-            xml_body=body,
-            accept="application/xml",
-            background=self.background,
-        )
+        with missing("PUT", f"/bibs/{mms_id}"):
+            response = self.http.request(
+                "PUT",
+                self._url(f"/bibs/{mms_id}"),
+                xml_body=body,
+                accept="application/xml",
+                background=self.background,
+            )
         try:
             return bib_from_xml(response.text)
         except (ET.ParseError, ValueError):
@@ -313,11 +341,14 @@ class AlmaClient:
         for item in self._paged(path, "member", {}, MEMBERS_PER_PAGE, offset):
             yield member_from_json(item)
 
-    def create_set(self, name: str, members: Sequence[str] = (), description: str = "") -> AlmaSet:
-        """An itemized set of bib records, filled with `members` (1,000 per call)."""
+    def create_set(self, name: str, members: Sequence[str] = (), description: str = "",
+                   *, reuse: bool = False) -> AlmaSet:
+        """An itemized set of bib records, filled with `members` (1,000 per call). Alma
+        refuses a name another set has (SetNameTaken); with `reuse`, that set is taken
+        instead and its members replaced: the retry of a creation a crash interrupted."""
         if not (name or "").strip():
             raise BadInput("A new set needs a name.")
-        ids = [check_mms_id(m) for m in members]
+        ids = list(dict.fromkeys(check_mms_id(m) for m in members))
         body = {
             "name": name,
             "description": description,
@@ -326,7 +357,17 @@ class AlmaClient:
             "private": {"value": "false"},
             "status": {"value": "ACTIVE"},
         }
-        created = set_from_json(self._post("/conf/sets", body=body))
+        try:
+            created = set_from_json(self._post("/conf/sets", body=body))
+        except AlmaRequestError as exc:
+            if exc.code != SET_NAME_TAKEN:
+                raise
+            taken = SetNameTaken(f"A set named {quoted(name, 80)} exists already.", status=exc.status,
+                                 code=exc.code, tracking_id=exc.tracking_id)
+            same = [s for s in self.find_sets(name) if s.name == name] if reuse else []
+            if len(same) != 1:  # not asked to reuse it, or not ours to: several, or gone
+                raise taken from exc
+            return self.replace_set_members(same[0].id, ids) if ids else same[0]
         if ids:
             created = self.add_set_members(created.id, ids)
         return created
@@ -338,22 +379,31 @@ class AlmaClient:
         return self._change_members(set_id, mms_ids, first_op="replace_members")
 
     def _change_members(self, set_id: str, mms_ids: Sequence[str], first_op: str) -> AlmaSet:
+        """Alma refuses a request naming a member twice (60119), and an added member the
+        set has already (60115): ids are sent once each, and on 60115 (a retry after a
+        crash) the set's members are read and only the missing ones added."""
         set_id = check_set_id(set_id)
-        ids = check_mms_ids(mms_ids)
+        ids = list(dict.fromkeys(check_mms_ids(mms_ids)))
         result: AlmaSet | None = None
         for start in range(0, len(ids), MEMBERS_PER_UPDATE):
             chunk = ids[start : start + MEMBERS_PER_UPDATE]
             op = first_op if start == 0 else "add_members"
-            body = {"id": set_id, "members": {"member": [{"id": i} for i in chunk]}}
-            result = set_from_json(
-                self._post(
-                    f"/conf/sets/{set_id}",
-                    {"op": op, "fail_on_invalid_id": "false"},
-                    body,
-                )
-            )
+            try:
+                result = self._post_members(set_id, op, chunk)
+            except AlmaRequestError as exc:
+                if exc.code != MEMBER_ALREADY_IN_SET or op != "add_members":
+                    raise
+                have = {m.id for m in self.set_members(set_id)}
+                rest = [i for i in chunk if i not in have]
+                result = self._post_members(set_id, op, rest) if rest else self.get_set(set_id)
         assert result is not None
         return result
+
+    def _post_members(self, set_id: str, op: str, ids: list[str]) -> AlmaSet:
+        body = {"id": set_id, "members": {"member": [{"id": i} for i in ids]}}
+        return set_from_json(
+            self._post(f"/conf/sets/{set_id}", {"op": op, "fail_on_invalid_id": "false"}, body)
+        )
 
     # -- jobs --------------------------------------------------------------------------
 
@@ -381,10 +431,11 @@ class AlmaClient:
         job_id = check_job_id(job_id)
         body = {"parameter": [{"name": {"value": k}, "value": v} for k, v in parameters.items()]}
         data = self._post(f"/conf/jobs/{job_id}", {"op": "run"}, body)
-        link = (data.get("additional_info") or {}).get("link", "")
-        instance_id = link.rstrip("/").rsplit("/", 1)[-1] if "/instances/" in link else ""
+        instance_id = run_instance_id(data)
         if not instance_id:
-            raise AlmaRequestError(f"Alma started job {job_id} but did not say which run it is.")
+            raise JobStartUncertain(
+                f"Alma accepted a run of job {job_id} but did not say which run it is; "
+                "nzbot looks for it among the job's runs.")
         return JobRun(job_id=job_id, instance_id=instance_id)
 
     def run_link_job(self, parameters: LinkJobParameters) -> JobRun:
@@ -454,7 +505,52 @@ class AlmaClient:
             yield from self.sru_search(query)
 
 
+_ID_AFTER = {"bibs": "mms_id", "sets": "set_id", "jobs": "job_id", "instances": "instance_id"}
+
+
+def operation(method: str, path: str) -> tuple[str, dict[str, str]]:
+    """('GET /conf/sets/{set_id}', {'set_id': '123'}) for GET /conf/sets/123: the spec's
+    name of the call, and the ids in its path."""
+    parts = path.split("?", 1)[0].rstrip("/").split("/")
+    ids = {_ID_AFTER[before]: part for before, part in zip([""] + parts, parts)
+           if before in _ID_AFTER and part}
+    named = ["{" + _ID_AFTER[before] + "}" if before in _ID_AFTER and part else part
+             for before, part in zip([""] + parts, parts)]
+    return f"{method.upper()} " + "/".join(named), ids
+
+
+@contextmanager
+def missing(method: str, path: str, not_found: type[AlmaRequestError] | None = None,
+            message: str | None = None):
+    """Turns Alma's "no such id" codes for this call (NOT_FOUND_CODES) into its error (or
+    `not_found` with `message`); every other error passes as it came."""
+    try:
+        yield
+    except AlmaRequestError as exc:
+        name, ids = operation(method, path)
+        codes, error, text = NOT_FOUND_CODES.get(name, (frozenset(), AlmaRequestError, ""))
+        if exc.code in codes:
+            raise (not_found or error)(message or text.format(**ids), status=exc.status,
+                                       code=exc.code, tracking_id=exc.tracking_id) from exc
+        raise
+
+
 # -- Alma JSON and XML to models ---------------------------------------------------------
+
+
+def run_instance_id(data: dict) -> str:
+    """The instance a run's answer names: additional_info.link (".../instances/N"), else
+    the "Job no. N triggered on ..." text of additional_info.value; "" when neither."""
+    info = data.get("additional_info") or {}
+    if isinstance(info, str):
+        info = {"value": info}
+    link = str(info.get("link") or "")
+    if "/instances/" in link:
+        found = link.rstrip("/").rsplit("/", 1)[-1]
+        if _SET_ID.fullmatch(found):
+            return found
+    number = _JOB_NO.search(str(info.get("value") or ""))
+    return number.group(1) if number else ""
 
 
 def as_list(value: object) -> list:

@@ -1,15 +1,17 @@
 """The one HTTP session nzbot keeps with Alma: auth, timeouts, retries, pacing, quota.
 
-Retries are urllib3's `Retry` under requests, so backoff, jitter and Retry-After are the
-library's. Our additions are small: POST is retried only on 429 (Alma refused it before
-doing anything; a POST that reached Alma may have started a job, so it is never repeated),
-and every attempt, retries included, waits its turn at the shared rate limiter.
+Retries of 5xx and dropped connections are urllib3's `Retry` under requests, so backoff and
+jitter are the library's; a POST is never repeated on them (it may have started a job), and
+every retry waits its turn at the shared rate limiter. A 429 is retried here, GET or POST
+(Alma refused it before doing anything), unless its errorCode says the daily quota is spent:
+urllib3 cannot read that body.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import threading
 from collections import Counter
@@ -30,20 +32,37 @@ from urllib3.util.retry import Retry
 from alma.calls import count_call
 from alma.errors import (
     AlmaError,
+    AlmaPermissionError,
     AlmaRateLimited,
     AlmaRequestError,
     AlmaServerError,
     AlmaUnavailable,
     JobLimitReached,
+    QuotaSpent,
     QuotaTooLow,
 )
 
 log = logging.getLogger(__name__)
 
 WSR_NS = "{http://com/exlibris/urm/general/xmlbeans}"
-# Alma's codes for "job refused: too many running API jobs / too many runs this hour".
-JOB_LIMIT_CODES = frozenset({"402222", "402223"})
-RETRY_STATUSES = (429, 500, 502, 503, 504)
+# Alma's codes for "job refused for now", from its OpenAPI spec (conf.json, POST
+# /conf/jobs/{job_id}): 402222/402223 "Execution threshold reached" (which is the 3-jobs
+# limit and which the 5-an-hour one is unconfirmed), 60347 "Job overlaps with running job".
+JOB_LIMIT_CODES = frozenset({"402222", "402223", "60347"})
+# 429s are retried by AlmaHttp itself: urllib3 cannot read the body that tells a per-second
+# refusal (worth retrying) from a spent daily quota (not worth it).
+RETRY_STATUSES = (500, 502, 503, 504)
+UNAUTHORIZED = "UNAUTHORIZED"  # a key lacking a permission: HTTP 400, often an XML body
+DAILY_THRESHOLD = "DAILY_THRESHOLD"  # 429: the daily quota is spent
+QUOTA_RETRY_SECONDS = 3600.0  # background work asks again hourly: Alma does not say when it resets
+# Alma's API areas by path: the permission a key needs (the Developer Network names them
+# "Bibs", "Configuration", each read-only or read/write) and what they hold, in our words.
+API_AREAS = (
+    ("/bibs", "Bibs", "bib records"),
+    ("/conf/sets", "Configuration", "sets"),
+    ("/conf/jobs", "Configuration", "jobs"),
+    ("/conf", "Configuration", "Alma's configuration"),
+)
 
 
 class RateLimiter:
@@ -69,13 +88,25 @@ class QuotaGuard:
     def __init__(self, floor: int) -> None:
         self.floor = floor
         self.remaining: int | None = None
+        self.spent_until: float | None = None  # monotonic; set by a 429 DAILY_THRESHOLD
 
     def observe(self, response: requests.Response) -> None:
         value = response.headers.get("X-Exl-Api-Remaining")
         if value and value.strip().isdigit():
             self.remaining = int(value)
+        if response.status_code < 400:
+            self.spent_until = None  # Alma answers again: its daily count was reset
+
+    def spent(self) -> None:
+        """Alma said the daily quota is spent: background work asks again only later."""
+        self.spent_until = time.monotonic() + QUOTA_RETRY_SECONDS
 
     def check(self) -> None:
+        if self.spent_until is not None and time.monotonic() < self.spent_until:
+            raise QuotaSpent(
+                "Alma's daily API quota is used up: background work is paused until Alma's "
+                "daily reset (nzbot asks again every hour)."
+            )
         if self.remaining is not None and self.remaining < self.floor:
             raise QuotaTooLow(
                 f"Alma's daily API quota is nearly used up ({self.remaining:,} calls left, "
@@ -85,7 +116,8 @@ class QuotaGuard:
 
 
 class PacedRetry(Retry):
-    """urllib3's Retry, plus: POST retried on 429 only, and retries wait at the limiter."""
+    """urllib3's Retry, plus: never POST, never 429 (see AlmaHttp.request), and retries
+    wait at the limiter."""
 
     def __init__(self, *args, limiter: RateLimiter | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -97,8 +129,8 @@ class PacedRetry(Retry):
         return retry
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
-        if method.upper() == "POST":
-            return status_code == 429 and super().is_retry("GET", status_code, has_retry_after)
+        if status_code == 429 or method.upper() == "POST":
+            return False  # 429: AlmaHttp.request decides; POST: it may have started a job
         return super().is_retry(method, status_code, has_retry_after)
 
     def sleep(self, response=None) -> None:
@@ -121,9 +153,14 @@ class AlmaHttp:
         quota_floor: int = 0,
     ) -> None:
         self.timeout = timeout_seconds
+        self.max_retries = max_retries
+        self.backoff_factor = backoff_factor
         self.limiter = RateLimiter(requests_per_second)
         self.quota = QuotaGuard(quota_floor)
         self.calls: Counter[str] = Counter()  # calls sent, by endpoint ("GET /bibs")
+        # blockage (alma.errors.AlmaBlocked.blockage) -> when Alma last accepted a call it
+        # would block (monotonic): how background work learns a blockage is over.
+        self.accepted: dict[str, float] = {}
         self._calls_lock = threading.Lock()
         self.session = requests.Session()
         # The key travels in a header, never in a URL that could end up in a log.
@@ -172,20 +209,50 @@ class AlmaHttp:
         elif json_body is not None:
             headers["Content-Type"] = "application/json"
             data = json.dumps(json_body).encode("utf-8")
-        self.limiter.wait()
         with self._calls_lock:
             self.calls[endpoint_name(method, url)] += 1
         count_call(endpoint_name(method, url))  # and on the piece of work it is sent for
-        try:
-            response = self.session.request(
-                method, url, params=params, data=data, headers=headers, timeout=self.timeout
-            )
-        except (requests.Timeout, requests.ConnectionError) as exc:
-            raise AlmaUnavailable(unreachable(exc, self.timeout)) from exc
-        self.quota.observe(response)
+        for attempt in range(self.max_retries + 1):
+            self.limiter.wait()
+            try:
+                response = self.session.request(
+                    method, url, params=params, data=data, headers=headers, timeout=self.timeout
+                )
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                raise AlmaUnavailable(unreachable(exc, self.timeout)) from exc
+            self.quota.observe(response)
+            if response.status_code != 429 or attempt == self.max_retries:
+                break
+            if parse_error_body(response.text)[0] == DAILY_THRESHOLD:
+                break  # retrying cannot help until Alma's daily reset
+            # Alma refused before doing anything, so even a POST is safe to send again.
+            time.sleep(self._pause_after_429(response, attempt))
         if response.status_code >= 400:
-            raise error_from_response(response)
+            error = error_from_response(response)
+            if isinstance(error, QuotaSpent):
+                self.quota.spent()
+            raise error
+        self._accepted(method, url, background)
         return response
+
+    def _accepted(self, method: str, url: str, background: bool) -> None:
+        now = time.monotonic()
+        self.accepted["quota"] = now
+        if background:
+            self.accepted["quota floor"] = now
+        area = area_of(url)
+        if area:
+            self.accepted[f"permission {area[0]} read"] = now
+            if method.upper() != "GET":
+                self.accepted[f"permission {area[0]} write"] = now
+
+    def _pause_after_429(self, response: requests.Response, attempt: int) -> float:
+        """Alma's Retry-After when it gives one, else exponential backoff with jitter."""
+        after = (response.headers.get("Retry-After") or "").strip()
+        if after.isdigit():
+            return min(30.0, float(after))
+        backoff = self.backoff_factor * (2 ** attempt)
+        return min(30.0, backoff + random.uniform(0, self.backoff_factor))
 
     def json(self, response: requests.Response) -> object:
         """The JSON of an answer Alma sent as a success. A 200 that is not JSON (empty, an
@@ -261,11 +328,20 @@ def body_excerpt(text: str, *, secrets: tuple[str, ...] = (), limit: int = 120) 
 
 
 def error_from_response(response: requests.Response) -> AlmaError:
-    """Builds the typed error for an Alma error answer, JSON or XML."""
+    """Builds the typed error for an Alma error answer, JSON or XML. Which codes mean "not
+    found" depends on the operation: the client maps those (alma.client.NOT_FOUND_CODES)."""
     status = response.status_code
     code, message, tracking_id = parse_error_body(response.text)
     message = message or f"Alma answered HTTP {status}."
     kwargs = {"status": status, "code": code, "tracking_id": tracking_id}
+    if code == UNAUTHORIZED:
+        request = response.request
+        return permission_error(request.method if request else "GET", response.url,
+                                alma_message=message, **kwargs)
+    if status == 429 and code == DAILY_THRESHOLD:
+        return QuotaSpent(
+            "Alma's daily API quota is used up: Alma refuses every request until its daily "
+            "reset. Nothing was changed; please try again after the reset.", **kwargs)
     if status == 429:
         return AlmaRateLimited(message, **kwargs)
     if status >= 500:
@@ -273,6 +349,34 @@ def error_from_response(response: requests.Response) -> AlmaError:
     if code in JOB_LIMIT_CODES:
         return JobLimitReached(message, **kwargs)
     return AlmaRequestError(message, **kwargs)
+
+
+def area_of(url: str) -> tuple[str, str] | None:
+    """(permission area, what it holds) of a REST call, from API_AREAS; None for others."""
+    parts = urlsplit(url)
+    if "/almaws/v1/" not in parts.path:
+        return None
+    path = parts.path.split("/almaws/v1", 1)[1]
+    return next(((a, w) for prefix, a, w in API_AREAS if path.startswith(prefix)), None)
+
+
+def permission_error(method: str, url: str, **kwargs) -> AlmaPermissionError:
+    """Says which permission the key lacks for this call, from the call's path."""
+    path = urlsplit(url).path.removeprefix("/almaws/v1")
+    query = urlsplit(url).query
+    area, what = area_of(url) or ("", f"call {method} {path}")
+    access = "read" if method.upper() == "GET" else "write"
+    if not area:
+        verb = ""
+    elif "op=run" in query:
+        verb = "run "
+    else:
+        verb = "read " if access == "read" else "change "
+    fix = f"give it {area} read/write" if area else "check its permissions"
+    return AlmaPermissionError(
+        f"The API key is not allowed to {verb}{what}: {fix} in the Ex Libris Developer "
+        "Network (or check that ALMA_API_KEY is this institution's key).",
+        permission=area or path, access=access, **kwargs)
 
 
 def parse_error_body(text: str) -> tuple[str | None, str | None, str | None]:

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from alma.errors import (
+    AlmaBlocked,
     AlmaError,
     AlmaRateLimited,
     AlmaServerError,
     AlmaUnavailable,
     BadInput,
+    JobNotFound,
     NotSru,
-    QuotaTooLow,
     RecordNotFound,
     RecordUnreadable,
+    SetNameTaken,
     SetNotFound,
 )
 
 
 def user_message(exc: Exception) -> str:
-    if isinstance(exc, (BadInput, RecordNotFound, RecordUnreadable, SetNotFound, QuotaTooLow)):
+    # A permission the key lacks or the quota spent: the message names the problem itself.
+    if isinstance(exc, (BadInput, RecordNotFound, RecordUnreadable, SetNotFound, SetNameTaken,
+                        JobNotFound, AlmaBlocked)):
         return exc.message if isinstance(exc, AlmaError) else str(exc)
     if isinstance(exc, AlmaUnavailable):
         return (f"Alma is not answering right now ({exc.message}). Nothing was changed; "

@@ -402,6 +402,11 @@ def cases_found_message(count: int) -> Message:
     return render("cases_found", count=count)
 
 
+def alma_blocked_message(problem: str) -> Message:
+    """Why background work waits (a permission the key lacks, the quota spent): said once."""
+    return render("alma_blocked", problem=problem)
+
+
 # --- multi-match cases ------------------------------------------------------------------
 #
 # The case message is the Program Manager's place to decide; its buttons (live only while

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
-from bot.messages import cases_found_message, job_report_message, link_job_message
+from bot.messages import alma_blocked_message, cases_found_message, job_report_message, link_job_message
 from nzbot.report import JobReport
 from nzbot.store import LinkJob
 
@@ -52,3 +52,6 @@ class SlackNotifier:
             channel=self.channel, thread_ts=job.message_ts,
             **cases_found_message(len(case_ids)).as_kwargs(),
         )
+
+    def alma_blocked(self, text: str) -> None:
+        self.client.chat_postMessage(channel=self.channel, **alma_blocked_message(text).as_kwargs())

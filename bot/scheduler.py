@@ -48,7 +48,7 @@ class Scheduler:
         try:
             member.link_jobs.discover_ui_runs(self.watching_since[code])
         except AlmaError as exc:  # Alma down or quota low: the next round tries again
-            log.warning("watching Alma for link jobs%s: %s", f" of {code}" if code else "", exc)
+            member.link_jobs.blocked.failed("watching Alma for link jobs", exc)
 
     def start(self) -> None:
         self.scheduler.start()

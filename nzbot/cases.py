@@ -19,6 +19,7 @@ whatever the outcome), a merge in the NZ waited for, or a hand-off to the catalo
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import logging
 import threading
@@ -28,7 +29,7 @@ from typing import Protocol
 from sqlite_utils.db import NotFoundError
 
 from alma.client import AlmaClient, check_mms_id
-from alma.errors import AlmaError, AlmaRequestError, BadInput, RecordNotFound, RecordUnreadable, quoted
+from alma.errors import AlmaBlocked, AlmaError, AlmaRequestError, BadInput, RecordNotFound, RecordUnreadable, quoted
 from alma.matching import Verdict
 from alma.models import Bib
 from alma.preview import look_up
@@ -172,7 +173,8 @@ class Cases:
         try:
             run_round(log, "cases", (self.deliver, self.route_decided, self.watch_merges,
                                      self.batch_into_link_jobs, self.verify_linking,
-                                     self.remove_tokens, self.deliver_hand_offs))
+                                     self.remove_tokens, self.deliver_hand_offs),
+                      on_alma_error=self.link_jobs.blocked.failed)
         finally:
             self._advancing.release()
 
@@ -201,6 +203,8 @@ class Cases:
                         self._start_linking(case, route)
             except RecordNotFound:
                 self._fail(case, f"IZ record {case.iz_mms_id} is no longer in Alma.")
+            except AlmaBlocked:
+                raise  # every case alike: the step stops and says so once
             except AlmaError as exc:  # Alma down: the decision stays recorded; next round
                 log.warning("case %s: %s", case.id, exc)
             except BadInput as exc:  # this case can never be routed; the others go on
@@ -229,6 +233,8 @@ class Cases:
             for start in range(0, len(cases), BATCH_SIZE):
                 try:
                     self._run_batch(kind, prefix, cases[start:start + BATCH_SIZE])
+                except AlmaBlocked:
+                    raise  # every batch alike: the step stops and says so once
                 except AlmaError as exc:  # this batch waits for the next round; other batches go on
                     log.warning("cases: a batch of %d: %s", len(cases[start:start + BATCH_SIZE]), exc)
 
@@ -511,8 +517,12 @@ class Cases:
         return cases
 
     def _run_batch(self, kind: str, prefix: str, cases: list[Case]) -> None:
-        name = f"nzbot cases {date.today().isoformat()} {cases[0].id}-{cases[-1].id}"
-        created = self.background.create_set(name, [c.iz_mms_id for c in cases],
+        # Alma refuses a taken set name: the name is unique to these decisions (a case
+        # decided again makes another), and the same after a crash, so a retry reuses the
+        # set it made.
+        batch = hashlib.sha1(";".join(f"{c.id}:{c.decided_at}" for c in cases).encode()).hexdigest()[:8]
+        name = f"nzbot cases {date.today().isoformat()} {cases[0].id}-{cases[-1].id} {batch}"
+        created = self.background.create_set(name, [c.iz_mms_id for c in cases], reuse=True,
                                              description="Records linked by the Program Manager's decisions")
         job = self.store.add_link_job(
             set_id=created.id, set_name=created.name, set_size=len(cases),

@@ -31,6 +31,7 @@ from alma.client import AlmaClient
 from alma.config import REGIONS, AlmaSettings, SettingsReader
 from alma.errors import (
     AlmaError,
+    AlmaPermissionError,
     AlmaRateLimited,
     AlmaRequestError,
     AlmaServerError,
@@ -134,6 +135,8 @@ def check_alma_key(client: AlmaClient) -> Check:
     except AlmaServerError as exc:
         return Check.failed("Alma API", f"{gateway} answered with a server error: {exc} Try again later.")
     except AlmaRequestError as exc:
+        if isinstance(exc, AlmaPermissionError) and exc.status != 401:  # 400: lacks a permission
+            return Check.failed(name, f"{gateway} refused this key's call: {exc.message}")
         text = f"{exc.message} {exc.code or ''}".lower()
         if exc.status in (401, 403) or "unauthorized" in text or "api-key" in text or "api key" in text:
             return Check.failed(

@@ -21,16 +21,19 @@ from typing import Protocol
 
 from alma.client import AlmaClient
 from alma.errors import (
+    AlmaBlocked,
     AlmaError,
     AlmaRequestError,
     AlmaUnavailable,
     BadInput,
     JobLimitReached,
+    JobStartUncertain,
     SetNotFound,
 )
 from alma.matching import Verdict
 from alma.models import JobInstance, LinkJobParameters
 from alma.preview import SetPreview, preview_set
+from nzbot.blocked import BlockedWork
 from nzbot.report import JobReport, job_report
 from nzbot.rounds import run_round
 from nzbot.store import LinkJob, Store, now
@@ -55,6 +58,10 @@ class Notifier(Protocol):
     def cases_found(self, job: LinkJob, case_ids: list[int]) -> None:
         """Multi-matches from this job were recorded as cases."""
 
+    def alma_blocked(self, text: str) -> None:
+        """Background work waits on Alma (a permission the key lacks, the quota spent):
+        told once per blockage, not every round."""
+
 
 class LinkJobs:
     def __init__(self, store: Store, alma: AlmaClient, notifier: Notifier) -> None:
@@ -62,6 +69,7 @@ class LinkJobs:
         self.alma = alma
         self.background = alma.for_background()
         self.notifier = notifier
+        self.blocked = BlockedWork(alma, notifier)  # a permission or the quota: said once
         # One starter at a time (a request's thread and the scheduler's), so that queued
         # requests start in the order they were made.
         self._starting = threading.Lock()
@@ -89,7 +97,10 @@ class LinkJobs:
         self.store.audit(requested_by, "link_requested", f"set {found.id}", "queued",
                          f"{found.name}; contribute={contribute}")
         self._announce(job)
-        self.start_queued()
+        try:
+            self.start_queued()
+        except AlmaBlocked as exc:  # queued, its message says why it waits
+            self.blocked.failed("link request", exc)
         return self.store.link_job(job.id)
 
     # -- the scheduler's rounds ----------------------------------------------------------
@@ -98,7 +109,9 @@ class LinkJobs:
         """One round of the scheduler: each step on its own, so one failing (Alma down)
         never stops the others."""
         run_round(log, "link jobs", (self.resume_starting, self.announce_missing, self.start_queued,
-                                     self.poll_running, self.report_finished, self.reconcile_reported))
+                                     self.poll_running, self.report_finished, self.reconcile_reported),
+                  on_alma_error=self.blocked.failed)
+        self.blocked.forget_cleared()  # what Alma let through since is over
 
     def start_queued(self) -> None:
         """Starts queued requests in order, stopping at the first Alma refuses for now."""
@@ -119,10 +132,13 @@ class LinkJobs:
                     self._note(waiting, f"Alma is at its job limit; it will start automatically "
                                         f"after {ahead} request(s) ahead of it.")
                 return
-            except AlmaUnavailable as exc:
+            except (AlmaUnavailable, JobStartUncertain) as exc:
                 # We cannot tell whether Alma started it: resume_starting finds out.
                 log.warning("link job %s: start uncertain: %s", job.id, exc)
                 return
+            except AlmaBlocked as exc:  # a permission or the quota: waits, never refused
+                self._back_to_queue(job, f"Waiting: {exc}")
+                raise
             except (AlmaRequestError, BadInput) as exc:
                 self.store.move_link_job(job.id, "starting", "refused", note=str(exc))
                 self.store.audit(job.requested_by, "link_started", f"set {job.set_id}", "refused", str(exc))
@@ -174,6 +190,8 @@ class LinkJobs:
         for job in self.store.link_jobs("running"):
             try:
                 instance = self.background.get_job_instance(job.job_id, job.instance_id)
+            except AlmaBlocked:
+                raise  # every run alike: the round stops and says so once
             except AlmaRequestError as exc:  # this run only (Alma down stops the round)
                 log.warning("link job %s: instance %s: %s", job.id, job.instance_id, exc)
                 continue

@@ -8,12 +8,19 @@ to correct them when a real report shows otherwise.
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
 from nzbot.store import LinkJob
 
+log = logging.getLogger(__name__)
+
 # Alma counter key -> our kind. Unknown keys are reported under Alma's own description.
+# These keys are our guess (no public report of a real link-job run shows them): when none
+# matches, the report shows Alma's counters as they come, and the keys are logged once at
+# INFO ("link job counters from Alma: ...") so this table can be corrected from the log.
 COUNTER_KINDS = {
     "link_bib_to_nz.linked": "linked",
     "link_bib_to_nz.imported": "imported",
@@ -52,7 +59,9 @@ class OtherCounter:
 class JobReport:
     link_job: LinkJob
     status: str
-    counts: dict[str, int]  # every kind of KIND_LABELS, in that order
+    # every kind of KIND_LABELS, in that order; empty when none of Alma's keys is known
+    # (then other_counters holds them all, as Alma named them)
+    counts: dict[str, int]
     other_counters: tuple[OtherCounter, ...]
     alerts: tuple[str, ...]
     duration_seconds: int | None
@@ -67,8 +76,13 @@ class JobReport:
         return [(KIND_LABELS[kind], value) for kind, value in self.counts.items()]
 
 
+_logged_keys: set[tuple[str, ...]] = set()
+_logged_lock = threading.Lock()
+
+
 def job_report(link_job: LinkJob) -> JobReport:
-    counts = {kind: 0 for kind in KIND_LABELS}
+    known = any(key in COUNTER_KINDS for key, _, _ in link_job.counters)
+    counts = {kind: 0 for kind in KIND_LABELS} if known else {}
     others = []
     for key, desc, value in link_job.counters:
         kind = COUNTER_KINDS.get(key)
@@ -76,6 +90,8 @@ def job_report(link_job: LinkJob) -> JobReport:
             counts[kind] += value
         else:
             others.append(OtherCounter(label=desc or key, value=value))
+    if link_job.counters and not known:
+        _log_unknown_keys(link_job)
     return JobReport(
         link_job=link_job,
         status=link_job.status or "UNKNOWN",
@@ -84,6 +100,18 @@ def job_report(link_job: LinkJob) -> JobReport:
         alerts=link_job.alerts,
         duration_seconds=_seconds_between(link_job.started_at, link_job.finished_at),
     )
+
+
+def _log_unknown_keys(link_job: LinkJob) -> None:
+    """Once per set of keys (per process): what a real run reported, to correct COUNTER_KINDS."""
+    keys = tuple(key for key, _, _ in link_job.counters)
+    with _logged_lock:
+        if keys in _logged_keys:
+            return
+        _logged_keys.add(keys)
+    log.info("link job counters from Alma (none is in nzbot/report.py COUNTER_KINDS): job %s "
+             "instance %s: %s", link_job.job_id, link_job.instance_id,
+             "; ".join(f"{key} = {desc!r}" for key, desc, _ in link_job.counters))
 
 
 def _seconds_between(start: str | None, end: str | None) -> int | None:

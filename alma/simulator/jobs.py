@@ -21,6 +21,7 @@ from .payloads import (
     JOB_HOURLY_LIMIT,
     JOB_MISSING_PARAMETER,
     JOB_INVALID_PARAMETER,
+    JOB_OVERLAPS,
 )
 
 if TYPE_CHECKING:
@@ -102,6 +103,15 @@ def _validate(state: "State", job_id: str, params: dict[str, str]) -> None:
             raise JobRefused(JOB_INVALID_PARAMETER, f"Parameter {name} value {params[name]} is not valid.")
 
 
+def _check_overlap(state: "State", job_id: str, params: dict[str, str]) -> None:
+    """Alma refuses a run that overlaps a running one (60347). What counts as overlapping
+    is unconfirmed: here, a run of the same job on the same set, however it was started."""
+    set_id = params.get("set_id", "").strip()
+    for run in state.runs.values():
+        if run.job_id == job_id and not run.finished and run.params.get("set_id", "").strip() == set_id:
+            raise JobRefused(JOB_OVERLAPS, "Job overlapps with running job - cannot execute.")
+
+
 def _check_limits(state: "State", job_id: str) -> None:
     limits = state.job_limits
     if len(state.running_api_runs()) >= limits.max_running_api_jobs:
@@ -139,6 +149,7 @@ def submit(
         _validate(state, job_id, params)
         if by_api:
             _check_limits(state, job_id)
+            _check_overlap(state, job_id, params)
         job = state.jobs[job_id]
         now = datetime.now(timezone.utc)
         label = params.get("job_name") or job.name

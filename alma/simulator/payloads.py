@@ -1,7 +1,7 @@
 """Alma's payload shapes: error bodies, bibs, sets, jobs and job instances, JSON and XML.
 
-Error codes Alma is known to use are marked "Alma"; the rest are the simulator's picks
-(Alma's own are unconfirmed) and live only here.
+Error codes are those Alma's OpenAPI spec lists for each operation; the few that are the
+simulator's own picks say so, and live only here.
 """
 
 from __future__ import annotations
@@ -17,24 +17,44 @@ if TYPE_CHECKING:
     from .state import IzBib, JobDefinition, JobRun, State, StoredSet
 
 # ---- error codes --------------------------------------------------------------------------
-UNAUTHORIZED = "UNAUTHORIZED"  # Alma, HTTP 401
+# The errorCodes Alma's OpenAPI spec lists for each operation (bibs.json, conf.json, under
+# each operation's 400 answer), quoted; the few that are the simulator's own picks say so.
+UNAUTHORIZED = "UNAUTHORIZED"  # Alma: a key lacking a permission (HTTP 400, XML body)
 PER_SECOND_THRESHOLD = "PER_SECOND_THRESHOLD"  # Alma, HTTP 429
 DAILY_THRESHOLD = "DAILY_THRESHOLD"  # Alma, HTTP 429
-MMS_ID_NOT_VALID = "402203"  # Alma: "Input parameters mmsId 1234 is not valid."
-MMS_ID_NOT_NUMERIC = "402204"  # Alma: "Input parameters mmsId banana is not numeric."
-JOB_CONCURRENCY_LIMIT = "402222"  # Alma (docs/alma.md): 3 API-started jobs already running
-JOB_HOURLY_LIMIT = "402223"  # Alma (docs/alma.md): 5 runs of this job in the past hour
-JOB_MISSING_PARAMETER = "402228"  # Alma (docs/alma.md): bad job parameters
-JOB_INVALID_PARAMETER = "402229"  # Alma (docs/alma.md): bad job parameters
-TOO_MANY_IDS = "402205"  # simulator's pick: more than 100 MMS IDs in one GET /bibs
-MISSING_PARAMETER = "401873"  # simulator's pick: a mandatory query parameter is missing
-INVALID_PARAMETER = "401874"  # simulator's pick: a parameter value is not valid
-XML_ONLY = "401875"  # simulator's pick: PUT/POST bibs sent as JSON
-SET_NOT_FOUND = "402410"  # simulator's pick
-TOO_MANY_MEMBERS = "402411"  # simulator's pick: more than 1,000 members in one call
-INVALID_MEMBER = "402412"  # simulator's pick: member id not found (fail_on_invalid_id)
-JOB_NOT_FOUND = "402220"  # simulator's pick
-INSTANCE_NOT_FOUND = "402221"  # simulator's pick
+# bibs
+BIBS_GENERAL_ERROR = "401652"  # "General Error - An error has occurred while processing the request."
+MMS_ID_NOT_VALID = "402203"  # GET/PUT /bibs/{mms_id}: "Input parameters mmsId X is not valid."
+MMS_ID_NOT_NUMERIC = "402204"  # "Input parameters mmsId X is not numeric."
+MMS_ID_LIST_NOT_VALID = "402203"  # GET /bibs: "Input parameter mmsId list is not valid." (>100 ids)
+JSON_NOT_SUPPORTED = "60105"  # PUT/POST /bibs/{mms_id}: "JSON is not supported for this API."
+# sets
+SETS_GENERAL_ERROR = "402119"  # POST /conf/sets: "General Error - ..."
+SET_TYPE_NOT_VALID = "402262"  # "Set type is invalid. Only 'ITEMIZED' and 'LOGICAL' ..."
+SET_NAME_EXISTS = "402263"  # "The set name already exists. Please choose a different name."
+SET_NOT_FOUND = "60107"  # GET/POST /conf/sets/{set_id}: "Invalid set ID."
+SET_ID_NOT_VALID = "402264"  # DELETE /conf/sets/{set_id}: "Invalid Set ID."
+QUERY_NOT_VALID = "60106"  # GET /conf/sets: "Invalid query format."
+PARAMETER_NOT_VALID = "40166410"  # GET /conf/sets, /conf/jobs...: "Parameter value invalid."
+SET_OPERATION_NOT_VALID = "60111"  # POST /conf/sets/{set_id}: "Invalid operation."
+SET_TYPE_NOT_ITEMIZED = "60112"  # "Invalid set type."
+MEMBER_IN_SET = "60115"  # "A member ID is already in the set."
+INVALID_MEMBER = "60116"  # "A member ID is not valid for the content." (fail_on_invalid_id)
+TOO_MANY_MEMBERS = "60118"  # "Input set member list exceeds limit."
+DUPLICATE_MEMBER = "60119"  # "Input set with duplicate member."
+# jobs
+JOB_NOT_FOUND = "402216"  # "Invalid job id."
+DATE_NOT_VALID = "402217"  # GET .../instances: "Invalid date format."
+INSTANCE_NOT_FOUND = "402218"  # "Invalid job instance id."
+OPERATION_MISSING = "402220"  # POST /conf/jobs/{job_id}: "Operation was not provided."
+OPERATION_NOT_SUPPORTED = "402221"  # "Operation is not supported."
+# "402222/402223 - Execution threshold reached": which is the 3-running-jobs limit and which
+# the 5-runs-an-hour one is unconfirmed; the simulator's split is its own.
+JOB_CONCURRENCY_LIMIT = "402222"
+JOB_HOURLY_LIMIT = "402223"
+JOB_OVERLAPS = "60347"  # "Job overlapps with running job - cannot execute." (sic)
+JOB_MISSING_PARAMETER = "402228"  # "Mandatory parameter is missing from input."
+JOB_INVALID_PARAMETER = "402229"  # "Mandatory parameter value is empty." (also: not valid)
 NOT_FOUND = "404"  # simulator's pick: unknown path
 SERVER_ERROR = "INTERNAL_SERVER_ERROR"  # fault injection
 

@@ -43,6 +43,9 @@ class Faults:
     error_rate: float = 0.0  # share of requests answered 500/503
     drop_rate: float = 0.0  # share of connections closed with no answer
     per_second_limit: int | None = None  # overrides Alma's 25 requests per second
+    # How a job run's answer names its instance: "link" (additional_info link and value, as
+    # the public sample), "value" (the "Job no. N triggered" text only), or "none".
+    run_answer: str = "link"
     # Not Alma's documented behaviour, but what a gateway or proxy in front of it may do:
     # the 5xx error text quotes the request, API key included (issue 11: nzbot must never
     # pass such a text on unscrubbed).
@@ -52,9 +55,10 @@ class Faults:
 class AlmaAnswer(Exception):
     """Raised inside a handler to answer with an Alma error body."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, *, xml: bool = False) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.xml = xml  # answer XML whatever the request asked for
 
 
 def bad(code: str, message: str) -> AlmaAnswer:
@@ -87,7 +91,7 @@ class Request:
         try:
             return json.loads(self.body or b"{}")
         except ValueError:
-            raise bad(P.INVALID_PARAMETER, "The request body is not valid JSON.") from None
+            raise bad(P.SETS_GENERAL_ERROR, "The request body is not valid JSON.") from None
 
 
 Handler = Callable[["Simulator", Request], tuple[int, Any, str]]
@@ -134,6 +138,9 @@ class Simulator:
         self.other_iz_keys: set[str] = set()
         self.host = host
         self.faults = Faults()
+        # What the API key may do, per API area as the Developer Network grants it
+        # ("read/write", "read", or None). Tests take a permission away to see the 400.
+        self.key_permissions: dict[str, str | None] = {"Bibs": "read/write", "Configuration": "read/write"}
         self.calls: Counter[str] = Counter()
         self._calls_lock = threading.Lock()
         self._recent: deque[float] = deque()  # times of accepted REST calls, last second
@@ -250,6 +257,15 @@ class Simulator:
                 return True
             self._recent.append(now)
             return False
+
+    def key_allows(self, req: Request) -> bool:
+        """Whether the key's permissions cover this call's API area and method."""
+        area = "Bibs" if req.path.startswith("/almaws/v1/bibs") else (
+            "Configuration" if req.path.startswith("/almaws/v1/conf") else None)
+        if area is None:
+            return True
+        granted = self.key_permissions.get(area)
+        return granted == "read/write" or (granted == "read" and req.method == "GET")
 
     def key_of(self, req: Request) -> str | None:
         header = req.headers.get("Authorization") or ""
@@ -418,6 +434,12 @@ class _AlmaHandler(BaseHTTPRequestHandler):
                 raise AlmaAnswer(
                     401, P.UNAUTHORIZED, "API-key not defined or not configured to allow this API."
                 )
+            if not sim.key_allows(req):
+                # Real Alma: 400 (not 401), and an XML web_service_result even to a JSON request.
+                raise AlmaAnswer(
+                    400, P.UNAUTHORIZED, "API-key not defined or not configured to allow this API.",
+                    xml=True,
+                )
             with sim.state.lock:
                 if sim.state.quota_remaining <= 0:
                     raise AlmaAnswer(429, P.DAILY_THRESHOLD, "Daily API request threshold has been reached.")
@@ -427,10 +449,11 @@ class _AlmaHandler(BaseHTTPRequestHandler):
             req.zone = sim.zone_of(req)
             if req.zone == "nz" and found[0] not in NZ_ROUTES:
                 # the NZ key of nzbot's set-up has Bibs read/write only
-                raise AlmaAnswer(400, P.UNAUTHORIZED, "API-key not defined or not configured to allow this API.")
+                raise AlmaAnswer(400, P.UNAUTHORIZED, "API-key not defined or not configured to allow this API.",
+                                 xml=True)  # as for the IZ key: XML even to a JSON request
             status, payload, kind = found[1](sim, req)
         except AlmaAnswer as e:
-            xml = not req.wants_json  # Alma answers errors in the format asked for
+            xml = e.xml or not req.wants_json  # Alma answers errors in the format asked for
             body_out = P.error_xml(e.code, e.message) if xml else P.error_json(e.code, e.message)
             self._send(e.status, body_out, "application/xml" if xml else "application/json")
             return
@@ -503,11 +526,11 @@ def _page(req: Request, default: int = 10) -> tuple[int, int]:
         limit = int(req.params.get("limit", default))
         offset = int(req.params.get("offset", 0))
     except ValueError:
-        raise bad(P.INVALID_PARAMETER, "Parameters limit and offset must be numbers.") from None
+        raise bad(P.PARAMETER_NOT_VALID, "Parameters limit and offset must be numbers.") from None
     if not 0 <= limit <= MAX_PAGE:
-        raise bad(P.INVALID_PARAMETER, f"Parameter limit is not valid: {limit}; maximum is {MAX_PAGE}.")
+        raise bad(P.PARAMETER_NOT_VALID, f"Parameter limit is not valid: {limit}; maximum is {MAX_PAGE}.")
     if offset < 0:
-        raise bad(P.INVALID_PARAMETER, f"Parameter offset is not valid: {offset}.")
+        raise bad(P.PARAMETER_NOT_VALID, f"Parameter offset is not valid: {offset}.")
     return limit, offset
 
 
@@ -529,13 +552,13 @@ def get_bibs(sim: Simulator, req: Request):
         ids = [i.strip() for i in req.params["mms_id"].split(",") if i.strip()]
         if len(ids) > MAX_IDS_PER_GET:
             raise bad(
-                P.TOO_MANY_IDS,
+                P.MMS_ID_LIST_NOT_VALID,
                 f"The number of MMS IDs ({len(ids)}) exceeds the maximum of {MAX_IDS_PER_GET}.",
             )
         for i in ids:
             _check_mms_id(i)
     else:
-        raise bad(P.MISSING_PARAMETER, "One of the parameters mms_id, nz_mms_id is mandatory.")
+        raise bad(P.BIBS_GENERAL_ERROR, "One of the parameters mms_id, nz_mms_id is mandatory.")
     with state.lock:
         bibs = [P.bib_json(state, state.iz[i], base, brief=brief) for i in dict.fromkeys(ids) if i in state.iz]
     if req.wants_json:
@@ -601,14 +624,14 @@ def _put_nz_bib(sim: Simulator, req: Request):
 def _xml_body_record(req: Request):
     """The MARC record inside a <bib> XML body; bib updates are XML only in Alma."""
     if req.sent_json or not req.body.lstrip().startswith(b"<"):
-        raise bad(P.XML_ONLY, "This API supports only XML for the request body (Content-Type: application/xml).")
+        raise bad(P.JSON_NOT_SUPPORTED, "This API supports only XML for the request body (Content-Type: application/xml).")
     try:
         root = ET.fromstring(req.body)
     except ET.ParseError as e:
-        raise bad(P.INVALID_PARAMETER, f"The XML body could not be parsed: {e}") from None
+        raise bad(P.BIBS_GENERAL_ERROR, f"The XML body could not be parsed: {e}") from None
     record = next((e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "record"), None)
     if record is None:
-        raise bad(P.INVALID_PARAMETER, "The bib has no MARC <record>.")
+        raise bad(P.BIBS_GENERAL_ERROR, "The bib has no MARC <record>.")
     return record_from_string(record_element_to_string(record))
 
 
@@ -635,9 +658,9 @@ def post_bib(sim: Simulator, req: Request):
     """Only op=unlink_from_nz exists (XML only): the IZ record keeps its shown MARC."""
     bib = _iz_bib(sim, req.match["mms_id"])
     if req.params.get("op") != "unlink_from_nz":
-        raise bad(P.INVALID_PARAMETER, f"Parameter op value {req.params.get('op', '')} is not valid.")
+        raise bad(P.BIBS_GENERAL_ERROR, f"Parameter op value {req.params.get('op', '')} is not valid.")
     if req.sent_json:
-        raise bad(P.XML_ONLY, "This API supports only XML for the request body.")
+        raise bad(P.JSON_NOT_SUPPORTED, "This API supports only XML for the request body.")
     with sim.state.lock:
         if bib.linked_nz_id:
             bib.marc = sim.state.shown_marc(bib)
@@ -649,7 +672,7 @@ def post_bib(sim: Simulator, req: Request):
 def _the_set(sim: Simulator, set_id: str):
     s = sim.state.sets.get(set_id)
     if s is None:
-        raise bad(P.SET_NOT_FOUND, f"Set ID {set_id} is not valid.")
+        raise bad(P.SET_NOT_FOUND, "Invalid set ID.")
     return s
 
 
@@ -661,7 +684,7 @@ def list_sets(sim: Simulator, req: Request):
     if q:
         m = re.match(r"^name~(.*)$", q, re.IGNORECASE)
         if not m:
-            raise bad(P.INVALID_PARAMETER, f"Parameter q value {q} is not valid; use name~TEXT.")
+            raise bad(P.QUERY_NOT_VALID, f"Parameter q value {q} is not valid; use name~TEXT.")
         wanted_name = m.group(1).strip().lower()
     content = req.params.get("content_type", "")
     set_type = req.params.get("set_type", "")
@@ -686,7 +709,8 @@ def get_set(sim: Simulator, req: Request):
 @route("DELETE", "/almaws/v1/conf/sets/{set_id}")
 def delete_set(sim: Simulator, req: Request):
     with sim.state.lock:
-        _the_set(sim, req.match["set_id"])
+        if req.match["set_id"] not in sim.state.sets:
+            raise bad(P.SET_ID_NOT_VALID, "Invalid Set ID.")
         del sim.state.sets[req.match["set_id"]]
     return 204, None, "empty"
 
@@ -709,17 +733,20 @@ def _member_ids(body: dict[str, Any]) -> list[str]:
     return [str(m.get("id", "")).strip() for m in members if str(m.get("id", "")).strip()]
 
 
-def _check_members(sim: Simulator, req: Request, s, ids: list[str]) -> list[str]:
+def _check_members(sim: Simulator, req: Request, s, ids: list[str], op: str = "add_members") -> list[str]:
     if len(ids) > MAX_MEMBERS_PER_CALL:
-        raise bad(
-            P.TOO_MANY_MEMBERS,
-            f"The number of members ({len(ids)}) exceeds the maximum of {MAX_MEMBERS_PER_CALL} per call.",
-        )
+        raise bad(P.TOO_MANY_MEMBERS, "Input set member list exceeds limit.")
+    if len(set(ids)) < len(ids):
+        raise bad(P.DUPLICATE_MEMBER, "Input set with duplicate member.")
+    # Whether fail_on_invalid_id=false also lets an id already in the set through is
+    # unconfirmed: refused, as the spec's 60115 says.
+    if op == "add_members" and any(i in s.members for i in ids):
+        raise bad(P.MEMBER_IN_SET, "A member ID is already in the set.")
     if s.content != "BIB_MMS":
         return ids
     invalid = [i for i in ids if i not in sim.state.iz]
     if invalid and req.params.get("fail_on_invalid_id", "true").lower() == "true":
-        raise bad(P.INVALID_MEMBER, f"Member ids are not valid: {', '.join(invalid[:10])}.")
+        raise bad(P.INVALID_MEMBER, "A member ID is not valid for the content.")
     return [i for i in ids if i not in invalid]
 
 
@@ -728,12 +755,14 @@ def create_set(sim: Simulator, req: Request):
     body = req.json_body()
     name = str(body.get("name") or "").strip()
     if not name:
-        raise bad(P.MISSING_PARAMETER, "Mandatory field name is missing.")
+        raise bad(P.SETS_GENERAL_ERROR, "Mandatory field name is missing.")
     set_type = ((body.get("type") or {}).get("value") or "ITEMIZED").upper()
     content = ((body.get("content") or {}).get("value") or "BIB_MMS").upper()
     if set_type not in ("ITEMIZED", "LOGICAL"):
-        raise bad(P.INVALID_PARAMETER, f"Set type {set_type} is not valid.")
+        raise bad(P.SET_TYPE_NOT_VALID, f"Set type {set_type} is not valid.")
     with sim.state.lock:
+        if any(other.name == name for other in sim.state.sets.values()):
+            raise bad(P.SET_NAME_EXISTS, "The set name already exists. Please choose a different name.")
         s = sim.state.make_set(
             name,
             content=content,
@@ -758,13 +787,13 @@ def create_set(sim: Simulator, req: Request):
 def change_members(sim: Simulator, req: Request):
     op = req.params.get("op", "")
     if op not in ("add_members", "delete_members", "replace_members"):
-        raise bad(P.INVALID_PARAMETER, f"Parameter op value {op} is not valid.")
+        raise bad(P.SET_OPERATION_NOT_VALID, f"Parameter op value {op} is not valid.")
     body = req.json_body()
     with sim.state.lock:
         s = _the_set(sim, req.match["set_id"])
         if s.type != "ITEMIZED":
-            raise bad(P.INVALID_PARAMETER, "Members can be changed only in an itemized set.")
-        ids = _check_members(sim, req, s, _member_ids(body))
+            raise bad(P.SET_TYPE_NOT_ITEMIZED, "Members can be changed only in an itemized set.")
+        ids = _check_members(sim, req, s, _member_ids(body), op)
         if op == "add_members":
             for i in ids:
                 s.members.setdefault(i, "")
@@ -781,7 +810,7 @@ def change_members(sim: Simulator, req: Request):
 def _the_job(sim: Simulator, job_id: str):
     job = sim.state.jobs.get(job_id)
     if job is None:
-        raise bad(P.JOB_NOT_FOUND, f"Job ID {job_id} is not valid.")
+        raise bad(P.JOB_NOT_FOUND, "Invalid job id.")
     return job
 
 
@@ -807,7 +836,7 @@ def _job_params(req: Request) -> dict[str, str]:
         try:
             root = ET.fromstring(req.body)
         except ET.ParseError as e:
-            raise bad(P.INVALID_PARAMETER, f"The XML body could not be parsed: {e}") from None
+            raise bad(P.JOB_MISSING_PARAMETER, f"The XML body could not be parsed: {e}") from None
         for p in root.iter("parameter"):
             params[(p.findtext("name") or "").strip()] = (p.findtext("value") or "").strip()
         return params
@@ -825,8 +854,10 @@ def _job_params(req: Request) -> dict[str, str]:
 @route("POST", "/almaws/v1/conf/jobs/{job_id}")
 def run_job(sim: Simulator, req: Request):
     job = _the_job(sim, req.match["job_id"])
+    if not req.params.get("op"):
+        raise bad(P.OPERATION_MISSING, "Operation was not provided.")
     if req.params.get("op") != "run":
-        raise bad(P.INVALID_PARAMETER, f"Parameter op value {req.params.get('op', '')} is not valid.")
+        raise bad(P.OPERATION_NOT_SUPPORTED, f"Operation {req.params['op']} is not supported.")
     params = _job_params(req)
     try:
         run = submit(sim.state, job.id, params, by_api=True)
@@ -838,6 +869,10 @@ def run_job(sim: Simulator, req: Request):
         "value": f"Job no. {run.id} triggered on {formatdate(run.submit_time.timestamp(), usegmt=True)}",
         "link": f"{sim.base_url}/almaws/v1/conf/jobs/{job.id}/instances/{run.id}",
     }
+    if sim.faults.run_answer != "link":
+        del out["additional_info"]["link"]
+    if sim.faults.run_answer == "none":
+        del out["additional_info"]
     link = out.pop("link")
     out["link"] = link  # keep Alma's order: link last
     return _answer(req, out, "job")
@@ -852,7 +887,7 @@ def list_runs(sim: Simulator, req: Request):
     status = req.params.get("status", "")
     for d in (date_from, date_to):
         if d and not re.match(r"^\d{4}-\d{2}-\d{2}Z?$", d):
-            raise bad(P.INVALID_PARAMETER, f"Date {d} is not valid; use YYYY-MM-DD.")
+            raise bad(P.DATE_NOT_VALID, f"Date {d} is not valid; use YYYY-MM-DD.")
     with sim.state.lock:
         runs = [
             r
@@ -873,5 +908,5 @@ def get_run(sim: Simulator, req: Request):
     with sim.state.lock:
         run = sim.state.runs.get(req.match["instance_id"])
         if run is None or run.job_id != job.id:
-            raise bad(P.INSTANCE_NOT_FOUND, f"Job instance ID {req.match['instance_id']} is not valid.")
+            raise bad(P.INSTANCE_NOT_FOUND, "Invalid job instance id.")
         return _answer(req, P.run_json(run, job, sim.base_url), "job_instance")

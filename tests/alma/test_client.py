@@ -196,10 +196,11 @@ def test_running_the_link_job_links_records_and_reports_counters(sim, client):
 
 def test_a_fourth_concurrent_job_is_refused_with_a_typed_error(sim, client):
     sim.job_seconds = 5
-    for _ in range(3):
-        client.run_link_job(LinkJobParameters(set_id=SETS["link_test"]))
+    # Three sets: a second run on one set would overlap the first (60347, also JobLimitReached).
+    for key in ("link_test", "unlinked", "other_system"):
+        client.run_link_job(LinkJobParameters(set_id=SETS[key]))
     with pytest.raises(JobLimitReached) as caught:
-        client.run_link_job(LinkJobParameters(set_id=SETS["link_test"]))
+        client.run_link_job(LinkJobParameters(set_id=SETS["logical"]))
     assert caught.value.code == "402222"
 
 

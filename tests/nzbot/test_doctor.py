@@ -440,6 +440,16 @@ def test_redact_scrubs_every_secret():
     )
 
 
+def test_a_key_lacking_the_configuration_permission_is_named(doctor):
+    # Issue 9: Alma answers 400 + XML UNAUTHORIZED, not 401, to a key lacking a permission.
+    doctor.sim.key_permissions["Configuration"] = None
+    code, lines, _ = doctor.run()
+    assert code == 1
+    key = line_for(lines, "Alma API key")
+    assert key.startswith("FAIL Alma API key: ")
+    assert "not allowed to read jobs: give it Configuration read/write" in key
+
+
 def test_an_sru_url_answering_a_sign_in_page_fails(doctor):
     """A 200 HTML page is not "0 records": the doctor names SRU and the URL (issue 9 item 4)."""
     from tests.alma.contract.conftest import AlmaStub, Answer

@@ -73,7 +73,8 @@ class AlmaStub:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)  # a quick shutdown
 
     def answer(self, method: str, path: str, *answers: Answer) -> None:
         """Queue answers for METHOD PATH (path as Alma's: /almaws/v1/...)."""

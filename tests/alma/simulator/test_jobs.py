@@ -142,10 +142,23 @@ def test_fourth_concurrent_run_refused(sim):
     api = Api(sim)
     ui_run = sim.state.start_job_from_ui("M85", {"set_id": seed.SETS["link_test"]})
     assert ui_run.submitted_by[0] == "jsmith"  # a person; doesn't count against the API limit
-    for _ in range(3):
-        assert api.run_link_job(seed.SETS["link_test"]).status_code == 200
-    fourth = api.run_link_job(seed.SETS["link_test"])
+    # Runs on different sets: a second run on the same set would overlap (60347).
+    sets = [sim.state.make_set(f"Set {n}", [seed.CASES["unique"]]).id for n in range(4)]
+    for set_id in sets[:3]:
+        assert api.run_link_job(set_id).status_code == 200
+    fourth = api.run_link_job(sets[3])
     assert fourth.status_code == 400 and _code(fourth) == JOB_CONCURRENCY_LIMIT == "402222"
+
+
+def test_a_run_overlapping_a_running_run_of_the_same_job_is_refused_with_60347(sim):
+    # conf.json, POST /conf/jobs/{job_id}: "60347 - 'Job overlapps with running job - cannot execute.'"
+    sim.job_seconds = 3.0
+    api = Api(sim)
+    sim.state.start_job_from_ui("M85", {"set_id": seed.SETS["link_test"]})  # a person's run
+    overlapping = api.run_link_job(seed.SETS["link_test"])
+    assert overlapping.status_code == 400 and _code(overlapping) == "60347"
+    assert "overlap" in overlapping.json()["errorList"]["error"][0]["errorMessage"]
+    assert api.run_link_job(seed.SETS["unlinked"]).status_code == 200  # another set runs
 
 
 def test_sixth_run_in_an_hour_refused():
