@@ -317,17 +317,26 @@ class AlmaClient:
         else:
             exact = [s for s in self.find_sets(value) if s.name == value]
             if not exact:
-                raise SetNotFound(f"There is no set named {quoted(value, 80)}.")
+                raise self._no_set_named(value)
             if len(exact) > 1:
                 ids = ", ".join(s.id for s in exact)
                 raise BadInput(f"More than one set is named {quoted(value, 80)} ({ids}): give the set id.")
             found = exact[0]
         if found.content != "BIB_MMS":
-            raise NotABibSet(
-                f"Set {found.name!r} ({found.id}) holds {found.content or 'unknown'} records, "
-                "not bib records (All Titles): the link job needs a set of bib records."
-            )
+            raise not_a_bib_set(found)
         return found
+
+    def _no_set_named(self, name: str) -> Exception:
+        """Why no bib set has exactly this name, as nearly as Alma lets us say: a set of
+        other records has it, or a bib set's name differs only in letter case. One more
+        call (sets of any content), on this failure path only."""
+        named = [set_from_json(i) for i in self._paged("/conf/sets", "set", {"q": f"name~{name}"})]
+        same = [s for s in named if s.name == name]
+        if same:
+            return not_a_bib_set(same[0])
+        close = [s for s in named if s.content == "BIB_MMS" and s.name.casefold() == name.casefold()]
+        hint = f"; did you mean {quoted(close[0].name, 80)} ({close[0].id})?" if len(close) == 1 else "."
+        return SetNotFound(f"There is no set named {quoted(name, 80)}{hint}")
 
     def set_members_page(self, set_id: str, offset: int = 0) -> tuple[list[SetMember], int | None]:
         """One page (up to 100) of a set's members and the set's total (None when Alma
@@ -468,14 +477,20 @@ class AlmaClient:
             "startRecord": start,
             "maximumRecords": maximum,
         }
-        response = self.http.request(
-            "GET",
-            self.settings.nz_sru_url,
-            params=params,
-            accept="application/xml",
-            background=self.background,
-            authorized=False,  # SRU is public; the API key stays with the API
-        )
+        try:
+            response = self.http.request(
+                "GET",
+                self.settings.nz_sru_url,
+                params=params,
+                accept="application/xml",
+                background=self.background,
+                authorized=False,  # SRU is public; the API key stays with the API
+            )
+        except AlmaRequestError as exc:  # a 4xx at the SRU address: the address is wrong
+            raise NotSru(
+                f"The NZ's SRU address {self.settings.nz_sru_url} did not answer with SRU: "
+                f"{exc.message.removeprefix('Alma answered ')} Check ALMA_NZ_SRU_URL: "
+                "https://<your Alma host>/view/sru/<NZ code>.", status=exc.status) from exc
         return sru_page_from_xml(response.content, self.settings.nz_sru_url)
 
     def sru_search(self, query: str) -> Iterator[Record]:
@@ -777,6 +792,13 @@ def _nz_record_from_text(chunk: str) -> tuple[Record | None, str | None]:
         if subfields:
             record.add_ordered_field(Field(tag=tag, indicators=[" ", " "], subfields=subfields))
     return record, mms_id
+
+
+def not_a_bib_set(found: AlmaSet) -> NotABibSet:
+    return NotABibSet(
+        f"Set {found.name!r} ({found.id}) holds {found.content or 'unknown'} records, "
+        "not bib records (All Titles): the link job needs a set of bib records."
+    )
 
 
 def not_sru(url: str, content: bytes) -> NotSru:

@@ -332,7 +332,7 @@ def error_from_response(response: requests.Response) -> AlmaError:
     found" depends on the operation: the client maps those (alma.client.NOT_FOUND_CODES)."""
     status = response.status_code
     code, message, tracking_id = parse_error_body(response.text)
-    message = message or f"Alma answered HTTP {status}."
+    message = message or f"Alma answered HTTP {status} with {body_excerpt(response.text, limit=80)}."
     kwargs = {"status": status, "code": code, "tracking_id": tracking_id}
     if code == UNAUTHORIZED:
         request = response.request

@@ -402,6 +402,11 @@ def cases_found_message(count: int) -> Message:
     return render("cases_found", count=count)
 
 
+def unreadable_found_message(mms_ids: list[str]) -> Message:
+    """After a link job: the set's records whose MARC cannot be read (the first 50 named)."""
+    return render("unreadable_found", mms_ids=mms_ids, LISTED=50)
+
+
 def alma_blocked_message(problem: str) -> Message:
     """Why background work waits (a permission the key lacks, the quota spent): said once."""
     return render("alma_blocked", problem=problem)

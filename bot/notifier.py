@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
-from bot.messages import alma_blocked_message, cases_found_message, job_report_message, link_job_message
+from bot.messages import (alma_blocked_message, cases_found_message, job_report_message, link_job_message,
+                          unreadable_found_message)
 from nzbot.report import JobReport
 from nzbot.store import LinkJob
 
@@ -51,6 +52,12 @@ class SlackNotifier:
         self.client.chat_postMessage(
             channel=self.channel, thread_ts=job.message_ts,
             **cases_found_message(len(case_ids)).as_kwargs(),
+        )
+
+    def unreadable_found(self, job: LinkJob, mms_ids: list[str]) -> None:
+        self.client.chat_postMessage(
+            channel=self.channel, thread_ts=job.message_ts,
+            **unreadable_found_message(mms_ids).as_kwargs(),
         )
 
     def alma_blocked(self, text: str) -> None:

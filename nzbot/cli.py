@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 from typing import Sequence
 
 from alma.config import SettingError
@@ -165,7 +167,9 @@ def run_preview(args: argparse.Namespace) -> int:
     progress = Progress(sys.stderr, f"Previewing set {heading.set.name!r}")
     out = sys.stdout
     if args.json:
-        # Streamed, so a 100,000-member set never sits in memory as one object.
+        # Streamed, so a 100,000-member set never sits in memory as one object, into a
+        # spool (memory, then disk): stdout gets the whole object or, on an error, nothing.
+        out = tempfile.SpooledTemporaryFile(max_size=8 << 20, mode="w+", encoding="utf-8")
         out.write(
             "{" + f'"set_id": {json.dumps(heading.set.id)}, "set_name": '
             f"{json.dumps(heading.set.name, ensure_ascii=False)}, "
@@ -190,6 +194,8 @@ def run_preview(args: argparse.Namespace) -> int:
     counts = preview.counts
     if args.json:
         out.write(f'], "counts": {json.dumps(counts.counts)}, "api_calls": {json.dumps(calls)}}}\n')
+        out.seek(0)
+        shutil.copyfileobj(out, sys.stdout)
     else:
         tally = ", ".join(f"{k}: {v}" for k, v in counts.counts.items())
         out.write(f"\n{heading.set.name} ({heading.set.id}), {heading.total} members. {tally}. "

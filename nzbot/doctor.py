@@ -149,11 +149,28 @@ def check_alma_key(client: AlmaClient) -> Check:
         return Check.failed("Alma API", f"{gateway} did not answer like Alma (no JSON): check ALMA_API_URL.")
     except Exception as exc:  # a malformed URL, an SSL failure, ...
         return Check.failed("Alma API", f"cannot call {gateway}: {type(exc).__name__}: {exc} Check ALMA_API_URL.")
+    refused = _bibs_refused(client)
+    if refused is not None:
+        return Check.failed(name, f"{gateway} refused this key's call: {refused.message}")
     jobs = data.get("total_record_count") if isinstance(data, dict) else None
     counted = f" ({jobs} manual jobs)" if isinstance(jobs, int) else ""
     # Alma's API answers do not say which institution a key belongs to, so report what we
     # know: the gateway that took the key and that it can read the job configuration.
-    return Check.passed(name, f"accepted by {gateway}; it reads this zone's job list{counted}")
+    return Check.passed(name, f"accepted by {gateway}; it reads bib records and this zone's job list{counted}")
+
+
+def _bibs_refused(client: AlmaClient) -> AlmaPermissionError | None:
+    """Whether the key may read bib records (every match and preview does): one read of an
+    MMS ID no record has, which changes nothing. Only a permission refusal counts: however
+    Alma answers for the missing record (no hits, or a 400), the key was let through."""
+    try:
+        client.http.request("GET", f"{client.settings.api_url}/almaws/v1/bibs",
+                            params={"mms_id": "9900000000000000001"})
+    except AlmaPermissionError as exc:
+        return exc
+    except AlmaError:
+        pass
+    return None
 
 
 def check_link_job(client: AlmaClient, key_ok: bool = True) -> Check:

@@ -58,6 +58,9 @@ class Notifier(Protocol):
     def cases_found(self, job: LinkJob, case_ids: list[int]) -> None:
         """Multi-matches from this job were recorded as cases."""
 
+    def unreadable_found(self, job: LinkJob, mms_ids: list[str]) -> None:
+        """Members of this job's set whose MARC cannot be read: a cataloger must fix them."""
+
     def alma_blocked(self, text: str) -> None:
         """Background work waits on Alma (a permission the key lacks, the quota spent):
         told once per blockage, not every round."""
@@ -222,8 +225,14 @@ class LinkJobs:
             except SetNotFound:  # deleted since: nothing left to re-check
                 self.store.update_link_job(job.id, reconciled=1)
                 continue
-            case_ids = []
+            case_ids, unreadable = [], []
             for mms_id, match in preview_set(self.background, SetPreview(found, found.number_of_members)):
+                if match is not None and match.verdict is Verdict.UNREADABLE:
+                    # no case: its MARC must be corrected in Alma first (the job left it too)
+                    self.store.audit("nzbot", "record_unreadable", f"record {mms_id}", "skipped",
+                                     f"link job {job.id}: its MARC cannot be read")
+                    unreadable.append(mms_id)
+                    continue
                 if match is None or match.verdict is not Verdict.MULTI:
                     continue
                 case = self.store.open_case(
@@ -240,6 +249,8 @@ class LinkJobs:
             self.store.update_link_job(job.id, reconciled=1)
             if case_ids:
                 self.notifier.cases_found(self.store.link_job(job.id), case_ids)
+            if unreadable:
+                self.notifier.unreadable_found(self.store.link_job(job.id), unreadable)
 
     def discover_ui_runs(self, since: datetime) -> None:
         """Link-job runs started in Alma's own UI: tracked and reported like ours."""

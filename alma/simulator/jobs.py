@@ -259,6 +259,10 @@ def link_one(state: "State", mms_id: str, params: dict[str, str]) -> str:
         return FAILED
     if bib.linked_nz_id:
         return ALREADY_LINKED
+    if not bib.marc.readable:
+        # Assumed (unconfirmed): Alma's job reports a record it cannot process among the
+        # failed and leaves it unlinked, rather than linking a record whose MARC is broken.
+        return FAILED
     kind = "serial" if bib.marc.is_serial else "non_serial"
     profile = params.get(f"{kind}_match_profile", UNIQUE_OCLC)
     prefix = params.get(f"{kind}_match_prefix", "")

@@ -112,6 +112,18 @@ class Marc:
     def record(self) -> Record:
         return record_from_string(self.xml)
 
+    @property
+    def readable(self) -> bool:
+        """Whether the stored XML parses: a test may store MARC no XML parser reads (a
+        control character, cut short). Generated records are always built well-formed."""
+        if self._xml is None:
+            return True
+        try:
+            ET.fromstring(self._xml)
+        except ET.ParseError:
+            return False
+        return True
+
     def values_035(self, code: str) -> list[str]:
         return [v for c, v in self.ids_035 if c == code]
 

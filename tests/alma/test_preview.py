@@ -195,6 +195,22 @@ def test_cli_preview_refuses_an_item_set(alma_env, capsys):
     assert "not bib records" in capsys.readouterr().err
 
 
+def test_cli_preview_of_an_item_set_by_name_says_what_it_holds(alma_env, capsys):
+    """The set exists: "There is no set named ..." would send the cataloger looking for it."""
+    assert main(["preview", "Sample items (not bibs)"]) == 2
+    err = capsys.readouterr().err
+    assert "not bib records" in err and seed.SETS["items"] in err and "no set named" not in err
+    assert err.count("\n") == 1
+
+
+def test_cli_preview_of_a_name_in_other_letter_case_names_the_set(alma_env, capsys):
+    assert main(["preview", "empty set"]) == 1
+    err = capsys.readouterr().err
+    assert err == (f"nzbot: There is no set named 'empty set'; did you mean 'Empty set' "
+                   f"({seed.SETS['empty']})?\n")
+    assert alma_env.state.sets[seed.SETS["empty"]].name == "Empty set"
+
+
 def test_cli_needs_its_settings(monkeypatch, capsys):
     monkeypatch.delenv("ALMA_API_KEY", raising=False)
     assert main(["match", "991234567"]) == 2

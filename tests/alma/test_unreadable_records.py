@@ -90,3 +90,37 @@ def test_an_sru_url_answering_a_sign_in_page_gets_one_clear_line(alma_env, monke
     assert len(lines) == 2 and lines[0] == lines[1]
     assert "SRU" in lines[0] and url in lines[0] and "'Sign in'" in lines[0]
     assert "Verdict" not in captured.out and '"none"' not in captured.out
+
+
+def _cli(sim, *args: str):
+    """The real `nzbot` command line, in its own process, against the simulator."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ALMA_API_KEY": sim.api_key, "ALMA_API_URL": sim.base_url,
+           "ALMA_NZ_SRU_URL": sim.sru_url, "ALMA_MAX_RETRIES": "0"}
+    return subprocess.run([sys.executable, "-m", "nzbot.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_preview_json_that_fails_partway_prints_no_json(sim, broken_set):
+    """A script reading `nzbot preview --json` gets valid JSON or nothing: here the set is
+    read, then Alma refuses the bib records (the key lost Bibs), so stdout stays empty and
+    the one line saying why goes to stderr, with a non-zero exit."""
+    set_id, _, _ = broken_set
+    sim.key_permissions["Bibs"] = None
+    done = _cli(sim, "preview", set_id, "--json")
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert "The API key is not allowed to read bib records" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_preview_json_on_success_is_one_json_object(sim, broken_set):
+    set_id, control, _ = broken_set
+    done = _cli(sim, "preview", set_id, "--json")
+    assert done.returncode == 0, done.stderr
+    printed = json.loads(done.stdout)
+    assert printed["set_id"] == set_id and printed["counts"]["unreadable"] == 2
+    assert {"mms_id": control, "verdict": "unreadable", "candidates": []} in printed["records"]

@@ -13,6 +13,7 @@ from bot.messages import (
     case_sent_message,
     link_requested_message,
     not_allowed_message,
+    unreadable_found_message,
     working_message,
 )
 from nzbot.cases import decisions_csv
@@ -61,6 +62,18 @@ def test_cases_found(count, words):
     message = cases_found_message(count)
     check_slack_rules(message)
     assert words in all_text(message)
+
+
+@pytest.mark.parametrize("count", [1, 120])
+def test_unreadable_found_names_the_records_within_slacks_limits(count):
+    ids = [f"99{n:011d}06391" for n in range(count)]
+    message = unreadable_found_message(ids)
+    check_slack_rules(message)
+    text = all_text(message)
+    assert ("1 record can't be read" if count == 1 else "120 records can't be read") in text
+    assert ids[0] in text and "Metadata Editor" in text
+    if count > 50:
+        assert ids[49] in text and ids[50] not in text and "and 70 more" in text
 
 
 def test_case_sent_and_already_decided(store):

@@ -30,6 +30,7 @@ class RecordingNotifier:
     changed: list[LinkJob] = field(default_factory=list)
     reports: list[tuple[LinkJob, JobReport]] = field(default_factory=list)
     found: list[tuple[LinkJob, list[int]]] = field(default_factory=list)
+    unreadable: list[tuple[LinkJob, list[str]]] = field(default_factory=list)
     shown: list[Case] = field(default_factory=list)
     settled: list[tuple[Case, LinkJob | None]] = field(default_factory=list)
     fail: set[str] = field(default_factory=set)
@@ -56,6 +57,9 @@ class RecordingNotifier:
 
     def cases_found(self, job: LinkJob, case_ids: list[int]) -> None:
         self.found.append((job, case_ids))
+
+    def unreadable_found(self, job: LinkJob, mms_ids: list[str]) -> None:
+        self.unreadable.append((job, mms_ids))
 
     # Cases' CaseNotifier
     def show_case(self, case: Case) -> None:

@@ -450,6 +450,17 @@ def test_a_key_lacking_the_configuration_permission_is_named(doctor):
     assert "not allowed to read jobs: give it Configuration read/write" in key
 
 
+def test_a_key_lacking_the_bibs_permission_is_named(doctor):
+    """Without Bibs every /nz match and preview fails: the doctor must say so before the
+    first run, not pass the key because it reads the job list."""
+    doctor.sim.key_permissions["Bibs"] = None
+    code, lines, _ = doctor.run()
+    assert code == 1
+    key = line_for(lines, "Alma API key")
+    assert key.startswith("FAIL Alma API key: ")
+    assert "not allowed to read bib records: give it Bibs read/write" in key
+
+
 def test_an_sru_url_answering_a_sign_in_page_fails(doctor):
     """A 200 HTML page is not "0 records": the doctor names SRU and the URL (issue 9 item 4)."""
     from tests.alma.contract.conftest import AlmaStub, Answer

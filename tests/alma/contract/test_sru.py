@@ -129,3 +129,15 @@ def test_sru_20_diagnostic(stub, stub_client):
     with pytest.raises(SruError, match="Query syntax error") as caught:
         stub_client.sru_page("alma.mms_id=")
     assert caught.value.code == "info:srw/diagnostic/1/10"
+
+
+def test_an_sru_address_answering_404_names_sru_and_the_url(stub, stub_client):
+    """A wrong path on the Alma host (say /view/sru/ left out) answers 404 with an HTML
+    page: that is a wrong ALMA_NZ_SRU_URL, said as such, not "Alma answered HTTP 404"."""
+    stub.answer("GET", SRU_PATH, Answer(404, "<html><head><title>Not Found</title></head></html>",
+                                        "text/html"))
+    with pytest.raises(NotSru) as caught:
+        stub_client.sru_page("alma.mms_id=1")
+    message = str(caught.value)
+    assert stub_client.settings.nz_sru_url in message and "SRU" in message
+    assert "HTTP 404" in message and "ALMA_NZ_SRU_URL" in message and "'Not Found'" in message

@@ -177,3 +177,19 @@ def test_sixth_run_in_an_hour_refused():
         sim.state.job_limits.window_seconds = 0.0  # the hour has passed
         time.sleep(0.05)
         assert api.run_link_job(seed.SETS["empty"]).status_code == 200
+
+
+def test_link_job_counts_a_record_it_cannot_read_as_failed(api, sim):
+    """A member whose MARC no parser reads is reported failed and left unlinked (what Alma
+    does is assumed: see link_one); the rest of the set links, and the record still reads."""
+    from tests.alma.unreadable import add_unreadable_bib
+
+    broken = add_unreadable_bib(sim.state, "Rivers of Oregon", "41234567")
+    set_id = sim.state.make_set("Set with a broken record", [seed.CASES["unique"], broken]).id
+    info = api.run_link_job(set_id).json()["additional_info"]
+    last = api.wait_for(info["link"])[-1]
+    c = counters(last)
+    assert c["link_bib_to_nz.failed"] == 1 and c["link_bib_to_nz.linked"] == 1
+    assert last["status"]["value"] == "COMPLETED_WARNING"
+    assert sim.state.linked_nz_id_of(broken) is None
+    assert api.get(f"/bibs/{broken}").status_code == 200
