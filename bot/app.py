@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -41,9 +41,12 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
     client = WebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL)
     store = Store(settings.db_path)
     members = {}
+    # consortium mode: one client of the NZ's own API for all members (one pace, one quota)
+    nz = (AlmaClient(replace(settings.alma, api_key=settings.alma.nz_api_key, nz_api_key=""))
+          if settings.consortium and settings.alma.nz_api_key else None)
     for institution in settings.institutions:  # one in single-institution mode
         view = store.for_institution(institution.code)
-        alma = AlmaClient(institution.alma)
+        alma = AlmaClient(institution.alma, nz=nz)
         link_jobs = LinkJobs(view, alma, SlackNotifier(client, institution.report_channel))
         members[institution.code] = Member(
             institution=institution, store=view, alma=alma, link_jobs=link_jobs,

@@ -184,3 +184,10 @@ def test_one_members_alma_outage_never_delays_anothers_work(two):
     uo = two.member_store("01SIM_UO")
     two.wait(lambda: uo.link_jobs("reported"), timeout=15, what="UO's job reported during OSU's outage")
     assert two.member_store("01SIM_OSU").link_jobs("reported") == []
+
+
+def test_the_one_nz_key_is_one_client_for_every_member(two):
+    uo, osu = (two.bot.services.members[code].alma for code in ("01SIM_UO", "01SIM_OSU"))
+    assert uo.has_nz_key and uo._nz is osu._nz  # one pace limiter for the NZ's 25 calls/s
+    nz_id = seed.NZ_RECORDS["unique"]
+    assert uo.get_nz_bib(nz_id).mms_id == nz_id == osu.get_nz_bib(nz_id).mms_id
