@@ -96,21 +96,23 @@ def preview_set(
     client: AlmaClient,
     heading: SetPreview,
     progress: Callable[[int, int], None] | None = None,
+    start: int = 0,
 ) -> Iterator[tuple[str, Match | None]]:
     """(member MMS ID, match) for every member, chunk by chunk. A member Alma no longer
-    has comes back with None."""
+    has comes back with None. `progress(done, total)` follows each chunk, `done` being
+    the member offset reached: a pass stopped there resumes with `start=done`."""
     set_id = heading.set.id
-    done = 0
+    done = start
     # A WorkPool, so the calls its threads make count on the work that asked for the preview.
     with WorkPool(max_workers=WORKERS, thread_name_prefix="preview") as pool:
-        for ids, total in _member_chunks(client, set_id, pool):
+        for ids, total, reached in _member_chunks(client, set_id, pool, start):
             batches = [ids[i : i + 100] for i in range(0, len(ids), 100)]
             bibs = {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch}
             index = nz_index_for(client, bibs.values(), pool)
             for mms_id in ids:
                 bib = bibs.get(mms_id)
                 yield mms_id, (match_bib(bib, index) if bib is not None else None)
-            done += len(ids)
+            done = reached
             if progress is not None:
                 progress(done, total if total is not None else max(done, heading.total))
 
@@ -118,30 +120,33 @@ def preview_set(
 CHUNK = MEMBERS_PER_PAGE * CHUNK_PAGES
 
 
-def _member_chunks(client: AlmaClient, set_id: str,
-                   pool: ThreadPoolExecutor) -> Iterator[tuple[list[str], int | None]]:
-    """The set's member ids, CHUNK at a time, with the set's total. When Alma gives the
-    total, a chunk's pages are read concurrently; when it leaves it out, pages are read one
-    after another by the client's paging loop, until one comes back short."""
-    first_page, total = client.set_members_page(set_id, 0)
+def _member_chunks(client: AlmaClient, set_id: str, pool: ThreadPoolExecutor,
+                   start: int = 0) -> Iterator[tuple[list[str], int | None, int]]:
+    """The set's member ids from offset `start`, CHUNK at a time, with the set's total and
+    the member offset reached after the chunk. When Alma gives the total, a chunk's pages
+    are read concurrently; when it leaves it out, pages are read one after another by the
+    client's paging loop, until one comes back short."""
+    first_page, total = client.set_members_page(set_id, start)
     if total is None:
         ids: list[str] = [m.id for m in first_page]
-        rest = client.set_members(set_id, len(first_page)) if len(first_page) == MEMBERS_PER_PAGE else ()
+        reached = start + len(first_page)
+        rest = client.set_members(set_id, reached) if len(first_page) == MEMBERS_PER_PAGE else ()
         for member in rest:
             ids.append(member.id)
+            reached += 1
             if len(ids) == CHUNK:
-                yield list(dict.fromkeys(ids)), None
+                yield list(dict.fromkeys(ids)), None, reached
                 ids = []
         if ids:
-            yield list(dict.fromkeys(ids)), None
+            yield list(dict.fromkeys(ids)), None, reached
         return
-    offsets = range(MEMBERS_PER_PAGE, total, MEMBERS_PER_PAGE)
-    for chunk_start in range(0, max(total, 1), CHUNK):
+    offsets = range(start + MEMBERS_PER_PAGE, total, MEMBERS_PER_PAGE)
+    for chunk_start in range(start, max(total, 1), CHUNK):
         chunk_offsets = [o for o in offsets if chunk_start <= o < chunk_start + CHUNK]
         pages = list(pool.map(lambda o: client.set_members_page(set_id, o)[0], chunk_offsets))
-        if chunk_start == 0:
+        if chunk_start == start:
             pages.insert(0, first_page)
         ids = list(dict.fromkeys(m.id for page in pages for m in page))
         if not ids:
             return
-        yield ids, total
+        yield ids, total, min(chunk_start + CHUNK, total)

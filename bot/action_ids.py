@@ -37,6 +37,12 @@ CASE_PAGE = "nz_case_page"  # show another page of candidates; value "{case_id}:
 
 ALL = ALL + (CASE_PAGE, MERGE_INTO)
 
+# The Program Manager's queue: show the next case to decide, in place; value a link job
+# row id (its queue message), or "all" (the Home tab's "Review next").
+REVIEW_CASES = "nz_review_cases"
+
+ALL = ALL + (REVIEW_CASES,)
+
 
 def suffixed(action_id: str, suffix: object) -> str:
     """The action id of one of several buttons of one kind in a message."""

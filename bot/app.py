@@ -15,6 +15,7 @@ from bot.case_notifier import SlackCaseNotifier
 from bot.listeners import register_listeners
 from bot.notifier import SlackNotifier
 from bot.scheduler import Scheduler
+from bot.slack_client import PacedWebClient
 from bot.services import Member, Services
 from nzbot.cases import Cases
 from nzbot.linkjobs import LinkJobs
@@ -38,7 +39,7 @@ class Bot:
 
 
 def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
-    client = WebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL)
+    client = PacedWebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL)
     store = Store(settings.db_path)
     members = {}
     # consortium mode: one client of the NZ's own API for all members (one pace, one quota)
@@ -50,7 +51,9 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
         link_jobs = LinkJobs(view, alma, SlackNotifier(client, institution.report_channel))
         members[institution.code] = Member(
             institution=institution, store=view, alma=alma, link_jobs=link_jobs,
-            cases=Cases(view, alma, link_jobs, SlackCaseNotifier(client, view, settings, institution),
+            cases=Cases(view, alma, link_jobs, SlackCaseNotifier(
+                client, view, settings, institution, home_owner=next(iter(members.values())).cases.notifier
+                if members else None),
                         settings.pm_users, batch_seconds=settings.case_batch_seconds,
                         token_prefix=settings.link_token_prefix),
             # each member its own: one member's slow Alma never holds another's commands up

@@ -1,23 +1,36 @@
-"""The cases' CaseNotifier, in Slack: each case as a message to every Program Manager
-(a DM each, or the PM channel), updated in place as the case moves, and a reply in the
-thread of the link job that revealed it."""
+"""The cases' CaseNotifier, in Slack: the Program Manager's queue (one message per job,
+in which its cases are reviewed one at a time, in place; the Home tab), a case sent from
+a lookup as a message to every Program Manager (a DM each, or the PM channel), messages
+updated in place as cases move, and a reply in the thread of the job that revealed one."""
 
 from __future__ import annotations
 
+import time
+
 from slack_sdk import WebClient
 
-from bot.messages import case_handoff_message, case_message, case_outcome_message
+from bot.messages import (case_handoff_message, case_message, case_outcome_message, home_view, queue_message,
+                          review_message)
+from nzbot.cases import DECIDABLE, UNSETTLED
 from nzbot.institutions import Institution
 from nzbot.settings import BotSettings
 from nzbot.store import Case, LinkJob, Store
+
+HOME_SECONDS = 10.0  # the Home tabs are republished at most this often
 
 
 HANDOFF_EVENT = "nzbot_case_handoff"
 
 
+def waits_on_pm(case: Case) -> bool:
+    """A decided case that still needs the Program Manager's hand (the merge route: the
+    merge in the NZ is theirs to make) stays in the queue message, with its steps."""
+    return case.decision == "merge" and case.state in ("deciding", "linking")
+
+
 class SlackCaseNotifier:
     def __init__(self, client: WebClient, store: Store, settings: BotSettings,
-                 institution: Institution | None = None) -> None:
+                 institution: Institution | None = None, home_owner: "SlackCaseNotifier | None" = None) -> None:
         self.client = client
         self.store = store
         self.settings = settings
@@ -25,16 +38,93 @@ class SlackCaseNotifier:
         # Program Manager's messages name it (consortium mode)
         self.institution = institution or settings.institutions[0]
         self.report_channel = self.institution.report_channel
+        # The Program Manager's queue is one for every member: it reads the whole store,
+        # and the first member's notifier keeps the Home tabs (one debounce, not one each).
+        self.queue = store.whole()
+        self._home_owner: SlackCaseNotifier = home_owner or self
+        self._home_changed = False  # published when opened (app_home_opened), and on changes
+        self._home_published = float("-inf")
+        # debounced: ten scheduler rounds, at most HOME_SECONDS
+        self._home_seconds = min(HOME_SECONDS, settings.poll_seconds * 10)
 
     def show_case(self, case: Case) -> None:
+        """Updates every message showing the case; in a queue message a decided case makes
+        way for the next. A case sent from a lookup (no job) reaches each Program Manager
+        at once, as one message; a job's cases wait in its queue message."""
         message = case_message(case, institution=self.institution.label).as_kwargs()
         shown = dict(self.store.case_messages(case.id))
-        for channel in self._recipients():
-            if channel in shown:
-                self.client.chat_update(channel=channel, ts=shown[channel], **message)
+        for channel, ts in shown.items():
+            is_queue, link_job = self.store.queue_message(channel, ts)
+            if is_queue and case.state not in DECIDABLE and not waits_on_pm(case):
+                self.review(channel, ts, link_job)
+            elif is_queue:  # still the case to show: with the queue's line and "Next case"
+                job = self.store.link_job(link_job) if link_job is not None else None
+                self.client.chat_update(channel=channel, ts=ts, **review_message(
+                    case, job, self.store.case_counts(link_job), self._label(case)).as_kwargs())
             else:
-                ts = self.client.chat_postMessage(channel=channel, **message)["ts"]
-                self.store.add_case_message(case.id, channel, ts)
+                self.client.chat_update(channel=channel, ts=ts, **message)
+        if case.link_job is not None and case.state in DECIDABLE and not shown:
+            self._offer_review(case.link_job)  # back to decide (failed, re-checked)
+        if case.link_job is None:
+            for channel in self._recipients():
+                if channel not in shown:
+                    ts = self.client.chat_postMessage(channel=channel, **message)["ts"]
+                    self.store.add_case_message(case.id, channel, ts, self._permalink(channel, ts))
+        self._home_owner._home_changed = True
+
+    # -- the Program Manager's queue ----------------------------------------------------
+
+    def queue_ready(self, job: LinkJob, counts: dict[str, int]) -> None:
+        """One message per job to each Program Manager: its cases, and "Review cases"."""
+        done = {channel for channel, _ in self.store.queue_messages_of(job.id)}
+        for channel in self._recipients():
+            if channel not in done:
+                ts = self.client.chat_postMessage(channel=channel, **queue_message(job, counts, self._label(job)).as_kwargs())["ts"]
+                self.store.add_queue_message(job.id, channel, ts, self._permalink(channel, ts))
+        self._home_owner._home_changed = True
+
+    def _offer_review(self, link_job: int) -> None:
+        """The job's queue messages not showing a case offer "Review cases" again."""
+        job, counts = self.store.link_job(link_job), self.store.case_counts(link_job)
+        for channel, ts in self.store.queue_messages_of(link_job):
+            if not self.store.shows_a_case(channel, ts):
+                self.client.chat_update(channel=channel, ts=ts, **queue_message(job, counts, self._label(job)).as_kwargs())
+
+    def review(self, channel: str, ts: str | None, link_job: int | None, user: str | None = None) -> None:
+        """Shows the next case to decide (of the job, or of all) in the queue message
+        (channel, ts), in place; with no message (the Home tab's button), in a new one in
+        the user's DM."""
+        job = self.queue.link_job(link_job) if link_job is not None else None
+        if ts is None:
+            channel = self._dm(user) if user else self._recipients()[0]
+            ts = self.client.chat_postMessage(channel=channel, **queue_message(job, self.queue.case_counts(link_job), self._label(job)).as_kwargs())["ts"]
+            self.queue.add_queue_message(link_job, channel, ts)
+        counts = self.queue.case_counts(link_job)
+        case = self.queue.next_case_to_review(link_job)
+        if case is None:
+            self.client.chat_update(channel=channel, ts=ts, **queue_message(job, counts, self._label(job)).as_kwargs())
+            self.queue.clear_message(channel, ts)
+            return
+        self.client.chat_update(channel=channel, ts=ts, **review_message(case, job, counts, self._label(case)).as_kwargs())
+        self.queue.show_case_in(case.id, channel, ts)
+
+    def publish_home(self, user: str) -> None:
+        """The Home tab: open cases by job, oldest first, and "Review next"."""
+        rows = [(self.queue.link_job(job) if job is not None else None, counts)
+                for job, counts in self.queue.queue_by_job(UNSETTLED)]
+        self.client.views_publish(user_id=user, view=home_view(rows))
+
+    def refresh_home(self) -> None:
+        """Republishes the Program Managers' Home tabs when cases changed, at most once
+        every HOME_SECONDS (views.publish is rate-limited, and a job opens thousands)."""
+        if self._home_owner is not self:
+            return  # the first member's notifier publishes for all
+        now = time.monotonic()
+        if not self._home_changed or now - self._home_published < self._home_seconds:
+            return
+        self._home_changed, self._home_published = False, now
+        for user in self.settings.pm_users:
+            self.publish_home(user)
 
     def case_settled(self, case: Case, revealed_by: LinkJob | None) -> None:
         if revealed_by is None or not revealed_by.message_ts:
@@ -64,16 +154,29 @@ class SlackCaseNotifier:
             **case_handoff_message(case, bool(thread)).as_kwargs())
         return response["ts"]
 
+    def _label(self, row: Case | LinkJob | None) -> str:
+        """How messages name the member a case or job belongs to ("" in single-institution mode)."""
+        if row is None:
+            return ""
+        return next((m.label for m in self.settings.institutions if m.code == row.institution), "")
+
     def _recipients(self) -> list[str]:
         """The PM channel, or a DM channel with each Program Manager."""
         if self.settings.pm_channel:
             return [self.settings.pm_channel]
-        channels = []
-        for user in self.settings.pm_users:
-            key = f"dm:{user}"
-            channel = self.store.recall(key)
-            if not channel:
-                channel = self.client.conversations_open(users=user)["channel"]["id"]
-                self.store.remember(key, channel)
-            channels.append(channel)
-        return channels
+        return [self._dm(user) for user in self.settings.pm_users]
+
+    def _permalink(self, channel: str, ts: str) -> str | None:
+        """Asked once, as the message is posted: /nz cases links to it without asking."""
+        try:
+            return self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
+        except Exception:  # a missing link is no reason to fail the post
+            return None
+
+    def _dm(self, user: str) -> str:
+        key = f"dm:{user}"
+        channel = self.store.recall(key)
+        if not channel:
+            channel = self.client.conversations_open(users=user)["channel"]["id"]
+            self.store.remember(key, channel)
+        return channel

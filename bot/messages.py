@@ -538,9 +538,9 @@ def case_handoff_message(case: Case, revealed_by_job: bool) -> Message:
     return render("case_handoff", case=case, in_thread=revealed_by_job)
 
 
-def cases_message(cases: list[Case], links: dict[int, str]) -> Message:
+def cases_message(cases: list[Case], links: dict[int, str], total: int | None = None) -> Message:
     """/nz cases: the unsettled cases, newest first; `links` maps case id to the permalink
-    of its message (chat.getPermalink)."""
+    of its message (chat.getPermalink); `total` when `cases` holds only the newest."""
     open_cases = [c for c in cases if c.state in UNSETTLED]
     newest_first = sorted(open_cases, key=lambda c: (c.created_at or "", c.id), reverse=True)
     shown = newest_first[:MAX_CASES_LISTED]
@@ -563,8 +563,8 @@ def cases_message(cases: list[Case], links: dict[int, str]) -> Message:
         sections=[
             rows[i : i + CASE_LINES_PER_SECTION] for i in range(0, len(rows), CASE_LINES_PER_SECTION)
         ],
-        total=len(open_cases),
-        hidden=len(open_cases) - len(shown),
+        total=max(total or 0, len(open_cases)),
+        hidden=max(total or 0, len(open_cases)) - len(shown),
     )
 
 
@@ -593,6 +593,54 @@ def already_decided_message(case: Case) -> Message:
     return render("already_decided", case=case, state_words=CASE_STATE_WORDS.get(case.state, case.state))
 
 
-def cases_csv_message(csv_text: str) -> Message:
-    """/nz cases csv: the decisions as CSV in a code block (the CLI gives the whole file)."""
-    return render("cases_csv", csv_text=csv_text, rows=max(0, csv_text.count("\n") - 1))
+def cases_csv_message(csv_text: str, rows: int | None = None) -> Message:
+    """/nz cases csv: the decisions as CSV in a code block (the CLI gives the whole file);
+    `rows`, the number of cases, when `csv_text` holds only the first."""
+    return render("cases_csv", csv_text=csv_text, rows=rows if rows is not None else max(0, csv_text.count("\n") - 1))
+
+
+# --- the Program Manager's queue -------------------------------------------------------
+
+HOME_JOBS_SHOWN = 40  # a Home tab holds 100 blocks: one per job, and a few more
+STATE_WORDS = {"open": "to decide", "failed": "failed, to decide again", "deciding": "decided",
+               "linking": "being linked", "linked": "linked", "skipped": "skipped"}
+
+
+def _states_line(counts: dict[str, int]) -> str:
+    shown = [f"{number(counts[s])} {STATE_WORDS[s]}" for s in STATE_WORDS if counts.get(s)]
+    return " \u00b7 ".join(shown) or "no cases"
+
+
+def queue_message(job: LinkJob | None, counts: dict[str, int], institution: str = "") -> Message:
+    """The Program Manager's one message for a job's cases, with "Review cases";
+    `institution` names the member whose job it is (consortium mode)."""
+    return render("queue", job=job, counts=counts, states=_states_line(counts), institution=institution)
+
+
+def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], institution: str = "") -> Message:
+    """One case of the queue, shown in the queue message in place of the last one;
+    `institution` names the case's member (consortium mode)."""
+    message = case_message(case, institution=institution)
+    left = counts.get("open", 0) + counts.get("failed", 0)
+    where = f"from set *{mrkdwn(job.set_name)}*" if job else "in the queue"
+    note = {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate_to(
+        f":inbox_tray: Reviewing {plural(left, 'case')} still to decide {where}; "
+        "after each decision the next appears here.", CONTEXT_LIMIT)}]}
+    blocks = [note, *message.blocks] if len(message.blocks) < 50 else list(message.blocks)
+    if case.state not in DECIDABLE and len(blocks) < 50:  # decided, its steps still shown
+        blocks.append({"type": "actions", "elements": [{
+            "type": "button", "action_id": action_ids.REVIEW_CASES, "value": str(job.id) if job else "all",
+            "text": {"type": "plain_text", "text": "Next case", "emoji": True}}]})
+    return Message(text=message.text, blocks=blocks)
+
+
+def home_view(rows: list[tuple[LinkJob | None, dict[str, int]]]) -> dict[str, Any]:
+    """views.publish's view for the Home tab: the queue by job, oldest first."""
+    entries = [{"name": job.set_name if job else "Sent from lookups",
+                "when": slack_date(job.created_at) if job and job.created_at else "",
+                "states": _states_line(counts)} for job, counts in rows]
+    waiting = sum(c.get("open", 0) + c.get("failed", 0) for _, c in rows)
+    busy = sum(c.get("deciding", 0) + c.get("linking", 0) for _, c in rows)
+    message = render("home", rows=entries[:HOME_JOBS_SHOWN], hidden=max(0, len(entries) - HOME_JOBS_SHOWN),
+                     waiting=waiting, busy=busy)
+    return {"type": "home", "blocks": message.blocks}

@@ -46,7 +46,10 @@ class Scheduler:
         member = member or next(iter(self.services.members.values()))
         code = member.institution.code
         try:
-            member.link_jobs.discover_ui_runs(self.watching_since[code])
+            since = member.link_jobs.discover_ui_runs(self.watching_since[code])
+            if since != self.watching_since[code]:  # moves forward: each round costs the same
+                member.store.remember(_watching_key(code), since.isoformat())
+                self.watching_since[code] = since
         except AlmaError as exc:  # Alma down or quota low: the next round tries again
             member.link_jobs.blocked.failed("watching Alma for link jobs", exc)
 

@@ -82,6 +82,15 @@ class CaseNotifier(Protocol):
     def case_settled(self, case: Case, revealed_by: LinkJob | None) -> None:
         """Tells the thread of the job that revealed the case how it ended."""
 
+    def queue_ready(self, job: LinkJob, counts: dict[str, int]) -> None:
+        """A job's re-check is over: the Program Manager(s) get one message for its cases."""
+
+    def review(self, channel: str, ts: str | None, link_job: int | None, user: str | None = None) -> None:
+        """Shows the next case to decide (of a job, or of all) in a queue message, in place."""
+
+    def refresh_home(self) -> None:
+        """Brings the Program Managers' queue overviews up to date (debounced)."""
+
     def hand_off(self, case: Case, revealed_by: LinkJob | None) -> str | None:
         """Gives the cataloger (case.handed_to) the Metadata Editor steps, in the thread of
         the job that revealed the case (or the report channel); returns the message's ts."""
@@ -164,6 +173,22 @@ class Cases:
             self._settled(case)
         return case
 
+    def review(self, user: str, channel: str | None, ts: str | None, link_job: str) -> None:
+        """The Program Manager's "Review cases" ("all", or a link job's row id): the next
+        case to decide replaces the queue message's content."""
+        if user not in self.pm_users:
+            self.store.audit(user, "case_review", f"job {link_job}", "refused: not the Program Manager")
+            raise NotProgramManager(user)
+        job_row = None
+        if link_job != "all":
+            if not (link_job.isascii() and link_job.isdigit() and len(link_job) <= 18):
+                raise BadInput(f"There is no link job {quoted(link_job)}.")
+            try:
+                job_row = self.store.link_job(int(link_job)).id
+            except NotFoundError:
+                raise BadInput(f"There is no link job {link_job}.") from None
+        self.notifier.review(channel or "", ts, job_row, user)
+
     # -- carrying decisions out (the scheduler's step) -------------------------------
 
     def advance(self) -> None:
@@ -173,16 +198,20 @@ class Cases:
         try:
             run_round(log, "cases", (self.deliver, self.route_decided, self.watch_merges,
                                      self.batch_into_link_jobs, self.verify_linking,
-                                     self.remove_tokens, self.deliver_hand_offs),
+                                     self.remove_tokens, self.deliver_hand_offs,
+                                     self.notifier.refresh_home),
                       on_alma_error=self.link_jobs.blocked.failed)
         finally:
             self._advancing.release()
 
     def deliver(self) -> None:
-        """Open cases nobody has been shown yet (new, or Slack was down) go out now."""
-        for case in self.store.cases("open"):
-            if not self.store.case_messages(case.id):
-                self._show(case)
+        """Cases sent from a lookup that nobody has been shown yet (Slack was down) go out
+        now; a job whose re-check is over gives the Program Manager one queue message.
+        Reads only the cases with something to deliver, never every open case."""
+        for case in self.store.undelivered_cases():
+            self._show(case)
+        for job in self.store.jobs_awaiting_queue_message():
+            self.notifier.queue_ready(job, self.store.case_counts(job.id))
 
     def route_decided(self) -> None:
         for case in self.store.cases("deciding"):
@@ -570,17 +599,28 @@ def decisions_csv(store: Store) -> str:
     """Every case with its decision and the NZ duplicates it revealed: the Program
     Manager's merge work list (kept record, duplicates)."""
     out = io.StringIO()
+    write_decisions_csv(store, out)
+    return out.getvalue()
+
+
+def write_decisions_csv(store: Store, out, limit: int | None = None) -> int:
+    """Writes decisions_csv's rows to `out` as they are read (memory stays flat however
+    many cases); at most `limit` cases. Returns the number of cases written."""
     writer = csv.writer(out)
+    written = 0
     writer.writerow(["case", "iz_mms_id", "title", "state", "decision", "kept_nz_mms_id",
                      "duplicate_nz_mms_ids", "decided_by", "decided_at", "note", "merged_nz_mms_ids",
                      "institution"])
-    for case in store.cases():
+    for case in store.iter_cases():
+        if limit is not None and written >= limit:
+            break
+        written += 1
         kept = case.chosen_nz_mms_id or ""
         duplicates = [m for m in case.candidate_ids if m != kept]
         writer.writerow([case.id, case.iz_mms_id, case.iz_title, case.state, case.decision or "",
                          kept, " ".join(duplicates), case.decided_by or "", case.decided_at or "",
                          case.note or "", " ".join(case.merged), case.institution])
-    return out.getvalue()
+    return written
 
 
 def _token_route(token: LinkToken) -> Route:

@@ -77,10 +77,10 @@ def run_simulator(args: argparse.Namespace) -> int:
 def run_cases(args: argparse.Namespace) -> int:
     import os
 
-    from nzbot.cases import decisions_csv
+    from nzbot.cases import write_decisions_csv
     from nzbot.store import Store
 
-    sys.stdout.write(decisions_csv(Store(os.environ.get("NZBOT_DB", "").strip() or "nzbot.db")))
+    write_decisions_csv(Store(os.environ.get("NZBOT_DB", "").strip() or "nzbot.db"), sys.stdout)
     return 0
 
 

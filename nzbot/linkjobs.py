@@ -14,6 +14,7 @@ request stays queued and is started, in order, when Alma allows.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from datetime import datetime, timedelta, timezone
@@ -30,7 +31,7 @@ from alma.errors import (
     JobStartUncertain,
     SetNotFound,
 )
-from alma.matching import Verdict
+from alma.matching import Match, Verdict
 from alma.models import JobInstance, LinkJobParameters
 from alma.preview import SetPreview, preview_set
 from nzbot.blocked import BlockedWork
@@ -41,6 +42,20 @@ from nzbot.store import LinkJob, Store, now
 log = logging.getLogger(__name__)
 
 ALMA_UI = "alma"  # requested_by for runs started in Alma's own UI
+# Discovery lists runs from the newest it has seen less this much, for runs Alma lists
+# late or a clock a little behind (Alma itself filters by submission day).
+DISCOVERY_MARGIN = timedelta(hours=1)
+RECHECK_DONE = "done"  # the re-check's recorded position once its pass is over
+
+
+def recheck_key(job_row_id: int) -> str:
+    """Where the re-check of a job's set records the member offset it has reached."""
+    return f"recheck:{job_row_id}"
+
+
+def unreadable_key(job_row_id: int) -> str:
+    """Where the re-check records the set's records whose MARC it cannot read (JSON list)."""
+    return f"recheck_unreadable:{job_row_id}"
 
 
 class Notifier(Protocol):
@@ -216,52 +231,86 @@ class LinkJobs:
 
     def reconcile_reported(self) -> None:
         """After a job, finds the set's members still unlinked that have several NZ
-        matches and records each as a case for the Program Manager."""
+        matches and records each as a case for the Program Manager: one pass per job,
+        resumed where it stopped after a crash or an Alma outage, then one message in
+        the job's thread with the number of its cases as the database holds them."""
         for job in self.store.link_jobs("reported"):
             if job.reconciled:
                 continue
-            try:
-                found = self.background.get_set(job.set_id)
-            except SetNotFound:  # deleted since: nothing left to re-check
-                self.store.update_link_job(job.id, reconciled=1)
-                continue
-            case_ids, unreadable = [], []
-            for mms_id, match in preview_set(self.background, SetPreview(found, found.number_of_members)):
-                if match is not None and match.verdict is Verdict.UNREADABLE:
-                    # no case: its MARC must be corrected in Alma first (the job left it too)
-                    self.store.audit("nzbot", "record_unreadable", f"record {mms_id}", "skipped",
-                                     f"link job {job.id}: its MARC cannot be read")
-                    unreadable.append(mms_id)
-                    continue
-                if match is None or match.verdict is not Verdict.MULTI:
-                    continue
-                case = self.store.open_case(
-                    mms_id,
-                    match.iz.title if match.iz else "",
-                    [card.as_dict() for card in match.candidates],
-                    job.id,
-                    match.iz.as_dict() if match.iz else None,
-                )
-                if case is not None:
-                    case_ids.append(case.id)
-                    self.store.audit("nzbot", "case_opened", f"record {mms_id}", "open",
-                                     f"{len(match.candidates)} candidates")
-            self.store.update_link_job(job.id, reconciled=1)
+            if self.store.recall(recheck_key(job.id)) != RECHECK_DONE:
+                self._recheck_pass(job)
+            case_ids = self.store.case_ids_of_job(job.id)
+            unreadable = json.loads(self.store.recall(unreadable_key(job.id)) or "[]")
             if case_ids:
                 self.notifier.cases_found(self.store.link_job(job.id), case_ids)
             if unreadable:
                 self.notifier.unreadable_found(self.store.link_job(job.id), unreadable)
+            self.store.update_link_job(job.id, reconciled=1)
 
-    def discover_ui_runs(self, since: datetime) -> None:
-        """Link-job runs started in Alma's own UI: tracked and reported like ours."""
+
+    def _recheck_pass(self, job: LinkJob) -> None:
+        """Reads the set once, chunk by chunk from the position recorded, and records each
+        chunk's multi-matches as cases together with the position reached, in one
+        transaction: a pass stopped anywhere resumes at the first chunk not recorded."""
+        key = recheck_key(job.id)
+        position = self.store.recall(key) or "0"
+        try:
+            found = self.background.get_set(job.set_id)
+        except SetNotFound:  # deleted since: nothing left to re-check
+            self.store.remember(key, RECHECK_DONE)
+            return
+        multi: list[tuple[str, Match]] = []
+        unreadable: list[str] = []
+
+        def chunk_done(done: int, total: int) -> None:
+            with self.store.writing():
+                for mms_id in unreadable:
+                    # no case: its MARC must be corrected in Alma first (the job left it too)
+                    self.store.audit("nzbot", "record_unreadable", f"record {mms_id}", "skipped",
+                                     f"link job {job.id}: its MARC cannot be read")
+                if unreadable:
+                    seen = json.loads(self.store.recall(unreadable_key(job.id)) or "[]")
+                    self.store.remember(unreadable_key(job.id), json.dumps(seen + unreadable))
+                for mms_id, match in multi:
+                    case = self.store.open_case(
+                        mms_id, match.iz.title if match.iz else "",
+                        [card.as_dict() for card in match.candidates], job.id,
+                        match.iz.as_dict() if match.iz else None)
+                    if case is not None:
+                        self.store.audit("nzbot", "case_opened", f"record {mms_id}", "open",
+                                         f"{len(match.candidates)} candidates")
+                self.store.remember(key, str(done))
+            multi.clear()
+            unreadable.clear()
+
+        heading = SetPreview(found, found.number_of_members)
+        for mms_id, match in preview_set(self.background, heading, chunk_done, start=int(position)):
+            if match is not None and match.verdict is Verdict.UNREADABLE:
+                unreadable.append(mms_id)
+            elif match is not None and match.verdict is Verdict.MULTI:
+                multi.append((mms_id, match))
+        chunk_done(heading.total, heading.total)  # nothing left over; marks the end
+        self.store.remember(key, RECHECK_DONE)
+
+    def discover_ui_runs(self, since: datetime) -> datetime:
+        """Link-job runs started in Alma's own UI: tracked and reported like ours. Returns
+        the `since` for the next round: the newest run seen, less a margin, so that each
+        round lists only the latest runs however many there have been."""
         link_job = self.background.find_link_job()
+        since = since if since.tzinfo else since.replace(tzinfo=timezone.utc)
+        newest = since
         for instance in self.background.list_job_instances(link_job.id, since):
+            submitted = _alma_time(instance.submit_time)
+            if submitted is not None:  # never beyond our own clock: Alma's may be ahead
+                submitted = min(submitted, datetime.now(timezone.utc))
+            if submitted is not None and submitted - DISCOVERY_MARGIN > newest:
+                newest = submitted - DISCOVERY_MARGIN
             if _before(instance.submit_time, since):
                 continue
             if self.store.link_job_for_instance(link_job.id, instance.id) is not None:
                 continue
             if self.store.link_jobs("starting"):
-                return  # one of ours may be this run: resume_starting decides first
+                return since  # one of ours may be this run: resume_starting decides first
             job = self.store.add_link_job(
                 set_id="", set_name=instance.name or "a set chosen in Alma", set_size=0,
                 requested_by=ALMA_UI, channel="", state="running", reconciled=1,
@@ -271,6 +320,7 @@ class LinkJobs:
             self.store.audit(ALMA_UI, "ui_run_found", f"instance {instance.id}", "running")
             self._announce(job)
             self._record_instance(job, instance)
+        return newest
 
     def announce_missing(self) -> None:
         """Start messages that could not be posted (Slack down) are posted now."""
@@ -326,12 +376,18 @@ def link_parameters(job: LinkJob) -> LinkJobParameters:
     return LinkJobParameters(set_id=job.set_id, contribute=job.contribute)
 
 
-def _before(alma_time: str, since: datetime) -> bool:
-    if not alma_time:
-        return False
+def _alma_time(alma_time: str) -> datetime | None:
+    """An Alma timestamp (2026-12-01T10:00:00Z), aware; None when absent or unreadable."""
     try:
-        when = datetime.fromisoformat(alma_time.replace("Z", "+00:00"))
+        when = datetime.fromisoformat((alma_time or "").replace("Z", "+00:00"))
     except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _before(alma_time: str, since: datetime) -> bool:
+    when = _alma_time(alma_time)
+    if when is None:
         return False
     if since.tzinfo is None:
         since = since.replace(tzinfo=timezone.utc)

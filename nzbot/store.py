@@ -6,6 +6,7 @@ clicks) can never both win.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import sqlite3
@@ -116,6 +117,22 @@ def m003_link_routes(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m004_pm_queue(db: sqlite_utils.Database) -> None:
+    # The Program Manager's queue: one message per job (and per Program Manager) in which
+    # its cases are reviewed one at a time; link_job NULL for "Review next" from the Home tab.
+    db["queue_messages"].create({"channel": str, "ts": str, "link_job": int}, pk=("channel", "ts"))
+    db["queue_messages"].create_index(["link_job", "channel"])
+    db["cases"].create_index(["link_job", "state"])
+
+
+@migrations()
+def m005_permalinks(db: sqlite_utils.Database) -> None:
+    # Kept when a message is posted, so that /nz cases needs no chat.getPermalink per line.
+    db["case_messages"].add_column("permalink", str)
+    db["queue_messages"].add_column("permalink", str)
+
+
+@migrations()
 def m_institutions(db: sqlite_utils.Database) -> None:
     # Consortium mode: each row belongs to one member institution (its code). Rows of a
     # single-institution database belong to the implicit one, code "".
@@ -223,6 +240,33 @@ class Case:
         return tuple(c["mms_id"] for c in self.candidates)
 
 
+class _Database(sqlite_utils.Database):
+    """sqlite-utils' Database whose transactions take the write lock as they begin
+    (BEGIN IMMEDIATE). A deferred BEGIN that reads and then writes fails at once with
+    "database is locked" in WAL mode when another connection wrote meanwhile: the busy
+    timeout does not apply to that upgrade. Every write of sqlite-utils (insert, update)
+    and of ours goes through atomic(), so every transaction that writes waits its turn."""
+
+    @contextlib.contextmanager
+    def atomic(self):
+        if self.conn.in_transaction:  # nested: sqlite-utils' savepoint
+            with super().atomic():
+                yield self
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.rollback()
+                raise
+
+
 @dataclass(frozen=True)
 class LinkToken:
     """The token route's temporary `035 $a <prefix><token>` on a chosen NZ record and an
@@ -253,7 +297,11 @@ class Store:
         self.institution: str | None = None
         migrations.apply(self.db)
 
-    def for_institution(self, code: str) -> "Store":
+    def whole(self) -> "Store":
+        """This store seen whole: every member's rows (the Program Manager's queue)."""
+        return self.for_institution(None)
+
+    def for_institution(self, code: str | None) -> "Store":
         """This store seen by one member institution: same database and connections; its
         queries see only that member's link jobs, cases and tokens, and what it adds is its."""
         view = copy.copy(self)
@@ -278,7 +326,7 @@ class Store:
         if db is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 30000")
-            db = sqlite_utils.Database(conn)
+            db = _Database(conn)
             if self.path != ":memory:":
                 db.enable_wal()
             self._local.db = db
@@ -382,6 +430,15 @@ class Store:
             )).last_pk
         return self.case(row_id)
 
+    def writing(self):
+        """One transaction (BEGIN IMMEDIATE) for several writes: all of them land, or none."""
+        return self.db.atomic()
+
+    def case_ids_of_job(self, link_job: int) -> list[int]:
+        """The cases a link job's re-check opened, as the database holds them."""
+        return [r[0] for r in self.db.execute(
+            "SELECT id FROM cases WHERE link_job = ? ORDER BY id", [link_job])]
+
     def case(self, case_id: int) -> Case:
         return Case.from_row(self.db["cases"].get(case_id))
 
@@ -394,9 +451,109 @@ class Store:
         return [(r["channel"], r["ts"]) for r in self.db["case_messages"].rows_where(
             "case_id = ?", [case_id], order_by="id")]
 
-    def add_case_message(self, case_id: int, channel: str, ts: str) -> None:
+    def add_case_message(self, case_id: int, channel: str, ts: str, permalink: str | None = None) -> None:
         self.db["case_messages"].insert(
-            {"case_id": case_id, "channel": channel, "ts": ts}, ignore=True)
+            {"case_id": case_id, "channel": channel, "ts": ts, "permalink": permalink}, ignore=True)
+
+    def show_case_in(self, case_id: int, channel: str, ts: str) -> None:
+        """The message (channel, ts) now shows this case, and no other."""
+        with self.writing():
+            self.db.execute("DELETE FROM case_messages WHERE channel = ? AND ts = ?", [channel, ts])
+            self.db.execute("INSERT OR REPLACE INTO case_messages (case_id, channel, ts) VALUES (?, ?, ?)",
+                            [case_id, channel, ts])
+
+    def shows_a_case(self, channel: str, ts: str) -> bool:
+        return self.db.execute("SELECT 1 FROM case_messages WHERE channel = ? AND ts = ?",
+                               [channel, ts]).fetchone() is not None
+
+    def clear_message(self, channel: str, ts: str) -> None:
+        """The message (channel, ts) shows no case any more."""
+        self.db.execute("DELETE FROM case_messages WHERE channel = ? AND ts = ?", [channel, ts])
+
+    # -- the Program Manager's queue ------------------------------------------------------
+
+    def add_queue_message(self, link_job: int | None, channel: str, ts: str, permalink: str | None = None) -> None:
+        self.db.execute("INSERT OR IGNORE INTO queue_messages (channel, ts, link_job, permalink)"
+                        " VALUES (?, ?, ?, ?)", [channel, ts, link_job, permalink])
+
+    def newest_unsettled(self, states: tuple[str, ...], limit: int) -> tuple[list[Case], int]:
+        """The `limit` newest cases in `states`, and how many there are in all."""
+        marks = ", ".join("?" for _ in states)
+        where, args = self._mine(f"state IN ({marks})", list(states))
+        total = self.db.execute(f"SELECT count(*) FROM cases WHERE {where}", args).fetchone()[0]
+        rows = self.db["cases"].rows_where(where, args, order_by="id desc", limit=limit)
+        return [Case.from_row(r) for r in rows], total
+
+    def permalinks(self, case_ids: list[int]) -> dict[int, str]:
+        """A link to a message showing each case: its own, else its job's queue message."""
+        links: dict[int, str] = {}
+        for case_id in case_ids:
+            row = self.db.execute(
+                "SELECT permalink FROM case_messages WHERE case_id = ? AND permalink IS NOT NULL"
+                " UNION ALL SELECT q.permalink FROM queue_messages q JOIN cases c ON q.link_job = c.link_job"
+                " WHERE c.id = ? AND q.permalink IS NOT NULL LIMIT 1", [case_id, case_id]).fetchone()
+            if row:
+                links[case_id] = row[0]
+        return links
+
+    def iter_cases(self):
+        """Every case, oldest first, read as it is used (memory stays flat)."""
+        for row in self.db["cases"].rows_where(order_by="id"):
+            yield Case.from_row(row)
+
+    def queue_message(self, channel: str, ts: str) -> tuple[bool, int | None]:
+        """(is it a queue message, the link job it reviews: None for all open cases)."""
+        row = self.db.execute("SELECT link_job FROM queue_messages WHERE channel = ? AND ts = ?",
+                              [channel, ts]).fetchone()
+        return (row is not None, row[0] if row else None)
+
+    def queue_messages_of(self, link_job: int) -> list[tuple[str, str]]:
+        """(channel, ts) of each queue message of this job."""
+        return [(r[0], r[1]) for r in self.db.execute(
+            "SELECT channel, ts FROM queue_messages WHERE link_job = ? ORDER BY rowid", [link_job])]
+
+    def jobs_awaiting_queue_message(self) -> list[LinkJob]:
+        """Jobs whose re-check is over and that have cases to decide, but no queue message yet."""
+        mine, args = self._mine(None, [])  # each member posts its own jobs' queue messages
+        rows = self.db.execute(
+            "SELECT * FROM link_jobs j WHERE j.reconciled = 1 AND j.state = 'reported'"
+            + (" AND j.institution = ?" if mine else "") +
+            " AND NOT EXISTS (SELECT 1 FROM queue_messages q WHERE q.link_job = j.id)"
+            " AND EXISTS (SELECT 1 FROM cases c WHERE c.link_job = j.id AND c.state IN ('open', 'failed'))"
+            " ORDER BY j.id", args).fetchall()
+        columns = [d[0] for d in self.db.execute("SELECT * FROM link_jobs LIMIT 0").description]
+        return [LinkJob.from_row(dict(zip(columns, row))) for row in rows]
+
+    def next_case_to_review(self, link_job: int | None, states: tuple[str, ...] = ("open", "failed")) -> Case | None:
+        """The oldest case still to be decided, of one job or (None) of all."""
+        marks = ", ".join("?" for _ in states)
+        where = f"state IN ({marks})" + (" AND link_job = ?" if link_job is not None else "")
+        rows = list(self.db["cases"].rows_where(
+            where, [*states, *([link_job] if link_job is not None else [])], order_by="id", limit=1))
+        return Case.from_row(rows[0]) if rows else None
+
+    def case_counts(self, link_job: int | None = None) -> dict[str, int]:
+        """Cases by state, of one job or (None) of all."""
+        where, args = ("WHERE link_job = ?", [link_job]) if link_job is not None else ("", [])
+        return {state: n for state, n in self.db.execute(
+            f"SELECT state, count(*) FROM cases {where} GROUP BY state", args)}
+
+    def queue_by_job(self, states: tuple[str, ...]) -> list[tuple[int | None, dict[str, int]]]:
+        """(link job, cases by state) for each job with cases in `states`, oldest job first
+        (cases sent from a lookup, with no job, first of all)."""
+        marks = ", ".join("?" for _ in states)
+        by_job: dict[int | None, dict[str, int]] = {}
+        for job, state, n in self.db.execute(
+                f"SELECT link_job, state, count(*) FROM cases WHERE state IN ({marks})"
+                " GROUP BY link_job, state ORDER BY link_job", list(states)):
+            by_job.setdefault(job, {})[state] = n
+        return list(by_job.items())
+
+    def undelivered_cases(self) -> list[Case]:
+        """Open cases sent from a lookup that no message shows yet (Slack was down)."""
+        return [Case.from_row(r) for r in self.db["cases"].rows_where(*self._mine(
+            "state = 'open' AND link_job IS NULL AND id NOT IN (SELECT case_id FROM case_messages)", []),
+            order_by="id")]
 
     def cases(self, *states: str) -> list[Case]:
         where = f"state IN ({', '.join('?' for _ in states)})" if states else None

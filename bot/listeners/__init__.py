@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.listeners import actions, commands
+from bot.listeners import actions, commands, home
 from bot.services import Services
 
 
 def register_listeners(app: App, services: Services) -> None:
     commands.register(app, services)
     actions.register(app, services)
+    home.register(app, services)

@@ -283,23 +283,64 @@ class Demo:
             JOB_TIMEOUT, "the link job's report in #nz-report")
         job_ts = report.args["thread_ts"]
 
-        self.step(f"the {NAMES[PM]} decides a multi-match the job found")
-        case_call = self.wait(
+        self.step(f"the {NAMES[PM]} reviews the job's cases and decides a multi-match")
+        queue_call = self.wait(
             lambda: self.first_call("chat.postMessage", lambda c: c.ok and str(c.response.get("channel", ""))
-                                    .startswith("D") and multi in everything_said(c.args)),
-            CASE_TIMEOUT, f"the {NAMES[PM]}'s message about IZ record {multi}")
-        dm, case_ts = case_call.response["channel"], case_call.response["ts"]
-        message = next((m for m in self.stub.messages(dm) if m["ts"] == case_ts), None)
+                                    .startswith("D") and any(b.get("action_id") == action_ids.REVIEW_CASES
+                                                             for b in buttons(c.args))),
+            CASE_TIMEOUT, f"the {NAMES[PM]}'s message about the job's cases")
+        dm, queue_ts = queue_call.response["channel"], queue_call.response["ts"]
+
+        def queue_message() -> dict[str, Any] | None:
+            return next((m for m in self.stub.messages(dm) if m["ts"] == queue_ts), None)
+
+        message = queue_message()
         self.check(message is not None, "the Program Manager's message is not in the DM")
+        review = next(b for b in buttons(message) if b.get("action_id") == action_ids.REVIEW_CASES)
+        self.click(PM, dm, message, review, "Review cases")
         chosen = seed.NZ_RECORDS["multi_three_b"]
+        token_iz = seed.CASES["multi"]  # decided by the token route, below
+
+        def next_case(before: str) -> dict[str, Any]:
+            """The case the queue message shows now, once it changed from `before`."""
+            return self.wait(lambda: (lambda m: m if m and everything_said(m) != before and any(
+                action_ids.base(str(b.get("action_id"))) in (action_ids.LINK_CANDIDATE, action_ids.SKIP_CASE)
+                for b in buttons(m)) else None)(queue_message()), CASE_TIMEOUT, "a case in the message")
+
+        message = next_case(everything_said(message))
+        token_message = None
+        for _ in range(20):  # one case at a time, in the same message: skip the others for now
+            if multi in everything_said(message):
+                break
+            if token_iz in everything_said(message) and token_message is None:
+                token_message = message  # the token route's pick, once this one is done
+                break
+            skip = next(b for b in buttons(message) if action_ids.base(str(b.get("action_id"))) == action_ids.SKIP_CASE)
+            before = everything_said(message)
+            self.click(PM, dm, message, skip, "Skip for now")
+            message = next_case(before)
+        if token_message is not None:  # shown first: decided first, by the token route
+            self.play_token_route(dm, token_message)
+            message = next_case(everything_said(token_message))
+            for _ in range(20):
+                if multi in everything_said(message):
+                    break
+                skip = next(b for b in buttons(message)
+                            if action_ids.base(str(b.get("action_id"))) == action_ids.SKIP_CASE)
+                before = everything_said(message)
+                self.click(PM, dm, message, skip, "Skip for now")
+                message = next_case(before)
+        self.step(f"the {NAMES[PM]} picks a candidate an 035 singles out")
+        self.check(multi in everything_said(message), f"the review never showed IZ record {multi}")
         button = next((b for b in buttons(message)
                        if action_ids.base(str(b.get("action_id"))) == action_ids.LINK_CANDIDATE
                        and str(b.get("value", "")).endswith(f":{chosen}")), None)
         self.check(button is not None, f"the message had no 'Link to this record' button for NZ record {chosen}")
         self.click(PM, dm, message, button, f"under NZ record {chosen}")
-        self.wait(lambda: any(c.ok and c.args.get("ts") == case_ts and "verified" in everything_said(c.args)
-                              for c in self.stub.calls("chat.update")),
-                  CASE_TIMEOUT, f"the message showing the verified link of IZ record {multi}")
+        self.wait(lambda: self.first_call("chat.postMessage", lambda c: c.ok and c.args.get("thread_ts") == job_ts
+                                          and multi in everything_said(c.args)
+                                          and "verified" in everything_said(c.args)),
+                  CASE_TIMEOUT, f"the verified link of IZ record {multi} in the link job's thread")
         self.wait(lambda: self.first_call("chat.postMessage", lambda c: c.ok and c.args.get("thread_ts") == job_ts
                                           and f"<@{PM}>" in everything_said(c.args)),
                   CASE_TIMEOUT, "the reply in the link job's thread")
@@ -310,7 +351,8 @@ class Demo:
             self.pump()
             time.sleep(0.05)
         self.say(f"\n\u2714 In Alma (the simulator), IZ record {multi} is now linked to NZ record {chosen}.")
-        self.play_token_route(dm)
+        if token_message is None:
+            self.check(False, f"the review never showed IZ record {token_iz}")
         self.play_second_member(dm)
 
     def play_second_member(self, dm: str) -> None:
@@ -328,10 +370,18 @@ class Demo:
         set_id = self.zone_2.state.make_set("College multi-matches", [own]).id
         self.command(f"link {set_id}", CATALOGER_2, REPORT_2)
         self.step(f"the same {NAMES[PM]}'s queue gets {MEMBER_2}'s case, and the pick links in its IZ")
+        queued = self.wait(
+            lambda: next((m for m in self.stub.messages(dm) if "College multi-matches" in everything_said(m)
+                          and any(b.get("action_id") == action_ids.REVIEW_CASES for b in buttons(m))), None),
+            JOB_TIMEOUT + CASE_TIMEOUT, f"the {NAMES[PM]}'s queue message for {MEMBER_2}'s job")
+        self.check(MEMBER_2 in everything_said(queued), f"the queue message did not name {MEMBER_2}")
+        review = next(b for b in buttons(queued) if b.get("action_id") == action_ids.REVIEW_CASES)
+        self.click(PM, dm, queued, review, "Review cases")
         message = self.wait(
-            lambda: next((m for m in self.stub.messages(dm) if own in everything_said(m)), None),
-            JOB_TIMEOUT + CASE_TIMEOUT, f"the {NAMES[PM]}'s message about {MEMBER_2}'s IZ record {own}")
-        self.check(MEMBER_2 in everything_said(message), f"the case message did not name {MEMBER_2}")
+            lambda: next((m for m in self.stub.messages(dm) if m["ts"] == queued["ts"]
+                          and own in everything_said(m)), None),
+            CASE_TIMEOUT, f"{MEMBER_2}'s IZ record {own} in the queue message")
+        self.check(MEMBER_2 in everything_said(message), f"the case did not name {MEMBER_2}")
         chosen = seed.NZ_RECORDS["multi_three_c"]
         button = next((b for b in buttons(message)
                        if action_ids.base(str(b.get("action_id"))) == action_ids.LINK_CANDIDATE
@@ -340,13 +390,13 @@ class Demo:
         self.click(PM, dm, message, button, f"under NZ record {chosen}")
         self.wait(lambda: self.zone_2.state.linked_nz_id_of(own) == chosen, CASE_TIMEOUT,
                   f"IZ record {own} linked to NZ record {chosen} in {MEMBER_2}'s IZ")
-        self.wait(lambda: any(c.ok and c.args.get("ts") == message["ts"] and "verified" in everything_said(c.args)
-                              for c in self.stub.calls("chat.update")),
-                  CASE_TIMEOUT, f"the message showing the verified link of IZ record {own}")
+        self.wait(lambda: self.first_call("chat.postMessage", lambda c: c.ok and c.args.get("channel") == REPORT_2
+                                          and own in everything_said(c.args) and "verified" in everything_said(c.args)),
+                  CASE_TIMEOUT, f"the verified link of IZ record {own} in #college-nz's job thread")
         self.say(f"\n\u2714 In {MEMBER_2}'s IZ (the simulator), IZ record {own} is linked to NZ record {chosen}; "
                  "one bot, one Program Manager, each member's own Alma.")
 
-    def play_token_route(self, dm: str) -> None:
+    def play_token_route(self, dm: str, message: dict[str, Any]) -> None:
         """A pick of a candidate that no 035 singles out: nzbot puts a token on it with the
         NZ's key, links by it, and takes it off again."""
         from alma.simulator import seed
@@ -354,10 +404,6 @@ class Demo:
 
         iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
         self.step(f"the {NAMES[PM]} picks a candidate that no 035 singles out: the token route")
-        message = self.wait(
-            lambda: next((m for m in self.stub.messages(dm) if iz in everything_said(m)
-                          and any(str(b.get("value", "")).endswith(f":{chosen}") for b in buttons(m))), None),
-            CASE_TIMEOUT, f"the {NAMES[PM]}'s message about IZ record {iz}")
         button = next(b for b in buttons(message)
                       if action_ids.base(str(b.get("action_id"))) == action_ids.LINK_CANDIDATE
                       and str(b.get("value", "")).endswith(f":{chosen}"))
@@ -367,10 +413,12 @@ class Demo:
         self.say(f"\n\u2192 In Alma (the simulator), NZ record {chosen} now carries 035 $a {token}: "
                  "nzbot put it there with the NZ's API key, and the same 035 on IZ record "
                  f"{iz}, so that the link job (other-system profile, prefix (NZBOT)) matches this record alone.")
-        self.wait(lambda: any(c.ok and c.args.get("ts") == message["ts"]
-                              and "taken off again (checked)" in everything_said(c.args)
-                              for c in self.stub.calls("chat.update")),
-                  CASE_TIMEOUT, f"the message saying the token came off NZ record {chosen}")
+        # the queue message has moved on to the next case; the case's record says it
+        store = self.bot.services.store
+        case = self.wait(lambda: next((c for c in store.cases() if c.iz_mms_id == iz and c.note
+                                       and "taken off again (checked)" in c.note), None),
+                         CASE_TIMEOUT, f"the case saying the token came off NZ record {chosen}")
+        self.say(f"\n\u2192 nzbot's record of the case: {case.note}")
         self.check(self._token_on(chosen) is None, f"the token is still on NZ record {chosen}")
         linked_to = self.sim.state.linked_nz_id_of(iz)
         self.check(linked_to == chosen, f"Alma shows IZ record {iz} linked to {linked_to}, not {chosen}")

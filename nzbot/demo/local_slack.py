@@ -308,6 +308,31 @@ class SlackStub:
                 _Failure(error, status, retry_after if status == 429 else None, times)
             )
 
+    def enforce_rate_limit(self, posts_per_second: float = 1.0, burst: int = 3,
+                           methods: Iterable[str] = ("chat.postMessage",)) -> None:
+        """Refuses posts beyond Slack's pace as Slack does: about one a second per channel,
+        short bursts allowed, then HTTP 429 ``{"ok": false, "error": "ratelimited"}`` with
+        ``Retry-After`` (whole seconds). https://api.slack.com/apis/rate-limits"""
+        with self._lock:
+            self._rate = (posts_per_second, burst, frozenset(methods))
+            self._buckets: dict[str, tuple[float, float]] = {}  # channel: (tokens, when)
+
+    def _rate_limited(self, call: Call) -> int | None:
+        """Seconds to wait when this call is over the enforced rate, else None."""
+        rate = getattr(self, "_rate", None)
+        if rate is None or call.method not in rate[2]:
+            return None
+        per_second, burst, _ = rate
+        channel = str(call.args.get("channel") or "")
+        now = time.monotonic()
+        tokens, when = self._buckets.get(channel, (float(burst), now))
+        tokens = min(float(burst), tokens + (now - when) * per_second)
+        if tokens < 1.0:
+            self._buckets[channel] = (tokens, now)
+            return max(1, int(-(-(1.0 - tokens) // per_second)))
+        self._buckets[channel] = (tokens - 1.0, now)
+        return None
+
     def clear_failures(self) -> None:
         """Forgets failures set with fail_next() that have not been used up."""
         with self._lock:
@@ -351,6 +376,9 @@ class SlackStub:
                 if failure.retry_after is not None:
                     headers["Retry-After"] = str(failure.retry_after)
                 return failure.status, {"ok": False, "error": failure.error}, headers
+            wait = self._rate_limited(call)
+            if wait is not None:
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)}
             handler = _API_METHODS.get(call.method)
             if handler is None:
                 return 200, {"ok": True}, {}

@@ -135,3 +135,22 @@ def click(harness: Harness, action_id: str, value: str, *, user: str = PM,
                                    response_url=harness.stub.response_url(name))
     answer = post_signed(harness.server.url, interaction_body(payload), SECRET)
     return answer, name
+
+
+def queue_message(harness: Harness, link_job: int, timeout: float = 15.0) -> tuple[str, str]:
+    """(channel, ts) of the Program Manager's queue message for a link job's cases."""
+    return harness.wait(lambda: next(iter(harness.store.queue_messages_of(link_job)), None),
+                        timeout=timeout, what=f"the queue message of link job {link_job}")
+
+
+def review(harness: Harness, case, *, user: str = PM, timeout: float = 15.0) -> tuple[str, str]:
+    """The Program Manager presses "Review cases" on the queue message of the job that
+    revealed `case` (a case sent from a lookup has its own message: nothing to press);
+    waits until the message shows `case`, and returns (channel, ts) of the message."""
+    from bot import action_ids
+
+    if case.link_job is not None:
+        channel, ts = queue_message(harness, case.link_job, timeout)
+        click(harness, action_ids.REVIEW_CASES, str(case.link_job), user=user, channel=channel, message_ts=ts)
+    return harness.wait(lambda: next(iter(harness.store.case_messages(case.id)), None),
+                        timeout=timeout, what=f"case {case.id} shown to the Program Manager")

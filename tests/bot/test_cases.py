@@ -11,7 +11,7 @@ import time
 
 from alma.simulator import seed
 from bot import action_ids
-from tests.bot.conftest import CATALOGER, PM, REPORT, block_text, click
+from tests.bot.conftest import CATALOGER, PM, REPORT, block_text, click, queue_message, review
 
 LINK = f"{action_ids.LINK_CANDIDATE}:1"
 
@@ -39,13 +39,22 @@ def link_set(harness, *iz_ids, name="Cases test set"):
     return set_id
 
 
-def test_a_job_with_multi_matches_sends_each_case_to_the_program_manager(harness):
+def test_a_job_with_multi_matches_gives_the_program_manager_one_queue_message(harness):
+    # was: one DM per case. Now one message per job, in which its cases are reviewed.
     harness.start()
     harness.command(f"link {seed.SETS['link_test']}")
     case = case_for(harness, seed.CASES["multi"])
-    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
+    channel, ts = queue_message(harness, case.link_job)
+    assert channel.startswith("D")  # a DM to the Program Manager
+    (summary,) = harness.stub.messages(channel)
+    summary_text = block_text(summary)
+    assert "1 multi-match case" in summary_text and "Link job test set" in summary_text
+    (review_button,) = [e for b in summary["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert review_button["action_id"] == action_ids.REVIEW_CASES
+    assert review_button["value"] == str(case.link_job)
+    assert review(harness, case) == (channel, ts)  # the case shows in that message, in place
     message = shown(harness, case.id)
-    assert message["channel"].startswith("D")  # a DM to the Program Manager
+    assert len(harness.stub.messages(channel)) == 1  # no new message for the case
     text = block_text(message)
     assert seed.NZ_RECORDS["multi_a"] in text and seed.NZ_RECORDS["multi_b"] in text
     buttons = [e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
@@ -77,17 +86,18 @@ def test_the_pick_becomes_a_verified_link_and_the_message_says_so(harness):
     chosen = seed.NZ_RECORDS["multi_three_b"]
     link_set(harness, iz)
     case = case_for(harness, iz)
-    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
-    click(harness, LINK, f"{case.id}:{chosen}")
+    channel, ts = review(harness, case)
+    click(harness, LINK, f"{case.id}:{chosen}", channel=channel, message_ts=ts)
     linked = state_of(harness, case.id, "linked", "failed")
     assert linked.state == "linked", linked.note
     assert harness.sim.state.linked_nz_id_of(iz) == chosen  # Alma really linked it
     assert linked.decided_by == PM and linked.chosen_nz_mms_id == chosen
-    # the message update may follow the state change by a moment
-    harness.wait(lambda: "verified" in block_text(shown(harness, case.id)), what="the message update")
-    text = block_text(shown(harness, case.id))
-    assert "verified" in text and chosen in text
-    assert not any(b["type"] == "actions" for b in shown(harness, case.id)["blocks"])
+    # was: the case's own message said "verified". Now the queue message moves on (here:
+    # the job's only case was decided) and the job's thread says how the case ended.
+    harness.wait(lambda: "every one has been decided" in block_text(
+        next(m for m in harness.stub.messages(channel) if m["ts"] == ts)), what="the queue message done")
+    harness.wait(lambda: any("linked and verified" in block_text(m) and chosen in block_text(m)
+                             for m in harness.stub.messages(REPORT)), what="the verified link in the thread")
     # the link job ran on the 035 the chosen record alone carries
     run = next(r for r in harness.sim.state.runs.values() if r.params.get("non_serial_match_prefix"))
     assert run.params["non_serial_match_prefix"] == "(OrU)"
@@ -112,8 +122,11 @@ def test_without_an_nz_key_or_identifying_035_the_pick_goes_to_the_cataloger(har
     chosen = seed.NZ_RECORDS["multi_a"]
     link_set(harness, iz)  # started by CATALOGER
     case = case_for(harness, iz)
+    review(harness, case)
+    text = block_text(shown(harness, case.id))
     click(harness, LINK, f"{case.id}:{chosen}")
     handed = state_of(harness, case.id, "linking")
+    assert iz in text and chosen in text  # the case as reviewed, before the pick
     assert handed.route.startswith("manual")
     job = harness.store.link_job(case.link_job)
     (message,) = harness.wait(lambda: handoffs(harness), what="the hand-off")
@@ -121,9 +134,12 @@ def test_without_an_nz_key_or_identifying_035_the_pick_goes_to_the_cataloger(har
     text = block_text(message)
     assert f"<@{CATALOGER}>" in text and iz in text and chosen in text
     assert "Share with Network" in text and "Link* next to NZ record" in text
-    harness.wait(lambda: f"went to <@{CATALOGER}>" in block_text(shown(harness, case.id)),
+    # the queue message has moved on to the next case; the case, as the PM's message
+    # would now read it (was: read back from the case's own message)
+    from bot.messages import case_message
+    harness.wait(lambda: f"went to <@{CATALOGER}>" in block_text(case_message(harness.store.case(case.id)).as_kwargs()),
                  what="the PM's message naming the cataloger")
-    assert "Share with Network" not in block_text(shown(harness, case.id))
+    assert "Share with Network" not in block_text(case_message(harness.store.case(case.id)).as_kwargs())
     assert harness.store.case(case.id).handed_to == CATALOGER
     harness.sim.state.link(iz, chosen)  # the cataloger follows the steps in Alma
     assert state_of(harness, case.id, "linked").chosen_nz_mms_id == chosen
@@ -193,11 +209,15 @@ def test_skip_for_now(harness):
     harness.start()
     link_set(harness, seed.CASES["multi"])
     case = case_for(harness, seed.CASES["multi"])
-    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
-    click(harness, action_ids.SKIP_CASE, str(case.id))
+    channel, ts = review(harness, case)
+    click(harness, action_ids.SKIP_CASE, str(case.id), channel=channel, message_ts=ts)
     skipped = state_of(harness, case.id, "skipped")
     assert skipped.decided_by == PM
-    harness.wait(lambda: "Skipped for now" in block_text(shown(harness, case.id)), what="the message update")
+    # was: "Skipped for now" in the case's message; now the queue message moves on
+    harness.wait(lambda: "every one has been decided" in block_text(
+        next(m for m in harness.stub.messages(channel) if m["ts"] == ts)), what="the queue message done")
+    harness.wait(lambda: any("skipped it for now" in block_text(m) for m in harness.stub.messages(REPORT)),
+                 what="the skip in the job's thread")
 
 
 def test_contribute_as_new_imports_the_record_and_links_to_it(harness):
@@ -242,11 +262,11 @@ def test_a_link_alma_did_not_make_as_chosen_is_reported_as_failed_and_stays_open
     failed = state_of(harness, case.id, "failed", "linked")
     assert failed.state == "failed"
     assert seed.NZ_RECORDS["multi_three_c"] in failed.note
-    message = shown(harness, case.id)
+    # a failed case is back in the queue: reviewing shows it again, warning first
+    review(harness, case)
     harness.wait(lambda: "could not be verified" in block_text(shown(harness, case.id)),
                  what="the failure in the message")
     assert any(b["type"] == "actions" for b in shown(harness, case.id)["blocks"]), "buttons are back"
-    assert message
 
 
 def test_decisions_are_batched_into_few_link_job_runs(harness):
@@ -274,8 +294,8 @@ def test_a_restart_while_linking_still_ends_in_one_verified_link(harness):
     iz = seed.CASES["multi_three"]
     link_set(harness, iz)
     case = case_for(harness, iz)
-    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
-    click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_three_a']}")
+    channel, ts = review(harness, case)
+    click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_three_a']}", channel=channel, message_ts=ts)
     state_of(harness, case.id, "linking")
     harness.wait(lambda: harness.store.case(case.id).linking_job, what="the link job")
     harness.stop()
@@ -287,7 +307,9 @@ def test_a_restart_while_linking_still_ends_in_one_verified_link(harness):
     replies = [m for m in harness.stub.messages(REPORT)
                if m.get("thread_ts") == job.message_ts and "linked and verified" in block_text(m)]
     assert len(replies) == 1
-    assert len(harness.store.case_messages(case.id)) == 1  # the same message, updated
+    # the same queue message, updated in place (was: the case's own message)
+    assert harness.store.queue_messages_of(case.link_job) == [(channel, ts)]
+    assert len(harness.stub.messages(channel)) == 1
 
 
 def test_send_to_the_program_manager_from_a_lookup(harness):
@@ -326,14 +348,18 @@ def test_nz_cases_lists_open_cases_and_exports_decisions(harness):
     link_set(harness, seed.CASES["multi"], seed.CASES["multi_three"])
     first = case_for(harness, seed.CASES["multi"])
     second = case_for(harness, seed.CASES["multi_three"])
-    harness.wait(lambda: harness.store.case_messages(second.id), what="messages")
+    queue_message(harness, second.link_job)
+    asked = len(harness.stub.calls("chat.getPermalink"))
     _, name = harness.command("cases")
     listing = block_text(harness.response(name).args)
     assert seed.CASES["multi"] in listing and seed.CASES["multi_three"] in listing
+    assert "|open>" in listing  # a link to the job's queue message, kept when it was posted
+    assert len(harness.stub.calls("chat.getPermalink")) == asked  # none asked for the listing
     click(harness, LINK, f"{second.id}:{seed.NZ_RECORDS['multi_three_b']}")
     state_of(harness, second.id, "linked")
-    answer, _ = harness.command("cases csv")
-    text = block_text(answer.json())
+    answer, csv_name = harness.command("cases csv")
+    assert "Building" in block_text(answer.json())  # was: the CSV in the ack; now after it
+    text = block_text(harness.response(csv_name).args)
     assert seed.NZ_RECORDS["multi_three_b"] in text
     from nzbot.cases import decisions_csv
     rows = list(csv.DictReader(io.StringIO(decisions_csv(harness.store))))

@@ -15,7 +15,7 @@ from bot.server import SlackHttpServer
 from nzbot.demo.local_slack import SlackStub
 from nzbot.institutions import Institution
 from nzbot.settings import BotSettings
-from tests.bot.conftest import BOT_TOKEN, PM, SECRET, Harness, block_text, click
+from tests.bot.conftest import BOT_TOKEN, PM, SECRET, Harness, block_text, click, queue_message, review
 from tests.conftest import API_KEY, settings_for
 
 UO_CHANNEL, OSU_CHANNEL, OSU_OTHER, STRAY = "CUOCAT001", "COSUCAT01", "COSUCAT02", "CRANDOM01"
@@ -131,18 +131,19 @@ def test_both_members_cases_reach_the_one_pm_queue_and_each_pick_links_in_its_ow
     two.command(f"link {two.osu.state.make_set('OSU cases', [osu_iz]).id}", user=OSU_CATALOGER,
                 channel=OSU_CHANNEL)
     store = two.store
-    cases = two.wait(lambda: len(store.cases()) == 2 and all(store.case_messages(c.id) for c in store.cases())
-                     and store.cases(), timeout=30, what="a case from each member, shown")
+    cases = two.wait(lambda: len(store.cases()) == 2 and store.cases(), timeout=30, what="a case from each member")
     by_code = {c.institution: c for c in cases}
     assert set(by_code) == {"01SIM_UO", "01SIM_OSU"}
     assert by_code["01SIM_OSU"].iz_mms_id == osu_iz
-    channels = {ch for c in cases for ch, _ in store.case_messages(c.id)}
-    assert len(channels) == 1 and next(iter(channels)).startswith("D")  # one queue: the PM's DM
-    for case, name in ((by_code["01SIM_UO"], "University of Oregon"),
-                       (by_code["01SIM_OSU"], "Oregon State University")):
-        ((channel, ts),) = store.case_messages(case.id)
-        message = next(m for m in two.stub.messages(channel) if m["ts"] == ts)
-        assert name in block_text(message)
+    # one queue: each member's job has its queue message in the PM's DM, naming the member
+    places = {code: queue_message(two, case.link_job, timeout=30) for code, case in by_code.items()}
+    channels = {channel for channel, _ in places.values()}
+    assert len(channels) == 1 and next(iter(channels)).startswith("D")
+    for code, name in (("01SIM_UO", "University of Oregon"), ("01SIM_OSU", "Oregon State University")):
+        channel, ts = places[code]
+        assert name in block_text(next(m for m in two.stub.messages(channel) if m["ts"] == ts))
+        review(two, by_code[code], timeout=30)
+        assert name in block_text(next(m for m in two.stub.messages(channel) if m["ts"] == ts))
 
     # /nz cases: all members' in the PM's DM, only its own in a member's channel
     dm = next(iter(channels))

@@ -10,7 +10,7 @@ import time
 
 from alma.simulator import seed
 from bot import action_ids
-from tests.bot.conftest import PM, REPORT, block_text, click
+from tests.bot.conftest import PM, REPORT, block_text, click, review
 from tests.bot.subprocess_bot import reports
 from tests.conftest import settings_for
 
@@ -246,7 +246,7 @@ def test_a_decision_made_while_alma_is_down_is_carried_out_when_it_recovers(harn
     iz, chosen = seed.CASES["multi_three"], seed.NZ_RECORDS["multi_three_c"]
     harness.command(f"link {harness.sim.state.make_set('Decide while down', [iz]).id}")
     case = harness.wait(lambda: next(iter(harness.store.cases()), None), what="the case")
-    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
+    review(harness, case)
     harness.sim.faults.error_rate = 1.0
     _, name = timed_click(harness, f"{action_ids.LINK_CANDIDATE}:3", f"{case.id}:{chosen}", user=PM)
     time.sleep(2.5)  # several rounds of the scheduler fail against Alma

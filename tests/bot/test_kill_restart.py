@@ -161,10 +161,15 @@ def test_killed_while_a_decision_is_being_linked(sim, stub, bot):
     bot.start()
     link(bot, sim.state.make_set("Kill test set", [iz]).id)
     case = wait_until(lambda: next(iter(bot.store.cases()), None), what="the case")
-    wait_until(lambda: bot.store.case_messages(case.id), what="the case message")
+    # the job's queue message; "Review cases" shows the case in it
+    channel, ts = wait_until(lambda: next(iter(bot.store.queue_messages_of(case.link_job)), None),
+                             what="the queue message")
+    bot.click(action_ids.REVIEW_CASES, str(case.link_job), channel=channel, message_ts=ts)
+    wait_until(lambda: bot.store.case_messages(case.id), what="the case in the queue message")
     first_job = bot.store.link_job(case.link_job)
     sim.job_seconds = 3.0  # the decision's link job takes a while
-    answer, _ = bot.click(f"{action_ids.LINK_CANDIDATE}:2", f"{case.id}:{chosen}")
+    answer, _ = bot.click(f"{action_ids.LINK_CANDIDATE}:2", f"{case.id}:{chosen}", channel=channel,
+                          message_ts=ts)
     assert answer.status_code == 200
     wait_until(lambda: bot.store.case(case.id).state == "linking", what="the case linking")
     bot.kill()
@@ -179,7 +184,9 @@ def test_killed_while_a_decision_is_being_linked(sim, stub, bot):
     replies = [m for m in stub.messages(REPORT)
                if m.get("thread_ts") == first_job.message_ts and "linked and verified" in block_text(m)]
     assert len(replies) == 1
-    assert len(bot.store.case_messages(case.id)) == 1  # the PM's one message, updated
+    # the PM's one queue message, updated in place (was: the case's own message)
+    assert bot.store.queue_messages_of(case.link_job) == [(channel, ts)]
+    assert len(stub.messages(channel)) == 1
     assert bot.starts == 2
 
 
@@ -235,7 +242,11 @@ def test_killed_at_each_token_step_ends_linked_with_no_token_left(sim, stub, tmp
         bot.start()
         link(bot, sim.state.make_set("Token kill set", [iz]).id)
         case = wait_until(lambda: next(iter(bot.store.cases()), None), what="the case")
-        wait_until(lambda: bot.store.case_messages(case.id), what="the case message")
+        # the job's queue message; "Review cases" shows the case in it (was: its own DM)
+        channel, ts = wait_until(lambda: next(iter(bot.store.queue_messages_of(case.link_job)), None),
+                                 what="the queue message")
+        bot.click(action_ids.REVIEW_CASES, str(case.link_job), channel=channel, message_ts=ts)
+        wait_until(lambda: bot.store.case_messages(case.id), what="the case in the queue message")
         if step == "token_put_on_nz":  # the NZ record has it; nzbot has not heard
             hold_put.update(wanted=lambda zone, body: zone == "nz" and "(NZBOT)" in body, when="after")
         elif step == "token_put_on_iz":

@@ -76,7 +76,8 @@ def test_contribute_is_passed_only_when_asked(harness):
 
 
 def test_requests_beyond_almas_job_limit_queue_and_start_in_order(harness):
-    # The first three runs must outlast the five requests, even on a loaded machine (a run's
+    # The first three runs must outlast the five requests (their start messages paced to
+    # Slack's one post a second per channel), even on a loaded machine (a run's
     # length is fixed when Alma starts it); the two that wait run quickly, set below.
     harness.sim.job_seconds = 6.0
     harness.start()

@@ -14,7 +14,7 @@ import requests
 from alma.simulator import seed
 from bot import action_ids
 from nzbot.cases import decisions_csv
-from tests.bot.conftest import PM, REPORT, block_text, click
+from tests.bot.conftest import PM, REPORT, block_text, click, review
 from tests.bot.test_cases import LINK, case_for, link_set, shown, state_of
 from tests.conftest import settings_for
 
@@ -44,7 +44,7 @@ def test_with_the_nz_key_a_pick_with_no_unique_035_links_by_token_and_the_token_
     chosen = seed.NZ_RECORDS["multi_b"]  # carries nothing but the shared OCLC number
     link_set(harness, iz)
     case = case_for(harness, iz)
-    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
+    review(harness, case)  # the job's queue message, then the case in it
     seen_on_nz = []
     click(harness, f"{action_ids.LINK_CANDIDATE}:2", f"{case.id}:{chosen}")
     linked = harness.wait(lambda: (seen_on_nz.extend(tokens_in_nz(harness.sim)) or True)
@@ -67,9 +67,12 @@ def test_with_the_nz_key_a_pick_with_no_unique_035_links_by_token_and_the_token_
     actions = [r["action"] for r in harness.store.audit_rows()]
     assert actions.index("token_on_nz") < actions.index("token_on_iz") < actions.index("case_linked") \
         < actions.index("token_removed")
-    harness.wait(lambda: "taken off again (checked)" in block_text(shown(harness, case.id)),
-                 what="the message saying the token came off")
-    text = block_text(shown(harness, case.id))
+    # the queue message has moved on to the next case: the case as its message would now
+    # read (was: read back from the case's own message)
+    from bot.messages import case_message
+    harness.wait(lambda: "taken off again (checked)" in block_text(case_message(harness.store.case(case.id)).as_kwargs()),
+                 what="the case saying the token came off")
+    text = block_text(case_message(harness.store.case(case.id)).as_kwargs())
     assert "verified" in text and token.token in text
 
 
@@ -146,7 +149,7 @@ def test_the_merge_route_links_after_the_merge_and_settles_the_other_cases(harne
     twin = harness.sim.state.add_iz(harness.sim.state.iz[iz].marc, case="multi_twin").mms_id
     link_set(harness, iz, twin)
     case, other = case_for(harness, iz), case_for(harness, twin)
-    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
+    review(harness, case)  # the merge's NZ steps stay in the queue message: the PM's to do
     click(harness, MERGE, f"{case.id}:{primary}")
     waiting = state_of(harness, case.id, "linking")
     assert waiting.route.startswith("merge") and waiting.decision == "merge"
@@ -262,12 +265,14 @@ def test_a_merge_that_does_not_come_can_be_re_checked_and_decided_again(harness)
     iz = seed.CASES["multi"]
     link_set(harness, iz)
     case = case_for(harness, iz)
+    review(harness, case)
     click(harness, MERGE, f"{case.id}:{seed.NZ_RECORDS['multi_a']}")
     state_of(harness, case.id, "linking")
     click(harness, action_ids.RECHECK_CASE, str(case.id))  # nothing was merged
     reopened = state_of(harness, case.id, "open")
     harness.wait(lambda: "still carry" in (harness.store.case(case.id).note or ""), what="the re-check's note")
     assert reopened.decision is None and harness.sim.state.linked_nz_id_of(iz) is None
+    review(harness, harness.store.case(case.id))  # back in the queue (was: in its own message)
     harness.wait(lambda: any(b["type"] == "actions" and any(e["action_id"].startswith(action_ids.LINK_CANDIDATE)
                                                             for e in b["elements"])
                              for b in shown(harness, case.id)["blocks"]), what="the buttons back")

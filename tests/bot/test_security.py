@@ -21,7 +21,7 @@ from nzbot.demo.slack_requests import (
     signature,
     slash_command_body,
 )
-from tests.bot.conftest import CATALOGER, PM, REPORT, SECRET, block_text, click
+from tests.bot.conftest import CATALOGER, PM, REPORT, SECRET, block_text, click, review
 from tests.bot.subprocess_bot import SubprocessBot, make_stub, reports, wait_until
 
 LINK = f"{A.LINK_CANDIDATE}:1"
@@ -261,7 +261,7 @@ def test_hostile_marc_is_neutralised_in_every_message_the_bot_sends(harness):
         harness.response(name)
     harness.response(say(f"link {set_id}"))
     case = harness.wait(lambda: next(iter(harness.store.cases()), None), what="the case")
-    harness.wait(lambda: harness.store.case_messages(case.id), what="the case message")
+    review(harness, case)  # the job's queue message, then the case in it
     harness.wait(lambda: reports(harness.stub), what="the report")
     _, sent = click(harness, A.SEND_TO_PM, second, user=CATALOGER, channel=REPORT)
     harness.response(sent)

@@ -33,6 +33,8 @@ class RecordingNotifier:
     unreadable: list[tuple[LinkJob, list[str]]] = field(default_factory=list)
     shown: list[Case] = field(default_factory=list)
     settled: list[tuple[Case, LinkJob | None]] = field(default_factory=list)
+    queued: list[tuple[LinkJob, dict[str, int]]] = field(default_factory=list)
+    reviewed: list[tuple[str, str | None, int | None, str | None]] = field(default_factory=list)
     fail: set[str] = field(default_factory=set)
     store: Store | None = None  # where a shown case's message is remembered, as the bot does
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -70,6 +72,19 @@ class RecordingNotifier:
 
     def case_settled(self, case: Case, revealed_by: LinkJob | None) -> None:
         self.settled.append((case, revealed_by))
+
+    # the Program Manager's queue (bot/case_notifier.py): one message per job
+    def queue_ready(self, job: LinkJob, counts: dict[str, int]) -> None:
+        self._maybe_fail("queue_ready")
+        self.queued.append((job, counts))
+        if self.store is not None:
+            self.store.add_queue_message(job.id, "D0000PM01", f"{next(self._ts)}.000400")
+
+    def review(self, channel: str, ts: str | None, link_job: int | None, user: str | None = None) -> None:
+        self.reviewed.append((channel, ts, link_job, user))
+
+    def refresh_home(self) -> None:
+        pass
 
 
 @dataclass

@@ -27,10 +27,12 @@ def state_of(workflow, case_id, *states):
 
 
 def test_a_new_case_is_shown_to_the_program_manager_once(workflow):
+    # was: the case itself delivered (a DM per case); now its job's one queue message
     case = open_case(workflow, seed.CASES["multi"])
     workflow.round()
     workflow.round()
-    assert [c.id for c in workflow.notifier.shown] == [case.id]  # delivered, and only once
+    assert [(job.id, counts) for job, counts in workflow.notifier.queued] == [(case.link_job, {"open": 1})]
+    assert workflow.notifier.shown == []  # shown when the Program Manager reviews the queue
 
 
 def test_only_the_program_manager_may_decide_and_a_refusal_changes_nothing(workflow):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import action_ids
-from bot.listeners.actions import case_buttons, send_to_pm
+from bot.listeners.actions import case_buttons, review, send_to_pm
 from bot.services import Services
 
 
@@ -26,3 +26,7 @@ def register(app: App, services: Services) -> None:
     @app.action(action_ids.pattern(action_ids.CASE_PAGE))
     def case_page_clicked(ack, body, respond):
         case_buttons.turn_page(services, ack, body, respond)
+
+    @app.action(action_ids.REVIEW_CASES)
+    def review_clicked(ack, body, respond):
+        review.handle(services, ack, body, respond)

@@ -1,0 +1,34 @@
+"""The Program Manager's "Review cases" (a job's queue message) and "Review next" (the
+Home tab): the next case to decide, shown in place of the queue message's content."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.errors import user_message
+from bot.messages import error_message, not_pm_message
+from bot.services import Services
+from nzbot.cases import NotProgramManager
+
+log = logging.getLogger(__name__)
+
+
+def handle(services: Services, ack, body: dict, respond) -> None:
+    ack()
+    action = (body.get("actions") or [{}])[0]
+    if not services.store.first_time(f"action:{body.get('trigger_id')}:{action.get('action_ts')}"):
+        return  # the same click delivered twice
+    user = body.get("user", {}).get("id", "")
+    container = body.get("container") or {}
+    in_message = container.get("type") == "message"
+    channel = container.get("channel_id") if in_message else None
+    ts = container.get("message_ts") if in_message else None  # None from the Home tab
+    try:
+        services.cases.review(user, channel, ts, str(action.get("value") or ""))
+    except Exception as exc:
+        message = (not_pm_message(services.settings.pm_users) if isinstance(exc, NotProgramManager)
+                   else error_message(user_message(exc)))
+        if not body.get("response_url"):  # the Home tab has nowhere to answer
+            log.warning("review by %s refused: %s", user, exc)
+            return
+        respond(response_type="ephemeral", replace_original=False, **message.as_kwargs())
