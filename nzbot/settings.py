@@ -139,9 +139,10 @@ _TOKEN_PREFIX = re.compile(r"\([A-Za-z0-9._-]{1,30}\)")
 
 
 def _token_prefix(env: Mapping[str, str]) -> str:
-    """NZBOT_LINK_TOKEN_PREFIX: a 035 prefix in parentheses that no real identifier uses."""
+    """NZBOT_LINK_TOKEN_PREFIX: a 035 prefix in parentheses that no real identifier uses
+    (OCLC numbers, and the MMS IDs Alma copies into 035 from the NZ and the CZ)."""
     value = env.get("NZBOT_LINK_TOKEN_PREFIX", "").strip() or "(NZBOT)"
-    if not _TOKEN_PREFIX.fullmatch(value) or value.upper().startswith(("(OCOLC", "(EXLNZ-")):
+    if not _TOKEN_PREFIX.fullmatch(value) or value.upper().startswith(("(OCOLC", "(EXLNZ-", "(EXLCZ")):
         raise SettingError(
             "NZBOT_LINK_TOKEN_PREFIX must be a 035 prefix in parentheses that no real identifier "
             f"uses, such as (NZBOT), not {value[:40]!r}.")

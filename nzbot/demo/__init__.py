@@ -178,6 +178,10 @@ class Demo:
     def say(self, text: str) -> None:
         self.transcript.write(text + "\n")
 
+    def in_alma(self, text: str) -> None:
+        """What the demo saw in Alma (the simulator) itself: printed and in the HTML."""
+        self.transcript.note(text)
+
     def step(self, title: str) -> None:
         self.step_number += 1
         self.step_title = title
@@ -350,7 +354,7 @@ class Demo:
         while time.monotonic() < deadline:
             self.pump()
             time.sleep(0.05)
-        self.say(f"\n\u2714 In Alma (the simulator), IZ record {multi} is now linked to NZ record {chosen}.")
+        self.in_alma(f"\u2714 In Alma (the simulator), IZ record {multi} is now linked to NZ record {chosen}.")
         if token_message is None:
             self.check(False, f"the review never showed IZ record {token_iz}")
         self.play_second_member(dm)
@@ -410,7 +414,7 @@ class Demo:
         self.click(PM, dm, message, button, f"under NZ record {chosen}")
         token = self.wait(lambda: self._token_on(chosen), CASE_TIMEOUT,
                           f"a token on NZ record {chosen}")
-        self.say(f"\n\u2192 In Alma (the simulator), NZ record {chosen} now carries 035 $a {token}: "
+        self.in_alma(f"\u2192 In Alma (the simulator), NZ record {chosen} now carries 035 $a {token}: "
                  "nzbot put it there with the NZ's API key, and the same 035 on IZ record "
                  f"{iz}, so that the link job (other-system profile, prefix (NZBOT)) matches this record alone.")
         # the queue message has moved on to the next case; the case's record says it
@@ -418,11 +422,11 @@ class Demo:
         case = self.wait(lambda: next((c for c in store.cases() if c.iz_mms_id == iz and c.note
                                        and "taken off again (checked)" in c.note), None),
                          CASE_TIMEOUT, f"the case saying the token came off NZ record {chosen}")
-        self.say(f"\n\u2192 nzbot's record of the case: {case.note}")
+        self.transcript.note(f"\u2192 nzbot's record of the case: {case.note}")  # in the HTML too
         self.check(self._token_on(chosen) is None, f"the token is still on NZ record {chosen}")
         linked_to = self.sim.state.linked_nz_id_of(iz)
         self.check(linked_to == chosen, f"Alma shows IZ record {iz} linked to {linked_to}, not {chosen}")
-        self.say(f"\n\u2714 In Alma (the simulator), IZ record {iz} is linked to NZ record {chosen}, and "
+        self.in_alma(f"\u2714 In Alma (the simulator), IZ record {iz} is linked to NZ record {chosen}, and "
                  f"NZ record {chosen} no longer carries {token}: the token was taken off again.")
 
     def _token_on(self, nz_mms_id: str) -> str | None:
