@@ -13,10 +13,12 @@ from slack_sdk import WebClient
 from alma.client import AlmaClient
 from bot.case_notifier import SlackCaseNotifier
 from bot.listeners import register_listeners
+from bot.listeners.answering import listener_failed
 from bot.notifier import SlackNotifier
 from bot.scheduler import Scheduler
 from bot.slack_client import PacedWebClient
 from bot.services import Member, Services
+from bot.slack_retries import retry_handlers
 from nzbot.cases import Cases
 from nzbot.linkjobs import LinkJobs
 from nzbot.settings import BotSettings
@@ -39,7 +41,8 @@ class Bot:
 
 
 def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
-    client = PacedWebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL)
+    client = PacedWebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL,
+                            retry_handlers=retry_handlers())
     store = Store(settings.db_path)
     members = {}
     # consortium mode: one client of the NZ's own API for all members (one pace, one quota)
@@ -48,7 +51,7 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
     for institution in settings.institutions:  # one in single-institution mode
         view = store.for_institution(institution.code)
         alma = AlmaClient(institution.alma, nz=nz)
-        link_jobs = LinkJobs(view, alma, SlackNotifier(client, institution.report_channel))
+        link_jobs = LinkJobs(view, alma, SlackNotifier(client, institution.report_channel, view))
         members[institution.code] = Member(
             institution=institution, store=view, alma=alma, link_jobs=link_jobs,
             cases=Cases(view, alma, link_jobs, SlackCaseNotifier(
@@ -81,7 +84,9 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
         request_verification_enabled=not settings.socket_mode,
     )
     register_listeners(app, services)
+    app.error(listener_failed)
     scheduler = Scheduler(services)
     if start_scheduler:
         scheduler.start()
     return Bot(app=app, services=services, scheduler=scheduler)
+

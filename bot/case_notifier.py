@@ -11,11 +11,14 @@ from slack_sdk import WebClient
 
 from bot.messages import (case_handoff_message, case_message, case_outcome_message, home_view, queue_message,
                           review_message)
+from bot.notifier import post_once
 from nzbot.cases import DECIDABLE, UNSETTLED
 from nzbot.institutions import Institution
 from nzbot.settings import BotSettings
 from nzbot.store import Case, LinkJob, Store
 
+CASE_EVENT = "nzbot_case"
+QUEUE_EVENT = "nzbot_case_queue"
 HOME_SECONDS = 10.0  # the Home tabs are republished at most this often
 
 
@@ -68,8 +71,12 @@ class SlackCaseNotifier:
         if case.link_job is None:
             for channel in self._recipients():
                 if channel not in shown:
-                    ts = self.client.chat_postMessage(channel=channel, **message)["ts"]
+                    # Once only, even if nzbot dies between Slack storing it and this record.
+                    metadata = {"event_type": CASE_EVENT, "event_payload": {"case": case.id}}
+                    intent = f"posting:case:{case.id}:{channel}"
+                    ts = post_once(self.client, self.store, intent, channel, metadata, **message)
                     self.store.add_case_message(case.id, channel, ts, self._permalink(channel, ts))
+                    self.store.forget(intent)  # recorded: the intent has served
         self._home_owner._home_changed = True
 
     # -- the Program Manager's queue ----------------------------------------------------
@@ -79,8 +86,12 @@ class SlackCaseNotifier:
         done = {channel for channel, _ in self.store.queue_messages_of(job.id)}
         for channel in self._recipients():
             if channel not in done:
-                ts = self.client.chat_postMessage(channel=channel, **queue_message(job, counts, self._label(job)).as_kwargs())["ts"]
+                metadata = {"event_type": QUEUE_EVENT, "event_payload": {"link_job": job.id}}
+                intent = f"posting:queue:{job.id}:{channel}"
+                ts = post_once(self.client, self.store, intent, channel, metadata,
+                               **queue_message(job, counts, self._label(job)).as_kwargs())
                 self.store.add_queue_message(job.id, channel, ts, self._permalink(channel, ts))
+                self.store.forget(intent)  # recorded: the intent has served
         self._home_owner._home_changed = True
 
     def _offer_review(self, link_job: int) -> None:

@@ -402,6 +402,10 @@ def cases_found_message(count: int) -> Message:
     return render("cases_found", count=count)
 
 
+def recheck_failed_message(set_id: str, tries: int, reason: str) -> Message:
+    return render("recheck_failed", set_id=set_id, tries=tries, reason=reason)
+
+
 def unreadable_found_message(mms_ids: list[str]) -> Message:
     """After a link job: the set's records whose MARC cannot be read (the first 50 named)."""
     return render("unreadable_found", mms_ids=mms_ids, LISTED=50)

@@ -13,6 +13,7 @@ from typing import Sequence
 from alma.config import SettingError
 from alma.errors import AlmaError, BadInput
 from nzbot import redaction
+from nzbot.store import DatabaseUnwritable
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,7 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BadInput, SettingError) as exc:
         print(f"nzbot: {redaction.redact(str(exc))}", file=sys.stderr)
         return 2
-    except AlmaError as exc:
+    except (AlmaError, DatabaseUnwritable) as exc:
         print(f"nzbot: {redaction.redact(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

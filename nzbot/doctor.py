@@ -310,7 +310,7 @@ def check_quota(client: AlmaClient) -> Check:
 
 def check_database(path: str) -> Check:
     """Opens the store (which runs the migrations), writes a row and deletes it."""
-    from nzbot.store import Store
+    from nzbot.store import DatabaseUnwritable, Store
 
     name = "Database"
     shown = path if path == ":memory:" else str(Path(path).expanduser().absolute())
@@ -320,8 +320,9 @@ def check_database(path: str) -> Check:
         key = f"doctor:probe:{_secrets.token_hex(8)}"
         store.db.execute("INSERT INTO bot_state (key, value) VALUES (?, ?)", [key, "probe"])
         store.db.execute("DELETE FROM bot_state WHERE key = ?", [key])
-    except (sqlite3.Error, OSError) as exc:
-        return Check.failed(name, f"cannot write {shown} ({exc}): set NZBOT_DB to a file in a "
+    except (sqlite3.Error, OSError, DatabaseUnwritable) as exc:
+        reason = exc.reason if isinstance(exc, DatabaseUnwritable) else exc
+        return Check.failed(name, f"cannot write {shown} ({reason}): set NZBOT_DB to a file in a "
                                   "directory the bot can write to.")
     finally:
         if store is not None:

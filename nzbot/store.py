@@ -154,6 +154,37 @@ def as_columns(values: dict[str, Any]) -> dict[str, Any]:
             for k, v in values.items()}
 
 
+# SQLite's primary result codes (the low byte of an extended code) that mean the database
+# is held by another writer, or cannot be written at all.
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+_UNWRITABLE_CODES = frozenset({sqlite3.SQLITE_READONLY, sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR,
+                               sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM})
+BUSY = "busy"
+UNWRITABLE = "unwritable"
+WAIT_SECONDS = 30.0  # how long a write waits for another writer, unless bounded
+
+
+def database_fault(exc: BaseException) -> str | None:
+    """BUSY when another writer held the database longer than this thread waits,
+    UNWRITABLE when it cannot be written (read-only, disk full, I/O error), else None."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.Error) or code is None:
+        return None
+    if code & 0xFF in _BUSY_CODES:
+        return BUSY
+    if code & 0xFF in _UNWRITABLE_CODES:
+        return UNWRITABLE
+    return None
+
+
+class DatabaseUnwritable(Exception):
+    """At start-up: the database at NZBOT_DB cannot be opened or written."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"cannot write its database NZBOT_DB={path}: {reason}")
+        self.path, self.reason = path, reason
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -295,7 +326,17 @@ class Store:
         # None: every institution's rows (the Program Manager's queue); a code: one
         # member's view (for_institution), whose rows are read and written as its own.
         self.institution: str | None = None
-        migrations.apply(self.db)
+        try:
+            migrations.apply(self.db)
+            # A write lock taken and given back: a read-only file or a full disk shows
+            # here, in one line, not at the first command.
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("ROLLBACK")
+        except sqlite3.Error as exc:
+            if database_fault(exc) is None:
+                raise
+            self.close()
+            raise DatabaseUnwritable(path, str(exc)) from None
 
     def whole(self) -> "Store":
         """This store seen whole: every member's rows (the Program Manager's queue)."""
@@ -324,13 +365,22 @@ class Store:
         """This thread's connection (sqlite3 connections must not cross threads)."""
         db = getattr(self._local, "db", None)
         if db is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 30000")
+            wait = getattr(self._local, "wait_seconds", WAIT_SECONDS)
+            conn = sqlite3.connect(self.path, timeout=wait, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
             db = _Database(conn)
             if self.path != ":memory:":
                 db.enable_wal()
             self._local.db = db
         return db
+
+    def bound_waits(self, seconds: float) -> None:
+        """This thread waits at most `seconds` for another writer, then gets BUSY: the
+        threads that must ack Slack within 3 s use it (a ThreadPoolExecutor initializer)."""
+        self._local.wait_seconds = seconds
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
     def close(self) -> None:
         db = getattr(self._local, "db", None)
@@ -361,6 +411,9 @@ class Store:
 
     def remember(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO bot_state (key, value) VALUES (?, ?)", [key, value])
+
+    def forget(self, key: str) -> None:
+        self.db.execute("DELETE FROM bot_state WHERE key = ?", [key])
 
     # -- audit --------------------------------------------------------------------------
 

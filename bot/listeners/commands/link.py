@@ -23,8 +23,8 @@ def handle(services: Services, ack, args: list[str], command: dict, respond) -> 
     user, channel = command.get("user_id", ""), command.get("channel_id", "")
     institution = services.institution or services.settings.institutions[0]
     if not institution.may_start_jobs(user, channel):
-        services.store.audit(user, "link_requested", " ".join(set_words), "not allowed", channel)
         ack(response_type="ephemeral", **not_allowed_message(institution.report_channel).as_kwargs())
+        services.store.audit(user, "link_requested", " ".join(set_words), "not allowed", channel)
         return
     set_ref = " ".join(set_words)
     ack(response_type="ephemeral", **working_message("Checking set", set_ref).as_kwargs())

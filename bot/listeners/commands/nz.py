@@ -1,7 +1,8 @@
 """/nz: parse the subcommand, refuse what is malformed, hand the rest to its module.
 
-Every path acks at once; anything that calls Alma runs after the ack and answers
-through `respond`, so Slack's 3 seconds are kept however slow Alma is.
+Every path acks at once, before anything is written to the database (which another
+writer may hold); anything that writes or calls Alma runs after the ack and answers
+through `respond`, so Slack's 3 seconds are kept however slow Alma or the database is.
 """
 
 from __future__ import annotations
@@ -19,12 +20,29 @@ SUBCOMMANDS = {
 }
 
 
+class Repeated(Exception):
+    """Slack delivered this command before (a retry after a slow network): it was acked
+    again, and nothing more is done."""
+
+
 def handle(services: Services, ack, command: dict, respond, request) -> None:
-    # Slack may deliver a command twice (a retry after a slow network): act once.
     trigger = command.get("trigger_id") or ""
-    if trigger and not services.store.first_time(f"command:{trigger}"):
-        ack()
+
+    def ack_then_act_once(*args, **kwargs):
+        # The ack goes first, before any write that could wait on a locked database;
+        # then a command seen before stops here.
+        answer = ack(*args, **kwargs)
+        if trigger and not services.store.first_time(f"command:{trigger}"):
+            raise Repeated(trigger)
+        return answer
+
+    try:
+        _dispatch(services, ack_then_act_once, command, respond)
+    except Repeated:
         return
+
+
+def _dispatch(services: Services, ack, command: dict, respond) -> None:
     words = (command.get("text") or "").split()
     if not words or words[0].lower() == "help":
         ack(response_type="ephemeral", **help_message().as_kwargs())
