@@ -46,7 +46,7 @@ def safe_link(url: Any) -> str | None:
     return text.replace("&", "&amp;")
 
 
-def case_message(case: Case, *, page: int = 0) -> Message:
+def case_message(case: Case, *, page: int = 0, institution: str = "") -> Message:
     """The Program Manager's message for one case; `page` is the page of candidates shown
     (0-based, clamped) while the case is open or failed."""
     iz, candidates = case.iz, list(case.candidates)
@@ -87,6 +87,7 @@ def case_message(case: Case, *, page: int = 0) -> Message:
         chosen=chosen,
         manual=handed_off(case),
         state_words=case.state.words,
+        institution=institution,
         **_route_context(case),
     )
 
@@ -186,14 +187,16 @@ def _states_line(counts: dict[str, int]) -> str:
     return " \u00b7 ".join(shown) or "no cases"
 
 
-def queue_message(job: LinkJob | None, counts: dict[str, int]) -> Message:
-    """The Program Manager's one message for a job's cases, with "Review cases"."""
-    return render("queue", job=job, counts=counts, states=_states_line(counts))
+def queue_message(job: LinkJob | None, counts: dict[str, int], institution: str = "") -> Message:
+    """The Program Manager's one message for a job's cases, with "Review cases";
+    `institution` names the member whose job it is (consortium mode)."""
+    return render("queue", job=job, counts=counts, states=_states_line(counts), institution=institution)
 
 
-def review_message(case: Case, job: LinkJob | None, counts: dict[str, int]) -> Message:
-    """One case of the queue, shown in the queue message in place of the last one."""
-    message = case_message(case)
+def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], institution: str = "") -> Message:
+    """One case of the queue, shown in the queue message in place of the last one;
+    `institution` names the case's member (consortium mode)."""
+    message = case_message(case, institution=institution)
     left = counts.get(CaseState.OPEN, 0) + counts.get(CaseState.FAILED, 0)
     where = f"from set *{mrkdwn(job.set_name)}*" if job else "in the queue"
     note = {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate_to(

@@ -120,6 +120,13 @@ def not_allowed_message(report_channel: str) -> Message:
     return render("not_allowed", report_channel=report_channel)
 
 
+def not_linked_message(members) -> Message:
+    """A command from a channel of no member institution: which channels are whose."""
+    return render("not_linked", members=[
+        {"name": m.name, "code": m.code, "channel_links": ", ".join(f"<#{c}>" for c in m.channels[:5])}
+        for m in members])
+
+
 def cases_found_message(count: int) -> Message:
     return render("cases_found", count=count)
 
