@@ -12,8 +12,7 @@ from math import ceil
 from typing import Any
 
 from alma.cards import RecordCard, differences
-from bot import action_ids
-from bot.rendering import CONTEXT_LIMIT, Message, mrkdwn, number, plural, render, slack_date, truncate_to
+from bot.rendering import Message, number, render, slack_date
 from nzbot.states import CASE_COUNTED, DECIDABLE, ROUTE_WORDS, UNSETTLED, CaseState, RouteKind
 from nzbot.store import Case, LinkJob
 
@@ -197,18 +196,11 @@ def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], inst
     """One case of the queue, shown in the queue message in place of the last one;
     `institution` names the case's member (consortium mode)."""
     message = case_message(case, institution=institution)
-    left = counts.get(CaseState.OPEN, 0) + counts.get(CaseState.FAILED, 0)
-    where = f"from set *{mrkdwn(job.set_name)}*" if job else "in the queue"
-    note = {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate_to(
-        f":inbox_tray: Reviewing {plural(left, 'case')} still to decide {where}; "
-        "after each decision the next appears here.", CONTEXT_LIMIT)}]}
-    blocks = [note, *message.blocks] if len(message.blocks) < 50 else list(message.blocks)
-    if case.state not in DECIDABLE and len(blocks) < 50:  # decided, its steps still shown
-        blocks.append({"type": "actions", "elements": [{
-            "type": "button", "action_id": action_ids.REVIEW_CASES,
-            "value": action_ids.value(action_ids.REVIEW_CASES, link_job=job.id if job else None),
-            "text": {"type": "plain_text", "text": "Next case", "emoji": True}}]})
-    return Message(text=message.text, blocks=blocks)
+    note = len(message.blocks) < 50
+    shown = len(message.blocks) + note
+    return render("review", case=message, job=job, note=note,
+                  left=counts.get(CaseState.OPEN, 0) + counts.get(CaseState.FAILED, 0),
+                  next_button=case.state not in DECIDABLE and shown < 50)  # decided, its steps still shown
 
 
 def home_view(rows: list[tuple[LinkJob | None, dict[str, int]]]) -> dict[str, Any]:
