@@ -44,7 +44,7 @@ from alma.errors import (
 from alma.http import AlmaHttp
 from alma.marc import control_number
 from alma.models import LINK_JOB_NAME
-from nzbot.redaction import REDACTED, redact  # noqa: F401 (REDACTED: the doctor's word for it)
+from nzbot.redaction import redact
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 _LABELS = {OK: "ok  ", WARN: "warn", FAIL: "FAIL"}
