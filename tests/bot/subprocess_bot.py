@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from alma.simulator import Simulator
@@ -66,6 +67,22 @@ def wait_until(condition, timeout: float = 20.0, what: str = "condition", interv
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+# The fixtures of the modules that run the bot as a process: import them by name (with
+# tests/conftest.py's `sim`, the simulator they share).
+@pytest.fixture
+def stub():
+    s = make_stub()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def bot(sim, stub, tmp_path):
+    b = SubprocessBot(sim, stub, tmp_path)
+    yield b
+    b.stop()
 
 
 class PortTaken(Exception):

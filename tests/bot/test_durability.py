@@ -23,11 +23,12 @@ import time
 import pytest
 from slack_sdk import WebClient
 
-from alma.simulator import Simulator, seed
+from alma.simulator import seed
 from alma.simulator import server as sim_server
 from bot import action_ids
 from tests.bot.conftest import BOT_TOKEN, PM, REPORT, SECRET, block_text, click
-from tests.bot.subprocess_bot import REPO, SubprocessBot, make_stub, reports, wait_until
+from tests.bot.subprocess_bot import REPO, SubprocessBot, reports, wait_until
+from tests.bot.subprocess_bot import bot, stub  # noqa: F401 (fixtures)
 from tests.conftest import API_KEY
 
 ACK_LIMIT = 3.0
@@ -140,26 +141,6 @@ def test_a_failing_recheck_is_tried_a_bounded_number_of_times_and_said_once_in_t
 
 
 # -- 4. kill -9 between Slack storing a message and nzbot recording it ----------------
-
-@pytest.fixture
-def sim():
-    with Simulator(state=seed.sample_state(), api_key=API_KEY, job_seconds=0.6, seed=1) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def stub():
-    s = make_stub()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def bot(sim, stub, tmp_path):
-    b = SubprocessBot(sim, stub, tmp_path)
-    yield b
-    b.stop()
-
 
 def test_killed_after_slack_stored_the_start_message_leaves_no_orphan(sim, stub, bot):
     bot.start()

@@ -9,40 +9,19 @@ import time
 
 import pytest
 
-from alma.simulator import Simulator, seed
+from alma.simulator import seed
 from alma.simulator import server as sim_server
 from bot import action_ids
 from tests.bot.conftest import block_text
-from tests.conftest import API_KEY
 from tests.bot.subprocess_bot import (
     REPORT,
     SubprocessBot,
-    make_stub,
     reports,
     wait_until,
 )
+from tests.bot.subprocess_bot import bot, stub  # noqa: F401 (fixtures)
 
 RUN_JOB = "POST /almaws/v1/conf/jobs/{job_id}"
-
-
-@pytest.fixture
-def sim():
-    with Simulator(state=seed.sample_state(), api_key=API_KEY, job_seconds=0.6, seed=1) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def stub():
-    s = make_stub()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def bot(sim, stub, tmp_path):
-    b = SubprocessBot(sim, stub, tmp_path)
-    yield b
-    b.stop()
 
 
 def start_messages(stub) -> list[dict]:

@@ -12,13 +12,13 @@ import json
 import pytest
 import requests
 
-from alma.simulator import Simulator, seed
+from alma.simulator import seed
 from bot import action_ids
 from nzbot.demo.local_slack import SOCKET_ACK_SECONDS, Envelope, SocketModeSlack
 from tests.bot.conftest import block_text
-from tests.conftest import API_KEY
-from tests.bot.subprocess_bot import (CATALOGER, REPORT, SubprocessBot, free_port, make_stub,
+from tests.bot.subprocess_bot import (CATALOGER, REPORT, SubprocessBot, free_port,
                                       wait_until)
+from tests.bot.subprocess_bot import stub  # noqa: F401 (a fixture)
 
 APP_TOKEN = "xapp-1-A0NZBOT-5150-3d1f0c9e8b7a6f5e4d3c2b1a"
 
@@ -46,19 +46,6 @@ class SocketModeBot(SubprocessBot):
             action_id, value, user_id=CATALOGER, channel_id=REPORT,
             response_url=self.stub.response_url(name), **kwargs)
         return envelope, name
-
-
-@pytest.fixture
-def sim():
-    with Simulator(state=seed.sample_state(), api_key=API_KEY, job_seconds=0.6, seed=1) as simulator:
-        yield simulator
-
-
-@pytest.fixture
-def stub():
-    s = make_stub()
-    yield s
-    s.stop()
 
 
 def socket_for(stub, **options) -> SocketModeSlack:
