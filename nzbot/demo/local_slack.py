@@ -650,13 +650,13 @@ def _conversations_history(stub: SlackStub, args: dict[str, Any]) -> dict[str, A
 
     top = [m for m in ch.messages if not m.get("thread_ts") or m["thread_ts"] == m["ts"]]
     items = [stub._render(ch, m, with_metadata) for m in reversed(top) if in_range(m["ts"])]
-    page, cursor = _page(items, args, 100)
-    return {
-        "ok": True,
-        "messages": page,
-        "has_more": bool(cursor),
-        "response_metadata": {"next_cursor": cursor},
-    }
+    return _messages_page(items, args, 100)
+
+
+def _messages_page(items: list[Any], args: dict[str, Any], default_limit: int) -> dict[str, Any]:
+    """One page of conversations.history or conversations.replies, as Slack answers it."""
+    page, cursor = _page(items, args, default_limit)
+    return {"ok": True, "messages": page, "has_more": bool(cursor), "response_metadata": {"next_cursor": cursor}}
 
 
 def _conversations_replies(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]:
@@ -671,13 +671,7 @@ def _conversations_replies(stub: SlackStub, args: dict[str, Any]) -> dict[str, A
         m for m in ch.messages if m.get("thread_ts") == parent_ts and m["ts"] != parent_ts
     ]
     items = [stub._render(ch, m, with_metadata) for m in thread]
-    page, cursor = _page(items, args, 1000)
-    return {
-        "ok": True,
-        "messages": page,
-        "has_more": bool(cursor),
-        "response_metadata": {"next_cursor": cursor},
-    }
+    return _messages_page(items, args, 1000)
 
 
 def _channel_info(stub: SlackStub, ch: _Channel) -> dict[str, Any]:
