@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from bot.case_messages import (case_handoff_message, case_message, case_outcome_message, home_view,
                                 queue_message, review_message)
-from bot.notifier import post_once
+from bot.notifier import find_posted, post_once, tagged
 from nzbot.institutions import Institution
 from nzbot.states import DECIDABLE, UNSETTLED
 from nzbot.settings import BotSettings
@@ -151,15 +151,12 @@ class SlackCaseNotifier:
         thread = revealed_by.message_ts if revealed_by is not None else None
         metadata = {"event_type": HANDOFF_EVENT, "event_payload": {"case": case.id}}
         if thread:
-            seen = self.client.conversations_replies(
-                channel=self.report_channel, ts=thread, include_all_metadata=True, limit=200)
+            ts = tagged(self.client.conversations_replies(
+                channel=self.report_channel, ts=thread, include_all_metadata=True, limit=200).get("messages", []), metadata)
         else:  # at the top of the channel: among its latest messages (newest first)
-            seen = self.client.conversations_history(
-                channel=self.report_channel, include_all_metadata=True, limit=200)
-        for message in seen.get("messages", []):
-            found = message.get("metadata") or {}
-            if found.get("event_type") == HANDOFF_EVENT and (found.get("event_payload") or {}).get("case") == case.id:
-                return message["ts"]
+            ts = find_posted(self.client, self.report_channel, metadata)
+        if ts:
+            return ts
         response = self.client.chat_postMessage(
             channel=self.report_channel, thread_ts=thread, metadata=metadata,
             **case_handoff_message(case, bool(thread)).as_kwargs())
