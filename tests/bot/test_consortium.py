@@ -10,8 +10,6 @@ import pytest
 
 from alma.simulator import consortium, member_key, seed
 from bot import action_ids
-from bot.app import create_bot
-from bot.server import SlackHttpServer
 from nzbot.demo.local_slack import SlackStub
 from nzbot.institutions import Institution
 from nzbot.settings import BotSettings

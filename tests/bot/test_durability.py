@@ -26,7 +26,7 @@ from slack_sdk import WebClient
 from alma.simulator import seed
 from alma.simulator import server as sim_server
 from bot import action_ids
-from tests.bot.conftest import BOT_TOKEN, PM, REPORT, SECRET, block_text, click
+from tests.bot.conftest import BOT_TOKEN, REPORT, SECRET, block_text, click
 from tests.bot.subprocess_bot import REPO, SubprocessBot, reports, wait_until
 from tests.bot.subprocess_bot import bot, stub  # noqa: F401 (fixtures)
 from tests.conftest import API_KEY

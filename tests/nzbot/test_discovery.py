@@ -3,7 +3,6 @@ run seen (less a margin), so a round costs the same after 1 run or 1,800."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 from slack_sdk import WebClient
