@@ -63,9 +63,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ),
     (f"{SLASH_COMMAND} jobs", "Running and recent link jobs."),
     (
-        f"{SLASH_COMMAND} cases [csv]",
-        "Open multi-match cases waiting for the Program Manager; with `csv`, every decision "
-        "and the NZ duplicates it revealed.",
+        f"{SLASH_COMMAND} cases [page | csv]",
+        "Open multi-match cases waiting for the Program Manager, 40 a page (`/nz cases 2`: "
+        "the next 40); with `csv`, every decision and the NZ duplicates it revealed.",
     ),
     (f"{SLASH_COMMAND} help", "This list."),
 )
@@ -423,7 +423,7 @@ CASE_COMPACT_PER_SECTION = 8  # one-line candidates in one section, once a case 
 # Sections of one-line candidates at most: with the rest of a settled case message that
 # stays far below Slack's 50 blocks however many candidates there are ("…and N more").
 CASE_COMPACT_SECTIONS = 5
-MAX_CASES_LISTED = 40  # lines in /nz cases
+MAX_CASES_LISTED = 40  # lines on one page of /nz cases
 CASE_LINES_PER_SECTION = 4  # /nz cases lines in one section
 MAX_PM_MENTIONED = 10
 CASE_STATE_WORDS = {
@@ -530,9 +530,14 @@ def case_handoff_message(case: Case, revealed_by_job: bool) -> Message:
     return render("case_handoff", case=case, in_thread=revealed_by_job)
 
 
-def cases_message(cases: list[Case], links: dict[int, str], total: int | None = None) -> Message:
-    """/nz cases: the unsettled cases, newest first; `links` maps case id to the permalink
-    of its message (chat.getPermalink); `total` when `cases` holds only the newest."""
+def cases_pages(total: int) -> int:
+    """How many pages /nz cases has for `total` open cases (one, when there are none)."""
+    return max(1, ceil(total / MAX_CASES_LISTED))
+
+
+def cases_message(cases: list[Case], links: dict[int, str], total: int | None = None, page: int = 1) -> Message:
+    """/nz cases: one page of the unsettled cases, newest first; `links` maps case id to the
+    permalink of its message; `total` when `cases` holds only page `page` (1-based)."""
     open_cases = [c for c in cases if c.state in UNSETTLED]
     newest_first = sorted(open_cases, key=lambda c: (c.created_at or "", c.id), reverse=True)
     shown = newest_first[:MAX_CASES_LISTED]
@@ -550,13 +555,19 @@ def cases_message(cases: list[Case], links: dict[int, str], total: int | None = 
         }
         for c in shown
     ]
+    in_all = max(total or 0, len(open_cases))
+    pages = cases_pages(in_all)
+    page = min(max(int(page), 1), pages)
     return render(
         "cases",
         sections=[
             rows[i : i + CASE_LINES_PER_SECTION] for i in range(0, len(rows), CASE_LINES_PER_SECTION)
         ],
-        total=max(total or 0, len(open_cases)),
-        hidden=max(total or 0, len(open_cases)) - len(shown),
+        total=in_all,
+        page=page,
+        pages=pages,
+        first=(page - 1) * MAX_CASES_LISTED + 1,
+        last=(page - 1) * MAX_CASES_LISTED + len(shown),
     )
 
 

@@ -431,11 +431,13 @@ class Store:
         self.db.execute("INSERT OR IGNORE INTO queue_messages (channel, ts, link_job, permalink)"
                         " VALUES (?, ?, ?, ?)", [channel, ts, link_job, permalink])
 
-    def newest_unsettled(self, states: tuple[str, ...], limit: int) -> tuple[list[Case], int]:
-        """The `limit` newest cases in `states`, and how many there are in all."""
+    def newest_unsettled(self, states: tuple[str, ...], limit: int, offset: int = 0) -> tuple[list[Case], int]:
+        """The `limit` newest cases in `states` after the `offset` newest (a page of them),
+        and how many there are in all."""
         marks = ", ".join("?" for _ in states)
         total = self.db.execute(f"SELECT count(*) FROM cases WHERE state IN ({marks})", list(states)).fetchone()[0]
-        rows = self.db["cases"].rows_where(f"state IN ({marks})", list(states), order_by="id desc", limit=limit)
+        rows = self.db["cases"].rows_where(f"state IN ({marks})", list(states), order_by="id desc",
+                                           limit=limit, offset=offset)
         return [Case.from_row(r) for r in rows], total
 
     def permalinks(self, case_ids: list[int]) -> dict[int, str]:

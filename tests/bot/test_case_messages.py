@@ -13,6 +13,7 @@ from typing import Any, Iterator
 import pytest
 
 from alma.cards import Publication
+from alma.errors import BadInput
 from bot import action_ids
 from bot.messages import (
     CASE_CANDIDATES_PER_PAGE,
@@ -543,14 +544,47 @@ def test_cases_refuse_unsafe_links(url: Any) -> None:
     assert "|open>" not in all_text(message)
 
 
-def test_cases_many_stop_at_forty() -> None:
+def test_cases_many_show_forty_and_a_next_page() -> None:
+    # was: the 40 newest and "…and 5 more"; now the rest are on page 2 (issue 13)
     message = cases_message([listed(n, iz_title=HUGE) for n in range(1, 46)],
                             {n: f"https://example.slack.com/archives/C1/p{n}" for n in range(1, 46)})
     check_slack_rules(message)
     text = all_text(message)
     assert sum(1 for s in strings(message.blocks) for line in s.split("\n") if line.startswith("`99")) == 40
-    assert "\u2026and 5 more" in text
+    assert "\u2026and" not in text
+    assert "Page 1 of 2" in text
     assert text.count("|open>") == 40
+    (only,) = buttons(message)
+    assert action_ids.base(only["action_id"]) == action_ids.CASES_PAGE
+    assert action_ids.read(only["action_id"], only["value"]).page == 2
+
+
+@pytest.mark.parametrize("page", [1, 2, 13, 26])
+def test_every_page_of_1025_cases_stays_within_slacks_limits(page: int) -> None:
+    total = 1025  # 26 pages of 40, the last holding 25
+    ids = range(total - (page - 1) * 40, max(0, total - page * 40), -1)  # newest first
+    shown = [listed(n, iz_title=HUGE) for n in ids]
+    message = cases_message(shown, {n: f"https://example.slack.com/archives/C1/p{n}" for n in ids},
+                            total, page=page)
+    check_slack_rules(message)
+    text = all_text(message)
+    lines = [line for s in strings(message.blocks) for line in s.split("\n") if line.startswith("`99")]
+    assert len(lines) == (25 if page == 26 else 40)
+    assert f"Page {page} of 26" in text and "1,025 open cases" in text
+    turns = {action_ids.suffixed(action_ids.CASES_PAGE, "prev"): page - 1,
+             action_ids.suffixed(action_ids.CASES_PAGE, "next"): page + 1}
+    expected = {a: p for a, p in turns.items() if 1 <= p <= 26}
+    assert {b["action_id"]: action_ids.read(b["action_id"], b["value"]).page for b in buttons(message)} == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("0", "Pages start at 1"), ("-1", "is not a page"), ("x", "is not a page"), ("", "is not a page"),
+    ("\uff12", "is not a page"), ("1" * 30, "is not a page"),
+])
+def test_a_forged_page_of_cases_is_refused(raw: str, expected: str) -> None:
+    with pytest.raises(BadInput) as refused:
+        action_ids.read(action_ids.suffixed(action_ids.CASES_PAGE, "next"), raw)
+    assert expected in str(refused.value)
 
 
 def test_cases_hostile_titles_escaped() -> None:

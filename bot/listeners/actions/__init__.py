@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import action_ids
-from bot.listeners.actions import case_buttons, review, send_to_pm
+from bot.listeners.actions import case_buttons, cases_page, review, send_to_pm
 from bot.services import Services
 
 
@@ -30,3 +30,7 @@ def register(app: App, services: Services) -> None:
     @app.action(action_ids.REVIEW_CASES)
     def review_clicked(ack, body, respond):
         review.handle(services, ack, body, respond)
+
+    @app.action(action_ids.pattern(action_ids.CASES_PAGE))
+    def cases_page_clicked(ack, body, respond):
+        cases_page.handle(services, ack, body, respond)
