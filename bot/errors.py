@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from alma.errors import (
     AlmaBlocked,
     AlmaError,
@@ -16,6 +18,13 @@ from alma.errors import (
     SetNameTaken,
     SetNotFound,
 )
+from nzbot.store import BUSY, UNWRITABLE, database_fault
+
+log = logging.getLogger(__name__)
+
+DATABASE_BUSY = ("nzbot is busy: its database is held by other work right now. Nothing was changed; "
+                 "please try again in a moment.")
+DATABASE_UNWRITABLE = "nzbot cannot write its database; nothing was changed."
 
 
 def user_message(exc: Exception) -> str:
@@ -34,4 +43,13 @@ def user_message(exc: Exception) -> str:
                 "fix this; nothing was changed.")
     if isinstance(exc, AlmaError):
         return f"Alma refused the request: {exc}"
+    fault = database_fault(exc)
+    if fault == BUSY:
+        log.warning("database busy (%s): %s", getattr(exc, "sqlite_errorname", "?"), exc, exc_info=exc)
+        return DATABASE_BUSY
+    if fault == UNWRITABLE:
+        log.error("cannot write the database (NZBOT_DB): %s", exc)
+        return DATABASE_UNWRITABLE
+    # Said only where it is true: the one place that words an unexpected error logs it.
+    log.error("unexpected error: %s", type(exc).__name__, exc_info=(type(exc), exc, exc.__traceback__))
     return "Something went wrong inside nzbot; nothing was changed. The error has been logged."

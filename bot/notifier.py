@@ -1,64 +1,143 @@
 """The workflow's Notifier, in Slack: start messages edited as jobs move, reports in
 their threads, tagged with message metadata so that a report is found again after a
-crash instead of being posted twice."""
+crash instead of being posted twice.
+
+Every message that must appear once (a start message, a report, a case message) is
+posted by `post_once`: the intent is recorded before the post, and when an earlier
+intent is found (a kill -9, or a dropped connection, between Slack storing the message
+and nzbot recording its ts) the message is looked for by its metadata first."""
 
 from __future__ import annotations
 
-from slack_sdk import WebClient
+import logging
 
-from bot.messages import (alma_blocked_message, cases_found_message, job_report_message, link_job_message,
-                          unreadable_found_message)
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.messages import (alma_blocked_message, cases_found_message, job_report_message,
+                          link_job_message, recheck_failed_message, unreadable_found_message)
 from nzbot.report import JobReport
-from nzbot.store import LinkJob
+from nzbot.store import LinkJob, Store, now
+
+log = logging.getLogger(__name__)
 
 REPORT_EVENT = "nzbot_job_report"
+START_EVENT = "nzbot_link_job"
+# How far back a message whose posting was interrupted is looked for: the newest
+# HISTORY_PAGES x HISTORY_PAGE messages of the channel (it was posted just before).
+HISTORY_PAGE = 200
+HISTORY_PAGES = 5
+
+
+def tagged(messages: list[dict], metadata: dict) -> str | None:
+    """The ts of the first message carrying this metadata (event type and payload)."""
+    for message in messages:
+        found = message.get("metadata") or {}
+        payload = found.get("event_payload") or {}
+        if found.get("event_type") == metadata["event_type"] and all(
+                payload.get(k) == v for k, v in metadata["event_payload"].items()):
+            return message["ts"]
+    return None
+
+
+def find_posted(client: WebClient, channel: str, metadata: dict) -> str | None:
+    """The ts of the message at the top level of `channel` tagged with `metadata`, among
+    its newest messages; None when it is not there."""
+    cursor = None
+    for _ in range(HISTORY_PAGES):
+        page = client.conversations_history(channel=channel, include_all_metadata=True,
+                                            limit=HISTORY_PAGE, cursor=cursor)
+        ts = tagged(page.get("messages", []), metadata)
+        if ts:
+            return ts
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return None
+    return None
+
+
+def post_once(client: WebClient, store: Store, intent: str, channel: str, metadata: dict,
+              **message) -> str:
+    """Posts a top-level message meant to exist once and returns its ts. The intent is
+    recorded first; if one was recorded before, the earlier message is looked for."""
+    if store.recall(intent) is not None:
+        ts = find_posted(client, channel, metadata)
+        if ts:
+            log.info("found %s already posted in %s (%s)", metadata["event_type"], channel, ts)
+            return ts
+    store.remember(intent, now())
+    return client.chat_postMessage(channel=channel, metadata=metadata, **message)["ts"]
 
 
 class SlackNotifier:
-    def __init__(self, client: WebClient, report_channel: str) -> None:
+    def __init__(self, client: WebClient, report_channel: str, store: Store) -> None:
         self.client = client
         self.channel = report_channel
+        self.store = store
+        # Jobs whose start message was deleted: their report goes to the top level.
+        self._threadless: set[int] = set()
 
     def link_job_changed(self, job: LinkJob) -> str | None:
         message = link_job_message(job).as_kwargs()
         if job.message_ts:
             self.client.chat_update(channel=self.channel, ts=job.message_ts, **message)
             return job.message_ts
-        return self.client.chat_postMessage(channel=self.channel, **message)["ts"]
+        metadata = {"event_type": START_EVENT, "event_payload": {"link_job": job.id}}
+        return post_once(self.client, self.store, f"posting:link_job:{job.id}", self.channel,
+                         metadata, **message)
 
     def report_posted(self, job: LinkJob) -> str | None:
-        if not job.message_ts:
-            return None
-        replies = self.client.conversations_replies(
-            channel=self.channel, ts=job.message_ts, include_all_metadata=True, limit=200
-        )
-        for message in replies.get("messages", []):
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if metadata.get("event_type") == REPORT_EVENT and payload.get("link_job") == job.id:
-                return message["ts"]
-        return None
+        metadata = _report_metadata(job)
+        if job.message_ts and job.id not in self._threadless:
+            try:
+                replies = self.client.conversations_replies(
+                    channel=self.channel, ts=job.message_ts, include_all_metadata=True, limit=200
+                )
+            except SlackApiError as exc:
+                if (exc.response or {}).get("error") != "thread_not_found":
+                    raise
+                # Someone deleted the start message: its report goes to the top level.
+                log.warning("link job %s: its start message is gone; the report goes to the "
+                            "top of the channel", job.id)
+                self._threadless.add(job.id)
+            else:
+                return tagged(replies.get("messages", []), metadata)
+        return find_posted(self.client, self.channel, metadata)
 
     def post_report(self, job: LinkJob, report: JobReport) -> str:
         response = self.client.chat_postMessage(
             channel=self.channel,
-            thread_ts=job.message_ts,
-            metadata={"event_type": REPORT_EVENT, "event_payload": {"link_job": job.id}},
+            thread_ts=self._thread_of(job),
+            metadata=_report_metadata(job),
             **job_report_message(report).as_kwargs(),
         )
         return response["ts"]
 
     def cases_found(self, job: LinkJob, case_ids: list[int]) -> None:
         self.client.chat_postMessage(
-            channel=self.channel, thread_ts=job.message_ts,
+            channel=self.channel, thread_ts=self._thread_of(job),
             **cases_found_message(len(case_ids)).as_kwargs(),
         )
 
     def unreadable_found(self, job: LinkJob, mms_ids: list[str]) -> None:
         self.client.chat_postMessage(
-            channel=self.channel, thread_ts=job.message_ts,
+            channel=self.channel, thread_ts=self._thread_of(job),
             **unreadable_found_message(mms_ids).as_kwargs(),
         )
 
+    def recheck_failed(self, job: LinkJob, tries: int, reason: str) -> None:
+        self.client.chat_postMessage(
+            channel=self.channel, thread_ts=self._thread_of(job),
+            **recheck_failed_message(job.set_id, tries, reason).as_kwargs(),
+        )
+
+    def _thread_of(self, job: LinkJob) -> str | None:
+        """The start message's ts, or None (the top level) when it was deleted."""
+        return job.message_ts if job.id not in self._threadless else None
+
     def alma_blocked(self, text: str) -> None:
         self.client.chat_postMessage(channel=self.channel, **alma_blocked_message(text).as_kwargs())
+
+
+def _report_metadata(job: LinkJob) -> dict:
+    return {"event_type": REPORT_EVENT, "event_payload": {"link_job": job.id}}

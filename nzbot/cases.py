@@ -29,7 +29,7 @@ from typing import Protocol
 from sqlite_utils.db import NotFoundError
 
 from alma.client import AlmaClient, check_mms_id
-from alma.errors import AlmaBlocked, AlmaError, AlmaRequestError, BadInput, RecordNotFound, RecordUnreadable, quoted
+from alma.errors import AlmaBlocked, AlmaError, AlmaPermissionError, AlmaRequestError, BadInput, RecordNotFound, RecordUnreadable, quoted
 from alma.matching import Verdict
 from alma.models import Bib
 from alma.preview import look_up
@@ -321,6 +321,7 @@ class Cases:
             token = self.store.add_link_token(case.id, new_token(self.token_prefix, case.id),
                                               case.chosen_nz_mms_id, case.iz_mms_id)
             self.store.audit(CASES_USER, "token_made", f"case {case.id}", "placing", token.token)
+        record = f"NZ record {token.nz_mms_id}"  # the record the step below saves
         try:
             if token.state == "placing":
                 if not put_token_on_nz(self.background, token.nz_mms_id, token.token):
@@ -332,15 +333,20 @@ class Cases:
                 self.store.audit(CASES_USER, "token_on_nz", f"NZ record {token.nz_mms_id}", "on_nz", token.token)
                 token = self.store.link_token(token.id)
             if token.state == "on_nz":
+                record = f"IZ record {case.iz_mms_id}"
                 give_identifier(self.background, case.iz_mms_id, _token_route(token))
                 self.store.move_link_token(token.id, "on_nz", "on_iz")
                 self.store.audit(CASES_USER, "token_on_iz", f"IZ record {token.iz_mms_id}", "on_iz", token.token)
         except (RecordNotFound, RecordUnreadable) as exc:
             self._fail(case, exc.message)
             return
-        except AlmaRequestError as exc:  # e.g. the NZ key may read but not write: say so, don't retry forever
-            self._fail(case, f"Alma refused to put the temporary 035 on the records with ALMA_NZ_API_KEY "
-                             f"(it needs Bibs read/write in the network zone): {exc}")
+        except AlmaRequestError as exc:  # the NZ key may read but not write, or Alma refuses this record
+            # Deciding again would meet the same refusal: the cataloger links it in the
+            # Metadata Editor instead; the token comes off (remove_tokens), and the PM learns why.
+            why = (" ALMA_NZ_API_KEY needs Bibs read/write in the network zone."
+                   if isinstance(exc, AlmaPermissionError) and record.startswith("NZ") else "")
+            self._start_linking(case, Route(MANUAL),
+                                note=f"Alma refused to put the temporary 035 {token.token} on {record}: {exc}{why}")
             return
         self._start_linking(case, _token_route(token))
 
@@ -358,6 +364,11 @@ class Cases:
                 gone = take_token_off_nz(self.background, token.nz_mms_id, token.token)
             except RecordNotFound:
                 gone = True  # the NZ record is gone (merged away, deleted): so is the token
+            except AlmaBlocked:
+                raise  # every token alike (the key's permission, the quota): said once
+            except AlmaRequestError as exc:  # Alma refuses this record: say where it stays; the others go on
+                self._token_stuck(token, exc)
+                continue
             if not gone:
                 log.warning("case %s: token %s is still on NZ record %s", case.id, token.token, token.nz_mms_id)
                 continue
@@ -378,14 +389,30 @@ class Cases:
             return route is not None and route.kind == TOKEN and route.identifier == token.token
         return False
 
+    def _token_stuck(self, token: LinkToken, exc: AlmaError) -> None:
+        """The case's message says, once, which NZ record keeps the token and why: the
+        Program Manager works in the NZ and can delete it there. nzbot keeps trying."""
+        log.warning("case %s: Alma refused to take token %s off NZ record %s: %s",
+                    token.case_id, token.token, token.nz_mms_id, exc)
+        case = self.store.case(token.case_id)
+        if _stuck_marker(token) in (case.note or ""):
+            return
+        said = (f"{_stuck_marker(token)} NZ record {token.nz_mms_id}: Alma refused to take it off ({exc}). "
+                "nzbot keeps trying; the Program Manager can also delete that 035 from the NZ record "
+                "in the Metadata Editor.")
+        note = f"{case.note} {said}" if case.note else said
+        if self.store.move_case(case.id, case.state, case.state, note=note):
+            self._show(self.store.case(case.id))
+
     def _token_told(self, token: LinkToken) -> None:
         """The case's message says the token was taken off again."""
         case = self.store.case(token.case_id)
-        if case.state not in ("linked", "failed"):
+        if case.state not in ("linked", "failed", "linking"):  # linking: handed off after a refusal
             return
         said = (f"The temporary 035 {token.token} was put on NZ record {token.nz_mms_id} for the "
                 "link job and has been taken off again (checked).")
-        note = f"{case.note} {said}" if case.note else said
+        earlier = (case.note or "").split(_stuck_marker(token))[0].strip()  # no longer stuck
+        note = f"{earlier} {said}" if earlier else said
         if self.store.move_case(case.id, case.state, case.state, note=note):
             self._show(self.store.case(case.id))
 
@@ -459,15 +486,18 @@ class Cases:
             self._recheck_others(case)
 
     def _recheck_others(self, merged: Case) -> None:
-        """Every other open case on the merged NZ records is looked up again: those now
-        unique are linked the ordinary way."""
+        """Every other open case on the merged NZ records, or one handed to its cataloger,
+        is looked up again: those now unique are linked the ordinary way."""
         ids = set(merged.candidate_ids)
-        for other in self.store.cases(*DECIDABLE):
+        for other in self.store.cases(*DECIDABLE, "linking"):
             if other.id == merged.id or not ids & set(other.candidate_ids):
                 continue
-            if self.store.move_case(other.id, DECIDABLE, "deciding", decision="recheck",
+            if other.state == "linking" and (Route.decode(other.route) or Route("")).kind != MANUAL:
+                continue  # a link job or a merge is on it; a hand-off would wait for a record merged away
+            if self.store.move_case(other.id, other.state, "deciding", decision="recheck",
                                     decided_by=merged.decided_by or CASES_USER, decided_at=now(),
-                                    chosen_nz_mms_id=None, route=None, linking_job=None, note=None):
+                                    chosen_nz_mms_id=None, route=None, linking_job=None, note=None,
+                                    handed_to=None, handoff_ts=None):
                 self.store.audit(CASES_USER, "case_recheck_after_merge", f"case {other.id}", "deciding",
                                  f"NZ duplicates merged in case {merged.id}")
                 self._show(self.store.case(other.id))
@@ -517,8 +547,10 @@ class Cases:
                 self.store.audit(case.decided_by or CASES_USER, "case_rechecked", f"case {case.id}", "open", note)
                 self._after(case.id)
 
-    def _start_linking(self, case: Case, route: Route) -> None:
+    def _start_linking(self, case: Case, route: Route, note: str | None = None) -> None:
         extra = {"handed_to": self._cataloger_of(case)} if route.kind == MANUAL else {}
+        if note:
+            extra["note"] = note  # why this route (a hand-off after Alma refused the token)
         if self.store.move_case(case.id, "deciding", "linking", route=route.encode(), **extra):
             self.store.audit(case.decided_by or CASES_USER, "case_routed", f"case {case.id}", "linking", route.kind)
             self._after(case.id)
@@ -609,7 +641,8 @@ def write_decisions_csv(store: Store, out, limit: int | None = None) -> int:
     writer = csv.writer(out)
     written = 0
     writer.writerow(["case", "iz_mms_id", "title", "state", "decision", "kept_nz_mms_id",
-                     "duplicate_nz_mms_ids", "decided_by", "decided_at", "note", "merged_nz_mms_ids"])
+                     "duplicate_nz_mms_ids", "decided_by", "decided_at", "note", "merged_nz_mms_ids",
+                     "institution"])
     for case in store.iter_cases():
         if limit is not None and written >= limit:
             break
@@ -618,8 +651,12 @@ def write_decisions_csv(store: Store, out, limit: int | None = None) -> int:
         duplicates = [m for m in case.candidate_ids if m != kept]
         writer.writerow([case.id, case.iz_mms_id, case.iz_title, case.state, case.decision or "",
                          kept, " ".join(duplicates), case.decided_by or "", case.decided_at or "",
-                         case.note or "", " ".join(case.merged)])
+                         case.note or "", " ".join(case.merged), case.institution])
     return written
+
+
+def _stuck_marker(token: LinkToken) -> str:
+    return f"The temporary 035 {token.token} is still on"
 
 
 def _token_route(token: LinkToken) -> Route:

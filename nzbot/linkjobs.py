@@ -24,7 +24,9 @@ from alma.client import AlmaClient
 from alma.errors import (
     AlmaBlocked,
     AlmaError,
+    AlmaRateLimited,
     AlmaRequestError,
+    AlmaServerError,
     AlmaUnavailable,
     BadInput,
     JobLimitReached,
@@ -42,6 +44,10 @@ from nzbot.store import LinkJob, Store, now
 log = logging.getLogger(__name__)
 
 ALMA_UI = "alma"  # requested_by for runs started in Alma's own UI
+# Alma unreachable, in trouble (5xx), rate-limiting, or blocking background work (a
+# permission, the quota): a re-check stopped by these waits for Alma (resuming where it
+# stopped) and is not counted as one of its tries.
+WAITS_ON_ALMA = (AlmaUnavailable, AlmaServerError, AlmaRateLimited, AlmaBlocked)
 # Discovery lists runs from the newest it has seen less this much, for runs Alma lists
 # late or a clock a little behind (Alma itself filters by submission day).
 DISCOVERY_MARGIN = timedelta(hours=1)
@@ -73,6 +79,9 @@ class Notifier(Protocol):
     def cases_found(self, job: LinkJob, case_ids: list[int]) -> None:
         """Multi-matches from this job were recorded as cases."""
 
+    def recheck_failed(self, job: LinkJob, tries: int, reason: str) -> None:
+        """The re-check after this job failed `tries` times and was given up."""
+
     def unreadable_found(self, job: LinkJob, mms_ids: list[str]) -> None:
         """Members of this job's set whose MARC cannot be read: a cataloger must fix them."""
 
@@ -82,6 +91,10 @@ class Notifier(Protocol):
 
 
 class LinkJobs:
+    # A failed re-check of a job's set is tried this many times in all, this far apart.
+    recheck_tries = 3
+    recheck_wait_seconds = 60.0
+
     def __init__(self, store: Store, alma: AlmaClient, notifier: Notifier) -> None:
         self.store = store
         self.alma = alma
@@ -233,20 +246,61 @@ class LinkJobs:
         """After a job, finds the set's members still unlinked that have several NZ
         matches and records each as a case for the Program Manager: one pass per job,
         resumed where it stopped after a crash or an Alma outage, then one message in
-        the job's thread with the number of its cases as the database holds them."""
+        the job's thread with the number of its cases as the database holds them. A pass
+        that fails (not Alma unreachable or blocking) is tried at most RECHECK_TRIES times,
+        RECHECK_WAIT_SECONDS apart, then the job's thread is told, once."""
         for job in self.store.link_jobs("reported"):
-            if job.reconciled:
+            if job.reconciled or not self._recheck_due(job):
                 continue
-            if self.store.recall(recheck_key(job.id)) != RECHECK_DONE:
-                self._recheck_pass(job)
-            case_ids = self.store.case_ids_of_job(job.id)
-            unreadable = json.loads(self.store.recall(unreadable_key(job.id)) or "[]")
-            if case_ids:
-                self.notifier.cases_found(self.store.link_job(job.id), case_ids)
-            if unreadable:
-                self.notifier.unreadable_found(self.store.link_job(job.id), unreadable)
-            self.store.update_link_job(job.id, reconciled=1)
+            try:
+                self.reconcile(job)
+            except WAITS_ON_ALMA:  # not the re-check's fault: waited out, said once, not counted
+                raise
+            except Exception as exc:  # an answer we cannot read, a refusal, or a bug
+                self._recheck_failed(job, exc)
 
+    def reconcile(self, job: LinkJob) -> None:
+        """The re-check of one reported job's set, from where its pass stopped."""
+        if self.store.recall(recheck_key(job.id)) != RECHECK_DONE:
+            self._recheck_pass(job)
+        case_ids = self.store.case_ids_of_job(job.id)
+        unreadable = json.loads(self.store.recall(unreadable_key(job.id)) or "[]")
+        if case_ids:
+            self.notifier.cases_found(self.store.link_job(job.id), case_ids)
+        if unreadable:
+            self.notifier.unreadable_found(self.store.link_job(job.id), unreadable)
+        self.store.update_link_job(job.id, reconciled=1)
+
+    def _recheck_due(self, job: LinkJob) -> bool:
+        """False while a failed re-check waits for its next try."""
+        failed = self.store.recall(f"recheck_failures:{job.id}")
+        if failed is None:
+            return True
+        _, _, at = failed.partition(" ")
+        waited = datetime.now(timezone.utc) - datetime.fromisoformat(at)
+        return waited >= timedelta(seconds=self.recheck_wait_seconds)
+
+    def _recheck_failed(self, job: LinkJob, exc: Exception) -> None:
+        failed = self.store.recall(f"recheck_failures:{job.id}")
+        tries = int(failed.split(" ", 1)[0]) + 1 if failed else 1
+        if isinstance(exc, AlmaError):
+            log.warning("link job %s: re-check failed (try %d of %d): %s", job.id, tries,
+                        self.recheck_tries, exc)
+        else:
+            log.exception("link job %s: re-check failed (try %d of %d)", job.id, tries,
+                          self.recheck_tries)
+        if tries < self.recheck_tries:
+            self.store.remember(f"recheck_failures:{job.id}", f"{tries} {now()}")
+            return
+        self.store.update_link_job(job.id, reconciled=1)  # given up: no more tries
+        self.store.forget(f"recheck_failures:{job.id}")
+        self.store.audit("nzbot", "recheck_failed", f"set {job.set_id}", "given up",
+                         f"{tries} tries; {type(exc).__name__}")
+        reason = exc.message if isinstance(exc, AlmaError) else "an error inside nzbot (it has been logged)"
+        try:
+            self.notifier.recheck_failed(self.store.link_job(job.id), tries, reason)
+        except Exception:
+            log.exception("link job %s: could not say that its re-check failed", job.id)
 
     def _recheck_pass(self, job: LinkJob) -> None:
         """Reads the set once, chunk by chunk from the position recorded, and records each

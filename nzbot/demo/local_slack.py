@@ -30,6 +30,7 @@ from __future__ import annotations
 import itertools
 import json
 import secrets
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -75,6 +76,17 @@ class _Failure:
     status: int
     retry_after: int | None
     remaining: int
+
+
+@dataclass
+class _AfterFault:
+    """Trouble after a call was carried out: its answer held back, or never sent."""
+
+    method: str
+    predicate: Callable[[dict[str, Any]], bool]
+    remaining: int
+    drop: bool  # close the connection instead of answering
+    release: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -141,6 +153,7 @@ class SlackStub:
     def _init_state(self) -> None:
         self._calls: list[Call] = []
         self._failures: dict[str, list[_Failure]] = {}
+        self._after: list[_AfterFault] = []
         self._ts_counter = itertools.count(1)
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, _Channel] = {}
@@ -337,6 +350,33 @@ class SlackStub:
         """Forgets failures set with fail_next() that have not been used up."""
         with self._lock:
             self._failures.clear()
+
+    def hold_answers(self, method: str, predicate: Callable[[dict[str, Any]], bool] = lambda args: True,
+                     *, times: int = 1) -> threading.Event:
+        """The next ``times`` calls of ``method`` whose args match ``predicate`` are carried
+        out (a posted message is stored) but answered only once the returned event is set:
+        a bot killed meanwhile never learns the message's ts."""
+        fault = _AfterFault(method, predicate, times, drop=False)
+        with self._lock:
+            self._after.append(fault)
+        return fault.release
+
+    def drop_answers(self, method: str, predicate: Callable[[dict[str, Any]], bool] = lambda args: True,
+                     *, times: int = 1) -> None:
+        """The next ``times`` matching calls of ``method`` are carried out, then their
+        connection is closed with no answer: a network drop after Slack stored the message."""
+        with self._lock:
+            self._after.append(_AfterFault(method, predicate, times, drop=True))
+
+    def _take_after(self, call: Call) -> _AfterFault | None:
+        with self._lock:
+            if not call.ok:
+                return None
+            for fault in self._after:
+                if fault.method == call.method and fault.remaining > 0 and fault.predicate(call.args):
+                    fault.remaining -= 1
+                    return fault
+        return None
 
     # ------------------------------------------------------------------ request handling
 
@@ -794,7 +834,17 @@ def _make_handler(stub: SlackStub) -> type:
                 status, payload, extra_headers = stub._handle_api(call, self.headers.get("Authorization"))
                 call.response, call.status = payload, status
                 stub._record(call)
-                self._send(status, json.dumps(payload), "application/json; charset=utf-8", extra_headers)
+                after = stub._take_after(call)
+                if after is not None and after.drop:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if after is not None:
+                    after.release.wait(60)
+                try:
+                    self._send(status, json.dumps(payload), "application/json; charset=utf-8", extra_headers)
+                except OSError:  # the caller went away while its answer was held
+                    self.close_connection = True
             elif parts.path.startswith("/response/") and http_method == "POST":
                 name = parts.path[len("/response/") :]
                 args = _parse_args("", body, self.headers.get("Content-Type", "application/json"))

@@ -108,6 +108,13 @@ class Transcript:
         self.write(f"\n\u2500\u2500 {entry.text} {bar}\n")
         return entry
 
+    def note(self, text: str) -> Entry:
+        """An aside between the messages: what happened in Alma, which no message shows."""
+        entry = Entry(kind="note", at=time.time(), text=text)
+        self.entries.append(entry)
+        self.write(f"\n{text}\n")
+        return entry
+
     def command(self, user: str, channel: str, text: str, response_name: str) -> Entry:
         entry = Entry(kind="command", at=time.time(), channel=channel, author=self.name(user), text=text)
         self.entries.append(entry)
@@ -317,6 +324,6 @@ class Transcript:
             item["new_place"] = bool(item["place"]) and item["place"] != last_place
             if item["place"]:
                 last_place = item["place"]
-            elif item["kind"] == "step":
+            elif item["kind"] in ("step", "note"):
                 last_place = None
         return items

@@ -140,6 +140,8 @@ def test_without_an_nz_key_or_identifying_035_the_pick_goes_to_the_cataloger(har
     harness.wait(lambda: f"went to <@{CATALOGER}>" in block_text(case_message(harness.store.case(case.id)).as_kwargs()),
                  what="the PM's message naming the cataloger")
     assert "Share with Network" not in block_text(case_message(harness.store.case(case.id)).as_kwargs())
+    assert f"cannot point the link job at NZ record {chosen} alone" in block_text(
+        case_message(harness.store.case(case.id)).as_kwargs())
     assert harness.store.case(case.id).handed_to == CATALOGER
     harness.sim.state.link(iz, chosen)  # the cataloger follows the steps in Alma
     assert state_of(harness, case.id, "linked").chosen_nz_mms_id == chosen

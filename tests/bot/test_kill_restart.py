@@ -232,8 +232,8 @@ def tokens_in_nz(sim) -> list[str]:
         return [v for bib in sim.state.nz.values() for v in bib.marc.values_035("a") if v.startswith("(NZBOT)")]
 
 
-@pytest.mark.parametrize("step", ["token_put_on_nz", "token_put_on_iz", "link_job_running",
-                                  "token_being_taken_off"])
+@pytest.mark.parametrize("step", ["token_never_reached_nz", "token_put_on_nz", "token_put_on_iz",
+                                  "link_job_running", "token_being_taken_off", "token_taken_off_unrecorded"])
 def test_killed_at_each_token_step_ends_linked_with_no_token_left(sim, stub, tmp_path, hold_put, step):
     iz = seed.CASES["multi"]
     chosen = seed.NZ_RECORDS["multi_b"]  # no 035 singles it out: the token route
@@ -247,12 +247,16 @@ def test_killed_at_each_token_step_ends_linked_with_no_token_left(sim, stub, tmp
                                  what="the queue message")
         bot.click(action_ids.REVIEW_CASES, str(case.link_job), channel=channel, message_ts=ts)
         wait_until(lambda: bot.store.case_messages(case.id), what="the case in the queue message")
-        if step == "token_put_on_nz":  # the NZ record has it; nzbot has not heard
+        if step == "token_never_reached_nz":  # recorded as placing; the PUT died with nzbot
+            hold_put.update(wanted=lambda zone, body: zone == "nz" and "(NZBOT)" in body, when="before")
+        elif step == "token_put_on_nz":  # the NZ record has it; nzbot has not heard
             hold_put.update(wanted=lambda zone, body: zone == "nz" and "(NZBOT)" in body, when="after")
         elif step == "token_put_on_iz":
             hold_put.update(wanted=lambda zone, body: zone == "iz" and "(NZBOT)" in body, when="after")
         elif step == "token_being_taken_off":  # killed before the token came off the NZ record
             hold_put.update(wanted=lambda zone, body: zone == "nz" and "(NZBOT)" not in body, when="before")
+        elif step == "token_taken_off_unrecorded":  # off the NZ record; nzbot has not heard
+            hold_put.update(wanted=lambda zone, body: zone == "nz" and "(NZBOT)" not in body, when="after")
         else:
             sim.job_seconds = 3.0
         answer, _ = bot.click(f"{action_ids.LINK_CANDIDATE}:2", f"{case.id}:{chosen}")
@@ -270,6 +274,10 @@ def test_killed_at_each_token_step_ends_linked_with_no_token_left(sim, stub, tmp
         if step == "token_being_taken_off":
             time.sleep(0.2)
             assert tokens_in_nz(sim), "the token was still on the NZ record when nzbot died"
+        if step == "token_never_reached_nz":
+            assert not tokens_in_nz(sim) and [t.state for t in bot.store.link_tokens()] == ["placing"]
+        if step == "token_taken_off_unrecorded":
+            assert not tokens_in_nz(sim) and [t.state for t in bot.store.link_tokens()] == ["removing"]
         bot.start()
         done = wait_until(lambda: bot.store.case(case.id).state in ("linked", "failed") and bot.store.case(case.id),
                           timeout=30, what="the case settled")

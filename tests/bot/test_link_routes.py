@@ -14,8 +14,8 @@ import requests
 from alma.simulator import seed
 from bot import action_ids
 from nzbot.cases import decisions_csv
-from tests.bot.conftest import PM, REPORT, block_text, click, review
-from tests.bot.test_cases import LINK, case_for, link_set, shown, state_of
+from tests.bot.conftest import CATALOGER, PM, REPORT, block_text, click, review
+from tests.bot.test_cases import LINK, case_for, handoffs, link_set, shown, state_of
 from tests.conftest import settings_for
 
 MERGE = f"{action_ids.MERGE_INTO}:1"
@@ -31,6 +31,12 @@ def tokens_in_nz(sim, prefix="(NZBOT)") -> list[tuple[str, str]]:
     with sim.state.lock:
         return [(m, v) for m, bib in sim.state.nz.items() for v in bib.marc.values_035("a")
                 if v.startswith(prefix)]
+
+
+def reads(harness, case_id) -> str:
+    """The case as its message reads now (the PM's queue message may have moved on)."""
+    from bot.messages import case_message
+    return block_text(case_message(harness.store.case(case_id)).as_kwargs())
 
 
 def read_back(harness, iz_mms_id):
@@ -202,7 +208,7 @@ def test_token_decisions_share_one_link_job_run(harness):
     assert tokens_in_nz(harness.sim) == []
 
 
-def test_an_nz_key_that_may_not_write_fails_the_case_plainly(harness):
+def test_an_nz_key_that_may_not_write_hands_the_pick_to_the_cataloger_and_says_why(harness):
     from alma.simulator import server as sim_server
 
     index = next(i for i, r in enumerate(sim_server.ROUTES) if r[2] == "PUT /almaws/v1/bibs/{mms_id}")
@@ -221,9 +227,12 @@ def test_an_nz_key_that_may_not_write_fails_the_case_plainly(harness):
         link_set(harness, iz)
         case = case_for(harness, iz)
         click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_a']}")
-        failed = state_of(harness, case.id, "failed", "linked")
-        assert failed.state == "failed"
-        assert "ALMA_NZ_API_KEY" in failed.note and "Bibs read/write" in failed.note
+        # the pick still ends in a link: the cataloger gets the steps, and the PM learns why
+        handed = state_of(harness, case.id, "linking", "failed", "linked")
+        assert handed.state == "linking" and handed.route.startswith("manual"), handed.note
+        assert "ALMA_NZ_API_KEY" in handed.note and "Bibs read/write" in handed.note
+        harness.wait(lambda: handoffs(harness), what="the hand-off to the cataloger")
+        harness.wait(lambda: "Bibs read/write" in reads(harness, case.id), what="the PM told why")
         harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens settled")
         assert tokens_in_nz(harness.sim) == [] and harness.sim.state.linked_nz_id_of(iz) is None
     finally:
@@ -276,3 +285,187 @@ def test_a_merge_that_does_not_come_can_be_re_checked_and_decided_again(harness)
     harness.wait(lambda: any(b["type"] == "actions" and any(e["action_id"].startswith(action_ids.LINK_CANDIDATE)
                                                             for e in b["elements"])
                              for b in shown(harness, case.id)["blocks"]), what="the buttons back")
+
+
+def test_alma_refusing_the_token_on_the_nz_record_hands_the_pick_to_the_cataloger(harness):
+    """Not a key without permission: Alma refuses this one record (cataloger level). Deciding
+    again would meet the same refusal, so the record goes to the cataloger with the steps;
+    the PM's message names the record and quotes Alma, and does not blame the key's roles."""
+    with_nz_key(harness).start()
+    iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
+    harness.sim.faults.refuse_put.add(chosen)
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    click(harness, LINK, f"{case.id}:{chosen}")
+    handed = state_of(harness, case.id, "linking", "failed", "linked")
+    assert handed.state == "linking" and handed.route.startswith("manual"), handed.note
+    assert f"NZ record {chosen}" in handed.note and "insufficient cataloger level" in handed.note
+    assert "Bibs read/write" not in handed.note
+    (message,) = harness.wait(lambda: handoffs(harness), what="the hand-off to the cataloger")
+    assert f"<@{CATALOGER}>" in block_text(message) and "Share with Network" in block_text(message)
+    harness.wait(lambda: "insufficient cataloger level" in reads(harness, case.id),
+                 what="the PM told why")
+    pm_text = reads(harness, case.id)
+    assert f"went to <@{CATALOGER}>" in pm_text and "Share with Network" not in pm_text
+    assert "no NZ API key is set" not in pm_text
+    harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens settled")
+    assert tokens_in_nz(harness.sim) == [] and harness.sim.state.linked_nz_id_of(iz) is None
+    harness.sim.state.link(iz, chosen)  # the cataloger follows the steps in Alma
+    assert state_of(harness, case.id, "linked").chosen_nz_mms_id == chosen
+
+
+def test_alma_refusing_the_token_on_the_iz_record_hands_it_off_and_takes_the_token_off_the_nz_record(harness):
+    with_nz_key(harness).start()
+    iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
+    harness.sim.faults.refuse_put.add(iz)
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    click(harness, LINK, f"{case.id}:{chosen}")
+    handed = state_of(harness, case.id, "linking", "failed", "linked")
+    assert handed.state == "linking" and handed.route.startswith("manual"), handed.note
+    assert f"IZ record {iz}" in handed.note and "insufficient cataloger level" in handed.note
+    assert "ALMA_NZ_API_KEY" not in handed.note  # the IZ record is saved with the IZ's key
+    harness.wait(lambda: handoffs(harness), what="the hand-off to the cataloger")
+    harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens off")
+    assert tokens_in_nz(harness.sim) == []
+    harness.wait(lambda: "taken off again (checked)" in reads(harness, case.id), what="the PM told")
+    harness.sim.state.link(iz, chosen)  # the cataloger follows the steps in Alma
+    assert state_of(harness, case.id, "linked").chosen_nz_mms_id == chosen
+
+
+def test_a_token_alma_will_not_take_off_is_said_and_does_not_hold_up_the_others(harness):
+    """The token is on the NZ record and Alma then refuses to save it without: the Program
+    Manager (who works in the NZ) is told where it stays; other cases' tokens still come
+    off; and once Alma lets it, the token comes off too."""
+    harness.sim.job_seconds = 1.0
+    with_nz_key(harness).start()
+    (iz_a, nz_a), (iz_b, nz_b) = [seed.add_multi_match(harness.sim.state, f"Stuck token {n}", f"3600000{n}",
+                                                       ("", "")) for n in range(2)]
+    link_set(harness, iz_a, iz_b)
+    case_a, case_b = case_for(harness, iz_a), case_for(harness, iz_b)
+    click(harness, LINK, f"{case_a.id}:{nz_a[1]}")
+    harness.wait(lambda: harness.store.case(case_a.id).state == "linking", what="case A's token on")
+    harness.sim.faults.refuse_put.add(nz_a[1])  # from now on Alma will not save NZ record A
+    click(harness, LINK, f"{case_b.id}:{nz_b[1]}")
+    for case in (case_a, case_b):
+        assert state_of(harness, case.id, "linked", "failed").state == "linked"
+    (token_b,) = harness.store.link_tokens(case_id=case_b.id)
+    harness.wait(lambda: harness.store.link_token(token_b.id).state == "removed", what="case B's token off")
+    (token_a,) = harness.store.link_tokens(case_id=case_a.id)
+    assert harness.store.link_token(token_a.id).state == "removing"
+    harness.wait(lambda: "still on NZ record" in (harness.store.case(case_a.id).note or ""), what="the note")
+    note = harness.store.case(case_a.id).note
+    assert token_a.token in note and nz_a[1] in note and "insufficient cataloger level" in note
+    assert token_a.token in reads(harness, case_a.id)
+    harness.sim.faults.refuse_put.clear()
+    harness.wait(lambda: harness.store.link_token(token_a.id).state == "removed", what="case A's token off")
+    assert tokens_in_nz(harness.sim) == []
+    harness.wait(lambda: "taken off again (checked)" in (harness.store.case(case_a.id).note or ""),
+                 what="the note saying it came off")
+    assert "still on NZ record" not in harness.store.case(case_a.id).note
+
+
+def test_two_cases_picking_the_same_nz_record_each_get_their_own_token_and_both_link(harness):
+    harness.sim.job_seconds = 1.0
+    with_nz_key(harness).start()
+    iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
+    twin = harness.sim.state.add_iz(harness.sim.state.iz[iz].marc, case="multi_twin").mms_id
+    link_set(harness, iz, twin)
+    cases = [case_for(harness, iz), case_for(harness, twin)]
+    review(harness, cases[0])  # the job's queue message; the picks need no more
+    for case in cases:
+        click(harness, LINK, f"{case.id}:{chosen}")
+    for case in cases:
+        done = state_of(harness, case.id, "linked", "failed")
+        assert done.state == "linked", done.note
+    assert harness.sim.state.linked_nz_id_of(iz) == chosen and harness.sim.state.linked_nz_id_of(twin) == chosen
+    tokens = harness.store.link_tokens()
+    assert len({t.token for t in tokens}) == 2 and {t.nz_mms_id for t in tokens} == {chosen}
+    harness.wait(lambda: all(t.state == "removed" for t in harness.store.link_tokens()), what="tokens off")
+    assert tokens_in_nz(harness.sim) == []
+    assert not [v for v in harness.bot.services.alma.get_nz_bib(chosen).network_numbers if v.startswith("(NZBOT)")]
+
+
+def test_a_link_job_that_links_a_different_nz_record_by_a_standard_number_fails_plainly(harness):
+    """The other-system profile also matching standard numbers (unconfirmed on a real Alma)
+    while the token went missing from the chosen record (an NZ rule, say): the run links the
+    IZ record to the other candidate that shares its ISBN. The case says so with both MMS IDs,
+    and no token stays anywhere."""
+    from alma.simulator.marc import Marc, datafield
+
+    state = harness.sim.state
+    state.other_system_matches_standard_numbers = True
+    iz, chosen, other = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"], seed.NZ_RECORDS["multi_a"]
+    for bib, put in ((state.iz[iz], None), (state.nz[other], lambda m: state.set_nz_marc(other, m))):
+        record = bib.marc.record()
+        record.add_ordered_field(datafield("020", "  ", "a", "9780000000019"))
+        if put:
+            put(Marc.from_record(record))
+        else:
+            bib.marc = Marc.from_record(record)
+    harness.sim.job_seconds = 1.5
+    with_nz_key(harness).start()
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    harness.wait(lambda: harness.store.link_jobs("reported"), what="the first job's report")
+    state.job_limits.max_running_api_jobs = 0  # hold the token route's run
+    click(harness, LINK, f"{case.id}:{chosen}")
+    harness.wait(lambda: harness.store.case(case.id).linking_job, what="the token route's run queued")
+    (token,) = harness.store.link_tokens(case_id=case.id)
+    record = state.nz[chosen].marc.record()
+    for f in record.get_fields("035"):
+        if token.token in f.get_subfields("a"):
+            record.remove_field(f)
+    state.set_nz_marc(chosen, Marc.from_record(record))
+    state.job_limits.max_running_api_jobs = 3
+    failed = state_of(harness, case.id, "failed", "linked")
+    assert failed.state == "failed"
+    assert f"to NZ record {other}, not to the chosen {chosen}" in failed.note
+    assert read_back(harness, iz).linked_nz_mms_id == other  # what Alma shows, as the note says
+    harness.wait(lambda: harness.store.link_token(token.id).state == "removed", what="the token off")
+    assert tokens_in_nz(harness.sim) == []
+    assert token.token not in read_back(harness, iz).network_numbers
+    assert other in reads(harness, case.id)
+
+
+def test_the_token_route_uses_the_prefix_from_the_setting(harness):
+    harness.overrides["link_token_prefix"] = "(ALLIANCE-NZ.BOT)"
+    with_nz_key(harness).start()
+    iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    click(harness, LINK, f"{case.id}:{chosen}")
+    done = state_of(harness, case.id, "linked", "failed")
+    assert done.state == "linked", done.note
+    (token,) = harness.store.link_tokens(case_id=case.id)
+    assert token.token.startswith(f"(ALLIANCE-NZ.BOT)c{case.id}-")
+    run = harness.store.link_job(done.linking_job)
+    assert run.match_prefix == "(ALLIANCE-NZ.BOT)"
+    harness.wait(lambda: harness.store.link_token(token.id).state == "removed", what="the token off")
+    assert tokens_in_nz(harness.sim, "(ALLIANCE") == [] and tokens_in_nz(harness.sim) == []
+
+
+def test_a_merge_also_settles_a_case_of_that_oclc_number_waiting_for_its_cataloger(harness):
+    """No NZ key: one case on the OCLC number was handed to the cataloger, another is
+    merged by the Program Manager. After the merge the handed-off record is unique too: it
+    is linked the ordinary way instead of waiting for a link to a record merged away."""
+    harness.start()
+    primary, duplicate = seed.NZ_RECORDS["multi_a"], seed.NZ_RECORDS["multi_b"]
+    iz = seed.CASES["multi"]
+    twin = harness.sim.state.add_iz(harness.sim.state.iz[iz].marc, case="multi_twin").mms_id
+    link_set(harness, iz, twin)
+    case, other = case_for(harness, iz), case_for(harness, twin)
+    click(harness, LINK, f"{other.id}:{duplicate}")
+    assert state_of(harness, other.id, "linking").route.startswith("manual")
+    harness.wait(lambda: handoffs(harness), what="the hand-off to the cataloger")
+    click(harness, MERGE, f"{case.id}:{primary}")
+    state_of(harness, case.id, "linking")
+    merge_in_alma(harness.sim, primary, [duplicate])
+    assert state_of(harness, case.id, "linked", "failed").state == "linked"
+    settled = state_of(harness, other.id, "linked", "failed")
+    assert settled.state == "linked", settled.note
+    assert harness.sim.state.linked_nz_id_of(twin) == primary == settled.chosen_nz_mms_id
+    job = harness.store.link_job(other.link_job)
+    harness.wait(lambda: any(m.get("thread_ts") == job.message_ts and twin in block_text(m)
+                             and "linked and verified" in block_text(m)
+                             for m in harness.stub.messages(REPORT)), what="the cataloger's thread told")

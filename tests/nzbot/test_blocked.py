@@ -32,8 +32,9 @@ def world(tmp_path):
         stub = SlackStub(bot_token=TOKEN, users={"UCATALOG1": {"name": "cataloger"}},
                          channels={REPORT: {"name": "nz-report"}}).start()
         alma = client_for(sim)
-        notifier = SlackNotifier(WebClient(token=TOKEN, base_url=stub.api_url), REPORT)
-        link_jobs = LinkJobs(Store(str(tmp_path / "nzbot.db")), alma, notifier)
+        store = Store(str(tmp_path / "nzbot.db"))
+        notifier = SlackNotifier(WebClient(token=TOKEN, base_url=stub.api_url), REPORT, store)
+        link_jobs = LinkJobs(store, alma, notifier)
         try:
             yield sim, stub, link_jobs
         finally:

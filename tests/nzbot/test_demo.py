@@ -146,6 +146,10 @@ def test_the_demo_plays_the_token_route_with_the_token_put_on_and_taken_off(play
     # the PM's queue message moved on to the next case after the pick (was: the case's own
     # message, edited to say the token came off): the page shows the token route's pick
     assert "(NZBOT)" in page and chosen in page
+    # what the demo saw in Alma is in the HTML too, in order: the token on, then off
+    seen_on = page.index(f"NZ record {chosen} now carries 035 $a (NZBOT)c")
+    assert seen_on < page.index("has been taken off again (checked)") \
+        < page.index(f"NZ record {chosen} no longer carries (NZBOT)c")
 
 
 def test_the_transcript_is_html_a_person_can_read(played):

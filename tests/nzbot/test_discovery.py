@@ -30,7 +30,7 @@ def test_discovery_since_moves_forward_and_each_round_costs_one_call(tmp_path):
         alma = client_for(sim)
         try:
             store = Store(str(tmp_path / "nzbot.db"))
-            link_jobs = LinkJobs(store, alma, SlackNotifier(WebClient(token="xoxb-t", base_url=stub.api_url), REPORT))
+            link_jobs = LinkJobs(store, alma, SlackNotifier(WebClient(token="xoxb-t", base_url=stub.api_url), REPORT, store))
             job_id = alma.find_link_job().id
             first_run = datetime.now(timezone.utc) - timedelta(days=4)
             # 150 runs made in Alma's UI, one every half hour for three days from four days ago, all finished

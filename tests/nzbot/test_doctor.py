@@ -171,8 +171,12 @@ def test_the_nz_key_may_not_be_the_iz_key(doctor):
     assert code == 2 and "ALMA_NZ_API_KEY is the same as ALMA_API_KEY" in lines[0]
 
 
-def test_a_bad_token_prefix_stops_start_up(doctor):
-    doctor.set(NZBOT_LINK_TOKEN_PREFIX="(OCoLC)")
+@pytest.mark.parametrize("prefix", ["(OCoLC)", "(ocolc)", "(EXLNZ-01SIM_NETWORK)", "(EXLCZ)", "NZBOT", "(NZBOT",
+                                    "(NZ BOT)", "(NZ)BOT)", "((NZBOT))", "(NZBOT)x", "(ÑZBOT)", "(NZ$aBOT)", "()"])
+def test_a_bad_token_prefix_stops_start_up(doctor, prefix):
+    """A prefix real identifiers use (OCLC numbers, the NZ's and the CZ's own MMS IDs) would
+    let the link job match records by them; anything but `(name)` would not be a prefix."""
+    doctor.set(NZBOT_LINK_TOKEN_PREFIX=prefix)
     code, lines, _ = doctor.run()
     assert code == 2 and "NZBOT_LINK_TOKEN_PREFIX" in lines[0]
 

@@ -32,7 +32,7 @@ def world(tmp_path):
         sim.faults.per_second_limit = 10_000
         alma = client_for(sim, max_retries=1, requests_per_second=2000.0)
         store = Store(str(tmp_path / "nzbot.db"))
-        link_jobs = LinkJobs(store, alma, SlackNotifier(WebClient(token="xoxb-t", base_url=stub.api_url), REPORT))
+        link_jobs = LinkJobs(store, alma, SlackNotifier(WebClient(token="xoxb-t", base_url=stub.api_url), REPORT, store))
         set_id = next(s.id for s in sim.state.sets.values() if s.name == seed.GENERATED_SET_NAME)
         start = WebClient(token="xoxb-t", base_url=stub.api_url).chat_postMessage(channel=REPORT, text="started")
         job = store.add_link_job(set_id=set_id, set_name=seed.GENERATED_SET_NAME, set_size=RECORDS,
