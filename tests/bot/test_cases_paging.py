@@ -110,3 +110,14 @@ def test_a_bad_page_number_gets_a_clear_answer(many, text, expected):
         said = block_text(many.response(name).args)
     assert expected in said, said
     assert len(many.store.cases("open")) == OPEN
+
+
+def test_a_page_past_the_only_one_says_so_and_none_open_says_none(harness):
+    seed_cases(harness.db_path, 3)
+    harness.start()
+    _, name = harness.command("cases 2")
+    assert "There is one page of open cases: `/nz cases 1`" in block_text(harness.response(name).args)
+    for case in harness.store.cases("open"):
+        harness.store.move_case(case.id, "open", "skipped")
+    _, name = harness.command("cases 2")
+    assert "No open cases." in block_text(harness.response(name).args)

@@ -54,7 +54,8 @@ def open_cases_page(services: Services, page: int, *, past_the_end: str = "say")
     pages = cases_pages(total)
     if page > pages and total:
         if past_the_end == "say":
-            return usage_message(f"There are {pages:,} pages of open cases: `/nz cases {pages}` shows the oldest.")
+            many = "is one page" if pages == 1 else f"are {pages:,} pages"
+            return usage_message(f"There {many} of open cases: `/nz cases {pages}` shows the oldest.")
         page = pages
         cases, total = services.store.newest_unsettled(UNSETTLED, MAX_CASES_LISTED, (page - 1) * MAX_CASES_LISTED)
     links = services.store.permalinks([c.id for c in cases])
