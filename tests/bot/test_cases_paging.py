@@ -10,7 +10,7 @@ import json
 import pytest
 
 from bot import action_ids as A
-from bot.messages import Message
+from bot.rendering import Message
 from nzbot.store import Store
 from tests.bot.conftest import block_text, click
 from tests.bot.message_checks import check_slack_rules

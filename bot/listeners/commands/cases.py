@@ -10,10 +10,12 @@ import re
 
 from alma.errors import BadInput
 from bot import action_ids
-from bot.messages import (MAX_CASES_LISTED, Message, cases_csv_message, cases_message, cases_pages,
-                          usage_message)
+from bot.case_messages import MAX_CASES_LISTED, cases_csv_message, cases_message, cases_pages
+from bot.messages import usage_message
+from bot.rendering import Message
 from bot.services import Services
-from nzbot.cases import UNSETTLED, write_decisions_csv
+from nzbot.cases import write_decisions_csv
+from nzbot.states import UNSETTLED
 
 CSV_CASES_SHOWN = 30  # a Slack section holds 3,000 characters: the first cases only
 _ASCII_DIGITS = re.compile(r"[0-9]+")  # `/nz cases 2`: anything else is not a page number
