@@ -442,6 +442,28 @@ _MAX_URL = 400
 _URL_FORBIDDEN = re.compile(r"[\s<>|]")
 
 
+def case_state_words(case: Case, *, handed_to: bool = False) -> str:
+    """Where a case stands, in the words of CASE_STATE_WORDS (the one wording place for
+    case states), with the route when it decides the words: a hand-off (to whom, with
+    `handed_to`; mrkdwn, the mention made by `mention`), the merge waited for."""
+    if case.state in ("deciding", "linking") and handed_off(case):
+        if handed_to:
+            return (f"handed to {mention(case.handed_to)} with the Metadata Editor steps" if case.handed_to
+                    else "handed to the report channel with the Metadata Editor steps")
+        return "handed off to the Metadata Editor"
+    if case.state in ("deciding", "linking") and case.decision == "merge":
+        route = Route.decode(case.route)
+        if route is not None and route.kind == MERGE:
+            return "waiting for the NZ duplicates to be merged"
+    return CASE_STATE_WORDS.get(case.state, case.state or "unknown")
+
+
+def decided_line(case: Case) -> str:
+    """The review message's context line on the case just decided: "Case 12 (title): …"."""
+    title = f" ({mrkdwn(truncate_to(case.iz_title, 100))})" if case.iz_title else ""
+    return truncate_to(f"Case {case.id}{title}: {case_state_words(case, handed_to=True)}", CONTEXT_LIMIT)
+
+
 def handed_off(case: Case) -> bool:
     """The case waits for a person to link it in the Metadata Editor."""
     route = Route.decode(case.route)
@@ -544,13 +566,7 @@ def cases_message(cases: list[Case], links: dict[int, str], total: int | None = 
         {
             "case": c,
             "link": safe_link(links.get(c.id)),
-            "state_words": (
-                "handed off to the Metadata Editor"
-                if c.state in ("deciding", "linking") and handed_off(c)
-                else "waiting for the NZ duplicates to be merged"
-                if c.state == "linking" and _route_context(c)["route_kind"] == MERGE
-                else CASE_STATE_WORDS.get(c.state, c.state)
-            ),
+            "state_words": case_state_words(c),
         }
         for c in shown
     ]
@@ -567,6 +583,19 @@ def cases_message(cases: list[Case], links: dict[int, str], total: int | None = 
 def case_outcome_message(case: Case) -> Message:
     """Posted in the thread of the link job that revealed the case: how it ended."""
     return render("case_outcome", case=case, manual=handed_off(case), **_route_context(case))
+
+
+def pm_notice_message(case: Case, what: str, token: Any = None) -> Message:
+    """For the Program Manager, in the thread of the queue message: an outcome that came
+    after the decision (nzbot.cases.PM_NOTICES). A failed case comes with its buttons."""
+    nz_id = mrkdwn(truncate_to(token.nz_mms_id, 60)) if token else ""
+    field = truncate_to(f"035 $a {token.token}", 200).replace("`", "'") if token else ""
+    message = render("pm_notice", case=case, what=what, decided=decided_line(case), nz_id=nz_id, field=field)
+    if what == "failed" and case.state in DECIDABLE:
+        buttons = case_message(case)
+        if len(message.blocks) + len(buttons.blocks) <= 50:  # the case itself, to decide again here
+            message = Message(text=message.text, blocks=[*message.blocks, *buttons.blocks])
+    return message
 
 
 def not_pm_message(pm_users: tuple[str, ...]) -> Message:
@@ -598,6 +627,7 @@ def cases_csv_message(csv_text: str, rows: int | None = None) -> Message:
 # --- the Program Manager's queue -------------------------------------------------------
 
 HOME_JOBS_SHOWN = 40  # a Home tab holds 100 blocks: one per job, and a few more
+ATTENTION_TOKENS = 5  # temporary 035s left on NZ records, named on the Home tab
 STATE_WORDS = {"open": "to decide", "failed": "failed, to decide again", "deciding": "decided",
                "linking": "being linked", "linked": "linked", "skipped": "skipped"}
 
@@ -607,14 +637,21 @@ def _states_line(counts: dict[str, int]) -> str:
     return " \u00b7 ".join(shown) or "no cases"
 
 
-def queue_message(job: LinkJob | None, counts: dict[str, int]) -> Message:
-    """The Program Manager's one message for a job's cases, with "Review cases"."""
-    return render("queue", job=job, counts=counts, states=_states_line(counts))
+def queue_message(job: LinkJob | None, counts: dict[str, int], decided: Case | None = None) -> Message:
+    """The Program Manager's one message for a job's cases, with "Review cases"; with
+    `decided`, a line on the case last decided in it (where it went, how it stands)."""
+    return render("queue", job=job, counts=counts, states=_states_line(counts),
+                  decided=decided_line(decided) if decided else "")
 
 
-def review_message(case: Case, job: LinkJob | None, counts: dict[str, int]) -> Message:
-    """One case of the queue, shown in the queue message in place of the last one."""
+def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], decided: Case | None = None) -> Message:
+    """One case of the queue, shown in the queue message in place of the last one; with
+    `decided`, a line on the case decided just before (whom a hand-off went to, ...)."""
     message = case_message(case)
+    if decided is not None and len(message.blocks) < 49:
+        message = Message(text=message.text, blocks=[
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": decided_line(decided)}]},
+            *message.blocks])
     left = counts.get("open", 0) + counts.get("failed", 0)
     where = f"from set *{mrkdwn(job.set_name)}*" if job else "in the queue"
     note = {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate_to(
@@ -628,13 +665,24 @@ def review_message(case: Case, job: LinkJob | None, counts: dict[str, int]) -> M
     return Message(text=message.text, blocks=blocks)
 
 
-def home_view(rows: list[tuple[LinkJob | None, dict[str, int]]]) -> dict[str, Any]:
-    """views.publish's view for the Home tab: the queue by job, oldest first."""
+def home_view(rows: list[tuple[LinkJob | None, dict[str, int]]], failed: list[Case] = (),
+              failed_total: int = 0, stuck: list[Any] = ()) -> dict[str, Any]:
+    """views.publish's view for the Home tab: what needs the Program Manager's attention
+    (failed links back to decide, temporary 035s left on NZ records), then the queue by
+    job, oldest first."""
+    attention = [decided_line(c) for c in failed]
+    if failed_total > len(failed):
+        attention.append(f"\u2026and {plural(failed_total - len(failed), 'more failed case')}")
+    attention += [truncate_to(f"NZ record `{mrkdwn(t.nz_mms_id)}` still carries `035 $a "
+                              f"{str(t.token).replace('`', chr(39))}` (case {t.case_id}): delete it in the "
+                              "Metadata Editor", 300) for t in stuck[:ATTENTION_TOKENS]]
+    if len(stuck) > ATTENTION_TOKENS:
+        attention.append(f"\u2026and {plural(len(stuck) - ATTENTION_TOKENS, 'more temporary 035')}")
     entries = [{"name": job.set_name if job else "Sent from lookups",
                 "when": slack_date(job.created_at) if job and job.created_at else "",
                 "states": _states_line(counts)} for job, counts in rows]
     waiting = sum(c.get("open", 0) + c.get("failed", 0) for _, c in rows)
     busy = sum(c.get("deciding", 0) + c.get("linking", 0) for _, c in rows)
     message = render("home", rows=entries[:HOME_JOBS_SHOWN], hidden=max(0, len(entries) - HOME_JOBS_SHOWN),
-                     waiting=waiting, busy=busy)
+                     waiting=waiting, busy=busy, attention=attention, attention_count=failed_total + len(stuck))
     return {"type": "home", "blocks": message.blocks}
