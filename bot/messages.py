@@ -391,6 +391,13 @@ def not_allowed_message(report_channel: str) -> Message:
     return render("not_allowed", report_channel=report_channel)
 
 
+def not_linked_message(members) -> Message:
+    """A command from a channel of no member institution: which channels are whose."""
+    return render("not_linked", members=[
+        {"name": m.name, "code": m.code, "channel_links": ", ".join(f"<#{c}>" for c in m.channels[:5])}
+        for m in members])
+
+
 def cases_found_message(count: int) -> Message:
     return render("cases_found", count=count)
 
@@ -491,7 +498,7 @@ def _case_cards(case: Case) -> tuple[RecordCard, list[RecordCard]]:
     return iz, [RecordCard.from_dict(c) for c in case.candidates]
 
 
-def case_message(case: Case, *, page: int = 0) -> Message:
+def case_message(case: Case, *, page: int = 0, institution: str = "") -> Message:
     """The Program Manager's message for one case; `page` is the page of candidates shown
     (0-based, clamped) while the case is open or failed."""
     iz, candidates = _case_cards(case)
@@ -532,6 +539,7 @@ def case_message(case: Case, *, page: int = 0) -> Message:
         chosen=chosen,
         manual=handed_off(case),
         state_words=CASE_STATE_WORDS.get(case.state, case.state or "unknown"),
+        institution=institution,
         **_route_context(case),
     )
 
@@ -637,17 +645,21 @@ def _states_line(counts: dict[str, int]) -> str:
     return " \u00b7 ".join(shown) or "no cases"
 
 
-def queue_message(job: LinkJob | None, counts: dict[str, int], decided: Case | None = None) -> Message:
-    """The Program Manager's one message for a job's cases, with "Review cases"; with
-    `decided`, a line on the case last decided in it (where it went, how it stands)."""
-    return render("queue", job=job, counts=counts, states=_states_line(counts),
+def queue_message(job: LinkJob | None, counts: dict[str, int], institution: str = "", *,
+                  decided: Case | None = None) -> Message:
+    """The Program Manager's one message for a job's cases, with "Review cases";
+    `institution` names the member whose job it is (consortium mode); with `decided`, a
+    line on the case last decided in it (where it went, how it stands)."""
+    return render("queue", job=job, counts=counts, states=_states_line(counts), institution=institution,
                   decided=decided_line(decided) if decided else "")
 
 
-def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], decided: Case | None = None) -> Message:
-    """One case of the queue, shown in the queue message in place of the last one; with
-    `decided`, a line on the case decided just before (whom a hand-off went to, ...)."""
-    message = case_message(case)
+def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], institution: str = "", *,
+                   decided: Case | None = None) -> Message:
+    """One case of the queue, shown in the queue message in place of the last one;
+    `institution` names the case's member (consortium mode); with `decided`, a line on
+    the case decided just before (whom a hand-off went to, ...)."""
+    message = case_message(case, institution=institution)
     if decided is not None and len(message.blocks) < 49:
         message = Message(text=message.text, blocks=[
             {"type": "context", "elements": [{"type": "mrkdwn", "text": decided_line(decided)}]},
