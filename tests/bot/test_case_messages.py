@@ -659,3 +659,34 @@ def test_a_case_waiting_for_a_merge_can_only_be_re_checked() -> None:
     message = case_message(case(3, "linking", route="merge||", decision="merge"))
     assert action_ids_of(message) == [action_ids.RECHECK_CASE]
     assert [b["value"] for b in buttons(message)] == ["7"]
+
+
+# -- what became of a pick, for the Program Manager (issue 10 under the queue) -------------
+
+def test_the_pms_notices_and_the_attention_list_keep_slacks_limits_and_escape_outside_text() -> None:
+    from bot.messages import decided_line, home_view, pm_notice_message, review_message
+    from nzbot.store import LinkToken
+
+    from nzbot.linkroute import MANUAL, Route
+
+    token = LinkToken(id=1, case_id=7, token="(NZBOT)c7-ab12", nz_mms_id="99123", iz_mms_id=IZ_ID,
+                      state="removing", note=None, created_at="", updated_at="")
+    manual = Route(MANUAL).encode()
+    for count in (1, 5, 60):
+        failed = hostile_case(count, "failed")
+        handed = hostile_case(count, "linking", route=manual, handed_to="U0CAT", decided_by=PM)
+        for message in (pm_notice_message(failed, "failed"), pm_notice_message(handed, "handed_off"),
+                        pm_notice_message(handed, "token_stuck", token),
+                        review_message(case(count), None, {"open": 2}, decided=handed)):
+            check_slack_rules(message)
+            shared_hostile_check(message)
+        if count == 1:  # a failed case comes with its buttons, to decide again in the thread
+            assert f"{action_ids.LINK_CANDIDATE}:1" in action_ids_of(pm_notice_message(failed, "failed"))
+    stuck = pm_notice_message(case(2, "linked"), "token_stuck", token)
+    assert "`035 $a (NZBOT)c7-ab12`" in all_text(stuck) and "NZ record `99123`" in all_text(stuck)
+    handed = case(2, "linking", route=manual, handed_to="U0CAT")
+    assert decided_line(handed) == "Case 7 (The Jungle): handed to <@U0CAT> with the Metadata Editor steps"
+    view = home_view([], failed=[hostile_case(60, "failed")] * 5, failed_total=400, stuck=[token] * 9)
+    text = all_text(type(stuck)(text="", blocks=view["blocks"]))
+    assert "Needs your attention: 409" in text and "395 more failed cases" in text and "4 more temporary 035s" in text
+    assert len(view["blocks"]) <= 100 and all(len(b.get("text", {}).get("text", "")) <= 3000 for b in view["blocks"])
