@@ -203,13 +203,15 @@ class SlackCaseNotifier:
     # -- outcomes after a decision, for the Program Manager --------------------------------
 
     def tell_pm(self, case: Case, what: str, token: LinkToken | None = None) -> None:
-        """A reply in the thread of each queue message the case could have been decided in
-        (its job's, or "all" from the Home tab; for a case sent from a lookup, its own
-        message), posted once: found again by its metadata after a crash or retry."""
+        """A reply in the thread of the job's queue message (one per PM channel), or of the
+        latest "Review next" message, or of the case's own message (sent from a lookup),
+        posted once: found again by its metadata after a crash or a retry."""
         once = f"{what}:{token.token if token else case.decided_at or ''}"
         metadata = {"event_type": PM_NOTICE_EVENT, "event_payload": {"case": case.id, "notice": once}}
         message = pm_notice_message(case, what, token)
-        threads = self._queue_threads(case) or list(self.store.case_messages(case.id))
+        # the job's queue message; else a "Review next" message of all cases; else its own
+        own = self.queue.queue_messages_of(case.link_job) if case.link_job is not None else []
+        threads = own or self.queue.queue_messages_of(None)[-1:] or list(self.store.case_messages(case.id))
         for channel, ts in threads:
             reply = reply_once(self.client, self.store, f"pm_notice:{case.id}:{once}:{channel}:{ts}",
                                channel, ts, metadata, **message.as_kwargs())
