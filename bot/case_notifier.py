@@ -9,11 +9,12 @@ import time
 
 from slack_sdk import WebClient
 
-from bot.messages import (case_handoff_message, case_message, case_outcome_message, home_view, pm_notice_message,
-                          queue_message, review_message)
+from bot.case_messages import (case_handoff_message, case_message, case_outcome_message, home_view,
+                                pm_notice_message, queue_message, review_message)
 from bot.notifier import post_once, reply_once
-from nzbot.cases import DECIDABLE, UNSETTLED, stuck_tokens
+from nzbot.cases import stuck_tokens
 from nzbot.institutions import Institution
+from nzbot.states import DECIDABLE, UNSETTLED, CaseState, Decision, PmNotice
 from nzbot.settings import BotSettings
 from nzbot.store import Case, LinkJob, LinkToken, Store
 
@@ -35,7 +36,7 @@ def _decided_key(channel: str, ts: str) -> str:
 def waits_on_pm(case: Case) -> bool:
     """A decided case that still needs the Program Manager's hand (the merge route: the
     merge in the NZ is theirs to make) stays in the queue message, with its steps."""
-    return case.decision == "merge" and case.state in ("deciding", "linking")
+    return case.decision == Decision.MERGE and case.state in (CaseState.DECIDING, CaseState.LINKING)
 
 
 class SlackCaseNotifier:
@@ -156,7 +157,7 @@ class SlackCaseNotifier:
         """The Home tab: open cases by job, oldest first, and "Review next"."""
         rows = [(self.queue.link_job(job) if job is not None else None, counts)
                 for job, counts in self.queue.queue_by_job(UNSETTLED)]
-        failed, failed_total = self.queue.newest_unsettled(("failed",), ATTENTION_SHOWN)
+        failed, failed_total = self.queue.newest_unsettled((CaseState.FAILED,), ATTENTION_SHOWN)
         self.client.views_publish(user_id=user, view=home_view(
             rows, failed=failed, failed_total=failed_total, stuck=stuck_tokens(self.queue)))
 
@@ -202,7 +203,7 @@ class SlackCaseNotifier:
 
     # -- outcomes after a decision, for the Program Manager --------------------------------
 
-    def tell_pm(self, case: Case, what: str, token: LinkToken | None = None) -> None:
+    def tell_pm(self, case: Case, what: PmNotice, token: LinkToken | None = None) -> None:
         """A reply in the thread of the job's queue message (one per PM channel), or of the
         latest "Review next" message, or of the case's own message (sent from a lookup),
         posted once: found again by its metadata after a crash or a retry."""
@@ -215,7 +216,7 @@ class SlackCaseNotifier:
         for channel, ts in threads:
             reply = reply_once(self.client, self.store, f"pm_notice:{case.id}:{once}:{channel}:{ts}",
                                channel, ts, metadata, **message.as_kwargs())
-            if what == "failed":  # its buttons: the reply is updated like the case's own messages
+            if what == PmNotice.FAILED:  # its buttons: the reply is updated like the case's own messages
                 self.store.add_case_message(case.id, channel, reply)
         self._home_owner._home_changed = True
 

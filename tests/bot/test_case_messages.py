@@ -14,10 +14,8 @@ import pytest
 
 from alma.cards import Publication
 from bot import action_ids
-from bot.messages import (
+from bot.case_messages import (
     CASE_CANDIDATES_PER_PAGE,
-    DIFFERS_MARK,
-    Message,
     case_handoff_message,
     case_message,
     case_outcome_message,
@@ -25,6 +23,8 @@ from bot.messages import (
     not_pm_message,
     safe_link,
 )
+from bot.rendering import Message
+from bot.wording import DIFFERS_MARK
 from tests.bot.message_checks import (
     card,
     HOSTILE,
@@ -661,28 +661,56 @@ def test_a_case_waiting_for_a_merge_can_only_be_re_checked() -> None:
     assert [b["value"] for b in buttons(message)] == ["7"]
 
 
+@pytest.mark.parametrize("name,value", CASES, ids=[n for n, _ in CASES])
+def test_every_button_value_is_the_codecs_and_reads_back(name: str, value: Case) -> None:
+    """Whatever the state and route, every button's value is one the codec wrote
+    (bot/action_ids.py) and reads back to this case and, for a pick, one of its candidates."""
+    for page in range(3):
+        for button in buttons(case_message(value, page=page)):
+            pressed = action_ids.read(button["action_id"], button["value"])
+            assert pressed.case_id == value.id
+            if action_ids.base(button["action_id"]) in (action_ids.LINK_CANDIDATE, action_ids.MERGE_INTO):
+                assert pressed.mms_id in value.candidate_ids
+
+
+def test_review_buttons_carry_values_the_codec_reads_back() -> None:
+    from alma.errors import BadInput
+    from bot.case_messages import home_view, queue_message, review_message
+    from tests.bot.test_messages import link_job
+
+    job = link_job(id=12)
+    counts = {"open": 2, "linking": 1}
+    shown = [queue_message(job, counts), queue_message(None, counts), review_message(case(3, "linked"), job, counts),
+             Message(text="", blocks=home_view([(job, counts)])["blocks"])]
+    pressed = [action_ids.read(b["action_id"], b["value"]) for m in shown for b in buttons(m)
+               if b["action_id"] == action_ids.REVIEW_CASES]
+    assert [p.link_job for p in pressed] == [12, None, 12, None]
+    for forged in ("", "12;1", "-1", "１２", "9" * 19, "ALL"):
+        with pytest.raises(BadInput):
+            action_ids.read(action_ids.REVIEW_CASES, forged)
+
+
 # -- what became of a pick, for the Program Manager (issue 10 under the queue) -------------
 
 def test_the_pms_notices_and_the_attention_list_keep_slacks_limits_and_escape_outside_text() -> None:
-    from bot.messages import decided_line, home_view, pm_notice_message, review_message
+    from bot.case_messages import decided_line, home_view, pm_notice_message, review_message
+    from nzbot.states import PmNotice, Route, RouteKind, TokenState
     from nzbot.store import LinkToken
 
-    from nzbot.linkroute import MANUAL, Route
-
     token = LinkToken(id=1, case_id=7, token="(NZBOT)c7-ab12", nz_mms_id="99123", iz_mms_id=IZ_ID,
-                      state="removing", note=None, created_at="", updated_at="")
-    manual = Route(MANUAL).encode()
+                      state=TokenState.REMOVING, note=None, created_at="", updated_at="")
+    manual = Route(RouteKind.MANUAL)
     for count in (1, 5, 60):
         failed = hostile_case(count, "failed")
         handed = hostile_case(count, "linking", route=manual, handed_to="U0CAT", decided_by=PM)
-        for message in (pm_notice_message(failed, "failed"), pm_notice_message(handed, "handed_off"),
-                        pm_notice_message(handed, "token_stuck", token),
+        for message in (pm_notice_message(failed, PmNotice.FAILED), pm_notice_message(handed, PmNotice.HANDED_OFF),
+                        pm_notice_message(handed, PmNotice.TOKEN_STUCK, token),
                         review_message(case(count), None, {"open": 2}, decided=handed)):
             check_slack_rules(message)
             shared_hostile_check(message)
         if count == 1:  # a failed case comes with its buttons, to decide again in the thread
-            assert f"{action_ids.LINK_CANDIDATE}:1" in action_ids_of(pm_notice_message(failed, "failed"))
-    stuck = pm_notice_message(case(2, "linked"), "token_stuck", token)
+            assert f"{action_ids.LINK_CANDIDATE}:1" in action_ids_of(pm_notice_message(failed, PmNotice.FAILED))
+    stuck = pm_notice_message(case(2, "linked"), PmNotice.TOKEN_STUCK, token)
     assert "`035 $a (NZBOT)c7-ab12`" in all_text(stuck) and "NZ record `99123`" in all_text(stuck)
     handed = case(2, "linking", route=manual, handed_to="U0CAT")
     assert decided_line(handed) == "Case 7 (The Jungle): handed to <@U0CAT> with the Metadata Editor steps"

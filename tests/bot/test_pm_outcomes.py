@@ -9,7 +9,8 @@ from __future__ import annotations
 from alma.simulator import seed
 from bot import action_ids
 from bot.case_notifier import PM_NOTICE_EVENT
-from bot.messages import Message
+from bot.rendering import Message
+from nzbot.states import PmNotice
 from tests.bot.conftest import CATALOGER, block_text, click, review
 from tests.bot.message_checks import check_slack_rules
 from tests.bot.test_cases import LINK, case_for, handoffs, link_set, state_of
@@ -82,10 +83,10 @@ def test_a_failed_link_reaches_the_pm_once_with_its_buttons_and_is_back_in_the_q
     # told once: a retry, and a retry after a crash between Slack storing the reply and
     # nzbot recording it, find the reply instead of posting another
     notifier = harness.bot.services.cases.notifier
-    notifier.tell_pm(harness.store.case(case.id), "failed")
+    notifier.tell_pm(harness.store.case(case.id), PmNotice.FAILED)
     key = f"pm_notice:{case.id}:failed:{failed.decided_at}:{channel}:{ts}"
     harness.store.remember(key, "2026-12-01T00:00:00Z")  # the intent only, as before a crash
-    notifier.tell_pm(harness.store.case(case.id), "failed")
+    notifier.tell_pm(harness.store.case(case.id), PmNotice.FAILED)
     harness.restart()
     harness.wait(lambda: harness.store.link_tokens(case_id=case.id)[0].state == "removed", what="the token off")
     assert len(notices(harness, channel, ts, case.id)) == 1
