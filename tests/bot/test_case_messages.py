@@ -722,3 +722,33 @@ def test_review_buttons_carry_values_the_codec_reads_back() -> None:
     for forged in ("", "12;1", "-1", "１２", "9" * 19, "ALL"):
         with pytest.raises(BadInput):
             action_ids.read(action_ids.REVIEW_CASES, forged)
+
+
+# -- what became of a pick, for the Program Manager (issue 10 under the queue) -------------
+
+def test_the_pms_notices_and_the_attention_list_keep_slacks_limits_and_escape_outside_text() -> None:
+    from bot.case_messages import decided_line, home_view, pm_notice_message, review_message
+    from nzbot.states import PmNotice, Route, RouteKind, TokenState
+    from nzbot.store import LinkToken
+
+    token = LinkToken(id=1, case_id=7, token="(NZBOT)c7-ab12", nz_mms_id="99123", iz_mms_id=IZ_ID,
+                      state=TokenState.REMOVING, note=None, created_at="", updated_at="")
+    manual = Route(RouteKind.MANUAL)
+    for count in (1, 5, 60):
+        failed = hostile_case(count, "failed")
+        handed = hostile_case(count, "linking", route=manual, handed_to="U0CAT", decided_by=PM)
+        for message in (pm_notice_message(failed, PmNotice.FAILED), pm_notice_message(handed, PmNotice.HANDED_OFF),
+                        pm_notice_message(handed, PmNotice.TOKEN_STUCK, token),
+                        review_message(case(count), None, {"open": 2}, decided=handed)):
+            check_slack_rules(message)
+            shared_hostile_check(message)
+        if count == 1:  # a failed case comes with its buttons, to decide again in the thread
+            assert f"{action_ids.LINK_CANDIDATE}:1" in action_ids_of(pm_notice_message(failed, PmNotice.FAILED))
+    stuck = pm_notice_message(case(2, "linked"), PmNotice.TOKEN_STUCK, token)
+    assert "`035 $a (NZBOT)c7-ab12`" in all_text(stuck) and "NZ record `99123`" in all_text(stuck)
+    handed = case(2, "linking", route=manual, handed_to="U0CAT")
+    assert decided_line(handed) == "Case 7 (The Jungle): handed to <@U0CAT> with the Metadata Editor steps"
+    view = home_view([], failed=[hostile_case(60, "failed")] * 5, failed_total=400, stuck=[token] * 9)
+    text = all_text(type(stuck)(text="", blocks=view["blocks"]))
+    assert "Needs your attention: 409" in text and "395 more failed cases" in text and "4 more temporary 035s" in text
+    assert len(view["blocks"]) <= 100 and all(len(b.get("text", {}).get("text", "")) <= 3000 for b in view["blocks"])
