@@ -140,7 +140,7 @@ def check_job_id(value: str) -> str:
 
 
 class AlmaClient:
-    def __init__(self, settings: AlmaSettings, http: AlmaHttp | None = None) -> None:
+    def __init__(self, settings: AlmaSettings, http: AlmaHttp | None = None, nz: "AlmaClient | None" = None) -> None:
         self.settings = settings
         self.http = http or AlmaHttp(
             settings.api_key,
@@ -152,8 +152,9 @@ class AlmaClient:
         self.background = False
         self._link_job: Job | None = None
         # The Network Zone's own API, with its own key on the same gateway (the token route).
-        self._nz: AlmaClient | None = None
-        if settings.nz_api_key:
+        # `nz`: one shared by every member IZ (consortium mode): the NZ's 25 calls/s are the NZ's.
+        self._nz: AlmaClient | None = nz
+        if nz is None and settings.nz_api_key:
             self._nz = AlmaClient(dataclasses.replace(settings, api_key=settings.nz_api_key, nz_api_key=""))
 
     @classmethod

@@ -78,14 +78,16 @@ class AlmaSettings:
     nz_api_key: str = field(repr=False, default="")
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, take: SettingsReader | None = None) -> "AlmaSettings":
+    def from_env(cls, env: Mapping[str, str] | None = None, take: SettingsReader | None = None,
+                 key_required: bool = True) -> "AlmaSettings":
         """The settings; every problem raised at once (SettingErrors), or, given `take`,
-        noted there with a default in its place."""
+        noted there with a default in its place. `key_required` False: each member
+        institution's key comes from its own variable (consortium mode, NZBOT_CONFIG)."""
         env = os.environ if env is None else env
         reader = take or SettingsReader()
         settings = cls(
             api_key=reader("ALMA_API_KEY", lambda: secret_setting(
-                env, "ALMA_API_KEY", "the API key of your institution zone"), ""),
+                env, "ALMA_API_KEY", "the API key of your institution zone", required=key_required), ""),
             api_url=reader("ALMA_API_URL", lambda: api_url(env.get("ALMA_API_URL", "").strip() or "na"),
                            REGIONS["na"]),
             nz_sru_url=reader("ALMA_NZ_SRU_URL", lambda: url_setting("ALMA_NZ_SRU_URL", env.get("ALMA_NZ_SRU_URL", "")), ""),

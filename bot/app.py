@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -17,7 +17,7 @@ from bot.listeners.answering import listener_failed
 from bot.notifier import SlackNotifier
 from bot.scheduler import Scheduler
 from bot.slack_client import PacedWebClient
-from bot.services import Services
+from bot.services import Member, Services
 from bot.slack_retries import retry_handlers
 from nzbot.cases import Cases
 from nzbot.linkjobs import LinkJobs
@@ -35,27 +35,45 @@ class Bot:
 
     def stop(self) -> None:
         self.scheduler.stop()
-        self.services.workers.shutdown(wait=False, cancel_futures=True)
-        self.services.alma.close()
+        for member in self.services.members.values():
+            member.workers.shutdown(wait=False, cancel_futures=True)
+            member.alma.close()
 
 
 def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
     client = PacedWebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL,
                             retry_handlers=retry_handlers())
     store = Store(settings.db_path)
-    alma = AlmaClient(settings.alma)
-    notifier = SlackNotifier(client, settings.report_channel, store)
-    link_jobs = LinkJobs(store, alma, notifier)
+    members = {}
+    # consortium mode: one client of the NZ's own API for all members (one pace, one quota)
+    nz = (AlmaClient(replace(settings.alma, api_key=settings.alma.nz_api_key, nz_api_key=""))
+          if settings.consortium and settings.alma.nz_api_key else None)
+    for institution in settings.institutions:  # one in single-institution mode
+        view = store.for_institution(institution.code)
+        alma = AlmaClient(institution.alma, nz=nz)
+        link_jobs = LinkJobs(view, alma, SlackNotifier(client, institution.report_channel, view))
+        members[institution.code] = Member(
+            institution=institution, store=view, alma=alma, link_jobs=link_jobs,
+            cases=Cases(view, alma, link_jobs, SlackCaseNotifier(
+                client, view, settings, institution, home_owner=next(iter(members.values())).cases.notifier
+                if members else None),
+                        settings.pm_users, batch_seconds=settings.case_batch_seconds,
+                        token_prefix=settings.link_token_prefix),
+            # each member its own: one member's slow Alma never holds another's commands up
+            workers=ThreadPoolExecutor(max_workers=8 if len(settings.institutions) == 1 else 4,
+                                       thread_name_prefix=f"nzbot-work-{institution.code or 'iz'}"),
+        )
+    first = next(iter(members.values()))
     services = Services(
         settings=settings,
         store=store,
-        alma=alma,
-        link_jobs=link_jobs,
-        cases=Cases(store, alma, link_jobs, SlackCaseNotifier(client, store, settings),
-                    settings.pm_users, batch_seconds=settings.case_batch_seconds,
-                    token_prefix=settings.link_token_prefix),
+        alma=first.alma,
+        link_jobs=first.link_jobs,
+        cases=first.cases,
         slack=client,
-        workers=ThreadPoolExecutor(max_workers=8, thread_name_prefix="nzbot-work"),
+        workers=first.workers,
+        members=members,
+        institution=first.institution,
     )
     app = App(
         client=client,

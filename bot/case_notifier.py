@@ -13,6 +13,7 @@ from bot.messages import (case_handoff_message, case_message, case_outcome_messa
                           review_message)
 from bot.notifier import post_once
 from nzbot.cases import DECIDABLE, UNSETTLED
+from nzbot.institutions import Institution
 from nzbot.settings import BotSettings
 from nzbot.store import Case, LinkJob, Store
 
@@ -31,10 +32,19 @@ def waits_on_pm(case: Case) -> bool:
 
 
 class SlackCaseNotifier:
-    def __init__(self, client: WebClient, store: Store, settings: BotSettings) -> None:
+    def __init__(self, client: WebClient, store: Store, settings: BotSettings,
+                 institution: Institution | None = None, home_owner: "SlackCaseNotifier | None" = None) -> None:
         self.client = client
         self.store = store
         self.settings = settings
+        # the member whose cases these are: hand-offs go to its report channel, and the
+        # Program Manager's messages name it (consortium mode)
+        self.institution = institution or settings.institutions[0]
+        self.report_channel = self.institution.report_channel
+        # The Program Manager's queue is one for every member: it reads the whole store,
+        # and the first member's notifier keeps the Home tabs (one debounce, not one each).
+        self.queue = store.whole()
+        self._home_owner: SlackCaseNotifier = home_owner or self
         self._home_changed = False  # published when opened (app_home_opened), and on changes
         self._home_published = float("-inf")
         # debounced: ten scheduler rounds, at most HOME_SECONDS
@@ -44,7 +54,7 @@ class SlackCaseNotifier:
         """Updates every message showing the case; in a queue message a decided case makes
         way for the next. A case sent from a lookup (no job) reaches each Program Manager
         at once, as one message; a job's cases wait in its queue message."""
-        message = case_message(case).as_kwargs()
+        message = case_message(case, institution=self.institution.label).as_kwargs()
         shown = dict(self.store.case_messages(case.id))
         for channel, ts in shown.items():
             is_queue, link_job = self.store.queue_message(channel, ts)
@@ -53,7 +63,7 @@ class SlackCaseNotifier:
             elif is_queue:  # still the case to show: with the queue's line and "Next case"
                 job = self.store.link_job(link_job) if link_job is not None else None
                 self.client.chat_update(channel=channel, ts=ts, **review_message(
-                    case, job, self.store.case_counts(link_job)).as_kwargs())
+                    case, job, self.store.case_counts(link_job), self._label(case)).as_kwargs())
             else:
                 self.client.chat_update(channel=channel, ts=ts, **message)
         if case.link_job is not None and case.state in DECIDABLE and not shown:
@@ -67,7 +77,7 @@ class SlackCaseNotifier:
                     ts = post_once(self.client, self.store, intent, channel, metadata, **message)
                     self.store.add_case_message(case.id, channel, ts, self._permalink(channel, ts))
                     self.store.forget(intent)  # recorded: the intent has served
-        self._home_changed = True
+        self._home_owner._home_changed = True
 
     # -- the Program Manager's queue ----------------------------------------------------
 
@@ -79,45 +89,47 @@ class SlackCaseNotifier:
                 metadata = {"event_type": QUEUE_EVENT, "event_payload": {"link_job": job.id}}
                 intent = f"posting:queue:{job.id}:{channel}"
                 ts = post_once(self.client, self.store, intent, channel, metadata,
-                               **queue_message(job, counts).as_kwargs())
+                               **queue_message(job, counts, self._label(job)).as_kwargs())
                 self.store.add_queue_message(job.id, channel, ts, self._permalink(channel, ts))
                 self.store.forget(intent)  # recorded: the intent has served
-        self._home_changed = True
+        self._home_owner._home_changed = True
 
     def _offer_review(self, link_job: int) -> None:
         """The job's queue messages not showing a case offer "Review cases" again."""
         job, counts = self.store.link_job(link_job), self.store.case_counts(link_job)
         for channel, ts in self.store.queue_messages_of(link_job):
             if not self.store.shows_a_case(channel, ts):
-                self.client.chat_update(channel=channel, ts=ts, **queue_message(job, counts).as_kwargs())
+                self.client.chat_update(channel=channel, ts=ts, **queue_message(job, counts, self._label(job)).as_kwargs())
 
     def review(self, channel: str, ts: str | None, link_job: int | None, user: str | None = None) -> None:
         """Shows the next case to decide (of the job, or of all) in the queue message
         (channel, ts), in place; with no message (the Home tab's button), in a new one in
         the user's DM."""
-        job = self.store.link_job(link_job) if link_job is not None else None
+        job = self.queue.link_job(link_job) if link_job is not None else None
         if ts is None:
             channel = self._dm(user) if user else self._recipients()[0]
-            ts = self.client.chat_postMessage(channel=channel, **queue_message(job, self.store.case_counts(link_job)).as_kwargs())["ts"]
-            self.store.add_queue_message(link_job, channel, ts)
-        counts = self.store.case_counts(link_job)
-        case = self.store.next_case_to_review(link_job)
+            ts = self.client.chat_postMessage(channel=channel, **queue_message(job, self.queue.case_counts(link_job), self._label(job)).as_kwargs())["ts"]
+            self.queue.add_queue_message(link_job, channel, ts)
+        counts = self.queue.case_counts(link_job)
+        case = self.queue.next_case_to_review(link_job)
         if case is None:
-            self.client.chat_update(channel=channel, ts=ts, **queue_message(job, counts).as_kwargs())
-            self.store.clear_message(channel, ts)
+            self.client.chat_update(channel=channel, ts=ts, **queue_message(job, counts, self._label(job)).as_kwargs())
+            self.queue.clear_message(channel, ts)
             return
-        self.client.chat_update(channel=channel, ts=ts, **review_message(case, job, counts).as_kwargs())
-        self.store.show_case_in(case.id, channel, ts)
+        self.client.chat_update(channel=channel, ts=ts, **review_message(case, job, counts, self._label(case)).as_kwargs())
+        self.queue.show_case_in(case.id, channel, ts)
 
     def publish_home(self, user: str) -> None:
         """The Home tab: open cases by job, oldest first, and "Review next"."""
-        rows = [(self.store.link_job(job) if job is not None else None, counts)
-                for job, counts in self.store.queue_by_job(UNSETTLED)]
+        rows = [(self.queue.link_job(job) if job is not None else None, counts)
+                for job, counts in self.queue.queue_by_job(UNSETTLED)]
         self.client.views_publish(user_id=user, view=home_view(rows))
 
     def refresh_home(self) -> None:
         """Republishes the Program Managers' Home tabs when cases changed, at most once
         every HOME_SECONDS (views.publish is rate-limited, and a job opens thousands)."""
+        if self._home_owner is not self:
+            return  # the first member's notifier publishes for all
         now = time.monotonic()
         if not self._home_changed or now - self._home_published < self._home_seconds:
             return
@@ -129,7 +141,7 @@ class SlackCaseNotifier:
         if revealed_by is None or not revealed_by.message_ts:
             return  # sent from a lookup: the PM's message is the record
         self.client.chat_postMessage(
-            channel=self.settings.report_channel, thread_ts=revealed_by.message_ts,
+            channel=self.report_channel, thread_ts=revealed_by.message_ts,
             **case_outcome_message(case).as_kwargs(),
         )
 
@@ -140,18 +152,24 @@ class SlackCaseNotifier:
         metadata = {"event_type": HANDOFF_EVENT, "event_payload": {"case": case.id}}
         if thread:
             seen = self.client.conversations_replies(
-                channel=self.settings.report_channel, ts=thread, include_all_metadata=True, limit=200)
+                channel=self.report_channel, ts=thread, include_all_metadata=True, limit=200)
         else:  # at the top of the channel: among its latest messages (newest first)
             seen = self.client.conversations_history(
-                channel=self.settings.report_channel, include_all_metadata=True, limit=200)
+                channel=self.report_channel, include_all_metadata=True, limit=200)
         for message in seen.get("messages", []):
             found = message.get("metadata") or {}
             if found.get("event_type") == HANDOFF_EVENT and (found.get("event_payload") or {}).get("case") == case.id:
                 return message["ts"]
         response = self.client.chat_postMessage(
-            channel=self.settings.report_channel, thread_ts=thread, metadata=metadata,
+            channel=self.report_channel, thread_ts=thread, metadata=metadata,
             **case_handoff_message(case, bool(thread)).as_kwargs())
         return response["ts"]
+
+    def _label(self, row: Case | LinkJob | None) -> str:
+        """How messages name the member a case or job belongs to ("" in single-institution mode)."""
+        if row is None:
+            return ""
+        return next((m.label for m in self.settings.institutions if m.code == row.institution), "")
 
     def _recipients(self) -> list[str]:
         """The PM channel, or a DM channel with each Program Manager."""

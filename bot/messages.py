@@ -391,6 +391,13 @@ def not_allowed_message(report_channel: str) -> Message:
     return render("not_allowed", report_channel=report_channel)
 
 
+def not_linked_message(members) -> Message:
+    """A command from a channel of no member institution: which channels are whose."""
+    return render("not_linked", members=[
+        {"name": m.name, "code": m.code, "channel_links": ", ".join(f"<#{c}>" for c in m.channels[:5])}
+        for m in members])
+
+
 def cases_found_message(count: int) -> Message:
     return render("cases_found", count=count)
 
@@ -469,7 +476,7 @@ def _case_cards(case: Case) -> tuple[RecordCard, list[RecordCard]]:
     return iz, [RecordCard.from_dict(c) for c in case.candidates]
 
 
-def case_message(case: Case, *, page: int = 0) -> Message:
+def case_message(case: Case, *, page: int = 0, institution: str = "") -> Message:
     """The Program Manager's message for one case; `page` is the page of candidates shown
     (0-based, clamped) while the case is open or failed."""
     iz, candidates = _case_cards(case)
@@ -510,6 +517,7 @@ def case_message(case: Case, *, page: int = 0) -> Message:
         chosen=chosen,
         manual=handed_off(case),
         state_words=CASE_STATE_WORDS.get(case.state, case.state or "unknown"),
+        institution=institution,
         **_route_context(case),
     )
 
@@ -607,14 +615,16 @@ def _states_line(counts: dict[str, int]) -> str:
     return " \u00b7 ".join(shown) or "no cases"
 
 
-def queue_message(job: LinkJob | None, counts: dict[str, int]) -> Message:
-    """The Program Manager's one message for a job's cases, with "Review cases"."""
-    return render("queue", job=job, counts=counts, states=_states_line(counts))
+def queue_message(job: LinkJob | None, counts: dict[str, int], institution: str = "") -> Message:
+    """The Program Manager's one message for a job's cases, with "Review cases";
+    `institution` names the member whose job it is (consortium mode)."""
+    return render("queue", job=job, counts=counts, states=_states_line(counts), institution=institution)
 
 
-def review_message(case: Case, job: LinkJob | None, counts: dict[str, int]) -> Message:
-    """One case of the queue, shown in the queue message in place of the last one."""
-    message = case_message(case)
+def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], institution: str = "") -> Message:
+    """One case of the queue, shown in the queue message in place of the last one;
+    `institution` names the case's member (consortium mode)."""
+    message = case_message(case, institution=institution)
     left = counts.get("open", 0) + counts.get("failed", 0)
     where = f"from set *{mrkdwn(job.set_name)}*" if job else "in the queue"
     note = {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate_to(

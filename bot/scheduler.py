@@ -1,15 +1,18 @@
 """The bot's clock (APScheduler 3.x, in-process): starts queued link jobs, follows the
-running ones, reports the finished ones, and watches for runs started in Alma's UI."""
+running ones, reports the finished ones, and watches for runs started in Alma's UI.
+Each member institution has its own rounds (consortium mode), so one member's slow or
+absent Alma never holds another's up."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from alma.errors import AlmaError
-from bot.services import Services
+from bot.services import Member, Services
 from nzbot.store import now
 
 log = logging.getLogger(__name__)
@@ -18,27 +21,37 @@ log = logging.getLogger(__name__)
 class Scheduler:
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.scheduler = BackgroundScheduler(daemon=True)
+        members = list(services.members.values())
+        # three rounds per member, each on a thread of its own when they coincide
+        self.scheduler = BackgroundScheduler(
+            daemon=True, executors={"default": ThreadPoolExecutor(max(10, 3 * len(members)))})
         settings = services.settings
-        # Runs in Alma's UI are reported from the moment nzbot first watched, not before.
-        self.watching_since = datetime.fromisoformat(services.store.remembered("watching_since", now()))
+        self.watching_since: dict[str, datetime] = {}
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-        self.scheduler.add_job(services.link_jobs.tick, "interval",
-                               seconds=settings.poll_seconds, id="link_jobs", next_run_time=datetime.now(),
-                               **common)
-        self.scheduler.add_job(services.cases.advance, "interval", seconds=settings.poll_seconds,
-                               id="cases", next_run_time=datetime.now(), **common)
-        self.scheduler.add_job(self.discover, "interval", seconds=settings.discover_seconds,
-                               id="discover", next_run_time=datetime.now(), **common)
+        for member in members:
+            code = member.institution.code
+            # Runs in Alma's UI are reported from the moment nzbot first watched, not before.
+            self.watching_since[code] = datetime.fromisoformat(
+                member.store.remembered(_watching_key(code), now()))
+            suffix = f":{code}" if code else ""
+            self.scheduler.add_job(member.link_jobs.tick, "interval",
+                                   seconds=settings.poll_seconds, id=f"link_jobs{suffix}",
+                                   next_run_time=datetime.now(), **common)
+            self.scheduler.add_job(member.cases.advance, "interval", seconds=settings.poll_seconds,
+                                   id=f"cases{suffix}", next_run_time=datetime.now(), **common)
+            self.scheduler.add_job(self.discover, "interval", args=[member], seconds=settings.discover_seconds,
+                                   id=f"discover{suffix}", next_run_time=datetime.now(), **common)
 
-    def discover(self) -> None:
+    def discover(self, member: Member | None = None) -> None:
+        member = member or next(iter(self.services.members.values()))
+        code = member.institution.code
         try:
-            since = self.services.link_jobs.discover_ui_runs(self.watching_since)
-            if since != self.watching_since:  # moves forward: each round costs the same
-                self.services.store.remember("watching_since", since.isoformat())
-                self.watching_since = since
+            since = member.link_jobs.discover_ui_runs(self.watching_since[code])
+            if since != self.watching_since[code]:  # moves forward: each round costs the same
+                member.store.remember(_watching_key(code), since.isoformat())
+                self.watching_since[code] = since
         except AlmaError as exc:  # Alma down or quota low: the next round tries again
-            self.services.link_jobs.blocked.failed("watching Alma for link jobs", exc)
+            member.link_jobs.blocked.failed("watching Alma for link jobs", exc)
 
     def start(self) -> None:
         self.scheduler.start()
@@ -46,3 +59,8 @@ class Scheduler:
     def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+
+
+def _watching_key(code: str) -> str:
+    """Each member's own (the implicit institution keeps the key it always had)."""
+    return f"watching_since:{code}" if code else "watching_since"

@@ -4,18 +4,33 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from slack_sdk import WebClient
 
 from alma.client import AlmaClient
 from nzbot.cases import Cases
+from nzbot.institutions import Institution
 from nzbot.linkjobs import LinkJobs
 from nzbot.settings import BotSettings
 from nzbot.store import Store
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Member:
+    """One member institution's own parts: its view of the store, its Alma client (pace
+    limiter, quota guard), link-job queue, cases and workers. Nothing here is shared with
+    another member, so one member's outage, quota or refusal never delays another's."""
+
+    institution: Institution
+    store: Store
+    alma: AlmaClient
+    link_jobs: LinkJobs
+    cases: Cases
+    workers: ThreadPoolExecutor
 
 
 @dataclass
@@ -28,6 +43,39 @@ class Services:
     slack: WebClient
     # Slow work (anything that calls Alma) runs here, after Slack has had its ack.
     workers: ThreadPoolExecutor
+    # Consortium mode: every member, by code. The fields above are one member's (the
+    # first's, until for_member): what a listener sees once it knows the member.
+    members: dict[str, Member] = field(default_factory=dict)
+    institution: Institution | None = None
+
+    def for_member(self, member: Member) -> "Services":
+        """These services as one member sees them: its store view, Alma, jobs, cases, workers."""
+        return replace(self, store=member.store, alma=member.alma, link_jobs=member.link_jobs,
+                       cases=member.cases, workers=member.workers, institution=member.institution)
+
+    def member_for_channel(self, channel: str) -> Member | None:
+        """The member whose channel this is; in single-institution mode, the one member
+        wherever the command came from (as before consortium mode)."""
+        for member in self.members.values():
+            if member.institution.implicit or channel in member.institution.channels:
+                return member
+        return None
+
+    def member_of_case(self, case_id: object) -> "Services":
+        """The services of the member a case belongs to (a Program Manager's button); these
+        services unchanged when there is no such case (the workflow says so plainly)."""
+        try:
+            code = self.store.case(int(str(case_id))).institution
+        except Exception:
+            return self
+        member = self.members.get(code)
+        return self.for_member(member) if member is not None else self
+
+    def pm_place(self, user: str, channel: str) -> bool:
+        """The Program Manager's DM with the bot, or the PM channel: where all members'
+        cases are listed."""
+        settings = self.settings
+        return channel == settings.pm_channel or (user in settings.pm_users and channel.startswith("D"))
 
     def later(self, work: Callable[[], None]) -> None:
         """Runs `work` after the ack; its failures are logged, never lost silently."""

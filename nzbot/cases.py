@@ -641,7 +641,8 @@ def write_decisions_csv(store: Store, out, limit: int | None = None) -> int:
     writer = csv.writer(out)
     written = 0
     writer.writerow(["case", "iz_mms_id", "title", "state", "decision", "kept_nz_mms_id",
-                     "duplicate_nz_mms_ids", "decided_by", "decided_at", "note", "merged_nz_mms_ids"])
+                     "duplicate_nz_mms_ids", "decided_by", "decided_at", "note", "merged_nz_mms_ids",
+                     "institution"])
     for case in store.iter_cases():
         if limit is not None and written >= limit:
             break
@@ -650,7 +651,7 @@ def write_decisions_csv(store: Store, out, limit: int | None = None) -> int:
         duplicates = [m for m in case.candidate_ids if m != kept]
         writer.writerow([case.id, case.iz_mms_id, case.iz_title, case.state, case.decision or "",
                          kept, " ".join(duplicates), case.decided_by or "", case.decided_at or "",
-                         case.note or "", " ".join(case.merged)])
+                         case.note or "", " ".join(case.merged), case.institution])
     return written
 
 

@@ -25,6 +25,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sim = commands.add_parser("simulator", help="run a local Alma simulator with sample data")
     sim.add_argument("--port", type=int, default=8900, help="port to listen on (default 8900)")
+    sim.add_argument("--institutions", type=int, default=1, metavar="N",
+                     help="serve N member IZs sharing one NZ, each with its own key (printed)")
     sim.set_defaults(handler=run_simulator)
 
     match = commands.add_parser("match", help="what an IZ record (or an OCLC number) would link to")
@@ -69,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_simulator(args: argparse.Namespace) -> int:
     from alma.simulator import serve
 
-    serve(port=args.port)
+    serve(port=args.port, institutions=max(1, args.institutions))
     return 0
 
 

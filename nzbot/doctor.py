@@ -21,7 +21,7 @@ import os
 import secrets as _secrets
 import sqlite3
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, TextIO
 from urllib.error import URLError
@@ -64,6 +64,7 @@ class Check:
     ok: bool
     detail: str = ""
     level: str = OK  # ok, warn or fail
+    institution: str = ""  # consortium mode: the member institution's code, first on its line
 
     @classmethod
     def passed(cls, name: str, detail: str = "") -> "Check":
@@ -79,6 +80,8 @@ class Check:
 
     def line(self) -> str:
         text = f"{_LABELS[self.level]} {self.name}"
+        if self.institution:
+            text = f"{self.institution} {text}"
         return f"{text}: {self.detail}" if self.detail else text
 
 
@@ -495,11 +498,13 @@ def run_checks(settings, *, emit: Callable[[Check], None] = lambda c: None,
             add(Check.failed(name, f"not checked: fix {' and '.join(bad)} first (see above)."))
         return not bad
 
-    alma = doctor_client(settings.alma)
+    consortium = bool(getattr(settings, "config_path", ""))  # NZBOT_CONFIG: members have their own keys
+    # the shared checks (SRU, the NZ's key) read through the first member's client
+    alma = doctor_client(settings.members[0].alma if settings.members else settings.alma)
     try:
-        alma_ok = needs("Alma API key", "ALMA_API_KEY", "ALMA_API_URL")
+        alma_ok = not consortium and needs("Alma API key", "ALMA_API_KEY", "ALMA_API_URL")
         key_ok = alma_ok and add(check_alma_key(alma)).ok
-        if needs("Link job", "ALMA_API_KEY", "ALMA_API_URL", "ALMA_LINK_JOB_ID"):
+        if not consortium and needs("Link job", "ALMA_API_KEY", "ALMA_API_URL", "ALMA_LINK_JOB_ID"):
             add(check_link_job(alma, key_ok=key_ok))
         if needs("NZ SRU search", "ALMA_NZ_SRU_URL"):
             add(check_sru(alma))
@@ -511,7 +516,12 @@ def run_checks(settings, *, emit: Callable[[Check], None] = lambda c: None,
         if needs("Slack token", *slack_settings):
             token, bot = check_slack_token(slack, settings.slack_api_url)
             add(token)
-        if needs("Report channel", "NZBOT_REPORT_CHANNEL", *slack_settings):
+        if consortium:
+            slack_ok = not any(broken.failed(n) for n in slack_settings)
+            for member in settings.members:
+                member_checks(member, slack if slack_ok else None, bot, add)
+            needs("Institutions", "NZBOT_CONFIG")  # a file that cannot be read: no member checked
+        elif needs("Report channel", "NZBOT_REPORT_CHANNEL", *slack_settings):
             add(check_report_channel(slack, settings.report_channel, bot))
         if needs("PM users", "NZBOT_PM_USERS", *slack_settings):
             for check in check_pm_users(slack, settings.pm_users, bot):
@@ -522,6 +532,27 @@ def run_checks(settings, *, emit: Callable[[Check], None] = lambda c: None,
     finally:
         alma.close()
     return checks
+
+
+def member_checks(member, slack, bot: SlackIdentity | None, add: Callable[[Check], Check]) -> None:
+    """One member institution's own checks (consortium mode), each line beginning with its
+    code: its key, its link job, its report channel, its quota."""
+    alma = doctor_client(member.alma)
+
+    def tagged(check: Check) -> Check:
+        return add(replace(check, institution=member.code))
+
+    try:
+        key_ok = tagged(check_alma_key(alma)).ok
+        tagged(check_link_job(alma, key_ok=key_ok))
+        if slack is not None:
+            tagged(check_report_channel(slack, member.report_channel, bot))
+        else:
+            tagged(Check.failed("Report channel", "not checked: fix the Slack settings first (see above)."))
+        if key_ok:
+            tagged(check_quota(alma))
+    finally:
+        alma.close()
 
 
 def run(env: Mapping[str, str] | None = None, out: TextIO | None = None) -> int:

@@ -47,6 +47,22 @@ def remember(secrets: Iterable[str]) -> None:
 def remember_env(env: Mapping[str, str]) -> None:
     """Remembers the secrets set in the environment (the CLI, before any setting is read)."""
     remember(env.get(name, "").strip() for name in SECRET_SETTINGS)
+    remember(env.get(name, "").strip() for name in _member_key_settings(env.get("NZBOT_CONFIG", "").strip()))
+
+
+def _member_key_settings(config_path: str) -> list[str]:
+    """The variables holding the member institutions' keys (consortium mode), as far as
+    the file can be read: the settings reader says what is wrong with it."""
+    if not config_path:
+        return []
+    import tomllib
+
+    try:
+        with open(config_path, "rb") as f:
+            tables = tomllib.load(f).get("institution") or []
+        return [t["api_key_env"] for t in tables if isinstance(t, dict) and isinstance(t.get("api_key_env"), str)]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return []
 
 
 def redact(text: str, secrets: Iterable[str] | None = None) -> str:

@@ -18,6 +18,7 @@ from alma.config import (
     whole_number_setting,
 )
 from nzbot import redaction
+from nzbot.institutions import Institution, implicit_institution, read_institutions
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -41,6 +42,10 @@ class BotSettings:
     discover_seconds: float = 300.0  # how often Alma is asked for runs started in its UI
     case_batch_seconds: float = 60.0  # how long a decision waits for others to share its run
     link_token_prefix: str = "(NZBOT)"  # the token route's 035 prefix (nzbot/linkroute.py)
+    # Consortium mode (NZBOT_CONFIG): the member institutions; empty: one implicit member
+    # made of ALMA_API_KEY, NZBOT_REPORT_CHANNEL and NZBOT_ALLOWED_* (see `institutions`).
+    members: tuple[Institution, ...] = ()
+    config_path: str = ""
 
     @property
     def socket_mode(self) -> bool:
@@ -52,7 +57,19 @@ class BotSettings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every configured key, token and secret: never in a message or a log line."""
-        return (self.alma.api_key, self.bot_token, self.signing_secret, self.app_token, self.alma.nz_api_key)
+        return (self.alma.api_key, self.bot_token, self.signing_secret, self.app_token, self.alma.nz_api_key,
+                *(m.alma.api_key for m in self.members))
+
+    @property
+    def consortium(self) -> bool:
+        return bool(self.members)
+
+    @property
+    def institutions(self) -> tuple[Institution, ...]:
+        """Every member institution; without NZBOT_CONFIG, the one implicit institution."""
+        if self.members:
+            return self.members
+        return (implicit_institution(self.alma, self.report_channel, self.allowed_channels, self.allowed_users),)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "BotSettings":
@@ -67,7 +84,9 @@ class BotSettings:
         the reader that noted every problem (the doctor checks what the rest allows)."""
         env = os.environ if env is None else env
         take = SettingsReader()
-        alma = AlmaSettings.from_env(env, take)
+        config_path = env.get("NZBOT_CONFIG", "").strip()
+        alma = AlmaSettings.from_env(env, take, key_required=not config_path)
+        members = take("NZBOT_CONFIG", lambda: read_institutions(config_path, env, alma), ()) if config_path else ()
         bot_token = take("SLACK_BOT_TOKEN", lambda: _bot_token(env), "")
         app_token = take("SLACK_APP_TOKEN", lambda: _app_token(env), "")
         signing_secret = take("SLACK_SIGNING_SECRET", lambda: secret_setting(
@@ -79,7 +98,7 @@ class BotSettings:
         api_url = take("SLACK_API_URL", lambda: url_setting("SLACK_API_URL", env.get("SLACK_API_URL", "")), "") or None
         if api_url:
             api_url += "/"  # slack_sdk joins the method name straight on
-        report_channel = take("NZBOT_REPORT_CHANNEL", lambda: _report_channel(env), "")
+        report_channel = take("NZBOT_REPORT_CHANNEL", lambda: _report_channel(env), "") if not config_path else ""
         pm_users = take("NZBOT_PM_USERS", lambda: _pm_users(env), ())
         pm_channel = take("NZBOT_PM_CHANNEL", lambda: _pm_channel(env), None)
         settings = cls(
@@ -104,6 +123,8 @@ class BotSettings:
             case_batch_seconds=take("NZBOT_CASE_BATCH_SECONDS", lambda: number_setting(
                 env, "NZBOT_CASE_BATCH_SECONDS", 60.0, 0, 3600), 60.0),
             link_token_prefix=take("NZBOT_LINK_TOKEN_PREFIX", lambda: _token_prefix(env), "(NZBOT)"),
+            members=members,
+            config_path=config_path,
         )
         return settings, take
 

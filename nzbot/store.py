@@ -7,6 +7,7 @@ clicks) can never both win.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import sqlite3
 import threading
@@ -131,6 +132,18 @@ def m005_permalinks(db: sqlite_utils.Database) -> None:
     db["queue_messages"].add_column("permalink", str)
 
 
+@migrations()
+def m_institutions(db: sqlite_utils.Database) -> None:
+    # Consortium mode: each row belongs to one member institution (its code). Rows of a
+    # single-institution database belong to the implicit one, code "".
+    for table in ("link_jobs", "cases", "link_tokens", "audit"):
+        db[table].add_column("institution", str, not_null_default="")
+        db[table].create_index(["institution"])
+    # Job and run ids are each IZ's own: two members may both have run 123 of job M85.
+    db.execute("DROP INDEX IF EXISTS idx_link_jobs_job_id_instance_id")
+    db["link_jobs"].create_index(["institution", "job_id", "instance_id"], unique=True)
+
+
 # Columns holding JSON: lists and dicts given for them are stored as JSON text.
 JSON_COLUMNS = frozenset({"counters", "alerts", "candidates", "iz_card", "merged"})
 
@@ -203,6 +216,7 @@ class LinkJob:
     started_at: str | None
     finished_at: str | None
     reported_at: str | None
+    institution: str = ""  # the member institution's code ("" in single-institution mode)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "LinkJob":
@@ -213,6 +227,7 @@ class LinkJob:
         values["alerts"] = tuple(json.loads(values["alerts"] or "[]"))
         values["match_prefix"] = values["match_prefix"] or ""
         values["progress"] = values["progress"] or 0
+        values["institution"] = values["institution"] or ""
         return cls(**values)
 
 
@@ -240,6 +255,7 @@ class Case:
     handed_to: str | None = None  # the cataloger the hand-off went to ("": nobody in Slack)
     handoff_ts: str | None = None
     merged: tuple[str, ...] = ()  # NZ duplicates seen merged into the chosen record
+    institution: str = ""  # the member institution's code ("" in single-institution mode)
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Case":
@@ -247,6 +263,7 @@ class Case:
         values["candidates"] = tuple(json.loads(values["candidates"] or "[]"))
         values["iz_card"] = json.loads(values["iz_card"]) if values["iz_card"] else None
         values["merged"] = tuple(json.loads(values["merged"] or "[]"))
+        values["institution"] = values["institution"] or ""
         return cls(**values)
 
     @property
@@ -295,6 +312,7 @@ class LinkToken:
     note: str | None
     created_at: str
     updated_at: str
+    institution: str = ""
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "LinkToken":
@@ -305,6 +323,9 @@ class Store:
     def __init__(self, path: str) -> None:
         self.path = path
         self._local = threading.local()
+        # None: every institution's rows (the Program Manager's queue); a code: one
+        # member's view (for_institution), whose rows are read and written as its own.
+        self.institution: str | None = None
         try:
             migrations.apply(self.db)
             # A write lock taken and given back: a read-only file or a full disk shows
@@ -316,6 +337,28 @@ class Store:
                 raise
             self.close()
             raise DatabaseUnwritable(path, str(exc)) from None
+
+    def whole(self) -> "Store":
+        """This store seen whole: every member's rows (the Program Manager's queue)."""
+        return self.for_institution(None)
+
+    def for_institution(self, code: str | None) -> "Store":
+        """This store seen by one member institution: same database and connections; its
+        queries see only that member's link jobs, cases and tokens, and what it adds is its."""
+        view = copy.copy(self)
+        view.institution = code
+        return view
+
+    def _mine(self, where: str | None, args: list) -> tuple[str | None, list]:
+        """`where` narrowed to this view's institution (unchanged for the whole store)."""
+        if self.institution is None:
+            return where, args
+        return (f"({where}) AND institution = ?" if where else "institution = ?"), [*args, self.institution]
+
+    @property
+    def _code(self) -> str:
+        """The institution a new row belongs to."""
+        return self.institution or ""
 
     @property
     def db(self) -> sqlite_utils.Database:
@@ -377,7 +420,7 @@ class Store:
     def audit(self, actor: str, action: str, subject: str, outcome: str, detail: str = "") -> None:
         self.db["audit"].insert(
             {"at": now(), "actor": actor, "action": action, "subject": subject,
-             "outcome": outcome, "detail": detail}
+             "outcome": outcome, "detail": detail, "institution": self._code}
         )
 
     def audit_rows(self) -> list[dict]:
@@ -387,6 +430,7 @@ class Store:
 
     def add_link_job(self, **values: Any) -> LinkJob:
         values.setdefault("created_at", now())
+        values.setdefault("institution", self._code)
         row_id = self.db["link_jobs"].insert(as_columns(values)).last_pk
         return self.link_job(row_id)
 
@@ -395,17 +439,17 @@ class Store:
 
     def link_job_for_instance(self, job_id: str, instance_id: str) -> LinkJob | None:
         rows = list(self.db["link_jobs"].rows_where(
-            "job_id = ? AND instance_id = ?", [job_id, instance_id]))
+            *self._mine("job_id = ? AND instance_id = ?", [job_id, instance_id])))
         return LinkJob.from_row(rows[0]) if rows else None
 
     def link_jobs(self, *states: str, limit: int | None = None) -> list[LinkJob]:
         """Link jobs in these states (all when none given), oldest first."""
         where = f"state IN ({', '.join('?' for _ in states)})" if states else None
-        rows = self.db["link_jobs"].rows_where(where, list(states), order_by="id", limit=limit)
+        rows = self.db["link_jobs"].rows_where(*self._mine(where, list(states)), order_by="id", limit=limit)
         return [LinkJob.from_row(r) for r in rows]
 
     def recent_link_jobs(self, limit: int = 10) -> list[LinkJob]:
-        rows = self.db["link_jobs"].rows_where(order_by="id desc", limit=limit)
+        rows = self.db["link_jobs"].rows_where(*self._mine(None, []), order_by="id desc", limit=limit)
         return [LinkJob.from_row(r) for r in rows]
 
     def move_link_job(self, job_row_id: int, from_states: tuple[str, ...] | str, to_state: str, **values: Any) -> bool:
@@ -425,8 +469,8 @@ class Store:
         settled. Returns the new case, or None when one was already open."""
         with self.writing():  # BEGIN IMMEDIATE: the read then the insert, one writer at a time
             existing = self.db.execute(
-                "SELECT id FROM cases WHERE iz_mms_id = ? AND state NOT IN ('linked', 'skipped')",
-                [iz_mms_id],
+                "SELECT id FROM cases WHERE iz_mms_id = ? AND state NOT IN ('linked', 'skipped')"
+                " AND institution = ?", [iz_mms_id, self._code],
             ).fetchone()
             if existing:
                 return None
@@ -434,7 +478,8 @@ class Store:
             row_id = self.db["cases"].insert(as_columns(
                 {"iz_mms_id": iz_mms_id, "iz_title": iz_title, "link_job": link_job,
                  "state": "open", "candidates": candidates, "iz_card": iz_card,
-                 "created_at": stamp, "updated_at": stamp, "requested_by": requested_by}
+                 "created_at": stamp, "updated_at": stamp, "requested_by": requested_by,
+                 "institution": self._code}
             )).last_pk
         return self.case(row_id)
 
@@ -487,8 +532,9 @@ class Store:
     def newest_unsettled(self, states: tuple[str, ...], limit: int) -> tuple[list[Case], int]:
         """The `limit` newest cases in `states`, and how many there are in all."""
         marks = ", ".join("?" for _ in states)
-        total = self.db.execute(f"SELECT count(*) FROM cases WHERE state IN ({marks})", list(states)).fetchone()[0]
-        rows = self.db["cases"].rows_where(f"state IN ({marks})", list(states), order_by="id desc", limit=limit)
+        where, args = self._mine(f"state IN ({marks})", list(states))
+        total = self.db.execute(f"SELECT count(*) FROM cases WHERE {where}", args).fetchone()[0]
+        rows = self.db["cases"].rows_where(where, args, order_by="id desc", limit=limit)
         return [Case.from_row(r) for r in rows], total
 
     def permalinks(self, case_ids: list[int]) -> dict[int, str]:
@@ -521,11 +567,13 @@ class Store:
 
     def jobs_awaiting_queue_message(self) -> list[LinkJob]:
         """Jobs whose re-check is over and that have cases to decide, but no queue message yet."""
+        mine, args = self._mine(None, [])  # each member posts its own jobs' queue messages
         rows = self.db.execute(
             "SELECT * FROM link_jobs j WHERE j.reconciled = 1 AND j.state = 'reported'"
+            + (" AND j.institution = ?" if mine else "") +
             " AND NOT EXISTS (SELECT 1 FROM queue_messages q WHERE q.link_job = j.id)"
             " AND EXISTS (SELECT 1 FROM cases c WHERE c.link_job = j.id AND c.state IN ('open', 'failed'))"
-            " ORDER BY j.id").fetchall()
+            " ORDER BY j.id", args).fetchall()
         columns = [d[0] for d in self.db.execute("SELECT * FROM link_jobs LIMIT 0").description]
         return [LinkJob.from_row(dict(zip(columns, row))) for row in rows]
 
@@ -556,18 +604,19 @@ class Store:
 
     def undelivered_cases(self) -> list[Case]:
         """Open cases sent from a lookup that no message shows yet (Slack was down)."""
-        return [Case.from_row(r) for r in self.db["cases"].rows_where(
-            "state = 'open' AND link_job IS NULL AND id NOT IN (SELECT case_id FROM case_messages)",
+        return [Case.from_row(r) for r in self.db["cases"].rows_where(*self._mine(
+            "state = 'open' AND link_job IS NULL AND id NOT IN (SELECT case_id FROM case_messages)", []),
             order_by="id")]
 
     def cases(self, *states: str) -> list[Case]:
         where = f"state IN ({', '.join('?' for _ in states)})" if states else None
-        return [Case.from_row(r) for r in self.db["cases"].rows_where(where, list(states), order_by="id")]
+        return [Case.from_row(r) for r in self.db["cases"].rows_where(*self._mine(where, list(states)), order_by="id")]
 
     def open_case_for(self, iz_mms_id: str) -> Case | None:
         """The record's case not yet settled (not linked, not skipped), if any."""
         rows = list(self.db["cases"].rows_where(
-            "iz_mms_id = ? AND state NOT IN ('linked', 'skipped')", [iz_mms_id], order_by="id desc", limit=1))
+            *self._mine("iz_mms_id = ? AND state NOT IN ('linked', 'skipped')", [iz_mms_id]),
+            order_by="id desc", limit=1))
         return Case.from_row(rows[0]) if rows else None
 
     def move_case(self, case_id: int, from_states: tuple[str, ...] | str, to_state: str, **values: Any) -> bool:
@@ -582,7 +631,8 @@ class Store:
         stamp = now()
         row_id = self.db["link_tokens"].insert(
             {"case_id": case_id, "token": token, "nz_mms_id": nz_mms_id, "iz_mms_id": iz_mms_id,
-             "state": "placing", "created_at": stamp, "updated_at": stamp}).last_pk
+             "state": "placing", "created_at": stamp, "updated_at": stamp,
+             "institution": self._code}).last_pk
         return self.link_token(row_id)
 
     def link_token(self, token_id: int) -> "LinkToken":
@@ -597,7 +647,7 @@ class Store:
         if case_id is not None:
             where.append("case_id = ?")
             args.append(case_id)
-        rows = self.db["link_tokens"].rows_where(" AND ".join(where) or None, args, order_by="id")
+        rows = self.db["link_tokens"].rows_where(*self._mine(" AND ".join(where) or None, args), order_by="id")
         return [LinkToken.from_row(r) for r in rows]
 
     def move_link_token(self, token_id: int, from_states: tuple[str, ...] | str, to_state: str,

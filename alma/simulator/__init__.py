@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 
 from . import seed
-from .server import Faults, Simulator, serve
+from .server import Faults, MemberZone, Simulator, consortium, member_key, serve
 from .state import State
 
-__all__ = ["Faults", "Simulator", "State", "main", "seed", "serve"]
+__all__ = ["Faults", "MemberZone", "Simulator", "State", "consortium", "main", "member_key", "seed", "serve"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", default="sim-key-local")
     parser.add_argument("--nz-api-key", default="sim-nz-key", help="the Network Zone's key")
     parser.add_argument("--job-seconds", type=float, default=5.0, help="how long a link job runs")
+    parser.add_argument("--institutions", type=int, default=1, help="member IZs sharing the NZ, each with its own key")
     args = parser.parse_args(argv)
-    serve(args.port, api_key=args.api_key, job_seconds=args.job_seconds, nz_api_key=args.nz_api_key)
+    serve(args.port, api_key=args.api_key, job_seconds=args.job_seconds, nz_api_key=args.nz_api_key,
+          institutions=args.institutions)
     return 0

@@ -82,9 +82,13 @@ def _ocn(value: str) -> tuple[str, str]:
     return ("a", value)
 
 
-def sample_state(*, link_job_id: str = LINK_JOB_ID, network_code: str | None = None) -> State:
+def sample_state(*, link_job_id: str = LINK_JOB_ID, network_code: str | None = None,
+                 institution_code: str | None = None, iz_id_end: str | None = None) -> State:
     """The hand-made catalogue. CASES/NZ_RECORDS/SETS name what each record is for."""
-    state = State(link_job_id=link_job_id, **({"network_code": network_code} if network_code else {}))
+    state = State(link_job_id=link_job_id, **({"network_code": network_code} if network_code else {}),
+                  **({"institution_code": institution_code} if institution_code else {}))
+    if iz_id_end:
+        state.iz_id_end = iz_id_end
     me = state.institution_code
     for names in (CASES, NZ_RECORDS, SETS):
         names.clear()
@@ -368,3 +372,15 @@ def generate_state(n: int, mix: dict[str, float] | None = None, seed: int = 0,
 # Fill CASES / NZ_RECORDS / SETS at import: ids are deterministic, so the names are valid
 # for every sample_state() (and usable before one is built, e.g. against a CLI simulator).
 sample_state()
+
+
+def consortium_states(n: int) -> list[State]:
+    """`n` member IZs sharing one NZ, each the sample catalogue with its own institution
+    code (01SIM_INST, 01SIM_INST2, ...) and MMS IDs (ending 06391, 06392, ...).
+CASES/NZ_RECORDS/SETS name the first's; the others' are the same records, ids ending theirs."""
+    # the first is the plain sample catalogue, made last so that the names are its
+    members = [sample_state(institution_code=f"01SIM_INST{i + 1}", iz_id_end=f"{6391 + i:05d}") if i
+               else sample_state() for i in range(n - 1, -1, -1)][::-1]
+    for member in members[1:]:
+        member.share_nz(members[0])
+    return members

@@ -152,6 +152,23 @@ class Simulator:
         self._random = random.Random(seed)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # More member IZs sharing this one's NZ (consortium mode), by API key.
+        self.zones: dict[str, MemberZone] = {}
+
+    def add_institution(self, state: State, api_key: str) -> "MemberZone":
+        """Another member IZ on this gateway: `state` (sharing this NZ, see
+        State.share_nz) answered to `api_key`, with its own quota, per-second limit, job
+        limits, faults and call counts; in Alma the key decides the institution."""
+        if state.nz is not self.state.nz:
+            state.share_nz(self.state)
+        state.job_seconds = self.state.job_seconds
+        zone = MemberZone(self, state, api_key)
+        self.zones[api_key] = zone
+        return zone
+
+    def zone_for(self, key: str | None) -> "Simulator":
+        """The member IZ a request's key belongs to (this one for its own key, the NZ's or none)."""
+        return self.zones.get(key or "", self)
 
     # ---- life cycle --------------------------------------------------------------------
     @property
@@ -161,6 +178,8 @@ class Simulator:
     @job_seconds.setter
     def job_seconds(self, value: float) -> None:
         self.state.job_seconds = value
+        for zone in self.zones.values():
+            zone.state.job_seconds = value
 
     def start(self, port: int = 0) -> "Simulator":
         sim = self
@@ -179,6 +198,8 @@ class Simulator:
 
     def stop(self) -> None:
         self.state.stop_event.set()
+        for zone in self.zones.values():
+            zone.state.stop_event.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -270,15 +291,64 @@ class Simulator:
         return f"{self.base_url}/_simulator"
 
 
-def serve(port: int = 0, *, api_key: str = "sim-key-local", job_seconds: float = 5.0,
-          nz_api_key: str = "sim-nz-key") -> None:
-    """What `nzbot simulator` runs: the sample catalogue, served until Ctrl-C."""
-    from .seed import sample_state
+class MemberZone:
+    """A member IZ of a consortium simulator: the Simulator's methods, acting on this
+    member's own state, key, faults, calls and per-second window; the NZ and the server
+    are the Simulator's."""
 
-    sim = Simulator(state=sample_state(), api_key=api_key, job_seconds=job_seconds,
-                    nz_api_key=nz_api_key).start(port)
+    def __init__(self, sim: Simulator, state: State, api_key: str) -> None:
+        self._sim = sim
+        self.state = state
+        self.api_key = api_key
+        self.other_iz_keys: set[str] = set()
+        self.faults = Faults()
+        self.calls: Counter[str] = Counter()
+        self._calls_lock = threading.Lock()
+        self._recent: deque[float] = deque()
+        self._rate_lock = threading.Lock()
+        self._random = random.Random()
+
+    def __getattr__(self, name: str):
+        attr = getattr(type(self._sim), name, None)
+        if callable(attr) and not isinstance(attr, type):  # a method: run it on this zone
+            return attr.__get__(self)
+        return getattr(self._sim, name)
+
+    @property
+    def institution_code(self) -> str:
+        return self.state.institution_code
+
+
+def member_key(api_key: str, number: int) -> str:
+    """The API key of member IZ `number` (1-based) of a consortium simulator."""
+    return api_key if number == 1 else f"{api_key}-{number}"
+
+
+def consortium(n: int, *, api_key: str = "sim-key-local", job_seconds: float = 1.0,
+               nz_api_key: str = "sim-nz-key", seed: int | None = None) -> Simulator:
+    """A simulator (not started) serving `n` member IZs that share one NZ: member 1 on
+    `api_key`, member k on member_key(api_key, k); its `zones` hold members 2..n."""
+    from .seed import consortium_states
+
+    states = consortium_states(n)
+    sim = Simulator(state=states[0], api_key=api_key, job_seconds=job_seconds, nz_api_key=nz_api_key, seed=seed)
+    for number, state in enumerate(states[1:], start=2):
+        sim.add_institution(state, member_key(api_key, number))
+    return sim
+
+
+def serve(port: int = 0, *, api_key: str = "sim-key-local", job_seconds: float = 5.0,
+          nz_api_key: str = "sim-nz-key", institutions: int = 1) -> None:
+    """What `nzbot simulator` runs: the sample catalogue, served until Ctrl-C; with
+    `institutions` > 1, that many member IZs sharing one NZ, each with its own key."""
+    sim = consortium(max(1, institutions), api_key=api_key, job_seconds=job_seconds,
+                     nz_api_key=nz_api_key).start(port)
     print(f"Alma simulator running.\n  REST base URL: {sim.base_url}\n  NZ SRU URL:    {sim.sru_url}")
     print(f"  API key:       {api_key}  (header 'Authorization: apikey {api_key}')")
+    for number in range(1, institutions + 1) if institutions > 1 else ():
+        state = sim.state if number == 1 else sim.zones[member_key(api_key, number)].state
+        # one line per member IZ, its code and its key: the environment variable of each
+        print(f"IZ {number} {state.institution_code} API key: {member_key(api_key, number)}")
     # On a line of its own, as ALMA_NZ_API_KEY: the same base URL, the NZ's key.
     print(f"NZ API key: {nz_api_key}")
     print(f"  Merge NZ records as the Program Manager would: POST {sim.control_url}/nz/merge "
@@ -323,6 +393,8 @@ class _AlmaHandler(BaseHTTPRequestHandler):
         sim = self.simulator
         split = urlsplit(self.path)
         params = dict(parse_qsl(split.query, keep_blank_values=True))
+        if sim.zones:  # a consortium: the key says which member IZ answers
+            sim = sim.zone_for(sim.key_of(Request(method, split.path, params, self.headers, b"", None)))
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         is_sru = split.path.startswith("/view/sru")

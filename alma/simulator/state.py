@@ -173,6 +173,20 @@ class State:
         self._other_a: dict[str, list[str]] = {}  # exact 035 $a value
         self._iz_by_nz: dict[str, list[str]] = {}
         self._seq = {"iz": 1_000_000, "nz": 16_000_000, "set": 7_100_000, "run": 8_300_000}
+        self.iz_id_end = IZ_ID_END  # each member IZ its own, as Alma's end with the institution's
+        # The states sharing this one's NZ (share_nz): a merge relinks their IZ records too.
+        self._nz_owner: State = self
+        self._nz_members: list[State] = [self]
+
+    def share_nz(self, owner: "State") -> None:
+        """This IZ becomes another member of `owner`'s Network Zone: one NZ (records,
+        indexes, ids) for both, under one lock; IZ records, sets, jobs and quota stay its own."""
+        with owner.lock:
+            self.lock = owner.lock
+            self.nz, self._ocn_az, self._ocn_a, self._other_a = owner.nz, owner._ocn_az, owner._ocn_a, owner._other_a
+            self.network_code = owner.network_code
+            self._nz_owner = owner
+            owner._nz_members.append(self)
 
     # ---- ids ---------------------------------------------------------------------------
     def _next(self, kind: str) -> int:
@@ -181,10 +195,10 @@ class State:
             return self._seq[kind]
 
     def new_iz_id(self) -> str:
-        return f"99{self._next('iz')}{IZ_ID_END}"
+        return f"99{self._next('iz')}{self.iz_id_end}"
 
     def new_nz_id(self) -> str:
-        return f"99{self._next('nz')}{NZ_ID_END}"
+        return f"99{self._nz_owner._next('nz')}{NZ_ID_END}"
 
     def new_set_id(self) -> str:
         return f"{self._next('set')}{SET_ID_END}"
@@ -316,8 +330,9 @@ class State:
                     if f["a"] not in holders:
                         rec.add_ordered_field(f)
                         holders.add(f["a"])
-                for iz_id in self.iz_ids_linked_to(drop_id):
-                    self.link(iz_id, keep_id)
+                for member in self._nz_owner._nz_members:  # every IZ of the network
+                    for iz_id in member.iz_ids_linked_to(drop_id):
+                        member.link(iz_id, keep_id)
                 self.remove_nz(drop_id)
             self.set_nz_marc(keep_id, Marc.from_record(rec))
 

@@ -17,6 +17,10 @@ Program Manager would do, sending signed requests exactly as Slack sends them:
    record", and the verified link (the message updated, and a reply in the job's thread)
 7. a pick of a candidate that no 035 singles out: the token route, with the NZ's own API
    key; the token is seen put on the NZ record and taken off again
+8. a second member institution of the consortium, served by the same bot (NZBOT_CONFIG's
+   consortium mode): its cataloger's lookup reads its own IZ, its link job's multi-match
+   reaches the same Program Manager's queue naming the institution, and the pick links the
+   record in that member's IZ
 
 The conversation is printed as it happens, read from what the bot sent to the Slack
 stand-in, and written as an HTML transcript. Every wait is bounded: a step that does not
@@ -39,7 +43,11 @@ from nzbot.demo.transcript import Transcript
 CATALOGER = "UCATALOG1"
 PM = "UPROGMGR1"
 REPORT = "CREPORT01"
-NAMES = {CATALOGER: "cataloger", PM: "Program Manager", REPORT: "nz-report", "U_BOT": "nzbot"}
+CATALOGER_2 = "UCATALOG2"  # a cataloger of the second member institution
+REPORT_2 = "CREPORT02"
+NAMES = {CATALOGER: "cataloger", PM: "Program Manager", REPORT: "nz-report", "U_BOT": "nzbot",
+         CATALOGER_2: "cataloger-2", REPORT_2: "college-nz"}
+MEMBER_2 = "Second College"
 
 # Quick clocks, so the whole story takes seconds (the real defaults are minutes).
 POLL_SECONDS = 0.3  # how often the bot checks running jobs and cases
@@ -69,6 +77,8 @@ class Demo:
         self.bot_token = "xoxb-demo-" + secrets.token_hex(8)
         self.api_key = "demo-" + secrets.token_hex(8)
         self.nz_api_key = "demo-nz-" + secrets.token_hex(8)
+        self.api_key_2 = "demo-2-" + secrets.token_hex(8)  # the second member's IZ
+        self.zone_2 = None
         self.transcript = Transcript(stream, NAMES)
         self.sim = self.stub = self.bot = self.server = None
         self._tmp: tempfile.TemporaryDirectory | None = None
@@ -79,8 +89,11 @@ class Demo:
     # ------------------------------------------------------------------ set-up
 
     def start(self) -> None:
+        from dataclasses import replace
+
         from alma.config import AlmaSettings
         from alma.simulator import Simulator, seed
+        from nzbot.institutions import Institution
         from bot.app import create_bot
         from nzbot.demo.local_slack import SlackStub
         from bot.server import SlackHttpServer
@@ -92,18 +105,29 @@ class Demo:
             self._quiet.append((logger, logger.level))
             logger.setLevel(logging.ERROR)
         self._tmp = tempfile.TemporaryDirectory(prefix="nzbot-demo-")
+        # two member IZs sharing one NZ; the second made first, so seed's names are the first's
+        second = seed.sample_state(institution_code="01DEMO_COLLEGE", iz_id_end="06392")
         self.sim = Simulator(state=seed.sample_state(), api_key=self.api_key, job_seconds=JOB_SECONDS,
-                             seed=1, nz_api_key=self.nz_api_key).start()
+                             seed=1, nz_api_key=self.nz_api_key)
+        self.zone_2 = self.sim.add_institution(second, self.api_key_2)
+        self.sim.start()
         self.stub = SlackStub(
             bot_token=self.bot_token,
             users={CATALOGER: {"name": "cataloger", "real_name": "Cataloger"},
+                   CATALOGER_2: {"name": "cataloger-2", "real_name": "Cataloger at the college"},
                    PM: {"name": "program.manager", "real_name": "Program Manager"}},
-            channels={REPORT: {"name": "nz-report", "members": [CATALOGER, PM]}},
+            channels={REPORT: {"name": "nz-report", "members": [CATALOGER, PM]},
+                      REPORT_2: {"name": "college-nz", "members": [CATALOGER_2, PM]}},
         ).start()
+        alma = AlmaSettings(api_key=self.api_key, api_url=self.sim.base_url, nz_sru_url=self.sim.sru_url,
+                            timeout_seconds=10.0, max_retries=2, quota_floor=0, nz_api_key=self.nz_api_key)
+        # consortium mode, as NZBOT_CONFIG sets it: two members, one Program Manager
+        members = (Institution(code="01DEMO_UNIV", name="Demo University", alma=alma, channels=(REPORT,)),
+                   Institution(code="01DEMO_COLLEGE", name=MEMBER_2, alma=replace(alma, api_key=self.api_key_2),
+                               channels=(REPORT_2,)))
         settings = BotSettings(
-            alma=AlmaSettings(api_key=self.api_key, api_url=self.sim.base_url, nz_sru_url=self.sim.sru_url,
-                              timeout_seconds=10.0, max_retries=2, quota_floor=0,
-                              nz_api_key=self.nz_api_key),
+            alma=alma,
+            members=members,
             bot_token=self.bot_token,
             signing_secret=self.secret,
             slack_api_url=self.stub.api_url,
@@ -121,7 +145,8 @@ class Demo:
             f"  nzbot, in HTTP mode as `nzbot run`: {self.server.url}\n"
             f"  Alma simulator with the sample catalogue: {self.sim.base_url}\n"
             f"  Slack stand-in: {self.stub.base_url}\n"
-            f"  Who: {NAMES[CATALOGER]} types /nz in #nz-report; the {NAMES[PM]} decides multi-matches."
+            f"  Who: {NAMES[CATALOGER]} types /nz in #nz-report (Demo University), {NAMES[CATALOGER_2]} in "
+            f"#college-nz ({MEMBER_2}); the {NAMES[PM]} decides both members' multi-matches."
         )
 
     def stop(self) -> None:
@@ -198,16 +223,17 @@ class Demo:
         self.transcript.acked(response_name, answer.status_code, answer.text,
                               answer.headers.get("Content-Type", ""))
 
-    def command(self, text: str) -> str:
-        """Sends ``/nz text`` from the cataloger in #nz-report; returns its response_url name."""
+    def command(self, text: str, user: str = CATALOGER, channel: str = REPORT) -> str:
+        """Sends ``/nz text`` from the cataloger in #nz-report (or `user` in `channel`);
+        returns its response_url name."""
         from nzbot.demo.slack_requests import slash_command_body
 
         self.pump()
         name = f"cmd{self.step_number}-{secrets.token_hex(4)}"
-        body = slash_command_body(text, user_id=CATALOGER, user_name="cataloger", channel_id=REPORT,
-                                  channel_name="nz-report", response_url=self.stub.response_url(name),
+        body = slash_command_body(text, user_id=user, user_name=NAMES[user], channel_id=channel,
+                                  channel_name=NAMES[channel], response_url=self.stub.response_url(name),
                                   team_id=self.stub.team_id, api_app_id=self.stub.app_id)
-        self.transcript.command(CATALOGER, REPORT, f"/nz {text}", name)
+        self.transcript.command(user, channel, f"/nz {text}", name)
         self._post(body, name)
         return name
 
@@ -331,6 +357,48 @@ class Demo:
         self.in_alma(f"\u2714 In Alma (the simulator), IZ record {multi} is now linked to NZ record {chosen}.")
         if token_message is None:
             self.check(False, f"the review never showed IZ record {token_iz}")
+        self.play_second_member(dm)
+
+    def play_second_member(self, dm: str) -> None:
+        """The consortium: a second member's cataloger, in its own channel, reads its own IZ;
+        its multi-match reaches the same Program Manager's queue, and links in its IZ."""
+        from alma.simulator import seed
+        from bot import action_ids
+
+        own = seed.CASES["multi_three"][:-5] + "06392"  # the college's copy: its MMS IDs end 06392
+        self.step(f"a second member institution, {MEMBER_2}, in its own channel: its own IZ")
+        said = everything_said(self.answer(self.command(f"match {own}", CATALOGER_2, REPORT_2),
+                                           "the answer to /nz match in #college-nz"))
+        self.check(own in said and seed.NZ_RECORDS["multi_three_a"] in said,
+                   f"the answer did not read {MEMBER_2}'s IZ record {own}")
+        set_id = self.zone_2.state.make_set("College multi-matches", [own]).id
+        self.command(f"link {set_id}", CATALOGER_2, REPORT_2)
+        self.step(f"the same {NAMES[PM]}'s queue gets {MEMBER_2}'s case, and the pick links in its IZ")
+        queued = self.wait(
+            lambda: next((m for m in self.stub.messages(dm) if "College multi-matches" in everything_said(m)
+                          and any(b.get("action_id") == action_ids.REVIEW_CASES for b in buttons(m))), None),
+            JOB_TIMEOUT + CASE_TIMEOUT, f"the {NAMES[PM]}'s queue message for {MEMBER_2}'s job")
+        self.check(MEMBER_2 in everything_said(queued), f"the queue message did not name {MEMBER_2}")
+        review = next(b for b in buttons(queued) if b.get("action_id") == action_ids.REVIEW_CASES)
+        self.click(PM, dm, queued, review, "Review cases")
+        message = self.wait(
+            lambda: next((m for m in self.stub.messages(dm) if m["ts"] == queued["ts"]
+                          and own in everything_said(m)), None),
+            CASE_TIMEOUT, f"{MEMBER_2}'s IZ record {own} in the queue message")
+        self.check(MEMBER_2 in everything_said(message), f"the case did not name {MEMBER_2}")
+        chosen = seed.NZ_RECORDS["multi_three_c"]
+        button = next((b for b in buttons(message)
+                       if action_ids.base(str(b.get("action_id"))) == action_ids.LINK_CANDIDATE
+                       and str(b.get("value", "")).endswith(f":{chosen}")), None)
+        self.check(button is not None, f"the message had no 'Link to this record' button for NZ record {chosen}")
+        self.click(PM, dm, message, button, f"under NZ record {chosen}")
+        self.wait(lambda: self.zone_2.state.linked_nz_id_of(own) == chosen, CASE_TIMEOUT,
+                  f"IZ record {own} linked to NZ record {chosen} in {MEMBER_2}'s IZ")
+        self.wait(lambda: self.first_call("chat.postMessage", lambda c: c.ok and c.args.get("channel") == REPORT_2
+                                          and own in everything_said(c.args) and "verified" in everything_said(c.args)),
+                  CASE_TIMEOUT, f"the verified link of IZ record {own} in #college-nz's job thread")
+        self.say(f"\n\u2714 In {MEMBER_2}'s IZ (the simulator), IZ record {own} is linked to NZ record {chosen}; "
+                 "one bot, one Program Manager, each member's own Alma.")
 
     def play_token_route(self, dm: str, message: dict[str, Any]) -> None:
         """A pick of a candidate that no 035 singles out: nzbot puts a token on it with the

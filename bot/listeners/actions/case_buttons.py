@@ -25,6 +25,7 @@ def decide(services: Services, decision: str, ack, body: dict, respond) -> None:
     user = body.get("user", {}).get("id", "")
     try:
         pressed = action_ids.read(str(action.get("action_id") or ""), action.get("value"))
+        services = services.member_of_case(pressed.case_id)  # its member's cases and Alma
         services.cases.decide(pressed.case_id, user, decision, pressed.mms_id)
     except NotProgramManager:
         respond(response_type="ephemeral", replace_original=False,
@@ -46,10 +47,12 @@ def turn_page(services: Services, ack, body: dict, respond) -> None:
     action = (body.get("actions") or [{}])[0]
     try:
         pressed = action_ids.read(str(action.get("action_id") or ""), action.get("value"))
+        services = services.member_of_case(pressed.case_id)
         case = services.cases.case(pressed.case_id)
         page_number = pressed.page
     except Exception as exc:
         respond(response_type="ephemeral", replace_original=False,
                 **error_message(user_message(exc)).as_kwargs())
         return
-    respond(replace_original=True, **case_message(case, page=page_number).as_kwargs())
+    respond(replace_original=True, **case_message(
+        case, page=page_number, institution=services.institution.label if services.institution else "").as_kwargs())

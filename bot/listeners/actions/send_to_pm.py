@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import action_ids
 from bot.errors import user_message
-from bot.messages import case_sent_message, error_message
+from bot.messages import case_sent_message, error_message, not_linked_message
 from bot.services import Services
 
 
@@ -19,6 +19,13 @@ def handle(services: Services, ack, body: dict, respond) -> None:
         respond(response_type="ephemeral", replace_original=False,
                 **error_message(user_message(exc)).as_kwargs())
         return
+
+    member = services.member_for_channel((body.get("channel") or {}).get("id", ""))
+    if member is None:  # a lookup answered in a member's channel is pressed there
+        respond(response_type="ephemeral", replace_original=False,
+                **not_linked_message(services.settings.institutions).as_kwargs())
+        return
+    services = services.for_member(member)
 
     def work() -> None:
         try:

@@ -21,8 +21,9 @@ def handle(services: Services, ack, args: list[str], command: dict, respond) -> 
         ack(response_type="ephemeral", **usage_message("/nz link needs a set id or a set name.").as_kwargs())
         return
     user, channel = command.get("user_id", ""), command.get("channel_id", "")
-    if not services.settings.may_start_jobs(user, channel):
-        ack(response_type="ephemeral", **not_allowed_message(services.settings.report_channel).as_kwargs())
+    institution = services.institution or services.settings.institutions[0]
+    if not institution.may_start_jobs(user, channel):
+        ack(response_type="ephemeral", **not_allowed_message(institution.report_channel).as_kwargs())
         services.store.audit(user, "link_requested", " ".join(set_words), "not allowed", channel)
         return
     set_ref = " ".join(set_words)
@@ -35,6 +36,6 @@ def handle(services: Services, ack, args: list[str], command: dict, respond) -> 
             respond(response_type="ephemeral", **error_message(user_message(exc)).as_kwargs())
             return
         respond(response_type="ephemeral",
-                **link_requested_message(job, services.settings.report_channel).as_kwargs())
+                **link_requested_message(job, institution.report_channel).as_kwargs())
 
     services.later(work)

@@ -8,7 +8,7 @@ through `respond`, so Slack's 3 seconds are kept however slow Alma or the databa
 from __future__ import annotations
 
 from bot.listeners.commands import cases, jobs, link, match, preview
-from bot.messages import help_message, usage_message
+from bot.messages import help_message, not_linked_message, usage_message
 from bot.services import Services
 
 SUBCOMMANDS = {
@@ -51,5 +51,14 @@ def _dispatch(services: Services, ack, command: dict, respond) -> None:
     if module is None:
         ack(response_type="ephemeral",
             **usage_message(f"I don't know the subcommand {words[0]!r}.").as_kwargs())
+        return
+    # Each command acts on the institution whose channel it came from (consortium mode);
+    # /nz cases in the Program Manager's DM or channel lists every member's cases.
+    user, channel = command.get("user_id", ""), command.get("channel_id", "")
+    member = services.member_for_channel(channel)
+    if member is not None:
+        services = services.for_member(member)
+    elif not (module is cases and services.pm_place(user, channel)):
+        ack(response_type="ephemeral", **not_linked_message(services.settings.institutions).as_kwargs())
         return
     module.handle(services, ack, words[1:], command, respond)
