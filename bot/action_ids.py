@@ -3,6 +3,11 @@ the buttons and the handlers that answer them."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
+from alma.errors import BadInput, quoted
+
 # /nz match on a multi-match: hand the IZ record to the Program Manager for Technical Services.
 SEND_TO_PM = "nz_send_to_pm"
 
@@ -30,8 +35,6 @@ ALL = (SEND_TO_PM, LINK_CANDIDATE, CONTRIBUTE_NEW, SKIP_CASE, RECHECK_CASE)
 #
 # The others (CONTRIBUTE_NEW, SKIP_CASE, RECHECK_CASE) appear once per message and are
 # sent without a suffix; pattern() matches them either way.
-
-import re  # noqa: E402
 
 CASE_PAGE = "nz_case_page"  # show another page of candidates; value "{case_id}:{page}"
 
@@ -70,10 +73,6 @@ CASE_PAGE_PATTERN = pattern(CASE_PAGE)
 # every value is written by `value()` and read back by `read()`, which refuses anything
 # that is not the shape the button was made with, in words a cataloger understands.
 
-from dataclasses import dataclass  # noqa: E402
-
-from alma.errors import BadInput, quoted  # noqa: E402
-
 _DIGITS = re.compile(r"[0-9]+")  # ASCII digits only, matched whole (fullmatch)
 _MMS_ID = re.compile(r"[0-9]{6,25}")  # as alma.client.check_mms_id
 _MAX_CASE_ID_DIGITS = 18
@@ -88,11 +87,15 @@ class ButtonValue:
     case_id: int | None = None
     mms_id: str | None = None
     page: int | None = None
+    link_job: int | None = None  # REVIEW_CASES: the job whose cases to review (None: all)
 
 
-def value(action_id: str, *, case_id: object = None, mms_id: object = None, page: object = None) -> str:
+def value(action_id: str, *, case_id: object = None, mms_id: object = None, page: object = None,
+          link_job: object = None) -> str:
     """The value a button of kind `action_id` carries (the templates call this)."""
     kind = base(action_id)
+    if kind == REVIEW_CASES:
+        return "all" if link_job is None else str(link_job)
     if kind == SEND_TO_PM:
         return str(mms_id)
     if kind in (LINK_CANDIDATE, MERGE_INTO):
@@ -127,6 +130,12 @@ def read(action_id: str, raw: object) -> ButtonValue:
         return ButtonValue(case_id=case_id, page=int(page))
     if kind in (CONTRIBUTE_NEW, SKIP_CASE, RECHECK_CASE):
         return ButtonValue(case_id=_case_id(text))
+    if kind == REVIEW_CASES:
+        if text == "all":
+            return ButtonValue()
+        if not (_DIGITS.fullmatch(text) and len(text) <= _MAX_CASE_ID_DIGITS):
+            raise BadInput(f"There is no link job {quoted(text)}.")
+        return ButtonValue(link_job=int(text))
     raise BadInput(f"nzbot has no button {quoted(action_id)}.")
 
 

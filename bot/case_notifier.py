@@ -9,11 +9,11 @@ import time
 
 from slack_sdk import WebClient
 
-from bot.messages import (case_handoff_message, case_message, case_outcome_message, home_view, queue_message,
-                          review_message)
+from bot.case_messages import (case_handoff_message, case_message, case_outcome_message, home_view,
+                                queue_message, review_message)
 from bot.notifier import post_once
-from nzbot.cases import DECIDABLE, UNSETTLED
 from nzbot.institutions import Institution
+from nzbot.states import DECIDABLE, UNSETTLED
 from nzbot.settings import BotSettings
 from nzbot.store import Case, LinkJob, Store
 

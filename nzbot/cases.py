@@ -1,8 +1,9 @@
 """Multi-match cases, from the job that revealed them to a verified link. Slack-free: the
 listeners and the scheduler call it, and it speaks to people only through a CaseNotifier.
 
-A case moves through its states by compare-and-set in SQLite, so two clicks at once, a
-click on a decided case, or a restart in any state act once:
+A case moves through its states (nzbot/states.py: CaseState, and CASE_MOVES, the one table
+of moves the store checks) by compare-and-set in SQLite, so two clicks at once, a click
+on a decided case, or a restart in any state act once:
 
     open ──decide──> deciding ──route──> linking ──verified──> linked
       │                  │                   └──not as chosen──> failed (decide again)
@@ -35,14 +36,8 @@ from alma.models import Bib
 from alma.preview import look_up
 from nzbot.linkjobs import LinkJobs
 from nzbot.linkroute import (
-    CONTRIBUTE,
     DEFAULT_TOKEN_PREFIX,
-    MANUAL,
-    MERGE,
     NO_MATCH_PREFIX,
-    TOKEN,
-    UNIQUE,
-    Route,
     choose_route,
     give_identifier,
     new_token,
@@ -51,16 +46,24 @@ from nzbot.linkroute import (
     take_token_off_nz,
 )
 from nzbot.rounds import run_round
+from nzbot.states import (
+    DECIDABLE,
+    JOB_DONE,
+    TOKEN_PENDING,
+    CaseState,
+    Decision,
+    JobState,
+    Route,
+    RouteKind,
+    TokenState,
+)
 from nzbot.store import Case, LinkJob, LinkToken, Store, now
 from nzbot.text import VERDICTS
 
 log = logging.getLogger(__name__)
 
-DECIDABLE = ("open", "failed")  # states in which the buttons are live
-UNSETTLED = ("open", "failed", "deciding", "linking")
 BATCH_SIZE = 50  # records per link-job run made from decisions
 CASES_USER = "nzbot"
-TOKEN_PENDING = ("placing", "on_nz", "on_iz", "removing")  # a token that may be on a record
 
 
 class NotProgramManager(Exception):
@@ -129,38 +132,39 @@ class Cases:
             raise BadInput(f"Record {iz_mms_id} is no longer a multi-match ({VERDICTS[match.verdict].meaning}): "
                            "there is nothing for the Program Manager to decide.")
         case = self.store.open_case(
-            iz_mms_id, match.iz.title if match.iz else "", [c.as_dict() for c in match.candidates],
-            None, match.iz.as_dict() if match.iz else None, requested_by=requested_by)
+            iz_mms_id, match.iz.title if match.iz else "", match.candidates,
+            None, match.iz, requested_by=requested_by)
         if case is None:  # opened by someone else a moment ago
             return self.store.open_case_for(iz_mms_id), False
-        self.store.audit(requested_by, "case_opened", f"record {iz_mms_id}", "open",
+        self.store.audit(requested_by, "case_opened", f"record {iz_mms_id}", CaseState.OPEN,
                          f"sent to the Program Manager; {len(match.candidates)} candidates")
         self._show(case)
         return case, True
 
     # -- deciding --------------------------------------------------------------------
 
-    def decide(self, case_id: int, user: str, decision: str, nz_mms_id: str | None = None) -> Case:
+    def decide(self, case_id: int, user: str, decision: Decision | str, nz_mms_id: str | None = None) -> Case:
         """Records the Program Manager's decision: link, contribute, recheck or skip.
         Refuses anyone else, a forged candidate, and a case already decided."""
         if user not in self.pm_users:
             self.store.audit(user, f"case_{decision}", f"case {case_id}", "refused: not the Program Manager")
             raise NotProgramManager(user)
         case = self.case(case_id)
-        if decision in ("link", "merge"):
+        if decision not in tuple(Decision):
+            raise BadInput(f"Unknown decision {decision!r}.")
+        decision = Decision(decision)
+        if decision in (Decision.LINK, Decision.MERGE):
             if not nz_mms_id:
                 raise BadInput(f"No NZ record was chosen for case {case_id}: nothing was changed.")
             if nz_mms_id not in case.candidate_ids:
                 raise BadInput(f"NZ record {nz_mms_id} is not one of case {case_id}'s candidates.")
-        elif decision not in ("contribute", "recheck", "skip"):
-            raise BadInput(f"Unknown decision {decision!r}.")
-        to_state = "skipped" if decision == "skip" else "deciding"
+        to_state = CaseState.SKIPPED if decision == Decision.SKIP else CaseState.DECIDING
         from_states = DECIDABLE
-        if decision == "recheck" and case.state == "linking" and (Route.decode(case.route) or Route("")).kind == MERGE:
-            from_states = DECIDABLE + ("linking",)  # a merge that is not coming: look again
+        if decision == Decision.RECHECK and case.state == CaseState.LINKING and case.route is not None and case.route.kind == RouteKind.MERGE:
+            from_states = DECIDABLE + (CaseState.LINKING,)  # a merge that is not coming: look again
         moved = self.store.move_case(
             case.id, from_states, to_state, decision=decision, decided_by=user, decided_at=now(),
-            chosen_nz_mms_id=nz_mms_id if decision in ("link", "merge") else None, route=None,
+            chosen_nz_mms_id=nz_mms_id if decision in (Decision.LINK, Decision.MERGE) else None, route=None,
             linking_job=None, note=None, handed_to=None, handoff_ts=None, merged=[],
         )
         if not moved:
@@ -169,25 +173,22 @@ class Cases:
                          to_state, nz_mms_id or "")
         case = self.store.case(case.id)
         self._show(case)
-        if to_state == "skipped":
+        if to_state == CaseState.SKIPPED:
             self._settled(case)
         return case
 
-    def review(self, user: str, channel: str | None, ts: str | None, link_job: str) -> None:
-        """The Program Manager's "Review cases" ("all", or a link job's row id): the next
-        case to decide replaces the queue message's content."""
+    def review(self, user: str, channel: str | None, ts: str | None, link_job: int | None) -> None:
+        """The Program Manager's "Review cases" (of a link job's row id, or None: of all):
+        the next case to decide replaces the queue message's content."""
         if user not in self.pm_users:
-            self.store.audit(user, "case_review", f"job {link_job}", "refused: not the Program Manager")
+            self.store.audit(user, "case_review", f"job {link_job or 'all'}", "refused: not the Program Manager")
             raise NotProgramManager(user)
-        job_row = None
-        if link_job != "all":
-            if not (link_job.isascii() and link_job.isdigit() and len(link_job) <= 18):
-                raise BadInput(f"There is no link job {quoted(link_job)}.")
+        if link_job is not None:
             try:
-                job_row = self.store.link_job(int(link_job)).id
+                self.store.link_job(link_job)
             except NotFoundError:
                 raise BadInput(f"There is no link job {link_job}.") from None
-        self.notifier.review(channel or "", ts, job_row, user)
+        self.notifier.review(channel or "", ts, link_job, user)
 
     # -- carrying decisions out (the scheduler's step) -------------------------------
 
@@ -214,18 +215,18 @@ class Cases:
             self.notifier.queue_ready(job, self.store.case_counts(job.id))
 
     def route_decided(self) -> None:
-        for case in self.store.cases("deciding"):
+        for case in self.store.cases(CaseState.DECIDING):
             try:
-                if case.decision == "recheck":
+                if case.decision == Decision.RECHECK:
                     self._recheck(case)
-                elif case.decision == "contribute":
-                    self._start_linking(case, Route(CONTRIBUTE, prefix=NO_MATCH_PREFIX))
-                elif case.decision == "link" and self.store.link_tokens(*TOKEN_PENDING, case_id=case.id):
+                elif case.decision == Decision.CONTRIBUTE:
+                    self._start_linking(case, Route(RouteKind.CONTRIBUTE, prefix=NO_MATCH_PREFIX))
+                elif case.decision == Decision.LINK and self.store.link_tokens(*TOKEN_PENDING, case_id=case.id):
                     self._token_steps(case)  # resumed after a restart: the route was chosen
                 else:
                     route = choose_route(self.background, case.decision, case.chosen_nz_mms_id,
                                          self.token_prefix)
-                    if route.kind == TOKEN:
+                    if route.kind == RouteKind.TOKEN:
                         self._token_steps(case)
                     else:
                         give_identifier(self.background, case.iz_mms_id, route)
@@ -245,11 +246,11 @@ class Cases:
         """Decisions waiting for a link job join a run of theirs still queued (Alma at its
         limits), or go into a new run per match prefix once the oldest has waited
         `batch_seconds` for others (or a run is full), queued within Alma's limits."""
-        waiting = [c for c in self.store.cases("linking")
-                   if c.linking_job is None and Route.decode(c.route).by_link_job and self._readable(c)]
+        waiting = [c for c in self.store.cases(CaseState.LINKING)
+                   if c.linking_job is None and c.route.by_link_job and self._readable(c)]
         groups: dict[tuple[str, str], list[Case]] = {}
         for case in waiting:
-            route = Route.decode(case.route)
+            route = case.route
             groups.setdefault((route.kind, route.prefix), []).append(case)
         cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.batch_seconds)
         for (kind, prefix), cases in groups.items():
@@ -269,16 +270,16 @@ class Cases:
 
     def verify_linking(self) -> None:
         """Reads each linking record back: linked to the chosen NZ record, or it failed."""
-        linking = [c for c in self.store.cases("linking") if self._readable(c)]
+        linking = [c for c in self.store.cases(CaseState.LINKING) if self._readable(c)]
         due = []
         for case in linking:
-            if Route.decode(case.route).kind == MANUAL:
+            if case.route.kind == RouteKind.MANUAL:
                 due.append(case)  # watched until a person links it
             elif case.linking_job is not None:
                 job = self.store.link_job(case.linking_job)
-                if job.state == "refused":
+                if job.state == JobState.REFUSED:
                     self._fail(case, f"Alma refused the link job: {job.note}")
-                elif job.state in ("finished", "reporting", "reported"):
+                elif job.state in JOB_DONE:
                     due.append(case)
         if not due:
             return
@@ -292,8 +293,8 @@ class Cases:
     def _verify(self, case: Case, bib: Bib | None) -> None:
         """Case by case: linked as chosen, or failed saying how."""
         linked = bib.linked_nz_mms_id if bib else None
-        manual = Route.decode(case.route).kind == MANUAL
-        if case.decision == "contribute" and linked and linked not in case.candidate_ids:
+        manual = case.route.kind == RouteKind.MANUAL
+        if case.decision == Decision.CONTRIBUTE and linked and linked not in case.candidate_ids:
             self._linked(case, linked)
         elif linked and linked == case.chosen_nz_mms_id:
             self._linked(case, linked)
@@ -304,7 +305,7 @@ class Cases:
                              f"not to the chosen {case.chosen_nz_mms_id or 'new record'}.")
         elif not manual:
             job = self.store.link_job(case.linking_job)
-            counters = ", ".join(f"{desc or key}: {value}" for key, desc, value in job.counters)
+            counters = ", ".join(f"{c.desc or c.key}: {c.value}" for c in job.counters)
             self._fail(case, f"Alma's link job ({job.status}) did not link IZ record "
                              f"{case.iz_mms_id}. Its report: {counters or 'no counters'}.")
 
@@ -314,29 +315,29 @@ class Cases:
         """Puts the case's token on the chosen NZ record, then on the IZ record, then hands
         the case to the link job. Each step is recorded, and each is safe to repeat."""
         pending = self.store.link_tokens(*TOKEN_PENDING, case_id=case.id)
-        token = next((t for t in pending if t.state != "removing" and t.nz_mms_id == case.chosen_nz_mms_id), None)
+        token = next((t for t in pending if t.state != TokenState.REMOVING and t.nz_mms_id == case.chosen_nz_mms_id), None)
         if any(t is not token for t in pending):
             return  # an earlier attempt's token is still coming off: the next round goes on
         if token is None:
             token = self.store.add_link_token(case.id, new_token(self.token_prefix, case.id),
                                               case.chosen_nz_mms_id, case.iz_mms_id)
-            self.store.audit(CASES_USER, "token_made", f"case {case.id}", "placing", token.token)
+            self.store.audit(CASES_USER, "token_made", f"case {case.id}", TokenState.PLACING, token.token)
         record = f"NZ record {token.nz_mms_id}"  # the record the step below saves
         try:
-            if token.state == "placing":
+            if token.state == TokenState.PLACING:
                 if not put_token_on_nz(self.background, token.nz_mms_id, token.token):
                     self._fail(case, f"NZ record {token.nz_mms_id} did not keep the temporary 035 "
                                      f"{token.token} nzbot put on it (Alma changed the record as it "
                                      "saved it), so the link job could not be pointed at it.")
                     return
-                self.store.move_link_token(token.id, "placing", "on_nz")
-                self.store.audit(CASES_USER, "token_on_nz", f"NZ record {token.nz_mms_id}", "on_nz", token.token)
+                self.store.move_link_token(token.id, TokenState.PLACING, TokenState.ON_NZ)
+                self.store.audit(CASES_USER, "token_on_nz", f"NZ record {token.nz_mms_id}", TokenState.ON_NZ, token.token)
                 token = self.store.link_token(token.id)
-            if token.state == "on_nz":
+            if token.state == TokenState.ON_NZ:
                 record = f"IZ record {case.iz_mms_id}"
                 give_identifier(self.background, case.iz_mms_id, _token_route(token))
-                self.store.move_link_token(token.id, "on_nz", "on_iz")
-                self.store.audit(CASES_USER, "token_on_iz", f"IZ record {token.iz_mms_id}", "on_iz", token.token)
+                self.store.move_link_token(token.id, TokenState.ON_NZ, TokenState.ON_IZ)
+                self.store.audit(CASES_USER, "token_on_iz", f"IZ record {token.iz_mms_id}", TokenState.ON_IZ, token.token)
         except (RecordNotFound, RecordUnreadable) as exc:
             self._fail(case, exc.message)
             return
@@ -345,7 +346,7 @@ class Cases:
             # Metadata Editor instead; the token comes off (remove_tokens), and the PM learns why.
             why = (" ALMA_NZ_API_KEY needs Bibs read/write in the network zone."
                    if isinstance(exc, AlmaPermissionError) and record.startswith("NZ") else "")
-            self._start_linking(case, Route(MANUAL),
+            self._start_linking(case, Route(RouteKind.MANUAL),
                                 note=f"Alma refused to put the temporary 035 {token.token} on {record}: {exc}{why}")
             return
         self._start_linking(case, _token_route(token))
@@ -355,10 +356,10 @@ class Cases:
         otherwise), and checks it is gone; also what a killed bot left behind."""
         for token in self.store.link_tokens(*TOKEN_PENDING):
             case = self.store.case(token.case_id)
-            if token.state != "removing":
+            if token.state != TokenState.REMOVING:
                 if self._token_in_use(case, token):
                     continue
-                if not self.store.move_link_token(token.id, token.state, "removing"):
+                if not self.store.move_link_token(token.id, token.state, TokenState.REMOVING):
                     continue
             try:
                 gone = take_token_off_nz(self.background, token.nz_mms_id, token.token)
@@ -376,17 +377,17 @@ class Cases:
                 take_token_off_iz(self.background, token.iz_mms_id, token.token)
             except RecordNotFound:
                 pass
-            if self.store.move_link_token(token.id, "removing", "removed"):
-                self.store.audit(CASES_USER, "token_removed", f"NZ record {token.nz_mms_id}", "removed",
+            if self.store.move_link_token(token.id, TokenState.REMOVING, TokenState.REMOVED):
+                self.store.audit(CASES_USER, "token_removed", f"NZ record {token.nz_mms_id}", TokenState.REMOVED,
                                  f"{token.token}, checked gone")
                 self._token_told(token)
 
     def _token_in_use(self, case: Case, token: LinkToken) -> bool:
-        if case.state == "deciding":
-            return case.decision == "link" and case.chosen_nz_mms_id == token.nz_mms_id
-        if case.state == "linking":
-            route = Route.decode(case.route)
-            return route is not None and route.kind == TOKEN and route.identifier == token.token
+        if case.state == CaseState.DECIDING:
+            return case.decision == Decision.LINK and case.chosen_nz_mms_id == token.nz_mms_id
+        if case.state == CaseState.LINKING:
+            route = case.route
+            return route is not None and route.kind == RouteKind.TOKEN and route.identifier == token.token
         return False
 
     def _token_stuck(self, token: LinkToken, exc: AlmaError) -> None:
@@ -407,7 +408,7 @@ class Cases:
     def _token_told(self, token: LinkToken) -> None:
         """The case's message says the token was taken off again."""
         case = self.store.case(token.case_id)
-        if case.state not in ("linked", "failed", "linking"):  # linking: handed off after a refusal
+        if case.state not in (CaseState.LINKED, CaseState.FAILED, CaseState.LINKING):  # linking: handed off after a refusal
             return
         said = (f"The temporary 035 {token.token} was put on NZ record {token.nz_mms_id} for the "
                 "link job and has been taken off again (checked).")
@@ -420,9 +421,9 @@ class Cases:
 
     def deliver_hand_offs(self) -> None:
         """Hand-offs not yet posted (new, or Slack was down) go out now."""
-        for case in self.store.cases("linking"):
-            route = Route.decode(case.route)
-            if route is not None and route.kind == MANUAL and not case.handoff_ts:
+        for case in self.store.cases(CaseState.LINKING):
+            route = case.route
+            if route is not None and route.kind == RouteKind.MANUAL and not case.handoff_ts:
                 self._hand_off(case)
 
     def _hand_off(self, case: Case) -> None:
@@ -432,9 +433,9 @@ class Cases:
         except Exception:  # Slack down: deliver_hand_offs tries again
             log.exception("case %s: could not hand it off", case.id)
             return
-        if ts and self.store.move_case(case.id, "linking", "linking", handoff_ts=ts):
+        if ts and self.store.move_case(case.id, CaseState.LINKING, CaseState.LINKING, handoff_ts=ts):
             self.store.audit(case.decided_by or CASES_USER, "case_handed_off", f"case {case.id}",
-                             "linking", case.handed_to or "the report channel")
+                             CaseState.LINKING, case.handed_to or "the report channel")
 
     def _cataloger_of(self, case: Case) -> str:
         """Who gets a hand-off: the cataloger who sent the case, or who started the link
@@ -453,9 +454,9 @@ class Cases:
         """Cases waiting for the Program Manager's merge in the NZ: once only the chosen
         record carries the OCLC number, the ordinary Unique OCLC run links the record, and
         the other open cases on those NZ records are re-checked."""
-        for case in self.store.cases("linking"):
-            route = Route.decode(case.route)
-            if route is None or route.kind != MERGE:
+        for case in self.store.cases(CaseState.LINKING):
+            route = case.route
+            if route is None or route.kind != RouteKind.MERGE:
                 continue
             match = look_up(self.background, case.iz_mms_id)
             chosen = case.chosen_nz_mms_id
@@ -463,13 +464,13 @@ class Cases:
             if match.verdict is Verdict.MULTI:
                 continue  # not merged yet
             if match.verdict is Verdict.LINKED and match.linked_nz_mms_id == chosen:
-                self.store.move_case(case.id, "linking", "linking", merged=duplicates)
+                self.store.move_case(case.id, CaseState.LINKING, CaseState.LINKING, merged=duplicates)
                 self._linked(self.store.case(case.id), chosen)
             elif match.verdict is Verdict.UNIQUE and match.candidates[0].mms_id == chosen:
-                if self.store.move_case(case.id, "linking", "linking", route=Route(UNIQUE).encode(),
+                if self.store.move_case(case.id, CaseState.LINKING, CaseState.LINKING, route=Route(RouteKind.UNIQUE),
                                         linking_job=None, merged=duplicates):
                     self.store.audit(case.decided_by or CASES_USER, "case_merged", f"case {case.id}",
-                                     "linking", f"{' '.join(duplicates)} merged into {chosen}")
+                                     CaseState.LINKING, f"{' '.join(duplicates)} merged into {chosen}")
                     self._after(case.id)
             elif match.verdict is Verdict.LINKED:
                 self._fail(case, f"IZ record {case.iz_mms_id} is linked to NZ record "
@@ -489,16 +490,16 @@ class Cases:
         """Every other open case on the merged NZ records, or one handed to its cataloger,
         is looked up again: those now unique are linked the ordinary way."""
         ids = set(merged.candidate_ids)
-        for other in self.store.cases(*DECIDABLE, "linking"):
+        for other in self.store.cases(*DECIDABLE, CaseState.LINKING):
             if other.id == merged.id or not ids & set(other.candidate_ids):
                 continue
-            if other.state == "linking" and (Route.decode(other.route) or Route("")).kind != MANUAL:
+            if other.state == CaseState.LINKING and (other.route is None or other.route.kind != RouteKind.MANUAL):
                 continue  # a link job or a merge is on it; a hand-off would wait for a record merged away
-            if self.store.move_case(other.id, other.state, "deciding", decision="recheck",
+            if self.store.move_case(other.id, other.state, CaseState.DECIDING, decision=Decision.RECHECK,
                                     decided_by=merged.decided_by or CASES_USER, decided_at=now(),
                                     chosen_nz_mms_id=None, route=None, linking_job=None, note=None,
                                     handed_to=None, handoff_ts=None):
-                self.store.audit(CASES_USER, "case_recheck_after_merge", f"case {other.id}", "deciding",
+                self.store.audit(CASES_USER, "case_recheck_after_merge", f"case {other.id}", CaseState.DECIDING,
                                  f"NZ duplicates merged in case {merged.id}")
                 self._show(self.store.case(other.id))
 
@@ -510,7 +511,7 @@ class Cases:
         Alma call it would join."""
         try:
             check_mms_id(case.iz_mms_id)
-            if case.decision == "link" and case.chosen_nz_mms_id:
+            if case.decision == Decision.LINK and case.chosen_nz_mms_id:
                 check_mms_id(case.chosen_nz_mms_id)
         except BadInput as exc:
             self._fail(case, f"{exc.args[0]} This case cannot be linked; nothing was changed in Alma.")
@@ -530,39 +531,39 @@ class Cases:
     def _recheck(self, case: Case) -> None:
         match = look_up(self.background, case.iz_mms_id)
         if match.verdict is Verdict.LINKED:
-            if self.store.move_case(case.id, "deciding", "linked", chosen_nz_mms_id=match.linked_nz_mms_id,
+            if self.store.move_case(case.id, CaseState.DECIDING, CaseState.LINKED, chosen_nz_mms_id=match.linked_nz_mms_id,
                                     note="Already linked when re-checked."):
                 self._after(case.id, settled=True)
         elif match.verdict is Verdict.UNIQUE:
             chosen = match.candidates[0].mms_id
-            self.store.move_case(case.id, "deciding", "deciding", chosen_nz_mms_id=chosen,
-                                 candidates=[c.as_dict() for c in match.candidates])
-            self._start_linking(self.store.case(case.id), Route(UNIQUE))
+            self.store.move_case(case.id, CaseState.DECIDING, CaseState.DECIDING, chosen_nz_mms_id=chosen,
+                                 candidates=match.candidates)
+            self._start_linking(self.store.case(case.id), Route(RouteKind.UNIQUE))
         else:
             note = (f"Re-checked: {len(match.candidates)} NZ records still carry its OCLC number."
                     if match.verdict is Verdict.MULTI else
                     f"Re-checked: {VERDICTS[match.verdict].meaning}; no single NZ record to link to.")
-            if self.store.move_case(case.id, "deciding", "open", note=note, decision=None,
-                                    candidates=[c.as_dict() for c in match.candidates] or list(case.candidates)):
-                self.store.audit(case.decided_by or CASES_USER, "case_rechecked", f"case {case.id}", "open", note)
+            if self.store.move_case(case.id, CaseState.DECIDING, CaseState.OPEN, note=note, decision=None,
+                                    candidates=match.candidates or case.candidates):
+                self.store.audit(case.decided_by or CASES_USER, "case_rechecked", f"case {case.id}", CaseState.OPEN, note)
                 self._after(case.id)
 
     def _start_linking(self, case: Case, route: Route, note: str | None = None) -> None:
-        extra = {"handed_to": self._cataloger_of(case)} if route.kind == MANUAL else {}
+        extra = {"handed_to": self._cataloger_of(case)} if route.kind == RouteKind.MANUAL else {}
         if note:
             extra["note"] = note  # why this route (a hand-off after Alma refused the token)
-        if self.store.move_case(case.id, "deciding", "linking", route=route.encode(), **extra):
-            self.store.audit(case.decided_by or CASES_USER, "case_routed", f"case {case.id}", "linking", route.kind)
+        if self.store.move_case(case.id, CaseState.DECIDING, CaseState.LINKING, route=route, **extra):
+            self.store.audit(case.decided_by or CASES_USER, "case_routed", f"case {case.id}", CaseState.LINKING, route.kind)
             self._after(case.id)
-            if route.kind == MANUAL:
+            if route.kind == RouteKind.MANUAL:
                 self._hand_off(self.store.case(case.id))
 
     def _join_queued_run(self, kind: str, prefix: str, cases: list[Case]) -> list[Case]:
         """Adds decisions to a run made from earlier decisions that Alma has not started
         yet (same route), saving runs of the link job (Alma allows 5 an hour). Returns the
         decisions left over."""
-        contribute, run_prefix = kind == CONTRIBUTE, prefix if kind != UNIQUE else ""
-        for job in self.store.link_jobs("queued", "starting"):
+        contribute, run_prefix = kind == RouteKind.CONTRIBUTE, prefix if kind != RouteKind.UNIQUE else ""
+        for job in self.store.link_jobs(JobState.QUEUED, JobState.STARTING):
             room = BATCH_SIZE - job.set_size
             if (not cases or room <= 0 or job.contribute != contribute
                     or job.match_prefix != run_prefix or not self.store.cases_in_job(job.id)):
@@ -572,8 +573,8 @@ class Cases:
                 continue  # Alma started it meanwhile
             cases = cases[room:]
             for case in joining:
-                self.store.move_case(case.id, "linking", "linking", linking_job=job.id)
-            self.store.audit(CASES_USER, "case_batch_joined", f"set {job.set_id}", "queued",
+                self.store.move_case(case.id, CaseState.LINKING, CaseState.LINKING, linking_job=job.id)
+            self.store.audit(CASES_USER, "case_batch_joined", f"set {job.set_id}", JobState.QUEUED,
                              f"{len(joining)} more cases")
         return cases
 
@@ -587,24 +588,24 @@ class Cases:
                                              description="Records linked by the Program Manager's decisions")
         job = self.store.add_link_job(
             set_id=created.id, set_name=created.name, set_size=len(cases),
-            contribute=int(kind == CONTRIBUTE), match_prefix=prefix if kind != UNIQUE else "",
-            requested_by=cases[0].decided_by or CASES_USER, channel="", state="queued",
+            contribute=int(kind == RouteKind.CONTRIBUTE), match_prefix=prefix if kind != RouteKind.UNIQUE else "",
+            requested_by=cases[0].decided_by or CASES_USER, channel="", state=JobState.QUEUED,
             reconciled=1,  # its records are the cases themselves: nothing to reconcile
         )
         for case in cases:
-            self.store.move_case(case.id, "linking", "linking", linking_job=job.id)
-        self.store.audit(CASES_USER, "case_batch_queued", f"set {created.id}", "queued",
+            self.store.move_case(case.id, CaseState.LINKING, CaseState.LINKING, linking_job=job.id)
+        self.store.audit(CASES_USER, "case_batch_queued", f"set {created.id}", JobState.QUEUED,
                          f"{len(cases)} cases, route {kind}")
 
     def _linked(self, case: Case, nz_mms_id: str) -> None:
-        if self.store.move_case(case.id, "linking", "linked", chosen_nz_mms_id=nz_mms_id, note=None):
+        if self.store.move_case(case.id, CaseState.LINKING, CaseState.LINKED, chosen_nz_mms_id=nz_mms_id, note=None):
             self.store.audit(case.decided_by or CASES_USER, "case_linked", f"case {case.id}",
-                             "linked", f"IZ {case.iz_mms_id} -> NZ {nz_mms_id}, verified")
+                             CaseState.LINKED, f"IZ {case.iz_mms_id} -> NZ {nz_mms_id}, verified")
             self._after(case.id, settled=True)
 
     def _fail(self, case: Case, note: str) -> None:
-        if self.store.move_case(case.id, ("deciding", "linking"), "failed", note=note):
-            self.store.audit(case.decided_by or CASES_USER, "case_failed", f"case {case.id}", "failed", note)
+        if self.store.move_case(case.id, (CaseState.DECIDING, CaseState.LINKING), CaseState.FAILED, note=note):
+            self.store.audit(case.decided_by or CASES_USER, "case_failed", f"case {case.id}", CaseState.FAILED, note)
             self._after(case.id, settled=True)
 
     def _after(self, case_id: int, settled: bool = False) -> None:
@@ -662,4 +663,4 @@ def _stuck_marker(token: LinkToken) -> str:
 def _token_route(token: LinkToken) -> Route:
     """The link-job route of a token: the other-system profile on the token's own prefix."""
     prefix = token.token[: token.token.index(")") + 1]
-    return Route(TOKEN, prefix=prefix, identifier=token.token)
+    return Route(RouteKind.TOKEN, prefix=prefix, identifier=token.token)

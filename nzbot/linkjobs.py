@@ -2,8 +2,9 @@
 listeners, the scheduler and the CLI call this, and it speaks to Slack only through a
 Notifier.
 
-A link job moves through these states, each move a compare-and-set in SQLite so that
-two threads, or a restart, never act twice:
+A link job moves through these states (nzbot/states.py: JobState, and JOB_MOVES, the one
+table of moves the store checks), each move a compare-and-set in SQLite so that two
+threads, or a restart, never act twice:
 
     queued -> starting -> running -> finished -> reporting -> reported
        \\-> refused (Alma will never run it: the set is gone, or bad parameters)
@@ -39,6 +40,7 @@ from alma.preview import SetPreview, preview_set
 from nzbot.blocked import BlockedWork
 from nzbot.report import JobReport, job_report
 from nzbot.rounds import run_round
+from nzbot.states import JOB_ANNOUNCED, CaseState, JobState
 from nzbot.store import LinkJob, Store, now
 
 log = logging.getLogger(__name__)
@@ -123,9 +125,9 @@ class LinkJobs:
             contribute=int(contribute),
             requested_by=requested_by,
             channel=channel,
-            state="queued",
+            state=JobState.QUEUED,
         )
-        self.store.audit(requested_by, "link_requested", f"set {found.id}", "queued",
+        self.store.audit(requested_by, "link_requested", f"set {found.id}", JobState.QUEUED,
                          f"{found.name}; contribute={contribute}")
         self._announce(job)
         try:
@@ -150,9 +152,9 @@ class LinkJobs:
             self._start_queued()
 
     def _start_queued(self) -> None:
-        queued = self.store.link_jobs("queued")
+        queued = self.store.link_jobs(JobState.QUEUED)
         for position, job in enumerate(queued):
-            if not self.store.move_link_job(job.id, "queued", "starting", started_at=now()):
+            if not self.store.move_link_job(job.id, JobState.QUEUED, JobState.STARTING, started_at=now()):
                 continue  # another thread took it
             try:
                 run = self.alma.run_link_job(link_parameters(job))
@@ -171,16 +173,16 @@ class LinkJobs:
                 self._back_to_queue(job, f"Waiting: {exc}")
                 raise
             except (AlmaRequestError, BadInput) as exc:
-                self.store.move_link_job(job.id, "starting", "refused", note=str(exc))
-                self.store.audit(job.requested_by, "link_started", f"set {job.set_id}", "refused", str(exc))
+                self.store.move_link_job(job.id, JobState.STARTING, JobState.REFUSED, note=str(exc))
+                self.store.audit(job.requested_by, "link_started", f"set {job.set_id}", JobState.REFUSED, str(exc))
                 self._announce(self.store.link_job(job.id))
                 continue
             except AlmaError as exc:  # 5xx or rate limit after retries: try again later
                 self._back_to_queue(job, f"Alma could not start it yet ({exc.message}); retrying.")
                 return
-            self.store.move_link_job(job.id, "starting", "running", job_id=run.job_id,
+            self.store.move_link_job(job.id, JobState.STARTING, JobState.RUNNING, job_id=run.job_id,
                                      instance_id=run.instance_id, status="QUEUED", note=None)
-            self.store.audit(job.requested_by, "link_started", f"set {job.set_id}", "running",
+            self.store.audit(job.requested_by, "link_started", f"set {job.set_id}", JobState.RUNNING,
                              f"job {run.job_id} instance {run.instance_id}")
             self._announce(self.store.link_job(job.id))
 
@@ -190,7 +192,7 @@ class LinkJobs:
         so a run never starts with half its records."""
         with self._starting:
             job = self.store.link_job(job_row_id)
-            if job.state != "queued":
+            if job.state != JobState.QUEUED:
                 return False
             self.background.add_set_members(job.set_id, mms_ids)
             self.store.update_link_job(job.id, set_size=job.set_size + len(mms_ids))
@@ -206,7 +208,7 @@ class LinkJobs:
             self._resume_starting()
 
     def _resume_starting(self) -> None:
-        stuck = self.store.link_jobs("starting")
+        stuck = self.store.link_jobs(JobState.STARTING)
         if not stuck:
             return
         link_job = self.alma.find_link_job()
@@ -218,13 +220,13 @@ class LinkJobs:
                 and not _before(i.submit_time, since)
             ]
             if len(unknown) == 1:
-                self.store.move_link_job(job.id, "starting", "running", job_id=link_job.id,
+                self.store.move_link_job(job.id, JobState.STARTING, JobState.RUNNING, job_id=link_job.id,
                                          instance_id=unknown[0].id, status=unknown[0].status)
             else:
-                self.store.move_link_job(job.id, "starting", "queued")
+                self.store.move_link_job(job.id, JobState.STARTING, JobState.QUEUED)
 
     def poll_running(self) -> None:
-        for job in self.store.link_jobs("running"):
+        for job in self.store.link_jobs(JobState.RUNNING):
             try:
                 instance = self.background.get_job_instance(job.job_id, job.instance_id)
             except AlmaBlocked:
@@ -237,14 +239,14 @@ class LinkJobs:
     def report_finished(self) -> None:
         """Posts each finished job's report exactly once, even across crashes: the report
         is claimed before posting, and a claimed one is looked for in Slack first."""
-        for job in self.store.link_jobs("finished", "reporting"):
-            if job.state == "finished" and not self.store.move_link_job(job.id, "finished", "reporting"):
+        for job in self.store.link_jobs(JobState.FINISHED, JobState.REPORTING):
+            if job.state == JobState.FINISHED and not self.store.move_link_job(job.id, JobState.FINISHED, JobState.REPORTING):
                 continue
             job = self.store.link_job(job.id)
             report_ts = self.notifier.report_posted(job)
             if report_ts is None:
                 report_ts = self.notifier.post_report(job, job_report(job))
-            if self.store.move_link_job(job.id, "reporting", "reported", report_ts=report_ts, reported_at=now()):
+            if self.store.move_link_job(job.id, JobState.REPORTING, JobState.REPORTED, report_ts=report_ts, reported_at=now()):
                 self.store.audit("nzbot", "job_reported", f"instance {job.instance_id}", job.status or "")
                 self._announce(self.store.link_job(job.id))
 
@@ -255,7 +257,7 @@ class LinkJobs:
         the job's thread with the number of its cases as the database holds them. A pass
         that fails (not Alma unreachable or blocking) is tried at most RECHECK_TRIES times,
         RECHECK_WAIT_SECONDS apart, then the job's thread is told, once."""
-        for job in self.store.link_jobs("reported"):
+        for job in self.store.link_jobs(JobState.REPORTED):
             if job.reconciled or not self._recheck_due(job):
                 continue
             try:
@@ -334,10 +336,9 @@ class LinkJobs:
                 for mms_id, match in multi:
                     case = self.store.open_case(
                         mms_id, match.iz.title if match.iz else "",
-                        [card.as_dict() for card in match.candidates], job.id,
-                        match.iz.as_dict() if match.iz else None)
+                        match.candidates, job.id, match.iz)
                     if case is not None:
-                        self.store.audit("nzbot", "case_opened", f"record {mms_id}", "open",
+                        self.store.audit("nzbot", "case_opened", f"record {mms_id}", CaseState.OPEN,
                                          f"{len(match.candidates)} candidates")
                 self.store.remember(key, str(done))
             multi.clear()
@@ -372,33 +373,32 @@ class LinkJobs:
             with self._starting:
                 if self.store.link_job_for_instance(link_job.id, instance.id) is not None:
                     continue
-                if self.store.link_jobs("starting"):
+                if self.store.link_jobs(JobState.STARTING):
                     return since  # one of ours may be this run: resume_starting decides first
                 job = self.store.add_link_job(
                     set_id="", set_name=instance.name or "a set chosen in Alma", set_size=0,
-                    requested_by=ALMA_UI, channel="", state="running", reconciled=1,
+                    requested_by=ALMA_UI, channel="", state=JobState.RUNNING, reconciled=1,
                     job_id=link_job.id, instance_id=instance.id, status=instance.status,
                     started_at=instance.start_time or now(),
                 )
-            self.store.audit(ALMA_UI, "ui_run_found", f"instance {instance.id}", "running")
+            self.store.audit(ALMA_UI, "ui_run_found", f"instance {instance.id}", JobState.RUNNING)
             self._announce(job)
             self._record_instance(job, instance)
         return newest
 
     def announce_missing(self) -> None:
         """Start messages that could not be posted (Slack down) are posted now."""
-        for job in self.store.link_jobs("queued", "starting", "running", "finished", "reporting"):
+        for job in self.store.link_jobs(*JOB_ANNOUNCED):
             if not job.message_ts:
                 self._announce(job)
 
     # -- helpers -------------------------------------------------------------------------
 
     def _record_instance(self, job: LinkJob, instance: JobInstance) -> None:
-        counters = [[c.key, c.desc, c.value] for c in instance.counters]
         if instance.finished:
             moved = self.store.move_link_job(
-                job.id, "running", "finished", status=instance.status, progress=100,
-                counters=counters, alerts=list(instance.alerts),
+                job.id, JobState.RUNNING, JobState.FINISHED, status=instance.status, progress=100,
+                counters=instance.counters, alerts=list(instance.alerts),
                 finished_at=instance.end_time or now(),
                 started_at=instance.start_time or job.started_at,
             )
@@ -410,13 +410,13 @@ class LinkJobs:
             self._announce(self.store.link_job(job.id))
 
     def _back_to_queue(self, job: LinkJob, note: str) -> None:
-        self.store.move_link_job(job.id, "starting", "queued", note=note)
+        self.store.move_link_job(job.id, JobState.STARTING, JobState.QUEUED, note=note)
         if note != job.note:
             self._announce(self.store.link_job(job.id))
 
     def _note(self, job: LinkJob, note: str) -> None:
         """Says why a queued request waits, when that changed."""
-        if note != job.note and self.store.move_link_job(job.id, "queued", "queued", note=note):
+        if note != job.note and self.store.move_link_job(job.id, JobState.QUEUED, JobState.QUEUED, note=note):
             self._announce(self.store.link_job(job.id))
 
     def _announce(self, job: LinkJob) -> None:

@@ -38,19 +38,13 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 
 from pymarc import Field, Subfield
 
 from alma.client import AlmaClient
 from alma.marc import control_number
+from nzbot.states import Decision, Route, RouteKind
 
-OTHER_SYSTEM = "other_system"
-UNIQUE = "unique"
-CONTRIBUTE = "contribute"
-MANUAL = "manual"
-TOKEN = "token"
-MERGE = "merge"
 DEFAULT_TOKEN_PREFIX = "(NZBOT)"
 # The prefix of the contribute route: no record carries it, so nothing can match.
 NO_MATCH_PREFIX = "(NZBOT-NO-MATCH)"
@@ -58,27 +52,6 @@ NO_MATCH_PREFIX = "(NZBOT-NO-MATCH)"
 # which is the whole problem) and the network's own copies of MMS IDs.
 _PREFIXED = re.compile(r"^(\([^()\s]+\))\S+$")
 _NOT_IDENTIFYING = ("(OCoLC", "(EXLNZ-")
-
-
-@dataclass(frozen=True)
-class Route:
-    kind: str
-    prefix: str = ""  # the 035 prefix the link job matches on
-    identifier: str = ""  # the 035 $a value the IZ record is given (other_system)
-
-    def encode(self) -> str:
-        return "|".join((self.kind, self.prefix, self.identifier))
-
-    @classmethod
-    def decode(cls, text: str | None) -> "Route | None":
-        if not text:
-            return None
-        kind, prefix, identifier = (text.split("|", 2) + ["", ""])[:3]
-        return cls(kind, prefix, identifier)
-
-    @property
-    def by_link_job(self) -> bool:
-        return self.kind not in (MANUAL, MERGE)  # a merge waits for a person, then turns unique
 
 
 def route_to(client: AlmaClient, chosen_nz_mms_id: str, token_prefix: str = DEFAULT_TOKEN_PREFIX) -> Route:
@@ -89,24 +62,24 @@ def route_to(client: AlmaClient, chosen_nz_mms_id: str, token_prefix: str = DEFA
             continue
         carriers = {control_number(r) for r in client.sru_search(f'alma.other_system_number="{value}"')}
         if carriers == {chosen_nz_mms_id}:
-            return Route(OTHER_SYSTEM, prefix=_PREFIXED.match(value).group(1), identifier=value)
-    return Route(MANUAL)
+            return Route(RouteKind.OTHER_SYSTEM, prefix=_PREFIXED.match(value).group(1), identifier=value)
+    return Route(RouteKind.MANUAL)
 
 
 def choose_route(client: AlmaClient, decision: str, chosen_nz_mms_id: str | None,
                  token_prefix: str = DEFAULT_TOKEN_PREFIX) -> Route:
     """The route for a decision, in the order unique 035, token, merge, hand-off. The
     token route's identifier is made by the token step (`new_token`), not here."""
-    if decision == "contribute":
-        return Route(CONTRIBUTE, prefix=NO_MATCH_PREFIX)
-    if decision == "merge":
-        return Route(MERGE)
+    if decision == Decision.CONTRIBUTE:
+        return Route(RouteKind.CONTRIBUTE, prefix=NO_MATCH_PREFIX)
+    if decision == Decision.MERGE:
+        return Route(RouteKind.MERGE)
     route = route_to(client, chosen_nz_mms_id, token_prefix)
-    if route.kind == OTHER_SYSTEM:
+    if route.kind == RouteKind.OTHER_SYSTEM:
         return route
     if client.has_nz_key:
-        return Route(TOKEN, prefix=token_prefix)
-    return Route(MANUAL)
+        return Route(RouteKind.TOKEN, prefix=token_prefix)
+    return Route(RouteKind.MANUAL)
 
 
 def new_token(prefix: str, case_id: int) -> str:
@@ -177,7 +150,7 @@ def identifying_values(client: AlmaClient, nz_mms_id: str) -> list[str]:
 
 def give_identifier(client: AlmaClient, iz_mms_id: str, route: Route) -> None:
     """Adds the route's 035 to the IZ record, once (safe to repeat after a crash)."""
-    if route.kind not in (OTHER_SYSTEM, TOKEN) or not route.identifier:
+    if route.kind not in (RouteKind.OTHER_SYSTEM, RouteKind.TOKEN) or not route.identifier:
         return
     bib = client.get_bib(iz_mms_id)
     record = bib.marc()  # a clear "can't be read" for broken MARC

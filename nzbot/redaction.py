@@ -6,7 +6,7 @@ doctor) reads its settings. From then on:
 - every log record, whatever logger or handler it goes to, has its message and its
   traceback scrubbed when it is made (a log-record factory, so handlers added later, as
   pytest's, are covered too);
-- every Slack message nzbot renders (bot.messages.render) is scrubbed with `redact`;
+- every Slack message nzbot renders (bot.rendering.render) is scrubbed with `redact`;
 - the doctor scrubs each line it prints.
 
 An Alma error that echoes the API key, or a traceback holding a token, so shows

@@ -81,15 +81,15 @@ _logged_lock = threading.Lock()
 
 
 def job_report(link_job: LinkJob) -> JobReport:
-    known = any(key in COUNTER_KINDS for key, _, _ in link_job.counters)
+    known = any(c.key in COUNTER_KINDS for c in link_job.counters)
     counts = {kind: 0 for kind in KIND_LABELS} if known else {}
     others = []
-    for key, desc, value in link_job.counters:
-        kind = COUNTER_KINDS.get(key)
+    for counter in link_job.counters:
+        kind = COUNTER_KINDS.get(counter.key)
         if kind:
-            counts[kind] += value
+            counts[kind] += counter.value
         else:
-            others.append(OtherCounter(label=desc or key, value=value))
+            others.append(OtherCounter(label=counter.desc or counter.key, value=counter.value))
     if link_job.counters and not known:
         _log_unknown_keys(link_job)
     return JobReport(
@@ -104,14 +104,14 @@ def job_report(link_job: LinkJob) -> JobReport:
 
 def _log_unknown_keys(link_job: LinkJob) -> None:
     """Once per set of keys (per process): what a real run reported, to correct COUNTER_KINDS."""
-    keys = tuple(key for key, _, _ in link_job.counters)
+    keys = tuple(c.key for c in link_job.counters)
     with _logged_lock:
         if keys in _logged_keys:
             return
         _logged_keys.add(keys)
     log.info("link job counters from Alma (none is in nzbot/report.py COUNTER_KINDS): job %s "
              "instance %s: %s", link_job.job_id, link_job.instance_id,
-             "; ".join(f"{key} = {desc!r}" for key, desc, _ in link_job.counters))
+             "; ".join(f"{c.key} = {c.desc!r}" for c in link_job.counters))
 
 
 def _seconds_between(start: str | None, end: str | None) -> int | None:

@@ -11,12 +11,16 @@ import copy
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Sequence
 
 import sqlite_utils
 from sqlite_utils import Migrations
+
+from alma.cards import RecordCard
+from alma.models import Counter
+from nzbot.states import DECIDABLE, SETTLED, CaseState, Decision, JobState, Route, TokenState, check_move
 
 migrations = Migrations("nzbot")
 
@@ -149,9 +153,23 @@ JSON_COLUMNS = frozenset({"counters", "alerts", "candidates", "iz_card", "merged
 
 
 def as_columns(values: dict[str, Any]) -> dict[str, Any]:
-    """Values ready for SQLite: lists and dicts for JSON columns become JSON text."""
-    return {k: json.dumps(v) if k in JSON_COLUMNS and isinstance(v, (list, tuple, dict)) else v
+    """Values ready for SQLite, converted here and only here: a route as its "kind|prefix|id"
+    text, and for JSON columns lists and dicts (of record cards, counters) as JSON text."""
+    return {k: json.dumps(_plain(v)) if k in JSON_COLUMNS and isinstance(v, (list, tuple, dict, RecordCard))
+            else v.encode() if isinstance(v, Route) else v
             for k, v in values.items()}
+
+
+def _plain(value: Any) -> Any:
+    """JSON types for what a row stores: a card as its dict, a counter as [key, desc, value]
+    (the shape the column has always held)."""
+    if isinstance(value, RecordCard):
+        return value.as_dict()
+    if isinstance(value, Counter):
+        return [value.key, value.desc, value.value]
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 # SQLite's primary result codes (the low byte of an extended code) that mean the database
@@ -201,12 +219,12 @@ class LinkJob:
     match_prefix: str
     requested_by: str
     channel: str
-    state: str
+    state: JobState
     job_id: str | None
     instance_id: str | None
     status: str | None
     progress: int
-    counters: tuple[tuple[str, str, int], ...]
+    counters: tuple[Counter, ...]
     alerts: tuple[str, ...]
     note: str | None
     message_ts: str | None
@@ -223,12 +241,17 @@ class LinkJob:
         values = {f.name: row.get(f.name) for f in fields(cls)}
         values["contribute"] = bool(values["contribute"])
         values["reconciled"] = bool(values["reconciled"])
-        values["counters"] = tuple(tuple(c) for c in json.loads(values["counters"] or "[]"))
+        values["counters"] = json.loads(values["counters"] or "[]")
         values["alerts"] = tuple(json.loads(values["alerts"] or "[]"))
         values["match_prefix"] = values["match_prefix"] or ""
         values["progress"] = values["progress"] or 0
         values["institution"] = values["institution"] or ""
         return cls(**values)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", JobState(self.state))
+        object.__setattr__(self, "counters", tuple(
+            c if isinstance(c, Counter) else Counter(*c) for c in self.counters))
 
 
 @dataclass(frozen=True)
@@ -239,16 +262,16 @@ class Case:
     iz_mms_id: str
     iz_title: str
     link_job: int | None  # the link job whose run revealed it
-    state: str  # open, deciding, linking, linked, failed, skipped
-    candidates: tuple[dict, ...]  # RecordCard.as_dict() of each NZ candidate
+    state: CaseState
+    candidates: tuple[RecordCard, ...]  # each NZ candidate
     chosen_nz_mms_id: str | None
     decided_by: str | None
     note: str | None  # what went wrong, in Alma's words where there are any
     created_at: str
     updated_at: str
-    iz_card: dict | None = None
-    decision: str | None = None
-    route: str | None = None
+    iz_card: RecordCard | None = None
+    decision: Decision | None = None
+    route: Route | None = None
     linking_job: int | None = None
     decided_at: str | None = None
     requested_by: str | None = None  # who sent it from a lookup
@@ -262,13 +285,36 @@ class Case:
         values = {f.name: row.get(f.name) for f in fields(cls)}
         values["candidates"] = tuple(json.loads(values["candidates"] or "[]"))
         values["iz_card"] = json.loads(values["iz_card"]) if values["iz_card"] else None
+        values["route"] = Route.decode(values["route"])
         values["merged"] = tuple(json.loads(values["merged"] or "[]"))
         values["institution"] = values["institution"] or ""
         return cls(**values)
 
+    def __post_init__(self) -> None:
+        # Typed however the case was made (a row, a test): cards, states, the route.
+        object.__setattr__(self, "state", CaseState(self.state))
+        if self.decision:
+            object.__setattr__(self, "decision", Decision(self.decision))
+        if isinstance(self.route, str):
+            object.__setattr__(self, "route", Route.decode(self.route))
+        object.__setattr__(self, "candidates", tuple(_card(c) for c in self.candidates))
+        if isinstance(self.iz_card, dict):
+            object.__setattr__(self, "iz_card", _card(self.iz_card) if self.iz_card else None)
+
     @property
     def candidate_ids(self) -> tuple[str, ...]:
-        return tuple(c["mms_id"] for c in self.candidates)
+        return tuple(c.mms_id for c in self.candidates)
+
+    @property
+    def iz(self) -> RecordCard:
+        """The IZ record's card: the one stored, or its MMS ID and title when there is none."""
+        if self.iz_card is None:
+            return RecordCard(mms_id=self.iz_mms_id or "", title=self.iz_title or "")
+        return self.iz_card if self.iz_card.mms_id else replace(self.iz_card, mms_id=self.iz_mms_id)
+
+
+def _card(value: RecordCard | dict) -> RecordCard:
+    return value if isinstance(value, RecordCard) else RecordCard.from_dict(value)
 
 
 class _Database(sqlite_utils.Database):
@@ -308,7 +354,7 @@ class LinkToken:
     token: str
     nz_mms_id: str
     iz_mms_id: str
-    state: str  # placing, on_nz, on_iz, removing, removed
+    state: TokenState
     note: str | None
     created_at: str
     updated_at: str
@@ -317,6 +363,9 @@ class LinkToken:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "LinkToken":
         return cls(**{f.name: row.get(f.name) for f in fields(cls)})
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", TokenState(self.state))
 
 
 class Store:
@@ -463,21 +512,21 @@ class Store:
 
     # -- cases --------------------------------------------------------------------------
 
-    def open_case(self, iz_mms_id: str, iz_title: str, candidates: list[dict], link_job: int | None,
-                  iz_card: dict | None = None, requested_by: str | None = None) -> Case | None:
+    def open_case(self, iz_mms_id: str, iz_title: str, candidates: Sequence[RecordCard], link_job: int | None,
+                  iz_card: RecordCard | None = None, requested_by: str | None = None) -> Case | None:
         """Records a multi-match as a case, unless the record already has one not yet
         settled. Returns the new case, or None when one was already open."""
         with self.writing():  # BEGIN IMMEDIATE: the read then the insert, one writer at a time
             existing = self.db.execute(
-                "SELECT id FROM cases WHERE iz_mms_id = ? AND state NOT IN ('linked', 'skipped')"
-                " AND institution = ?", [iz_mms_id, self._code],
+                "SELECT id FROM cases WHERE iz_mms_id = ? AND state NOT IN (?, ?)"
+                " AND institution = ?", [iz_mms_id, *SETTLED, self._code],
             ).fetchone()
             if existing:
                 return None
             stamp = now()
             row_id = self.db["cases"].insert(as_columns(
                 {"iz_mms_id": iz_mms_id, "iz_title": iz_title, "link_job": link_job,
-                 "state": "open", "candidates": candidates, "iz_card": iz_card,
+                 "state": CaseState.OPEN, "candidates": candidates, "iz_card": iz_card,
                  "created_at": stamp, "updated_at": stamp, "requested_by": requested_by,
                  "institution": self._code}
             )).last_pk
@@ -577,7 +626,7 @@ class Store:
         columns = [d[0] for d in self.db.execute("SELECT * FROM link_jobs LIMIT 0").description]
         return [LinkJob.from_row(dict(zip(columns, row))) for row in rows]
 
-    def next_case_to_review(self, link_job: int | None, states: tuple[str, ...] = ("open", "failed")) -> Case | None:
+    def next_case_to_review(self, link_job: int | None, states: tuple[str, ...] = DECIDABLE) -> Case | None:
         """The oldest case still to be decided, of one job or (None) of all."""
         marks = ", ".join("?" for _ in states)
         where = f"state IN ({marks})" + (" AND link_job = ?" if link_job is not None else "")
@@ -615,7 +664,7 @@ class Store:
     def open_case_for(self, iz_mms_id: str) -> Case | None:
         """The record's case not yet settled (not linked, not skipped), if any."""
         rows = list(self.db["cases"].rows_where(
-            *self._mine("iz_mms_id = ? AND state NOT IN ('linked', 'skipped')", [iz_mms_id]),
+            *self._mine("iz_mms_id = ? AND state NOT IN (?, ?)", [iz_mms_id, *SETTLED]),
             order_by="id desc", limit=1))
         return Case.from_row(rows[0]) if rows else None
 
@@ -631,7 +680,7 @@ class Store:
         stamp = now()
         row_id = self.db["link_tokens"].insert(
             {"case_id": case_id, "token": token, "nz_mms_id": nz_mms_id, "iz_mms_id": iz_mms_id,
-             "state": "placing", "created_at": stamp, "updated_at": stamp,
+             "state": TokenState.PLACING, "created_at": stamp, "updated_at": stamp,
              "institution": self._code}).last_pk
         return self.link_token(row_id)
 
@@ -657,9 +706,11 @@ class Store:
     def _move(self, table: str, row_id: int, from_states: tuple[str, ...] | str, to_state: str,
               values: dict[str, Any]) -> bool:
         """The one compare-and-set: sets `values` and the state only where the row is still
-        in one of `from_states`, in one statement, so exactly one caller wins."""
+        in one of `from_states`, in one statement, so exactly one caller wins. A move the
+        table's machine (nzbot.states) does not allow raises BadMove before anything is written."""
         if isinstance(from_states, str):
             from_states = (from_states,)
+        check_move(table, from_states, to_state)
         values = as_columns({**values, "state": to_state})
         assignments = ", ".join(f"{k} = ?" for k in values)
         marks = ", ".join("?" for _ in from_states)

@@ -40,6 +40,19 @@ from typing import Any, Callable, TextIO, TypeVar
 from nzbot.demo.blocks import buttons, everything_said
 from nzbot.demo.transcript import Transcript
 
+
+def link_button(message: dict, nz_mms_id: str) -> dict | None:
+    """The "Link to this record" button under NZ record `nz_mms_id`, its value read with the
+    bot's own codec (bot/action_ids.py), as the bot will read the click."""
+    from bot import action_ids
+
+    for button in buttons(message):
+        action_id = str(button.get("action_id"))
+        if (action_ids.base(action_id) == action_ids.LINK_CANDIDATE
+                and action_ids.read(action_id, button.get("value")).mms_id == nz_mms_id):
+            return button
+    return None
+
 CATALOGER = "UCATALOG1"
 PM = "UPROGMGR1"
 REPORT = "CREPORT01"
@@ -336,9 +349,7 @@ class Demo:
                 message = next_case(before)
         self.step(f"the {NAMES[PM]} picks a candidate an 035 singles out")
         self.check(multi in everything_said(message), f"the review never showed IZ record {multi}")
-        button = next((b for b in buttons(message)
-                       if action_ids.base(str(b.get("action_id"))) == action_ids.LINK_CANDIDATE
-                       and str(b.get("value", "")).endswith(f":{chosen}")), None)
+        button = link_button(message, chosen)
         self.check(button is not None, f"the message had no 'Link to this record' button for NZ record {chosen}")
         self.click(PM, dm, message, button, f"under NZ record {chosen}")
         self.wait(lambda: self.first_call("chat.postMessage", lambda c: c.ok and c.args.get("thread_ts") == job_ts
@@ -404,13 +415,10 @@ class Demo:
         """A pick of a candidate that no 035 singles out: nzbot puts a token on it with the
         NZ's key, links by it, and takes it off again."""
         from alma.simulator import seed
-        from bot import action_ids
 
         iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
         self.step(f"the {NAMES[PM]} picks a candidate that no 035 singles out: the token route")
-        button = next(b for b in buttons(message)
-                      if action_ids.base(str(b.get("action_id"))) == action_ids.LINK_CANDIDATE
-                      and str(b.get("value", "")).endswith(f":{chosen}"))
+        button = link_button(message, chosen)
         self.click(PM, dm, message, button, f"under NZ record {chosen}")
         token = self.wait(lambda: self._token_on(chosen), CASE_TIMEOUT,
                           f"a token on NZ record {chosen}")

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from markupsafe import Markup
 
-from bot.messages import message_texts
+from bot.rendering import message_texts
 
 # A few of the emoji nzbot uses, shown as the character; any other :name: stays as text.
 EMOJI = {

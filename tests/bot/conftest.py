@@ -13,7 +13,7 @@ import requests
 
 from alma.simulator import Simulator, seed
 from bot.app import Bot, create_bot
-from bot.messages import message_texts
+from bot.rendering import message_texts
 from bot.server import SlackHttpServer
 from nzbot.settings import BotSettings
 from nzbot.demo.slack_requests import post_signed, slash_command_body

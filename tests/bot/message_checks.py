@@ -12,7 +12,7 @@ from slack_sdk.models.blocks import Block
 
 from alma.cards import Publication, RecordCard
 from bot import action_ids
-from bot.messages import Message
+from bot.rendering import Message
 
 HOSTILE = "<!channel> & <http://evil|click> @here"
 HUGE = "Lorem ipsum & dolor <sit> amet " * 170  # 5,270 characters, with entities to cut

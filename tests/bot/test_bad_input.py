@@ -17,7 +17,7 @@ from alma.config import AlmaSettings, SettingError
 from alma.simulator import Simulator, seed
 from bot import action_ids as A
 from nzbot.demo.local_slack import SlackStub
-from bot.messages import message_texts
+from bot.rendering import message_texts
 from nzbot.demo.slack_requests import block_action_payload, interaction_body, post_signed
 from nzbot.settings import BotSettings
 from tests.bot.conftest import BOT_TOKEN, CATALOGER, PM, REPORT, SECRET, Harness, block_text

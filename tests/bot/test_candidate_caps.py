@@ -8,7 +8,8 @@ import time
 
 from alma.simulator import seed
 from bot import action_ids as A
-from bot.messages import CASE_COMPACT_PER_SECTION, CASE_COMPACT_SECTIONS, Message, case_message
+from bot.case_messages import CASE_COMPACT_PER_SECTION, CASE_COMPACT_SECTIONS, case_message
+from bot.rendering import Message
 from tests.bot.conftest import CATALOGER, PM, REPORT, block_text, click, review
 from tests.bot.message_checks import check_slack_rules
 

@@ -14,10 +14,8 @@ import pytest
 
 from alma.cards import Publication
 from bot import action_ids
-from bot.messages import (
+from bot.case_messages import (
     CASE_CANDIDATES_PER_PAGE,
-    DIFFERS_MARK,
-    Message,
     case_handoff_message,
     case_message,
     case_outcome_message,
@@ -25,6 +23,8 @@ from bot.messages import (
     not_pm_message,
     safe_link,
 )
+from bot.rendering import Message
+from bot.wording import DIFFERS_MARK
 from tests.bot.message_checks import (
     card,
     HOSTILE,
@@ -659,3 +659,32 @@ def test_a_case_waiting_for_a_merge_can_only_be_re_checked() -> None:
     message = case_message(case(3, "linking", route="merge||", decision="merge"))
     assert action_ids_of(message) == [action_ids.RECHECK_CASE]
     assert [b["value"] for b in buttons(message)] == ["7"]
+
+
+@pytest.mark.parametrize("name,value", CASES, ids=[n for n, _ in CASES])
+def test_every_button_value_is_the_codecs_and_reads_back(name: str, value: Case) -> None:
+    """Whatever the state and route, every button's value is one the codec wrote
+    (bot/action_ids.py) and reads back to this case and, for a pick, one of its candidates."""
+    for page in range(3):
+        for button in buttons(case_message(value, page=page)):
+            pressed = action_ids.read(button["action_id"], button["value"])
+            assert pressed.case_id == value.id
+            if action_ids.base(button["action_id"]) in (action_ids.LINK_CANDIDATE, action_ids.MERGE_INTO):
+                assert pressed.mms_id in value.candidate_ids
+
+
+def test_review_buttons_carry_values_the_codec_reads_back() -> None:
+    from alma.errors import BadInput
+    from bot.case_messages import home_view, queue_message, review_message
+    from tests.bot.test_messages import link_job
+
+    job = link_job(id=12)
+    counts = {"open": 2, "linking": 1}
+    shown = [queue_message(job, counts), queue_message(None, counts), review_message(case(3, "linked"), job, counts),
+             Message(text="", blocks=home_view([(job, counts)])["blocks"])]
+    pressed = [action_ids.read(b["action_id"], b["value"]) for m in shown for b in buttons(m)
+               if b["action_id"] == action_ids.REVIEW_CASES]
+    assert [p.link_job for p in pressed] == [12, None, 12, None]
+    for forged in ("", "12;1", "-1", "１２", "9" * 19, "ALL"):
+        with pytest.raises(BadInput):
+            action_ids.read(action_ids.REVIEW_CASES, forged)

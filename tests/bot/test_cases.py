@@ -127,7 +127,7 @@ def test_without_an_nz_key_or_identifying_035_the_pick_goes_to_the_cataloger(har
     click(harness, LINK, f"{case.id}:{chosen}")
     handed = state_of(harness, case.id, "linking")
     assert iz in text and chosen in text  # the case as reviewed, before the pick
-    assert handed.route.startswith("manual")
+    assert handed.route.kind == "manual"
     job = harness.store.link_job(case.link_job)
     (message,) = harness.wait(lambda: handoffs(harness), what="the hand-off")
     assert message["thread_ts"] == job.message_ts
@@ -136,7 +136,7 @@ def test_without_an_nz_key_or_identifying_035_the_pick_goes_to_the_cataloger(har
     assert "Share with Network" in text and "Link* next to NZ record" in text
     # the queue message has moved on to the next case; the case, as the PM's message
     # would now read it (was: read back from the case's own message)
-    from bot.messages import case_message
+    from bot.case_messages import case_message
     harness.wait(lambda: f"went to <@{CATALOGER}>" in block_text(case_message(harness.store.case(case.id)).as_kwargs()),
                  what="the PM's message naming the cataloger")
     assert "Share with Network" not in block_text(case_message(harness.store.case(case.id)).as_kwargs())

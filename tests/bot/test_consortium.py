@@ -108,6 +108,8 @@ def test_two_members_jobs_run_at_once_under_their_own_limits(two):
     for set_id in osu_sets:
         two.command(f"link {set_id}", user=OSU_CATALOGER, channel=OSU_CHANNEL)
     uo, osu = two.member_store("01SIM_UO"), two.member_store("01SIM_OSU")
+    # each request is recorded after its ack: on a loaded machine the last may come after a run starts
+    two.wait(lambda: len(uo.link_jobs()) == 2 and len(osu.link_jobs()) == 2, what="the four requests recorded")
     two.wait(lambda: uo.link_jobs("running") and osu.link_jobs("running"), what="a run in each IZ")
     # each IZ holds one run at a time (its own limit); the other member's run does not count
     assert len(uo.link_jobs("running")) == 1 and len(osu.link_jobs("running")) == 1

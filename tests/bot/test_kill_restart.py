@@ -87,7 +87,7 @@ def test_killed_while_the_request_is_queued(sim, bot):
     assert_each_job_reported_once(bot)
     (job,) = bot.store.link_jobs()
     assert job.set_id == seed.SETS["link_test"]
-    assert {k: v for k, _, v in job.counters}["link_bib_to_nz.linked"] >= 4
+    assert {c.key: c.value for c in job.counters}["link_bib_to_nz.linked"] >= 4
 
 
 @pytest.fixture

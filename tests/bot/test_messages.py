@@ -14,23 +14,18 @@ from alma.models import AlmaSet
 from alma.oclc import OclcNumbers
 from bot import action_ids
 from bot.messages import (
-    DIFFERS_MARK,
     MAX_CANDIDATES_SHOWN,
-    Message,
-    duration,
     error_message,
     help_message,
     job_report_message,
     jobs_message,
     link_job_message,
     match_message,
-    mention,
-    mrkdwn,
     preview_message,
-    progress_bar,
-    truncate_to,
     usage_message,
 )
+from bot.rendering import Message, duration, mention, mrkdwn, progress_bar, truncate_to
+from bot.wording import DIFFERS_MARK
 from nzbot.report import job_report
 from tests.bot.message_checks import (
     card,
@@ -153,6 +148,7 @@ MATCHES = {
 
 JOBS = {
     "queued": link_job(note="Alma is already running 3 jobs started by API: waiting for one to end"),
+    "starting": link_job(state="starting", started_at="2024-05-01T10:00:05+00:00"),
     "running": link_job(state="running", instance_id="8812345", status="RUNNING", progress=60),
     "finishing": link_job(state="running", status="FINALIZING", progress=99),
     "finished": replace(FINISHED, state="finished"),
@@ -411,6 +407,26 @@ def test_queued_says_why_it_waits() -> None:
     assert "Contribute IZ records" in text and "Off" in text
 
 
+def test_starting_says_so_in_words() -> None:
+    """A job caught between asking Alma and its answer: its state's words, never the bare
+    "starting" the database holds."""
+    message = link_job_message(JOBS["starting"])
+    assert ":hourglass_flowing_sand: *Starting in Alma*" in all_text(message)
+    assert "starting in Alma" in message.text
+    listed = all_text(jobs_message([JOBS["starting"]]))
+    assert "*Starting in Alma*" in listed and "*starting*" not in listed
+
+
+def test_every_job_state_is_worded() -> None:
+    from nzbot.states import JobState
+
+    for state in JobState:
+        message = link_job_message(replace(JOBS["queued"], state=state, note=None, status="COMPLETED_SUCCESS"))
+        words = state.words[:1].upper() + state.words[1:]
+        assert f"*{words}" in all_text(message) and state.words in message.text, state
+        assert f"*{state.value}*" not in all_text(message)
+
+
 def test_running_shows_progress() -> None:
     message = link_job_message(JOBS["running"])
     text = all_text(message)
@@ -514,7 +530,7 @@ def test_many_jobs_stay_within_blocks() -> None:
 
 def test_every_verdict_has_its_words_and_emoji_in_one_place():
     from alma.matching import Verdict
-    from bot.messages import VERDICT_EMOJI
+    from bot.wording import VERDICT_EMOJI
     from nzbot.text import VERDICTS
 
     assert set(VERDICTS) == set(Verdict) == set(VERDICT_EMOJI)

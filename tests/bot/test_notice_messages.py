@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.case_messages import already_decided_message, case_sent_message, cases_csv_message
 from bot.messages import (
-    already_decided_message,
-    cases_csv_message,
     cases_found_message,
-    case_sent_message,
     link_requested_message,
     not_allowed_message,
     unreadable_found_message,
@@ -84,7 +82,8 @@ def test_case_sent_and_already_decided(store):
     check_slack_rules(again)
     assert "went to the Program Manager" in all_text(sent) and "<@UPROGMGR1>" in all_text(sent)
     assert "already has case" in all_text(again)
-    store.move_case(case.id, "open", "linked", decided_by="UPROGMGR1")
+    store.move_case(case.id, "open", "deciding", decided_by="UPROGMGR1")
+    store.move_case(case.id, "deciding", "linked")
     decided = already_decided_message(store.case(case.id))
     check_slack_rules(decided)
     assert "already decided by <@UPROGMGR1>" in all_text(decided) and "changed nothing" in all_text(decided)

@@ -64,7 +64,7 @@ def test_a_link_job_on_a_set_with_a_broken_record(harness):
     harness.wait(lambda: [j for j in harness.store.link_jobs("reported") if j.reconciled],
                  what="the report and the re-check")
     (job,) = harness.store.link_jobs()
-    counters = {key: value for key, _, value in job.counters}
+    counters = {c.key: c.value for c in job.counters}
     assert counters["link_bib_to_nz.failed"] == 1 and counters["link_bib_to_nz.linked"] == 1
     assert harness.sim.state.linked_nz_id_of(seed.CASES["unique"])
     assert harness.sim.state.linked_nz_id_of(broken) is None

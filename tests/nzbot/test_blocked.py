@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from alma.errors import AlmaPermissionError, QuotaSpent
 from alma.simulator import Simulator, seed
-from bot.messages import message_texts
+from bot.rendering import message_texts
 from bot.notifier import SlackNotifier
 from nzbot.demo.local_slack import SlackStub
 from nzbot.linkjobs import LinkJobs

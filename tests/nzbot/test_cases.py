@@ -119,7 +119,7 @@ def test_a_pick_without_an_identifying_035_is_handed_off_and_watched(workflow):
     workflow.cases.decide(case.id, PM, "link", chosen)
     handed = state_of(workflow, case.id, "linking")
     workflow.round()
-    assert handed.route.startswith("manual") and workflow.store.case(case.id).state == "linking"
+    assert handed.route.kind == "manual" and workflow.store.case(case.id).state == "linking"
     workflow.sim.state.link(iz, chosen)  # a cataloger follows the Metadata Editor steps
     assert state_of(workflow, case.id, "linked").chosen_nz_mms_id == chosen
 

@@ -14,8 +14,9 @@ def test_cases_csv_lists_decisions_and_duplicates(tmp_path, monkeypatch, capsys)
     store = Store(str(db))
     decided = store.open_case("9911111111106391", "Birds & bees", [{"mms_id": "9911"}, {"mms_id": "9922"},
                                                                    {"mms_id": "9933"}], None)
-    store.move_case(decided.id, "open", "linked", decision="link", chosen_nz_mms_id="9922",
+    store.move_case(decided.id, "open", "deciding", decision="link", chosen_nz_mms_id="9922",
                     decided_by="UPROGMGR1", decided_at="2026-11-27T10:00:00+00:00")
+    store.move_case(decided.id, "deciding", "linked")
     store.open_case("9922222222206391", "Still open", [{"mms_id": "9944"}, {"mms_id": "9955"}], None)
     monkeypatch.setenv("NZBOT_DB", str(db))
     assert main(["cases", "csv"]) == 0

@@ -8,6 +8,7 @@ from bot import action_ids
 from bot.listeners.actions import case_buttons, review, send_to_pm
 from bot.listeners.answering import answering
 from bot.services import Services
+from nzbot.states import Decision
 
 
 def register(app: App, services: Services) -> None:
@@ -17,11 +18,11 @@ def register(app: App, services: Services) -> None:
         send_to_pm.handle(services, ack, body, respond)
 
     for action_id, decision in (
-        (action_ids.LINK_CANDIDATE, "link"),
-        (action_ids.CONTRIBUTE_NEW, "contribute"),
-        (action_ids.SKIP_CASE, "skip"),
-        (action_ids.RECHECK_CASE, "recheck"),
-        (action_ids.MERGE_INTO, "merge"),
+        (action_ids.LINK_CANDIDATE, Decision.LINK),
+        (action_ids.CONTRIBUTE_NEW, Decision.CONTRIBUTE),
+        (action_ids.SKIP_CASE, Decision.SKIP),
+        (action_ids.RECHECK_CASE, Decision.RECHECK),
+        (action_ids.MERGE_INTO, Decision.MERGE),
     ):
         app.action(action_ids.pattern(action_id))(answering(services.store)(case_buttons.decision_listener(services, decision)))
 

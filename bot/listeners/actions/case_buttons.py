@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from bot import action_ids
 from bot.errors import user_message
-from bot.messages import already_decided_message, case_message, error_message, not_pm_message
+from bot.case_messages import already_decided_message, case_message, not_pm_message
+from bot.messages import error_message
 from bot.services import Services
 from nzbot.cases import AlreadyDecided, NotProgramManager
 

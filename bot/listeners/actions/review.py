@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 
+from bot import action_ids
+from bot.case_messages import not_pm_message
 from bot.errors import user_message
-from bot.messages import error_message, not_pm_message
+from bot.messages import error_message
 from bot.services import Services
 from nzbot.cases import NotProgramManager
 
@@ -24,7 +26,8 @@ def handle(services: Services, ack, body: dict, respond) -> None:
     channel = container.get("channel_id") if in_message else None
     ts = container.get("message_ts") if in_message else None  # None from the Home tab
     try:
-        services.cases.review(user, channel, ts, str(action.get("value") or ""))
+        pressed = action_ids.read(action_ids.REVIEW_CASES, action.get("value"))
+        services.cases.review(user, channel, ts, pressed.link_job)
     except Exception as exc:
         message = (not_pm_message(services.settings.pm_users) if isinstance(exc, NotProgramManager)
                    else error_message(user_message(exc)))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot import action_ids
 from bot.errors import user_message
-from bot.messages import case_sent_message, error_message, not_linked_message
+from bot.case_messages import case_sent_message
+from bot.messages import error_message, not_linked_message
 from bot.services import Services
 
 

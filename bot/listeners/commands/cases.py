@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import io
 
-from bot.messages import MAX_CASES_LISTED, cases_csv_message, cases_message, usage_message
+from bot.case_messages import MAX_CASES_LISTED, cases_csv_message, cases_message
+from bot.messages import usage_message
 from bot.services import Services
-from nzbot.cases import UNSETTLED, write_decisions_csv
+from nzbot.cases import write_decisions_csv
+from nzbot.states import UNSETTLED
 
 CSV_CASES_SHOWN = 30  # a Slack section holds 3,000 characters: the first cases only
 

@@ -1,0 +1,223 @@
+"""nzbot's Slack messages about multi-match cases: the Program Manager's case message (a
+page of candidates at a time), /nz cases, the hand-off to the cataloger, the outcome in
+the link job's thread, and the refusals. The case message is the Program Manager's place
+to decide; its buttons (live only while the case is open or failed) carry unique action
+ids and values written by bot/action_ids.py. Where a case stands is worded once, in
+nzbot/states.py."""
+
+from __future__ import annotations
+
+import re
+from math import ceil
+from typing import Any
+
+from alma.cards import RecordCard, differences
+from bot import action_ids
+from bot.rendering import CONTEXT_LIMIT, Message, mrkdwn, number, plural, render, slack_date, truncate_to
+from nzbot.states import CASE_COUNTED, DECIDABLE, ROUTE_WORDS, UNSETTLED, CaseState, RouteKind
+from nzbot.store import Case, LinkJob
+
+CASE_CANDIDATES_PER_PAGE = 5  # candidate cards (each with its button) on one page
+CASE_COMPACT_PER_SECTION = 8  # one-line candidates in one section, once a case is settled
+# Sections of one-line candidates at most: with the rest of a settled case message that
+# stays far below Slack's 50 blocks however many candidates there are ("…and N more").
+CASE_COMPACT_SECTIONS = 5
+MAX_CASES_LISTED = 40  # lines in /nz cases
+CASE_LINES_PER_SECTION = 4  # /nz cases lines in one section
+MAX_PM_MENTIONED = 10
+_MAX_URL = 400
+_URL_FORBIDDEN = re.compile(r"[\s<>|]")
+
+
+def handed_off(case: Case) -> bool:
+    """The case waits for a person to link it in the Metadata Editor."""
+    route = case.route
+    return route is not None and route.kind == RouteKind.MANUAL
+
+
+def safe_link(url: Any) -> str | None:
+    """A URL fit for `<url|text>`: http(s) only, no characters that would end the token,
+    `&` as Slack wants it. None for anything else."""
+    text = "" if url is None else str(url)
+    if not text.startswith(("https://", "http://")) or len(text) > _MAX_URL:
+        return None
+    if _URL_FORBIDDEN.search(text):
+        return None
+    return text.replace("&", "&amp;")
+
+
+def case_message(case: Case, *, page: int = 0, institution: str = "") -> Message:
+    """The Program Manager's message for one case; `page` is the page of candidates shown
+    (0-based, clamped) while the case is open or failed."""
+    iz, candidates = case.iz, list(case.candidates)
+    total = len(candidates)
+    pages = max(1, ceil(total / CASE_CANDIDATES_PER_PAGE))
+    page = min(max(int(page), 0), pages - 1)
+    start = page * CASE_CANDIDATES_PER_PAGE
+    decidable = case.state in DECIDABLE
+    chosen = case.chosen_nz_mms_id or ""
+    if decidable:
+        full = list(enumerate(candidates[start : start + CASE_CANDIDATES_PER_PAGE], start + 1))
+        compact: list[tuple[int, RecordCard]] = []
+    elif total <= CASE_CANDIDATES_PER_PAGE:
+        full, compact = list(enumerate(candidates, 1)), []
+    else:  # settled with many: the chosen one in full, the others one line each
+        full = [(n, c) for n, c in enumerate(candidates, 1) if chosen and c.mms_id == chosen]
+        compact = [(n, c) for n, c in enumerate(candidates, 1) if not (chosen and c.mms_id == chosen)]
+    listed = CASE_COMPACT_PER_SECTION * CASE_COMPACT_SECTIONS
+    compact, compact_hidden = compact[:listed], max(0, len(compact) - listed)
+    compact_sections = [
+        compact[i : i + CASE_COMPACT_PER_SECTION]
+        for i in range(0, len(compact), CASE_COMPACT_PER_SECTION)
+    ]
+    return render(
+        "case",
+        case=case,
+        iz=iz,
+        total=total,
+        page=page,
+        pages=pages,
+        first=start + 1,
+        last=min(start + CASE_CANDIDATES_PER_PAGE, total),
+        full=full,
+        compact_sections=compact_sections,
+        compact_hidden=compact_hidden,
+        differing=differences(candidates),
+        decidable=decidable,
+        chosen=chosen,
+        manual=handed_off(case),
+        state_words=case.state.words,
+        institution=institution,
+        **_route_context(case),
+    )
+
+
+def _route_context(case: Case) -> dict[str, Any]:
+    """What the case message says about the route: the token on the records, the merge
+    the Program Manager is asked for, whom a hand-off went to."""
+    route = case.route
+    chosen = case.chosen_nz_mms_id or ""
+    return {
+        "route_kind": route.kind if route else "",
+        "token": route.identifier if route and route.kind == RouteKind.TOKEN else "",
+        "duplicates": [m for m in case.candidate_ids if m != chosen],
+        "handed_to": case.handed_to,
+        "from_lookup": bool(case.requested_by),
+    }
+
+
+def case_handoff_message(case: Case, revealed_by_job: bool) -> Message:
+    """The cataloger's steps for a link only the Metadata Editor can make, posted in the
+    thread of the job that revealed the case (or in the report channel)."""
+    return render("case_handoff", case=case, in_thread=revealed_by_job)
+
+
+def cases_message(cases: list[Case], links: dict[int, str], total: int | None = None) -> Message:
+    """/nz cases: the unsettled cases, newest first; `links` maps case id to the permalink
+    of its message (chat.getPermalink); `total` when `cases` holds only the newest."""
+    open_cases = [c for c in cases if c.state in UNSETTLED]
+    newest_first = sorted(open_cases, key=lambda c: (c.created_at or "", c.id), reverse=True)
+    shown = newest_first[:MAX_CASES_LISTED]
+    rows = [
+        {
+            "case": c,
+            "link": safe_link(links.get(c.id)),
+            "state_words": _standing(c),
+        }
+        for c in shown
+    ]
+    return render(
+        "cases",
+        sections=[
+            rows[i : i + CASE_LINES_PER_SECTION] for i in range(0, len(rows), CASE_LINES_PER_SECTION)
+        ],
+        total=max(total or 0, len(open_cases)),
+        hidden=max(total or 0, len(open_cases)) - len(shown),
+    )
+
+
+def _standing(case: Case) -> str:
+    """Where a case stands, in /nz cases: its route says more than "linking" when a person
+    has the next step (a hand-off, a merge)."""
+    route = case.route
+    if route is not None and route.kind in ROUTE_WORDS and case.state in (CaseState.DECIDING, CaseState.LINKING):
+        if route.kind == RouteKind.MANUAL or case.state == CaseState.LINKING:
+            return ROUTE_WORDS[route.kind]
+    return case.state.words
+
+
+def case_outcome_message(case: Case) -> Message:
+    """Posted in the thread of the link job that revealed the case: how it ended."""
+    return render("case_outcome", case=case, manual=handed_off(case), **_route_context(case))
+
+
+def not_pm_message(pm_users: tuple[str, ...]) -> Message:
+    """Ephemeral, for someone other than the Program Manager who clicks a case button."""
+    users = tuple(pm_users)
+    return render(
+        "not_pm",
+        users=users[:MAX_PM_MENTIONED],
+        more=max(0, len(users) - MAX_PM_MENTIONED),
+    )
+
+
+def case_sent_message(case: Case, new: bool, pm_users: tuple[str, ...]) -> Message:
+    """The cataloger's answer to "Send to the Program Manager"."""
+    return render("case_sent", case=case, new=new, users=list(pm_users[:MAX_PM_MENTIONED]))
+
+
+def already_decided_message(case: Case) -> Message:
+    """Ephemeral, for a click on a case that someone already decided."""
+    return render("already_decided", case=case, state_words=case.state.words)
+
+
+def cases_csv_message(csv_text: str, rows: int | None = None) -> Message:
+    """/nz cases csv: the decisions as CSV in a code block (the CLI gives the whole file);
+    `rows`, the number of cases, when `csv_text` holds only the first."""
+    return render("cases_csv", csv_text=csv_text, rows=rows if rows is not None else max(0, csv_text.count("\n") - 1))
+
+
+# --- the Program Manager's queue -------------------------------------------------------
+
+HOME_JOBS_SHOWN = 40  # a Home tab holds 100 blocks: one per job, and a few more
+
+
+def _states_line(counts: dict[str, int]) -> str:
+    shown = [f"{number(counts[state])} {words}" for state, words in CASE_COUNTED.items() if counts.get(state)]
+    return " \u00b7 ".join(shown) or "no cases"
+
+
+def queue_message(job: LinkJob | None, counts: dict[str, int], institution: str = "") -> Message:
+    """The Program Manager's one message for a job's cases, with "Review cases";
+    `institution` names the member whose job it is (consortium mode)."""
+    return render("queue", job=job, counts=counts, states=_states_line(counts), institution=institution)
+
+
+def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], institution: str = "") -> Message:
+    """One case of the queue, shown in the queue message in place of the last one;
+    `institution` names the case's member (consortium mode)."""
+    message = case_message(case, institution=institution)
+    left = counts.get(CaseState.OPEN, 0) + counts.get(CaseState.FAILED, 0)
+    where = f"from set *{mrkdwn(job.set_name)}*" if job else "in the queue"
+    note = {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate_to(
+        f":inbox_tray: Reviewing {plural(left, 'case')} still to decide {where}; "
+        "after each decision the next appears here.", CONTEXT_LIMIT)}]}
+    blocks = [note, *message.blocks] if len(message.blocks) < 50 else list(message.blocks)
+    if case.state not in DECIDABLE and len(blocks) < 50:  # decided, its steps still shown
+        blocks.append({"type": "actions", "elements": [{
+            "type": "button", "action_id": action_ids.REVIEW_CASES,
+            "value": action_ids.value(action_ids.REVIEW_CASES, link_job=job.id if job else None),
+            "text": {"type": "plain_text", "text": "Next case", "emoji": True}}]})
+    return Message(text=message.text, blocks=blocks)
+
+
+def home_view(rows: list[tuple[LinkJob | None, dict[str, int]]]) -> dict[str, Any]:
+    """views.publish's view for the Home tab: the queue by job, oldest first."""
+    entries = [{"name": job.set_name if job else "Sent from lookups",
+                "when": slack_date(job.created_at) if job and job.created_at else "",
+                "states": _states_line(counts)} for job, counts in rows]
+    waiting = sum(c.get(CaseState.OPEN, 0) + c.get(CaseState.FAILED, 0) for _, c in rows)
+    busy = sum(c.get(CaseState.DECIDING, 0) + c.get(CaseState.LINKING, 0) for _, c in rows)
+    message = render("home", rows=entries[:HOME_JOBS_SHOWN], hidden=max(0, len(entries) - HOME_JOBS_SHOWN),
+                     waiting=waiting, busy=busy)
+    return {"type": "home", "blocks": message.blocks}

@@ -1,0 +1,69 @@
+"""What nzbot's Slack messages call things, in catalogers' words: the commands, the
+verdicts' order and marks, Alma's job statuses, the outcome marks. The words of each
+verdict are nzbot/text.py's; of each state of a job or a case, nzbot/states.py's."""
+
+from __future__ import annotations
+
+from alma.matching import Verdict
+
+SLASH_COMMAND = "/nz"
+
+# Every subcommand: (usage, what it does). The help and the usage messages read this.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    (
+        f"{SLASH_COMMAND} match <IZ MMS ID or OCLC number>",
+        "Which NZ records an IZ record (or an OCLC number) would link to with the "
+        "Unique OCLC method, before anything changes.",
+    ),
+    (
+        f"{SLASH_COMMAND} preview <set ID or name>",
+        "What the link job would do to each record of a set: link it, skip it, or find "
+        "a multi-match. Changes nothing in Alma.",
+    ),
+    (
+        f"{SLASH_COMMAND} link <set ID or name> [contribute]",
+        "Run \u201cLink a set of records to the Network Zone\u201d on a set. Add `contribute` "
+        "to add records with no NZ match to the NZ as new records.",
+    ),
+    (f"{SLASH_COMMAND} jobs", "Running and recent link jobs."),
+    (
+        f"{SLASH_COMMAND} cases [csv]",
+        "Open multi-match cases waiting for the Program Manager; with `csv`, every decision "
+        "and the NZ duplicates it revealed.",
+    ),
+    (f"{SLASH_COMMAND} help", "This list."),
+)
+
+# Verdicts in the order a preview counts them, and their emoji; their words are nzbot.text.VERDICTS.
+VERDICT_ORDER = (Verdict.UNIQUE, Verdict.MULTI, Verdict.NONE, Verdict.NO_OCLC, Verdict.LINKED,
+                 Verdict.UNREADABLE)
+VERDICT_EMOJI = {
+    Verdict.LINKED: ":link:",
+    Verdict.UNIQUE: ":white_check_mark:",
+    Verdict.MULTI: ":twisted_rightwards_arrows:",
+    Verdict.NONE: ":heavy_minus_sign:",
+    Verdict.NO_OCLC: ":grey_question:",
+    Verdict.UNREADABLE: ":warning:",
+}
+
+# Alma's job instance statuses in plain words.
+STATUS_WORDS = {
+    "QUEUED": "waiting in Alma's queue",
+    "PENDING": "waiting in Alma's queue",
+    "INITIALIZING": "starting",
+    "RUNNING": "running",
+    "FINALIZING": "finishing",
+    "COMPLETED_SUCCESS": "completed",
+    "COMPLETED_WARNING": "completed with warnings",
+    "COMPLETED_FAILED": "completed with errors",
+    "COMPLETED_NO_BULKS": "completed, with nothing to do (is the set empty?)",
+    "FAILED": "failed",
+    "MANUAL_HANDLING_REQUIRED": "needs manual handling in Alma",
+    "SKIPPED": "skipped by Alma",
+    "SYSTEM_ABORTED": "stopped by Alma",
+    "USER_ABORTED": "cancelled in Alma",
+}
+OUTCOME_EMOJI = {"success": ":white_check_mark:", "warning": ":warning:", "failure": ":x:"}
+
+# The mark next to what differs between candidates.
+DIFFERS_MARK = ":small_orange_diamond:"

@@ -1,0 +1,71 @@
+"""The store converts at its edge: cases hand out record cards and a Route, link jobs hand
+out alma.models.Counter, and the columns hold what they always held (no migration)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from alma.cards import Publication, RecordCard
+from alma.models import Counter
+from nzbot.states import CaseState, Route, RouteKind
+from nzbot.store import Store
+
+IZ = "9911111111106391"
+
+
+@pytest.fixture
+def store(tmp_path) -> Store:
+    return Store(str(tmp_path / "nzbot.db"))
+
+
+def cards() -> tuple[RecordCard, ...]:
+    return (RecordCard(mms_id="991000000001451", title="Birds & bees", extent="300 p.",
+                       publication=Publication(place="Paris", publisher="Gallimard", date="1950")),
+            RecordCard(mms_id="991000000002451", title="Birds & bees", holding_institutions=("01ABC",)))
+
+
+def test_a_case_hands_out_its_cards_as_they_went_in(store: Store) -> None:
+    iz = RecordCard(mms_id=IZ, title="Birds & bees")
+    case = store.open_case(IZ, "Birds & bees", cards(), None, iz)
+    again = store.case(case.id)
+    assert again.candidates == cards() and again.iz_card == iz and again.iz == iz
+    assert again.candidate_ids == ("991000000001451", "991000000002451")
+    stored = json.loads(store.db.execute("SELECT candidates FROM cases").fetchone()[0])
+    assert stored == [c.as_dict() for c in cards()]  # the column's JSON is unchanged
+
+
+def test_cards_stored_as_dicts_by_older_versions_still_read(store: Store) -> None:
+    case = store.open_case(IZ, "Old", [{"mms_id": "991000000001451", "title": "Old"}], None)
+    assert store.case(case.id).candidates == (RecordCard(mms_id="991000000001451", title="Old"),)
+    assert store.case(case.id).iz == RecordCard(mms_id=IZ, title="Old")  # no IZ card: its id and title
+
+
+def test_a_route_goes_in_typed_and_comes_out_typed(store: Store) -> None:
+    case = store.open_case(IZ, "t", cards(), None)
+    store.move_case(case.id, CaseState.OPEN, CaseState.DECIDING, decision="link")
+    route = Route(RouteKind.OTHER_SYSTEM, prefix="(OrU)", identifier="(OrU)b123")
+    assert store.move_case(case.id, CaseState.DECIDING, CaseState.LINKING, route=route)
+    assert store.case(case.id).route == route
+    assert store.db.execute("SELECT route FROM cases").fetchone()[0] == "other_system|(OrU)|(OrU)b123"
+
+
+def test_the_route_codec_round_trips_and_refuses_unknown_kinds() -> None:
+    for route in (Route(RouteKind.MANUAL), Route(RouteKind.TOKEN, "(NZBOT)", "(NZBOT)c7-1a2b"),
+                  Route(RouteKind.CONTRIBUTE, "(NZBOT-NO-MATCH)")):
+        assert Route.decode(route.encode()) == route
+    assert Route.decode("manual||").kind is RouteKind.MANUAL and Route.decode("") is None
+    with pytest.raises(ValueError):
+        Route.decode("teleport|x|y")
+
+
+def test_a_link_job_hands_out_counters(store: Store) -> None:
+    job = store.add_link_job(set_id="1", set_name="s", set_size=2, requested_by="U1", channel="C1", state="queued")
+    store.move_link_job(job.id, "queued", "starting")
+    store.move_link_job(job.id, "starting", "running")
+    counters = (Counter("link_bib_to_nz.linked", "Linked", 2), Counter("x.y", "Other", 0))
+    assert store.move_link_job(job.id, "running", "finished", counters=counters)
+    assert store.link_job(job.id).counters == counters
+    stored = json.loads(store.db.execute("SELECT counters FROM link_jobs").fetchone()[0])
+    assert stored == [["link_bib_to_nz.linked", "Linked", 2], ["x.y", "Other", 0]]
