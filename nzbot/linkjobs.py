@@ -202,6 +202,12 @@ class LinkJobs:
         """After a crash between asking Alma to run a job and recording the answer: adopt
         an unknown API run of the link job submitted since, or queue the request again
         (a second run of the link job on a set is harmless: linked records are skipped)."""
+        # Under the starter's lock: a request's thread may be waiting out 429s on its start
+        # right now; its "starting" job is not stuck, and queueing it again ran Alma twice.
+        with self._starting:
+            self._resume_starting()
+
+    def _resume_starting(self) -> None:
         stuck = self.store.link_jobs(JobState.STARTING)
         if not stuck:
             return
@@ -362,16 +368,19 @@ class LinkJobs:
                 newest = submitted - DISCOVERY_MARGIN
             if _before(instance.submit_time, since):
                 continue
-            if self.store.link_job_for_instance(link_job.id, instance.id) is not None:
-                continue
-            if self.store.link_jobs(JobState.STARTING):
-                return since  # one of ours may be this run: resume_starting decides first
-            job = self.store.add_link_job(
-                set_id="", set_name=instance.name or "a set chosen in Alma", set_size=0,
-                requested_by=ALMA_UI, channel="", state=JobState.RUNNING, reconciled=1,
-                job_id=link_job.id, instance_id=instance.id, status=instance.status,
-                started_at=instance.start_time or now(),
-            )
+            # Under the starter's lock: else a start of ours could record this very run
+            # between the two looks below, and the run would become a second job row.
+            with self._starting:
+                if self.store.link_job_for_instance(link_job.id, instance.id) is not None:
+                    continue
+                if self.store.link_jobs(JobState.STARTING):
+                    return since  # one of ours may be this run: resume_starting decides first
+                job = self.store.add_link_job(
+                    set_id="", set_name=instance.name or "a set chosen in Alma", set_size=0,
+                    requested_by=ALMA_UI, channel="", state=JobState.RUNNING, reconciled=1,
+                    job_id=link_job.id, instance_id=instance.id, status=instance.status,
+                    started_at=instance.start_time or now(),
+                )
             self.store.audit(ALMA_UI, "ui_run_found", f"instance {instance.id}", JobState.RUNNING)
             self._announce(job)
             self._record_instance(job, instance)

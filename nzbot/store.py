@@ -516,7 +516,7 @@ class Store:
                   iz_card: RecordCard | None = None, requested_by: str | None = None) -> Case | None:
         """Records a multi-match as a case, unless the record already has one not yet
         settled. Returns the new case, or None when one was already open."""
-        with self.db.atomic():
+        with self.writing():  # BEGIN IMMEDIATE: the read then the insert, one writer at a time
             existing = self.db.execute(
                 "SELECT id FROM cases WHERE iz_mms_id = ? AND state NOT IN (?, ?)"
                 " AND institution = ?", [iz_mms_id, *SETTLED, self._code],
