@@ -362,17 +362,21 @@ class LinkJobs:
                 newest = submitted - DISCOVERY_MARGIN
             if _before(instance.submit_time, since):
                 continue
-            if self.store.link_job_for_instance(link_job.id, instance.id) is not None:
-                continue
-            if self.store.link_jobs(JobState.STARTING):
-                return since  # one of ours may be this run: resume_starting decides first
-            job = self.store.add_link_job(
-                set_id="", set_name=instance.name or "a set chosen in Alma", set_size=0,
-                requested_by=ALMA_UI, channel="", state=JobState.RUNNING, reconciled=1,
-                job_id=link_job.id, instance_id=instance.id, status=instance.status,
-                started_at=instance.start_time or now(),
-            )
-            self.store.audit(ALMA_UI, "ui_run_found", f"instance {instance.id}", JobState.RUNNING)
+            # The checks and the adoption in one write transaction: a start of ours recorded
+            # between them (STARTING -> RUNNING with this instance) would be adopted as a
+            # UI run too, and get a second start message and report.
+            with self.store.writing():
+                if self.store.link_jobs(JobState.STARTING):
+                    return since  # one of ours may be this run: resume_starting decides first
+                if self.store.link_job_for_instance(link_job.id, instance.id) is not None:
+                    continue
+                job = self.store.add_link_job(
+                    set_id="", set_name=instance.name or "a set chosen in Alma", set_size=0,
+                    requested_by=ALMA_UI, channel="", state=JobState.RUNNING, reconciled=1,
+                    job_id=link_job.id, instance_id=instance.id, status=instance.status,
+                    started_at=instance.start_time or now(),
+                )
+                self.store.audit(ALMA_UI, "ui_run_found", f"instance {instance.id}", JobState.RUNNING)
             self._announce(job)
             self._record_instance(job, instance)
         return newest
