@@ -201,7 +201,14 @@ class LinkJobs:
     def resume_starting(self) -> None:
         """After a crash between asking Alma to run a job and recording the answer: adopt
         an unknown API run of the link job submitted since, or queue the request again
-        (a second run of the link job on a set is harmless: linked records are skipped)."""
+        (a second run of the link job on a set is harmless: linked records are skipped).
+        Waits for a start in progress here (the starter's lock): a STARTING job whose
+        request to Alma is still on its way is not a crashed start; taken for one, it was
+        queued again, its own move to RUNNING failed, and discovery adopted its run."""
+        with self._starting:
+            self._resume_starting()
+
+    def _resume_starting(self) -> None:
         stuck = self.store.link_jobs(JobState.STARTING)
         if not stuck:
             return
@@ -363,8 +370,8 @@ class LinkJobs:
             if _before(instance.submit_time, since):
                 continue
             # The checks and the adoption in one write transaction: a start of ours recorded
-            # between them (STARTING -> RUNNING with this instance) would be adopted as a
-            # UI run too, and get a second start message and report.
+            # between them (STARTING -> RUNNING with this instance) made the adoption fail
+            # on the instance's unique key, and the round with it.
             with self.store.writing():
                 if self.store.link_jobs(JobState.STARTING):
                     return since  # one of ours may be this run: resume_starting decides first

@@ -73,11 +73,11 @@ def test_discovery_since_moves_forward_and_each_round_costs_one_call(tmp_path):
 
 
 def test_a_run_of_ours_recorded_while_discovery_looks_is_not_adopted_as_a_ui_run(tmp_path):
-    """Under load the bot's own start (STARTING -> RUNNING with Alma's instance) landed
-    between discovery's two checks (instance unknown, then nothing STARTING): discovery
-    adopted the bot's run as a UI run, a second link job with its own start message and
-    report. The bot's move is made here from its own connection at that very moment
-    (sqlite's trace hook on discovery's connection, the database edge)."""
+    """The bot's own start (STARTING -> RUNNING with Alma's instance) landing between
+    discovery's two checks (instance unknown, then nothing STARTING) made discovery adopt
+    the run too and fail on the instance's unique key, the round with it. The bot's move
+    is made here from its own connection at that very moment (sqlite's trace hook on
+    discovery's connection, the database edge)."""
     with Simulator(state=seed.sample_state(), api_key=API_KEY, job_seconds=60) as sim:
         stub = SlackStub(bot_token="xoxb-t", channels={REPORT: {"name": "nz-report"}}).start()
         alma = client_for(sim)
