@@ -61,6 +61,23 @@ def count_call(endpoint: str) -> None:
         tally.add(endpoint)
 
 
+# Reading Alma's answers (JSON, MARC XML into pymarc records) is CPU work in Python. One
+# nzbot serving 40 members has a hundred threads or more that may be reading at once; each
+# of them queues for the GIL, and a thread answering Slack then waits behind all of them
+# (hundreds of ms per step of a request, seconds in all). Reading one answer at a time keeps
+# one thread CPU-bound, not a hundred. The gate is held only while reading bytes already
+# received, never across a call to Alma, so one member's slow or absent Alma never holds
+# another's work up.
+_reading = threading.Lock()
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Around turning an Alma answer into objects: one thread at a time does it."""
+    with _reading:
+        yield
+
+
 class WorkPool(ThreadPoolExecutor):
     """A thread pool whose tasks run in a copy of the submitting thread's context, so the
     Alma calls they make are counted on the submitter's piece of work."""

@@ -19,6 +19,7 @@ from xml.sax.saxutils import unescape
 
 from pymarc import Field, Record, Subfield
 
+from alma.calls import reading
 from alma.config import JOB_ID, AlmaSettings
 from alma.errors import (
     AlmaRequestError,
@@ -209,7 +210,8 @@ class AlmaClient:
 
     def _object(self, response) -> dict:
         """The JSON object of a success answer; anything else is Alma misbehaving."""
-        data = self.http.json(response)
+        with reading():
+            data = self.http.json(response)
         if not isinstance(data, dict):
             raise AlmaServerError(
                 f"Alma answered HTTP {response.status_code} with JSON that is not an object: "
@@ -257,7 +259,8 @@ class AlmaClient:
             chunk = ids[start : start + BIBS_PER_CALL]
             params = {"mms_id": ",".join(chunk), "view": "brief" if brief else "full"}
             data = self._get("/bibs", params)
-            bibs.extend(bib_from_json(item) for item in as_list(data.get("bib")))
+            with reading():
+                bibs.extend(bib_from_json(item) for item in as_list(data.get("bib")))
         return bibs
 
     def get_bib(self, mms_id: str) -> Bib:
@@ -492,7 +495,8 @@ class AlmaClient:
                 f"The NZ's SRU address {self.settings.nz_sru_url} did not answer with SRU: "
                 f"{exc.message.removeprefix('Alma answered ')} Check ALMA_NZ_SRU_URL: "
                 "https://<your Alma host>/view/sru/<NZ code>.", status=exc.status) from exc
-        return sru_page_from_xml(response.content, self.settings.nz_sru_url)
+        with reading():
+            return sru_page_from_xml(response.content, self.settings.nz_sru_url)
 
     def sru_search(self, query: str) -> Iterator[Record]:
         """Every record answering `query`, page after page until numberOfRecords."""

@@ -3,8 +3,8 @@ link job runs, with as few Alma calls as the answer allows.
 
 A set is read in chunks: member pages, then bibs 100 at a time, then one SRU search for
 all the chunk's OCLC numbers (OR-ed, paged at 50), all concurrent inside the client's rate
-limit. Each chunk is matched and handed on before the next is read, so memory stays flat
-however large the set.
+limit. Each chunk is matched and handed on while the next one's members and bibs are
+read, and no further ahead, so memory stays flat however large the set.
 """
 
 from __future__ import annotations
@@ -103,11 +103,25 @@ def preview_set(
     the member offset reached: a pass stopped there resumes with `start=done`."""
     set_id = heading.set.id
     done = start
-    # A WorkPool, so the calls its threads make count on the work that asked for the preview.
-    with WorkPool(max_workers=WORKERS, thread_name_prefix="preview") as pool:
-        for ids, total, reached in _member_chunks(client, set_id, pool, start):
+    # WorkPools, so the calls their threads make count on the work that asked for the preview.
+    with WorkPool(max_workers=WORKERS, thread_name_prefix="preview") as pool, \
+            WorkPool(max_workers=1, thread_name_prefix="preview-ahead") as ahead:
+        chunks = _member_chunks(client, set_id, pool, start)
+
+        def read_next() -> tuple[list[str], int | None, int, dict[str, Bib]] | None:
+            chunk = next(chunks, None)
+            if chunk is None:
+                return None
+            ids = chunk[0]
             batches = [ids[i : i + 100] for i in range(0, len(ids), 100)]
-            bibs = {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch}
+            return (*chunk, {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch})
+
+        # One chunk read ahead (its member pages and bibs) while this one's NZ records are
+        # searched and its matches taken: no idle gap between chunks, two chunks in memory.
+        coming = ahead.submit(read_next)
+        while (chunk := coming.result()) is not None:
+            ids, total, reached, bibs = chunk
+            coming = ahead.submit(read_next)
             index = nz_index_for(client, bibs.values(), pool)
             for mms_id in ids:
                 bib = bibs.get(mms_id)

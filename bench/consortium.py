@@ -79,6 +79,40 @@ def serve_consortium(n: int, records: int, latency: float, job_seconds: float, c
     sim.stop()
 
 
+def send_meanwhile(n: int, per_second: float, conn) -> None:
+    """The commands sent meanwhile, from a process of their own (as Slack sends them from
+    outside the bot's; started before the bot's threads, so forking copies none): once told
+    where, /nz jobs, help, cases and match from random members' channels, each on a thread
+    of its own; sends back each ack's latency, and how many failed."""
+    url, response_url, a_record = conn.recv()
+    rng, acks, failures, lock = random.Random(1), [], [0], threading.Lock()
+
+    def send(text: str, number: int) -> None:
+        body = slash_command_body(text, user_id=CATALOGER, channel_id=channel_of(number),
+                                  response_url=f"{response_url}{time.monotonic_ns()}")
+        started = time.perf_counter()
+        try:
+            ok = post_signed(url, body, SECRET, timeout=10).status_code == 200
+        except Exception:
+            ok = False
+        with lock:
+            if ok:
+                acks.append(time.perf_counter() - started)
+            else:
+                failures[0] += 1
+
+    texts = ["jobs", "help", "cases", f"match {a_record}"]
+    threads = []
+    while not conn.poll(1.0 / per_second):
+        threads.append(threading.Thread(target=send, args=(rng.choice(texts), rng.randrange(1, n + 1)), daemon=True))
+        threads[-1].start()
+    conn.recv()
+    for t in threads:
+        t.join(timeout=10)
+    with lock:
+        conn.send((acks, failures[0]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--institutions", type=int, default=40)
@@ -98,6 +132,10 @@ def main() -> int:
         n, args.records, args.alma_latency, args.job_seconds, there))
     simulator.start()
     base_url, sru_url, sets, a_record = here.recv()
+    commands, commands_there = multiprocessing.Pipe()
+    sender = multiprocessing.Process(target=send_meanwhile, daemon=True, args=(
+        n, args.commands_per_second, commands_there))
+    sender.start()
     stub = SlackStub(bot_token=BOT_TOKEN, users={PM: {"name": "pm"}, CATALOGER: {"name": "cataloger"}},
                      channels={channel_of(k): {"name": f"member-{k}"} for k in range(1, n + 1)}).start()
     tmp = tempfile.mkdtemp(prefix="nzbot-bench-consortium-")
@@ -113,7 +151,6 @@ def main() -> int:
     server = SlackHttpServer(bot.app, host="127.0.0.1", port=0).start()
     acks: list[float] = []
     failures = 0
-    stop = threading.Event()
 
     def send(text: str, number: int) -> None:
         nonlocal failures
@@ -130,12 +167,6 @@ def main() -> int:
         else:
             failures += 1
 
-    def meanwhile() -> None:
-        rng = random.Random(1)
-        texts = ["jobs", "help", "cases", f"match {a_record}"]
-        while not stop.wait(1.0 / args.commands_per_second):
-            threading.Thread(target=send, args=(rng.choice(texts), rng.randrange(1, n + 1)), daemon=True).start()
-
     store = bot.services.store
     try:
         started = time.perf_counter()
@@ -144,8 +175,8 @@ def main() -> int:
             t.start()
         for t in senders:
             t.join(timeout=30)
-        background = threading.Thread(target=meanwhile, daemon=True)
-        background.start()
+        link_acks, acks = sorted(acks), []
+        commands.send((server.url, stub.response_url("c"), a_record))
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
             jobs = store.link_jobs()
@@ -153,7 +184,8 @@ def main() -> int:
                 break
             time.sleep(0.5)
         wall = time.perf_counter() - started
-        stop.set()
+        commands.send("stop")
+        acks, failures = commands.recv()
         jobs = store.link_jobs()
         done = sum(1 for j in jobs if j.state == "reported" and j.reconciled)
         here.send("stop")
@@ -169,6 +201,9 @@ def main() -> int:
         print(f"Alma API calls per institution (its key): min {calls[0]}, median {statistics.median(calls):.0f}, "
               f"max {calls[-1]} (all {sum(calls):,}); NZ SRU searches, all members: {sru_calls:,}")
         print(f"peak RSS: {rss_mb:.0f} MB (the bot and the Slack stand-in; the simulator apart)")
+        if link_acks:
+            print(f"/nz link acks, all members at once: {len(link_acks)}, p50 "
+                  f"{percentile(link_acks, 50) * 1000:.0f} ms, max {link_acks[-1] * 1000:.0f} ms")
         answered = sorted(acks)
         if answered:
             print(f"/nz acks meanwhile: {len(answered)} (failed {failures}), p50 "
@@ -176,13 +211,13 @@ def main() -> int:
                   f"max {answered[-1] * 1000:.0f} ms")
         print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} ({os.cpu_count()} cores)")
     finally:
-        stop.set()
         bot.stop()  # its rounds first: nothing left posting to the stand-in as it stops
         server.stop()
         time.sleep(1.0)  # the last commands' answers
         stub.stop()
-        simulator.terminate()
-        simulator.join(timeout=10)
+        for process in (simulator, sender):
+            process.terminate()
+            process.join(timeout=10)
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

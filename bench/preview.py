@@ -103,7 +103,9 @@ def main() -> int:
     print(f"Alma simulator latency {args.latency * 1000:.0f} ms a call; client pace 20 calls/s "
           f"(Alma allows 25); SRU pages of 50.")
     for size in args.sizes:
+        started = time.monotonic()
         state = seed.generate_state(size, seed=size)
+        print(f"generated {size:,} records (and their NZ records) in {time.monotonic() - started:.1f} s", flush=True)
         with Simulator(state=state, api_key=API_KEY) as sim:
             sim.faults.latency = args.latency
             set_id = next(s.id for s in state.sets.values() if s.name == seed.GENERATED_SET_NAME)

@@ -46,6 +46,12 @@ REVIEW_CASES = "nz_review_cases"
 
 ALL = ALL + (REVIEW_CASES,)
 
+# /nz cases: another page of open cases, in place of the answer; suffixed ":prev" and
+# ":next" (unique ids in one message), value the page number, 1-based as `/nz cases N`.
+CASES_PAGE = "nz_cases_page"
+
+ALL = ALL + (CASES_PAGE,)
+
 
 def suffixed(action_id: str, suffix: object) -> str:
     """The action id of one of several buttons of one kind in a message."""
@@ -102,6 +108,8 @@ def value(action_id: str, *, case_id: object = None, mms_id: object = None, page
         return f"{case_id}:{mms_id}"
     if kind == CASE_PAGE:
         return f"{case_id}:{page}"
+    if kind == CASES_PAGE:
+        return str(page)
     return str(case_id)
 
 
@@ -128,6 +136,12 @@ def read(action_id: str, raw: object) -> ButtonValue:
         if not (_DIGITS.fullmatch(page) and len(page) <= _MAX_PAGE_DIGITS):
             raise BadInput(f"{quoted(page)} is not a page of this case's candidates.")
         return ButtonValue(case_id=case_id, page=int(page))
+    if kind == CASES_PAGE:  # also reads the N of `/nz cases N`
+        if not (_DIGITS.fullmatch(text) and len(text) <= _MAX_PAGE_DIGITS):
+            raise BadInput(f"{quoted(text)} is not a page of open cases.")
+        if int(text) < 1:
+            raise BadInput("Pages start at 1: `/nz cases 1` shows the newest open cases.")
+        return ButtonValue(page=int(text))
     if kind in (CONTRIBUTE_NEW, SKIP_CASE, RECHECK_CASE):
         return ButtonValue(case_id=_case_id(text))
     if kind == REVIEW_CASES:

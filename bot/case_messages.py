@@ -13,16 +13,18 @@ from typing import Any
 
 from alma.cards import RecordCard, differences
 from bot import action_ids
-from bot.rendering import CONTEXT_LIMIT, Message, mrkdwn, number, plural, render, slack_date, truncate_to
-from nzbot.states import CASE_COUNTED, DECIDABLE, ROUTE_WORDS, UNSETTLED, CaseState, RouteKind
-from nzbot.store import Case, LinkJob
+from bot.rendering import (CONTEXT_LIMIT, Message, mention, mrkdwn, number, plural, render, slack_date,
+                           truncate_to)
+from nzbot.states import (CASE_COUNTED, DECIDABLE, HANDED_TO_WORDS, ROUTE_WORDS, UNSETTLED, CaseState, PmNotice,
+                          RouteKind)
+from nzbot.store import Case, LinkJob, LinkToken
 
 CASE_CANDIDATES_PER_PAGE = 5  # candidate cards (each with its button) on one page
 CASE_COMPACT_PER_SECTION = 8  # one-line candidates in one section, once a case is settled
 # Sections of one-line candidates at most: with the rest of a settled case message that
 # stays far below Slack's 50 blocks however many candidates there are ("…and N more").
 CASE_COMPACT_SECTIONS = 5
-MAX_CASES_LISTED = 40  # lines in /nz cases
+MAX_CASES_LISTED = 40  # lines on one page of /nz cases
 CASE_LINES_PER_SECTION = 4  # /nz cases lines in one section
 MAX_PM_MENTIONED = 10
 _MAX_URL = 400
@@ -112,9 +114,15 @@ def case_handoff_message(case: Case, revealed_by_job: bool) -> Message:
     return render("case_handoff", case=case, in_thread=revealed_by_job)
 
 
-def cases_message(cases: list[Case], links: dict[int, str], total: int | None = None) -> Message:
-    """/nz cases: the unsettled cases, newest first; `links` maps case id to the permalink
-    of its message (chat.getPermalink); `total` when `cases` holds only the newest."""
+def cases_pages(total: int) -> int:
+    """How many pages /nz cases has for `total` open cases (one, when there are none)."""
+    return max(1, ceil(total / MAX_CASES_LISTED))
+
+
+def cases_message(cases: list[Case], links: dict[int, str], total: int | None = None, page: int = 1) -> Message:
+    """/nz cases: one page of the unsettled cases, newest first; `links` maps case id to the
+    permalink of its message (chat.getPermalink); `total` when `cases` holds only page `page`
+    (1-based)."""
     open_cases = [c for c in cases if c.state in UNSETTLED]
     newest_first = sorted(open_cases, key=lambda c: (c.created_at or "", c.id), reverse=True)
     shown = newest_first[:MAX_CASES_LISTED]
@@ -122,33 +130,61 @@ def cases_message(cases: list[Case], links: dict[int, str], total: int | None = 
         {
             "case": c,
             "link": safe_link(links.get(c.id)),
-            "state_words": _standing(c),
+            "state_words": case_state_words(c),
         }
         for c in shown
     ]
+    in_all = max(total or 0, len(open_cases))
+    pages = cases_pages(in_all)
+    page = min(max(int(page), 1), pages)
     return render(
         "cases",
         sections=[
             rows[i : i + CASE_LINES_PER_SECTION] for i in range(0, len(rows), CASE_LINES_PER_SECTION)
         ],
-        total=max(total or 0, len(open_cases)),
-        hidden=max(total or 0, len(open_cases)) - len(shown),
+        total=in_all,
+        page=page,
+        pages=pages,
+        first=(page - 1) * MAX_CASES_LISTED + 1,
+        last=(page - 1) * MAX_CASES_LISTED + len(shown),
     )
 
 
-def _standing(case: Case) -> str:
-    """Where a case stands, in /nz cases: its route says more than "linking" when a person
-    has the next step (a hand-off, a merge)."""
+def case_state_words(case: Case, *, handed_to: bool = False) -> str:
+    """Where a case stands, in the words of nzbot/states.py: its route says more than
+    "linking" when a person has the next step (a hand-off, a merge); with `handed_to`, a
+    hand-off names whom it went to (mrkdwn, the mention made by `mention`)."""
     route = case.route
     if route is not None and route.kind in ROUTE_WORDS and case.state in (CaseState.DECIDING, CaseState.LINKING):
+        if route.kind == RouteKind.MANUAL and handed_to:
+            return HANDED_TO_WORDS.format(whom=mention(case.handed_to) if case.handed_to else "the report channel")
         if route.kind == RouteKind.MANUAL or case.state == CaseState.LINKING:
             return ROUTE_WORDS[route.kind]
     return case.state.words
 
 
+def decided_line(case: Case) -> str:
+    """The review message's context line on the case just decided: "Case 12 (title): …"."""
+    title = f" ({mrkdwn(truncate_to(case.iz_title, 100))})" if case.iz_title else ""
+    return truncate_to(f"Case {case.id}{title}: {case_state_words(case, handed_to=True)}", CONTEXT_LIMIT)
+
+
 def case_outcome_message(case: Case) -> Message:
     """Posted in the thread of the link job that revealed the case: how it ended."""
     return render("case_outcome", case=case, manual=handed_off(case), **_route_context(case))
+
+
+def pm_notice_message(case: Case, what: PmNotice, token: LinkToken | None = None) -> Message:
+    """For the Program Manager, in the thread of the queue message: an outcome that came
+    after the decision (a PmNotice). A failed case comes with its buttons."""
+    nz_id = mrkdwn(truncate_to(token.nz_mms_id, 60)) if token else ""
+    field = truncate_to(f"035 $a {token.token}", 200).replace("`", "'") if token else ""
+    message = render("pm_notice", case=case, what=what, decided=decided_line(case), nz_id=nz_id, field=field)
+    if what == PmNotice.FAILED and case.state in DECIDABLE:
+        buttons = case_message(case)
+        if len(message.blocks) + len(buttons.blocks) <= 50:  # the case itself, to decide again here
+            message = Message(text=message.text, blocks=[*message.blocks, *buttons.blocks])
+    return message
 
 
 def not_pm_message(pm_users: tuple[str, ...]) -> Message:
@@ -180,6 +216,7 @@ def cases_csv_message(csv_text: str, rows: int | None = None) -> Message:
 # --- the Program Manager's queue -------------------------------------------------------
 
 HOME_JOBS_SHOWN = 40  # a Home tab holds 100 blocks: one per job, and a few more
+ATTENTION_TOKENS = 5  # temporary 035s left on NZ records, named on the Home tab
 
 
 def _states_line(counts: dict[str, int]) -> str:
@@ -187,16 +224,25 @@ def _states_line(counts: dict[str, int]) -> str:
     return " \u00b7 ".join(shown) or "no cases"
 
 
-def queue_message(job: LinkJob | None, counts: dict[str, int], institution: str = "") -> Message:
+def queue_message(job: LinkJob | None, counts: dict[str, int], institution: str = "", *,
+                  decided: Case | None = None) -> Message:
     """The Program Manager's one message for a job's cases, with "Review cases";
-    `institution` names the member whose job it is (consortium mode)."""
-    return render("queue", job=job, counts=counts, states=_states_line(counts), institution=institution)
+    `institution` names the member whose job it is (consortium mode); with `decided`, a
+    line on the case last decided in it (where it went, how it stands)."""
+    return render("queue", job=job, counts=counts, states=_states_line(counts), institution=institution,
+                  decided=decided_line(decided) if decided else "")
 
 
-def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], institution: str = "") -> Message:
+def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], institution: str = "", *,
+                   decided: Case | None = None) -> Message:
     """One case of the queue, shown in the queue message in place of the last one;
-    `institution` names the case's member (consortium mode)."""
+    `institution` names the case's member (consortium mode); with `decided`, a line on
+    the case decided just before (whom a hand-off went to, ...)."""
     message = case_message(case, institution=institution)
+    if decided is not None and len(message.blocks) < 49:
+        message = Message(text=message.text, blocks=[
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": decided_line(decided)}]},
+            *message.blocks])
     left = counts.get(CaseState.OPEN, 0) + counts.get(CaseState.FAILED, 0)
     where = f"from set *{mrkdwn(job.set_name)}*" if job else "in the queue"
     note = {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate_to(
@@ -211,13 +257,24 @@ def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], inst
     return Message(text=message.text, blocks=blocks)
 
 
-def home_view(rows: list[tuple[LinkJob | None, dict[str, int]]]) -> dict[str, Any]:
-    """views.publish's view for the Home tab: the queue by job, oldest first."""
+def home_view(rows: list[tuple[LinkJob | None, dict[str, int]]], failed: list[Case] = (),
+              failed_total: int = 0, stuck: list[LinkToken] = ()) -> dict[str, Any]:
+    """views.publish's view for the Home tab: what needs the Program Manager's attention
+    (failed links back to decide, temporary 035s left on NZ records), then the queue by
+    job, oldest first."""
+    attention = [decided_line(c) for c in failed]
+    if failed_total > len(failed):
+        attention.append(f"\u2026and {plural(failed_total - len(failed), 'more failed case')}")
+    attention += [truncate_to(f"NZ record `{mrkdwn(t.nz_mms_id)}` still carries `035 $a "
+                              f"{str(t.token).replace('`', chr(39))}` (case {t.case_id}): delete it in the "
+                              "Metadata Editor", 300) for t in stuck[:ATTENTION_TOKENS]]
+    if len(stuck) > ATTENTION_TOKENS:
+        attention.append(f"\u2026and {plural(len(stuck) - ATTENTION_TOKENS, 'more temporary 035')}")
     entries = [{"name": job.set_name if job else "Sent from lookups",
                 "when": slack_date(job.created_at) if job and job.created_at else "",
                 "states": _states_line(counts)} for job, counts in rows]
     waiting = sum(c.get(CaseState.OPEN, 0) + c.get(CaseState.FAILED, 0) for _, c in rows)
     busy = sum(c.get(CaseState.DECIDING, 0) + c.get(CaseState.LINKING, 0) for _, c in rows)
     message = render("home", rows=entries[:HOME_JOBS_SHOWN], hidden=max(0, len(entries) - HOME_JOBS_SHOWN),
-                     waiting=waiting, busy=busy)
+                     waiting=waiting, busy=busy, attention=attention, attention_count=failed_total + len(stuck))
     return {"type": "home", "blocks": message.blocks}

@@ -10,25 +10,33 @@ import time
 from slack_sdk import WebClient
 
 from bot.case_messages import (case_handoff_message, case_message, case_outcome_message, home_view,
-                                queue_message, review_message)
-from bot.notifier import post_once
+                                pm_notice_message, queue_message, review_message)
+from bot.notifier import post_once, reply_once
+from nzbot.cases import stuck_tokens
 from nzbot.institutions import Institution
-from nzbot.states import DECIDABLE, UNSETTLED
+from nzbot.states import DECIDABLE, UNSETTLED, CaseState, Decision, PmNotice
 from nzbot.settings import BotSettings
-from nzbot.store import Case, LinkJob, Store
+from nzbot.store import Case, LinkJob, LinkToken, Store
 
 CASE_EVENT = "nzbot_case"
 QUEUE_EVENT = "nzbot_case_queue"
 HOME_SECONDS = 10.0  # the Home tabs are republished at most this often
+ATTENTION_SHOWN = 5  # failed cases named on the Home tab (the count says how many in all)
 
 
 HANDOFF_EVENT = "nzbot_case_handoff"
+PM_NOTICE_EVENT = "nzbot_pm_notice"
+
+
+def _decided_key(channel: str, ts: str) -> str:
+    """bot_state: the case last decided in a queue message, whose line it keeps."""
+    return f"decided_in:{channel}:{ts}"
 
 
 def waits_on_pm(case: Case) -> bool:
     """A decided case that still needs the Program Manager's hand (the merge route: the
     merge in the NZ is theirs to make) stays in the queue message, with its steps."""
-    return case.decision == "merge" and case.state in ("deciding", "linking")
+    return case.decision == Decision.MERGE and case.state in (CaseState.DECIDING, CaseState.LINKING)
 
 
 class SlackCaseNotifier:
@@ -59,13 +67,17 @@ class SlackCaseNotifier:
         for channel, ts in shown.items():
             is_queue, link_job = self.store.queue_message(channel, ts)
             if is_queue and case.state not in DECIDABLE and not waits_on_pm(case):
-                self.review(channel, ts, link_job)
+                self.review(channel, ts, link_job, decided=case)
             elif is_queue:  # still the case to show: with the queue's line and "Next case"
                 job = self.store.link_job(link_job) if link_job is not None else None
                 self.client.chat_update(channel=channel, ts=ts, **review_message(
                     case, job, self.store.case_counts(link_job), self._label(case)).as_kwargs())
             else:
                 self.client.chat_update(channel=channel, ts=ts, **message)
+        if case.state not in DECIDABLE:  # its line, in the queue message it was decided in
+            for channel, ts in self._queue_threads(case):
+                if (channel, ts) not in shown.items() and self.store.recall(_decided_key(channel, ts)) == str(case.id):
+                    self._show_decided(channel, ts, case)
         if case.link_job is not None and case.state in DECIDABLE and not shown:
             self._offer_review(case.link_job)  # back to decide (failed, re-checked)
         if case.link_job is None:
@@ -101,29 +113,53 @@ class SlackCaseNotifier:
             if not self.store.shows_a_case(channel, ts):
                 self.client.chat_update(channel=channel, ts=ts, **queue_message(job, counts, self._label(job)).as_kwargs())
 
-    def review(self, channel: str, ts: str | None, link_job: int | None, user: str | None = None) -> None:
+    def review(self, channel: str, ts: str | None, link_job: int | None, user: str | None = None,
+               decided: Case | None = None) -> None:
         """Shows the next case to decide (of the job, or of all) in the queue message
         (channel, ts), in place; with no message (the Home tab's button), in a new one in
-        the user's DM."""
+        the user's DM. `decided`, the case just decided there, keeps a line in it (kept
+        up to date as that case moves on: whom a hand-off went to, linked, failed)."""
         job = self.queue.link_job(link_job) if link_job is not None else None
         if ts is None:
             channel = self._dm(user) if user else self._recipients()[0]
             ts = self.client.chat_postMessage(channel=channel, **queue_message(job, self.queue.case_counts(link_job), self._label(job)).as_kwargs())["ts"]
             self.queue.add_queue_message(link_job, channel, ts)
+        if decided is not None:
+            self.store.remember(_decided_key(channel, ts), str(decided.id))
+        elif self.store.recall(_decided_key(channel, ts)) is not None:
+            self.store.forget(_decided_key(channel, ts))
         counts = self.queue.case_counts(link_job)
         case = self.queue.next_case_to_review(link_job)
         if case is None:
-            self.client.chat_update(channel=channel, ts=ts, **queue_message(job, counts, self._label(job)).as_kwargs())
+            self.client.chat_update(channel=channel, ts=ts, **queue_message(
+                job, counts, self._label(job), decided=decided).as_kwargs())
             self.queue.clear_message(channel, ts)
             return
-        self.client.chat_update(channel=channel, ts=ts, **review_message(case, job, counts, self._label(case)).as_kwargs())
+        self.client.chat_update(channel=channel, ts=ts, **review_message(
+            case, job, counts, self._label(case), decided=decided).as_kwargs())
         self.queue.show_case_in(case.id, channel, ts)
+
+    def _show_decided(self, channel: str, ts: str, decided: Case) -> None:
+        """The queue message (channel, ts) again, with its line on `decided` brought up to
+        date, and the case it shows (if any) as it is."""
+        _, link_job = self.queue.queue_message(channel, ts)
+        job = self.queue.link_job(link_job) if link_job is not None else None
+        counts = self.queue.case_counts(link_job)
+        current = self.queue.case_shown_in(channel, ts)
+        if current is None:
+            message = queue_message(job, counts, self._label(job), decided=decided)
+        else:
+            shown = self.queue.case(current)
+            message = review_message(shown, job, counts, self._label(shown), decided=decided)
+        self.client.chat_update(channel=channel, ts=ts, **message.as_kwargs())
 
     def publish_home(self, user: str) -> None:
         """The Home tab: open cases by job, oldest first, and "Review next"."""
         rows = [(self.queue.link_job(job) if job is not None else None, counts)
                 for job, counts in self.queue.queue_by_job(UNSETTLED)]
-        self.client.views_publish(user_id=user, view=home_view(rows))
+        failed, failed_total = self.queue.newest_unsettled((CaseState.FAILED,), ATTENTION_SHOWN)
+        self.client.views_publish(user_id=user, view=home_view(
+            rows, failed=failed, failed_total=failed_total, stuck=stuck_tokens(self.queue)))
 
     def refresh_home(self) -> None:
         """Republishes the Program Managers' Home tabs when cases changed, at most once
@@ -164,6 +200,29 @@ class SlackCaseNotifier:
             channel=self.report_channel, thread_ts=thread, metadata=metadata,
             **case_handoff_message(case, bool(thread)).as_kwargs())
         return response["ts"]
+
+    # -- outcomes after a decision, for the Program Manager --------------------------------
+
+    def tell_pm(self, case: Case, what: PmNotice, token: LinkToken | None = None) -> None:
+        """A reply in the thread of the job's queue message (one per PM channel), or of the
+        latest "Review next" message, or of the case's own message (sent from a lookup),
+        posted once: found again by its metadata after a crash or a retry."""
+        once = f"{what}:{token.token if token else case.decided_at or ''}"
+        metadata = {"event_type": PM_NOTICE_EVENT, "event_payload": {"case": case.id, "notice": once}}
+        message = pm_notice_message(case, what, token)
+        # the job's queue message; else a "Review next" message of all cases; else its own
+        own = self.queue.queue_messages_of(case.link_job) if case.link_job is not None else []
+        threads = own or self.queue.queue_messages_of(None)[-1:] or list(self.store.case_messages(case.id))
+        for channel, ts in threads:
+            reply = reply_once(self.client, self.store, f"pm_notice:{case.id}:{once}:{channel}:{ts}",
+                               channel, ts, metadata, **message.as_kwargs())
+            if what == PmNotice.FAILED:  # its buttons: the reply is updated like the case's own messages
+                self.store.add_case_message(case.id, channel, reply)
+        self._home_owner._home_changed = True
+
+    def _queue_threads(self, case: Case) -> list[tuple[str, str]]:
+        own = self.queue.queue_messages_of(case.link_job) if case.link_job is not None else []
+        return [*own, *self.queue.queue_messages_of(None)]
 
     def _label(self, row: Case | LinkJob | None) -> str:
         """How messages name the member a case or job belongs to ("" in single-institution mode)."""

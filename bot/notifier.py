@@ -69,6 +69,25 @@ def post_once(client: WebClient, store: Store, intent: str, channel: str, metada
     return client.chat_postMessage(channel=channel, metadata=metadata, **message)["ts"]
 
 
+def reply_once(client: WebClient, store: Store, intent: str, channel: str, thread_ts: str,
+               metadata: dict, **message) -> str:
+    """post_once for a reply in a thread: posted once however often it is asked for (the
+    intent is kept, with the reply's ts, once it is posted), and looked for among the
+    thread's replies when an earlier try may have reached Slack."""
+    seen = store.recall(intent)
+    if seen and seen.startswith("posted:"):
+        return seen.removeprefix("posted:")
+    ts = None
+    if seen is not None:
+        replies = client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
+        ts = tagged(replies.get("messages", []), metadata)
+    if not ts:
+        store.remember(intent, now())
+        ts = client.chat_postMessage(channel=channel, thread_ts=thread_ts, metadata=metadata, **message)["ts"]
+    store.remember(intent, f"posted:{ts}")
+    return ts
+
+
 class SlackNotifier:
     def __init__(self, client: WebClient, report_channel: str, store: Store) -> None:
         self.client = client

@@ -29,7 +29,7 @@ from bot import action_ids
 from bot.wording import COMMANDS, DIFFERS_MARK, OUTCOME_EMOJI, SLASH_COMMAND, STATUS_WORDS, VERDICT_EMOJI
 from nzbot import redaction
 from nzbot.report import outcome
-from nzbot.states import JOB_DONE, CaseState, Decision, JobState, RouteKind
+from nzbot.states import JOB_DONE, CaseState, Decision, JobState, PmNotice, RouteKind
 from nzbot.text import VERDICTS
 
 # --- Slack's limits (characters unless said otherwise) --------------------------------
@@ -201,6 +201,7 @@ def environment() -> jinja2.Environment:
         CaseState=CaseState,
         Decision=Decision,
         RouteKind=RouteKind,
+        PmNotice=PmNotice,
     )
     return env
 

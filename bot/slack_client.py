@@ -29,12 +29,15 @@ PACED_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral"})
 
 
 class ChannelPace:
-    """Spaces calls to each channel `1 / rate` seconds apart, letting `burst` through at
+    """Spaces calls to each channel `1 / rate` seconds apart, letting `burst - 1` through at
     once (the generic cell rate algorithm: one timestamp per channel)."""
 
     def __init__(self, rate: float = POSTS_PER_SECOND, burst: int = POST_BURST) -> None:
         self.interval = 1.1 / rate  # a tenth slower than the limit: network jitter
-        self.tolerance = (burst - 1) * self.interval
+        # One post of the burst kept in reserve: with the whole burst spent at once, the
+        # first paced post has a tenth of an interval to spare, and a post delayed on its
+        # way (a loaded machine, the network) arrives after the next one and is refused.
+        self.tolerance = max(0, burst - 2) * self.interval
         self._due: dict[str, float] = {}
         self._lock = threading.Lock()
 

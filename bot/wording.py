@@ -27,9 +27,9 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ),
     (f"{SLASH_COMMAND} jobs", "Running and recent link jobs."),
     (
-        f"{SLASH_COMMAND} cases [csv]",
-        "Open multi-match cases waiting for the Program Manager; with `csv`, every decision "
-        "and the NZ duplicates it revealed.",
+        f"{SLASH_COMMAND} cases [page | csv]",
+        "Open multi-match cases waiting for the Program Manager, 40 a page (`/nz cases 2`: "
+        "the next 40); with `csv`, every decision and the NZ duplicates it revealed.",
     ),
     (f"{SLASH_COMMAND} help", "This list."),
 )

@@ -53,6 +53,7 @@ from nzbot.states import (
     CaseState,
     Decision,
     JobState,
+    PmNotice,
     Route,
     RouteKind,
     TokenState,
@@ -97,6 +98,10 @@ class CaseNotifier(Protocol):
     def hand_off(self, case: Case, revealed_by: LinkJob | None) -> str | None:
         """Gives the cataloger (case.handed_to) the Metadata Editor steps, in the thread of
         the job that revealed the case (or the report channel); returns the message's ts."""
+
+    def tell_pm(self, case: Case, what: PmNotice, token: LinkToken | None = None) -> None:
+        """Tells the Program Manager, once, of an outcome that came after the decision and
+        concerns them (a PmNotice): in the thread of the message the case was decided in."""
 
 
 class Cases:
@@ -390,6 +395,12 @@ class Cases:
             return route is not None and route.kind == RouteKind.TOKEN and route.identifier == token.token
         return False
 
+    def _tell_pm(self, case: Case, what: PmNotice, token: LinkToken | None = None) -> None:
+        try:
+            self.notifier.tell_pm(case, what, token)
+        except Exception:  # Slack down: the case's message and the Home tab still say it
+            log.exception("case %s: could not tell the Program Manager (%s)", case.id, what)
+
     def _token_stuck(self, token: LinkToken, exc: AlmaError) -> None:
         """The case's message says, once, which NZ record keeps the token and why: the
         Program Manager works in the NZ and can delete it there. nzbot keeps trying."""
@@ -404,6 +415,7 @@ class Cases:
         note = f"{case.note} {said}" if case.note else said
         if self.store.move_case(case.id, case.state, case.state, note=note):
             self._show(self.store.case(case.id))
+            self._tell_pm(self.store.case(case.id), PmNotice.TOKEN_STUCK, token)
 
     def _token_told(self, token: LinkToken) -> None:
         """The case's message says the token was taken off again."""
@@ -436,6 +448,7 @@ class Cases:
         if ts and self.store.move_case(case.id, CaseState.LINKING, CaseState.LINKING, handoff_ts=ts):
             self.store.audit(case.decided_by or CASES_USER, "case_handed_off", f"case {case.id}",
                              CaseState.LINKING, case.handed_to or "the report channel")
+            self._tell_pm(self.store.case(case.id), PmNotice.HANDED_OFF)
 
     def _cataloger_of(self, case: Case) -> str:
         """Who gets a hand-off: the cataloger who sent the case, or who started the link
@@ -607,6 +620,7 @@ class Cases:
         if self.store.move_case(case.id, (CaseState.DECIDING, CaseState.LINKING), CaseState.FAILED, note=note):
             self.store.audit(case.decided_by or CASES_USER, "case_failed", f"case {case.id}", CaseState.FAILED, note)
             self._after(case.id, settled=True)
+            self._tell_pm(self.store.case(case.id), PmNotice.FAILED)  # back in the queue, to decide again
 
     def _after(self, case_id: int, settled: bool = False) -> None:
         case = self.store.case(case_id)
@@ -654,6 +668,13 @@ def write_decisions_csv(store: Store, out, limit: int | None = None) -> int:
                          kept, " ".join(duplicates), case.decided_by or "", case.decided_at or "",
                          case.note or "", " ".join(case.merged), case.institution])
     return written
+
+
+def stuck_tokens(store: Store) -> list[LinkToken]:
+    """Tokens Alma refused to take off an NZ record (the case's note says so): the
+    Program Manager can delete them by hand in the NZ."""
+    return [t for t in store.link_tokens(TokenState.REMOVING)
+            if _stuck_marker(t) in (store.case(t.case_id).note or "")]
 
 
 def _stuck_marker(token: LinkToken) -> str:

@@ -201,10 +201,9 @@ class LinkJobs:
     def resume_starting(self) -> None:
         """After a crash between asking Alma to run a job and recording the answer: adopt
         an unknown API run of the link job submitted since, or queue the request again
-        (a second run of the link job on a set is harmless: linked records are skipped).
-        Waits for a start in progress here (the starter's lock): a STARTING job whose
-        request to Alma is still on its way is not a crashed start; taken for one, it was
-        queued again, its own move to RUNNING failed, and discovery adopted its run."""
+        (a second run of the link job on a set is harmless: linked records are skipped)."""
+        # Under the starter's lock: a request's thread may be waiting out 429s on its start
+        # right now; its "starting" job is not stuck, and queueing it again ran Alma twice.
         with self._starting:
             self._resume_starting()
 
@@ -369,21 +368,20 @@ class LinkJobs:
                 newest = submitted - DISCOVERY_MARGIN
             if _before(instance.submit_time, since):
                 continue
-            # The checks and the adoption in one write transaction: a start of ours recorded
-            # between them (STARTING -> RUNNING with this instance) made the adoption fail
-            # on the instance's unique key, and the round with it.
-            with self.store.writing():
-                if self.store.link_jobs(JobState.STARTING):
-                    return since  # one of ours may be this run: resume_starting decides first
+            # Under the starter's lock: else a start of ours could record this very run
+            # between the two looks below, and the run would become a second job row.
+            with self._starting:
                 if self.store.link_job_for_instance(link_job.id, instance.id) is not None:
                     continue
+                if self.store.link_jobs(JobState.STARTING):
+                    return since  # one of ours may be this run: resume_starting decides first
                 job = self.store.add_link_job(
                     set_id="", set_name=instance.name or "a set chosen in Alma", set_size=0,
                     requested_by=ALMA_UI, channel="", state=JobState.RUNNING, reconciled=1,
                     job_id=link_job.id, instance_id=instance.id, status=instance.status,
                     started_at=instance.start_time or now(),
                 )
-                self.store.audit(ALMA_UI, "ui_run_found", f"instance {instance.id}", JobState.RUNNING)
+            self.store.audit(ALMA_UI, "ui_run_found", f"instance {instance.id}", JobState.RUNNING)
             self._announce(job)
             self._record_instance(job, instance)
         return newest

@@ -75,6 +75,15 @@ class Decision(StrEnum):
     SKIP = "skip"
 
 
+class PmNotice(StrEnum):
+    """An outcome after a decision that the Program Manager is told of, once each, in the
+    thread of the queue message (bot/case_notifier.py tell_pm)."""
+
+    FAILED = "failed"  # the link failed: back in the queue, to decide again
+    TOKEN_STUCK = "token_stuck"  # Alma would not take the temporary 035 off an NZ record
+    HANDED_OFF = "handed_off"  # the steps went to a cataloger
+
+
 class RouteKind(StrEnum):
     """How a decision becomes a link in Alma (nzbot/linkroute.py says each)."""
 
@@ -193,6 +202,9 @@ ROUTE_WORDS: Mapping[RouteKind, str] = {
     RouteKind.MANUAL: "handed off to the Metadata Editor",
     RouteKind.MERGE: "waiting for the NZ duplicates to be merged",
 }
+# A hand-off, when the words name whom it went to (the bot fills in a mention, or "the
+# report channel" when nobody in Slack sent the case): the review message's line on it.
+HANDED_TO_WORDS = "handed to {whom} with the Metadata Editor steps"
 
 TOKEN_WORDS: Mapping[TokenState, str] = {
     TokenState.PLACING: "being put on the NZ record",

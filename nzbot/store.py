@@ -516,7 +516,7 @@ class Store:
                   iz_card: RecordCard | None = None, requested_by: str | None = None) -> Case | None:
         """Records a multi-match as a case, unless the record already has one not yet
         settled. Returns the new case, or None when one was already open."""
-        with self.db.atomic():
+        with self.writing():  # BEGIN IMMEDIATE: the read then the insert, one writer at a time
             existing = self.db.execute(
                 "SELECT id FROM cases WHERE iz_mms_id = ? AND state NOT IN (?, ?)"
                 " AND institution = ?", [iz_mms_id, *SETTLED, self._code],
@@ -568,6 +568,12 @@ class Store:
         return self.db.execute("SELECT 1 FROM case_messages WHERE channel = ? AND ts = ?",
                                [channel, ts]).fetchone() is not None
 
+    def case_shown_in(self, channel: str, ts: str) -> int | None:
+        """The case the message (channel, ts) shows, if any."""
+        row = self.db.execute("SELECT case_id FROM case_messages WHERE channel = ? AND ts = ?",
+                              [channel, ts]).fetchone()
+        return row[0] if row else None
+
     def clear_message(self, channel: str, ts: str) -> None:
         """The message (channel, ts) shows no case any more."""
         self.db.execute("DELETE FROM case_messages WHERE channel = ? AND ts = ?", [channel, ts])
@@ -578,12 +584,13 @@ class Store:
         self.db.execute("INSERT OR IGNORE INTO queue_messages (channel, ts, link_job, permalink)"
                         " VALUES (?, ?, ?, ?)", [channel, ts, link_job, permalink])
 
-    def newest_unsettled(self, states: tuple[str, ...], limit: int) -> tuple[list[Case], int]:
-        """The `limit` newest cases in `states`, and how many there are in all."""
+    def newest_unsettled(self, states: tuple[str, ...], limit: int, offset: int = 0) -> tuple[list[Case], int]:
+        """The `limit` newest cases in `states` after the `offset` newest (a page of them),
+        and how many there are in all."""
         marks = ", ".join("?" for _ in states)
         where, args = self._mine(f"state IN ({marks})", list(states))
         total = self.db.execute(f"SELECT count(*) FROM cases WHERE {where}", args).fetchone()[0]
-        rows = self.db["cases"].rows_where(where, args, order_by="id desc", limit=limit)
+        rows = self.db["cases"].rows_where(where, args, order_by="id desc", limit=limit, offset=offset)
         return [Case.from_row(r) for r in rows], total
 
     def permalinks(self, case_ids: list[int]) -> dict[int, str]:
@@ -612,7 +619,7 @@ class Store:
     def queue_messages_of(self, link_job: int) -> list[tuple[str, str]]:
         """(channel, ts) of each queue message of this job."""
         return [(r[0], r[1]) for r in self.db.execute(
-            "SELECT channel, ts FROM queue_messages WHERE link_job = ? ORDER BY rowid", [link_job])]
+            "SELECT channel, ts FROM queue_messages WHERE link_job IS ? ORDER BY rowid", [link_job])]
 
     def jobs_awaiting_queue_message(self) -> list[LinkJob]:
         """Jobs whose re-check is over and that have cases to decide, but no queue message yet."""

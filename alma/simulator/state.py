@@ -167,6 +167,10 @@ class State:
         self.jobs: dict[str, JobDefinition] = {}
         self.runs: dict[str, JobRun] = {}
         self.stop_event = threading.Event()  # tells job threads to give up at shutdown
+        # Cleared by a test, runs stay RUNNING when their work is done until it is set again:
+        # "three runs at once" then holds however slowly a loaded machine sends requests.
+        self.runs_may_finish = threading.Event()
+        self.runs_may_finish.set()
         # NZ search indexes (what SRU and the link job look things up in)
         self._ocn_az: dict[str, list[str]] = {}  # normalised OCN in 035 $a or $z
         self._ocn_a: dict[str, list[str]] = {}  # normalised OCN in 035 $a

@@ -116,6 +116,27 @@ def test_preview_of_1000_records_costs_at_most_60_calls():
         assert sim.total_calls <= 60, dict(sim.calls)
 
 
+def test_the_next_chunk_is_read_while_this_one_is_matched_and_no_further():
+    """The next 1,000 records' member pages and bibs are asked for while the caller still
+    holds the first chunk's matches (no gap between chunks), and never a chunk beyond that
+    (memory stays flat); the calls per 1,000 do not change."""
+    members, bibs = "GET /almaws/v1/conf/sets/{set_id}/members", "GET /almaws/v1/bibs"
+    with Simulator(state=seed.generate_state(3000, seed=5), api_key=API_KEY) as sim:
+        client = client_for(sim)
+        heading = open_set(client, seed.GENERATED_SET_NAME)
+        sim.reset_calls()
+        records = preview_set(client, heading)
+        next(records)  # the first record of the first chunk, the rest of it not yet taken
+        deadline = time.monotonic() + 20
+        while sim.calls[bibs] < 20 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert (sim.calls[members], sim.calls[bibs]) == (20, 20), dict(sim.calls)
+        time.sleep(0.3)
+        assert (sim.calls[members], sim.calls[bibs]) == (20, 20), dict(sim.calls)  # not a third chunk
+        assert sum(1 for _ in records) == 2999
+        assert sim.total_calls <= 3 * 45, dict(sim.calls)
+
+
 def test_preview_reports_progress(client):
     seen = []
     heading = open_set(client, seed.SETS["link_test"])

@@ -13,6 +13,7 @@ from typing import Any, Iterator
 import pytest
 
 from alma.cards import Publication
+from alma.errors import BadInput
 from bot import action_ids
 from bot.case_messages import (
     CASE_CANDIDATES_PER_PAGE,
@@ -543,14 +544,47 @@ def test_cases_refuse_unsafe_links(url: Any) -> None:
     assert "|open>" not in all_text(message)
 
 
-def test_cases_many_stop_at_forty() -> None:
+def test_cases_many_show_forty_and_a_next_page() -> None:
+    # was: the 40 newest and "…and 5 more"; now the rest are on page 2 (issue 13)
     message = cases_message([listed(n, iz_title=HUGE) for n in range(1, 46)],
                             {n: f"https://example.slack.com/archives/C1/p{n}" for n in range(1, 46)})
     check_slack_rules(message)
     text = all_text(message)
     assert sum(1 for s in strings(message.blocks) for line in s.split("\n") if line.startswith("`99")) == 40
-    assert "\u2026and 5 more" in text
+    assert "\u2026and" not in text
+    assert "Page 1 of 2" in text
     assert text.count("|open>") == 40
+    (only,) = buttons(message)
+    assert action_ids.base(only["action_id"]) == action_ids.CASES_PAGE
+    assert action_ids.read(only["action_id"], only["value"]).page == 2
+
+
+@pytest.mark.parametrize("page", [1, 2, 13, 26])
+def test_every_page_of_1025_cases_stays_within_slacks_limits(page: int) -> None:
+    total = 1025  # 26 pages of 40, the last holding 25
+    ids = range(total - (page - 1) * 40, max(0, total - page * 40), -1)  # newest first
+    shown = [listed(n, iz_title=HUGE) for n in ids]
+    message = cases_message(shown, {n: f"https://example.slack.com/archives/C1/p{n}" for n in ids},
+                            total, page=page)
+    check_slack_rules(message)
+    text = all_text(message)
+    lines = [line for s in strings(message.blocks) for line in s.split("\n") if line.startswith("`99")]
+    assert len(lines) == (25 if page == 26 else 40)
+    assert f"Page {page} of 26" in text and "1,025 open cases" in text
+    turns = {action_ids.suffixed(action_ids.CASES_PAGE, "prev"): page - 1,
+             action_ids.suffixed(action_ids.CASES_PAGE, "next"): page + 1}
+    expected = {a: p for a, p in turns.items() if 1 <= p <= 26}
+    assert {b["action_id"]: action_ids.read(b["action_id"], b["value"]).page for b in buttons(message)} == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("0", "Pages start at 1"), ("-1", "is not a page"), ("x", "is not a page"), ("", "is not a page"),
+    ("\uff12", "is not a page"), ("1" * 30, "is not a page"),
+])
+def test_a_forged_page_of_cases_is_refused(raw: str, expected: str) -> None:
+    with pytest.raises(BadInput) as refused:
+        action_ids.read(action_ids.suffixed(action_ids.CASES_PAGE, "next"), raw)
+    assert expected in str(refused.value)
 
 
 def test_cases_hostile_titles_escaped() -> None:
@@ -688,3 +722,33 @@ def test_review_buttons_carry_values_the_codec_reads_back() -> None:
     for forged in ("", "12;1", "-1", "１２", "9" * 19, "ALL"):
         with pytest.raises(BadInput):
             action_ids.read(action_ids.REVIEW_CASES, forged)
+
+
+# -- what became of a pick, for the Program Manager (issue 10 under the queue) -------------
+
+def test_the_pms_notices_and_the_attention_list_keep_slacks_limits_and_escape_outside_text() -> None:
+    from bot.case_messages import decided_line, home_view, pm_notice_message, review_message
+    from nzbot.states import PmNotice, Route, RouteKind, TokenState
+    from nzbot.store import LinkToken
+
+    token = LinkToken(id=1, case_id=7, token="(NZBOT)c7-ab12", nz_mms_id="99123", iz_mms_id=IZ_ID,
+                      state=TokenState.REMOVING, note=None, created_at="", updated_at="")
+    manual = Route(RouteKind.MANUAL)
+    for count in (1, 5, 60):
+        failed = hostile_case(count, "failed")
+        handed = hostile_case(count, "linking", route=manual, handed_to="U0CAT", decided_by=PM)
+        for message in (pm_notice_message(failed, PmNotice.FAILED), pm_notice_message(handed, PmNotice.HANDED_OFF),
+                        pm_notice_message(handed, PmNotice.TOKEN_STUCK, token),
+                        review_message(case(count), None, {"open": 2}, decided=handed)):
+            check_slack_rules(message)
+            shared_hostile_check(message)
+        if count == 1:  # a failed case comes with its buttons, to decide again in the thread
+            assert f"{action_ids.LINK_CANDIDATE}:1" in action_ids_of(pm_notice_message(failed, PmNotice.FAILED))
+    stuck = pm_notice_message(case(2, "linked"), PmNotice.TOKEN_STUCK, token)
+    assert "`035 $a (NZBOT)c7-ab12`" in all_text(stuck) and "NZ record `99123`" in all_text(stuck)
+    handed = case(2, "linking", route=manual, handed_to="U0CAT")
+    assert decided_line(handed) == "Case 7 (The Jungle): handed to <@U0CAT> with the Metadata Editor steps"
+    view = home_view([], failed=[hostile_case(60, "failed")] * 5, failed_total=400, stuck=[token] * 9)
+    text = all_text(type(stuck)(text="", blocks=view["blocks"]))
+    assert "Needs your attention: 409" in text and "395 more failed cases" in text and "4 more temporary 035s" in text
+    assert len(view["blocks"]) <= 100 and all(len(b.get("text", {}).get("text", "")) <= 3000 for b in view["blocks"])

@@ -56,10 +56,14 @@ class Doctor:
         return code, captured.out.splitlines(), captured.out + captured.err
 
 
-def closed_port() -> int:
+@pytest.fixture
+def closed_port():
+    """A port nothing listens on, for the whole test: bound but never listening, so a
+    connection is refused, and no other xdist worker can be given it meanwhile (a port
+    let go at once could be taken by another worker's server before the doctor tries it)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]  # closed when the socket is, so nothing listens there
+        yield s.getsockname()[1]
 
 
 def line_for(lines: list[str], name: str) -> str:
@@ -202,8 +206,8 @@ def test_wrong_alma_key(doctor):
     assert line_for(lines, "NZ SRU search").startswith("ok")
 
 
-def test_unreachable_alma(doctor):
-    dead = f"http://127.0.0.1:{closed_port()}"
+def test_unreachable_alma(doctor, closed_port):
+    dead = f"http://127.0.0.1:{closed_port}"
     doctor.set(ALMA_API_URL=dead, ALMA_NZ_SRU_URL=f"{dead}/view/sru/01SIM_NETWORK")
     code, lines, _ = doctor.run()
     assert code == 1
@@ -270,8 +274,8 @@ def test_bad_slack_token(doctor):
     assert line_for(lines, "Alma API key").startswith("ok")
 
 
-def test_unreachable_slack(doctor):
-    doctor.set(SLACK_API_URL=f"http://127.0.0.1:{closed_port()}/api/")
+def test_unreachable_slack(doctor, closed_port):
+    doctor.set(SLACK_API_URL=f"http://127.0.0.1:{closed_port}/api/")
     code, lines, _ = doctor.run()
     assert code == 1
     slack = line_for(lines, "Slack API")
@@ -419,14 +423,14 @@ def test_quota_floor_setting_is_respected(doctor):
     assert line_for(lines, "Alma daily quota").startswith("ok   Alma daily quota: ")
 
 
-def test_secrets_are_never_printed(doctor):
+def test_secrets_are_never_printed(doctor, closed_port):
     """Healthy and failing runs alike: no key, token or secret anywhere in the output."""
     app_token = "xapp-1-doctor-app-token-77"
     doctor.set(SLACK_APP_TOKEN=app_token)
     outputs = [doctor.run()[2]]
     doctor.set(ALMA_API_KEY="wrong-alma-key-5678", SLACK_BOT_TOKEN="xoxb-wrong-slack-token-42")
     outputs.append(doctor.run()[2])
-    doctor.set(ALMA_API_URL=f"http://127.0.0.1:{closed_port()}")
+    doctor.set(ALMA_API_URL=f"http://127.0.0.1:{closed_port}")
     outputs.append(doctor.run()[2])
     everything = "\n".join(outputs)
     assert "ok   Alma API key" in outputs[0] and "FAIL Alma API key" in outputs[1]

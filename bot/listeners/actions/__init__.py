@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot import action_ids
-from bot.listeners.actions import case_buttons, review, send_to_pm
+from bot.listeners.actions import case_buttons, cases_page, review, send_to_pm
 from bot.listeners.answering import answering
 from bot.services import Services
 from nzbot.states import Decision
@@ -35,3 +35,8 @@ def register(app: App, services: Services) -> None:
     @answering(services.store)
     def review_clicked(ack, body, respond):
         review.handle(services, ack, body, respond)
+
+    @app.action(action_ids.pattern(action_ids.CASES_PAGE))
+    @answering(services.store)
+    def cases_page_clicked(ack, body, respond):
+        cases_page.handle(services, ack, body, respond)

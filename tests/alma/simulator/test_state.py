@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -81,10 +80,22 @@ def test_generator_counts_and_determinism():
 
 
 @pytest.mark.slow
-def test_generator_builds_100000_quickly():
-    start = time.monotonic()
+def test_generator_builds_100000():
+    # was: also asserted it took under 15 s; its build time is bench/preview.py's to print
     state = seed.generate_state(100_000)
-    assert time.monotonic() - start < 15
     assert len(state.iz) == 100_000
     counts = Counter(b.case for b in state.iz.values())
-    assert counts["unique"] == 70_000 and counts["linked"] == 5_000
+    assert counts == {"unique": 70_000, "multi": 8_000, "none": 12_000, "no_oclc": 5_000, "linked": 5_000}
+    assert len(state.nz) == 70_000 + 2 * 8_000 + 5_000  # a multi-match has two NZ records
+    assert sum(1 for b in state.iz.values() if b.linked_nz_id) == 5_000
+    (the_set,) = [s for s in state.sets.values() if s.name == seed.GENERATED_SET_NAME]
+    assert len(the_set.members) == len(set(the_set.members)) == 100_000
+    assert set(the_set.members) == set(state.iz)
+    by_case = {}
+    for bib in state.iz.values():
+        by_case.setdefault(bib.case, bib)
+    number = lambda bib: next(ocn_in_035(v) for v in bib.marc.values_035("a") if ocn_in_035(v))  # noqa: E731
+    assert len(state.nz_ids_by_ocn(number(by_case["multi"]))) == 2
+    assert len(state.nz_ids_by_ocn(number(by_case["unique"]))) == 1
+    assert state.nz_ids_by_ocn(number(by_case["none"])) == []
+    assert not any(ocn_in_035(v) for v in by_case["no_oclc"].marc.values_035("a"))

@@ -1,0 +1,23 @@
+"""Previous / Next on the /nz cases answer: the other page, in place of the (ephemeral)
+answer through its response_url; acked at once, read after the ack."""
+
+from __future__ import annotations
+
+from alma.errors import BadInput
+from bot import action_ids
+from bot.listeners.commands.cases import open_cases_page
+from bot.messages import error_message
+from bot.services import Services
+
+
+def handle(services: Services, ack, body: dict, respond) -> None:
+    ack()
+    action = (body.get("actions") or [{}])[0]
+    try:
+        page = action_ids.read(str(action.get("action_id") or ""), action.get("value")).page or 1
+    except BadInput as exc:
+        respond(response_type="ephemeral", replace_original=False, **error_message(str(exc)).as_kwargs())
+        return
+    # cases settled since the page was shown may leave fewer pages: show the last one
+    services.later(lambda: respond(replace_original=True,
+                                   **open_cases_page(services, page, past_the_end="last").as_kwargs()))
