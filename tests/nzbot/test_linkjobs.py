@@ -4,12 +4,15 @@ cases, and runs started in Alma's UI. The real workflow and simulator; no Slack.
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from alma.errors import BadInput
 from alma.simulator import seed
+from nzbot.states import JobState
 from tests.nzbot.conftest import CATALOGER, REPORT
 
 
@@ -113,3 +116,27 @@ def test_a_run_started_in_almas_ui_is_tracked_and_reported(workflow):
     assert job.requested_by == "alma"
     workflow.until(lambda: reported(workflow), "the report of the UI run")
     assert len(workflow.notifier.reports) == 1
+
+
+def test_a_start_in_flight_is_not_taken_for_a_crashed_one(workflow):
+    """Under load a round's resume_starting ran while a request's start was still on its
+    way to Alma: it saw a STARTING job and no run yet, queued the request again, and the
+    request's own move to RUNNING failed unseen. Discovery then adopted Alma's run as a
+    UI run (a second link job, start message and report) and the request started a
+    second run. A start in progress in this process is not a crashed one: the round waits."""
+    set_id = workflow.sim.state.make_set("In flight", [seed.CASES["unique"]]).id
+    workflow.sim.faults.latency = 1.5  # the start's POST waits in Alma
+    requested = threading.Thread(target=workflow.link_jobs.request, args=(set_id, CATALOGER, REPORT))
+    requested.start()
+    deadline = time.monotonic() + 10
+    while not workflow.store.link_jobs(JobState.STARTING) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert workflow.store.link_jobs(JobState.STARTING), "the request is starting"
+    workflow.sim.faults.latency = 0.0  # the round's own calls are answered at once
+    workflow.link_jobs.resume_starting()
+    requested.join(timeout=15)
+    runs = list(workflow.sim.state.runs.values())
+    [job] = workflow.store.link_jobs()
+    assert job.state == JobState.RUNNING and [job.instance_id] == [r.id for r in runs]
+    workflow.link_jobs.discover_ui_runs(datetime.now(timezone.utc) - timedelta(minutes=5))
+    assert len(workflow.store.link_jobs()) == 1, "Alma's run is ours, not a UI run"
