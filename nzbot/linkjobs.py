@@ -130,11 +130,14 @@ class LinkJobs:
         self.store.audit(requested_by, "link_requested", f"set {found.id}", JobState.QUEUED,
                          f"{found.name}; contribute={contribute}")
         self._announce(job)
-        try:
-            self.start_queued()
-        except AlmaBlocked as exc:  # queued, its message says why it waits
-            self.blocked.failed("link request", exc)
-        return self.store.link_job(job.id)
+        with self._starting:
+            try:
+                self._start_queued()
+            except AlmaBlocked as exc:  # queued, its message says why it waits
+                self.blocked.failed("link request", exc)
+            # Read under the starter's lock: a scheduler round trying Alma at this moment
+            # would show the request as starting, which the cataloger would read as started.
+            return self.store.link_job(job.id)
 
     # -- the scheduler's rounds ----------------------------------------------------------
 
