@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from alma.calls import WorkPool
+from alma.calls import WorkPool, reading
 from alma.client import MEMBERS_PER_PAGE, AlmaClient, check_mms_id
 from alma.errors import BadInput, quoted
 from alma.matching import Match, NzIndex, Verdict, match_bib, match_oclc
@@ -82,8 +82,9 @@ def nz_index_for(client: AlmaClient, bibs: Iterable[Bib], pool: ThreadPoolExecut
     queries = client.oclc_queries(numbers)
     mapper = pool.map if pool is not None else map
     for records in mapper(lambda q: list(client.sru_search(q)), queries):
-        for record in records:
-            index.add(record)
+        with reading():  # indexing reads each record's OCLC numbers and card: CPU work
+            for record in records:
+                index.add(record)
     return index
 
 
@@ -123,9 +124,10 @@ def preview_set(
             ids, total, reached, bibs = chunk
             coming = ahead.submit(read_next)
             index = nz_index_for(client, bibs.values(), pool)
-            for mms_id in ids:
-                bib = bibs.get(mms_id)
-                yield mms_id, (match_bib(bib, index) if bib is not None else None)
+            with reading():  # matching a chunk is CPU work: one member's at a time
+                matches = [(mms_id, match_bib(bibs[mms_id], index) if mms_id in bibs else None)
+                           for mms_id in ids]
+            yield from matches
             done = reached
             if progress is not None:
                 progress(done, total if total is not None else max(done, heading.total))
