@@ -12,6 +12,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from alma.client import AlmaClient
+from alma.config import SettingError
 from bot.case_notifier import SlackCaseNotifier
 from bot.listeners import register_listeners
 from bot.listeners.answering import listener_failed
@@ -20,6 +21,7 @@ from bot.scheduler import Scheduler
 from bot.slack_client import PacedWebClient
 from bot.services import Member, Services
 from bot.slack_retries import retry_handlers
+from nzbot.adopt import kept_unowned, start_up_problem, unowned_rows
 from nzbot.cases import Cases
 from nzbot.linkjobs import LinkJobs
 from nzbot.settings import BotSettings
@@ -54,6 +56,14 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
     client = PacedWebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL,
                             retry_handlers=retry_handlers())
     store = Store(settings.db_path)
+    codes = tuple(i.code for i in settings.institutions)
+    unowned = unowned_rows(store, codes)
+    problem = start_up_problem(unowned, codes, settings.db_path)
+    if problem:  # rows from before consortium mode: their cases would silently stop moving
+        store.close()
+        raise SettingError(problem)
+    for line in kept_unowned(unowned, settings.db_path):
+        log.warning("%s", line)
     members = {}
     # consortium mode: one client of the NZ's own API for all members (one pace, one quota)
     nz = (AlmaClient(replace(settings.alma, api_key=settings.alma.nz_api_key, nz_api_key=""))

@@ -13,6 +13,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from alma.errors import AlmaError
 from bot.services import Member, Services
+from nzbot.linkjobs import watching_key
 from nzbot.store import now
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ class Scheduler:
             code = member.institution.code
             # Runs in Alma's UI are reported from the moment nzbot first watched, not before.
             self.watching_since[code] = datetime.fromisoformat(
-                member.store.remembered(_watching_key(code), now()))
+                member.store.remembered(watching_key(code), now()))
             suffix = f":{code}" if code else ""
             self.scheduler.add_job(member.link_jobs.tick, "interval",
                                    seconds=settings.poll_seconds, id=f"link_jobs{suffix}",
@@ -48,7 +49,7 @@ class Scheduler:
         try:
             since = member.link_jobs.discover_ui_runs(self.watching_since[code])
             if since != self.watching_since[code]:  # moves forward: each round costs the same
-                member.store.remember(_watching_key(code), since.isoformat())
+                member.store.remember(watching_key(code), since.isoformat())
                 self.watching_since[code] = since
         except AlmaError as exc:  # Alma down or quota low: the next round tries again
             member.link_jobs.blocked.failed("watching Alma for link jobs", exc)
@@ -59,8 +60,3 @@ class Scheduler:
     def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
-
-
-def _watching_key(code: str) -> str:
-    """Each member's own (the implicit institution keeps the key it always had)."""
-    return f"watching_since:{code}" if code else "watching_since"

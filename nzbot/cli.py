@@ -49,6 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = commands.add_parser("run", help="run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
     run.set_defaults(handler=run_bot)
 
+    adopt = commands.add_parser("adopt", help="give the link jobs and cases of the single-institution set-up "
+                                "(or of an old code) to a member institution of NZBOT_CONFIG")
+    adopt.add_argument("code", metavar="CODE", help="the member's code in NZBOT_CONFIG")
+    adopt.add_argument("--from", dest="from_code", default="", metavar="OLD",
+                       help="the code the rows have now (default: the single-institution set-up's)")
+    adopt.set_defaults(handler=run_adopt)
+
     demo = commands.add_parser("demo", help="play the bot through on this computer: a local Alma and Slack, no keys")
     demo.add_argument("--out", metavar="PATH", default="nzbot-demo.html",
                       help="where to write the HTML transcript (default nzbot-demo.html)")
@@ -123,6 +130,26 @@ def run_bot(args: argparse.Namespace) -> int:
             server.serve_forever()
     finally:
         bot.stop()
+    return 0
+
+
+def run_adopt(args: argparse.Namespace) -> int:
+    from nzbot.adopt import adopt, owner_name
+    from nzbot.settings import BotSettings
+    from nzbot.store import Store
+
+    settings = BotSettings.from_env()
+    members = {i.code: i for i in settings.institutions if not i.implicit}
+    store = Store(settings.db_path)
+    try:
+        moved = adopt(store, args.code, tuple(members), args.from_code)
+    finally:
+        store.close()
+    source = owner_name(args.from_code)
+    if not moved:
+        print(f"nzbot: NZBOT_DB {settings.db_path} holds no rows of {source}: nothing was moved.")
+    else:
+        print(f"nzbot: gave {moved.described()} of {source} to {members[args.code].label}.")
     return 0
 
 

@@ -308,8 +308,10 @@ def check_quota(client: AlmaClient) -> Check:
 # -- the database ----------------------------------------------------------------------
 
 
-def check_database(path: str) -> Check:
-    """Opens the store (which runs the migrations), writes a row and deletes it."""
+def check_database(path: str, codes: tuple[str, ...]) -> list[Check]:
+    """Opens the store (which runs the migrations), writes a row and deletes it; then its
+    rows that no member in `codes` has (nzbot.adopt): a failure where start-up would stop."""
+    from nzbot.adopt import kept_unowned, start_up_problem, unowned_rows
     from nzbot.store import DatabaseUnwritable, Store
 
     name = "Database"
@@ -320,14 +322,18 @@ def check_database(path: str) -> Check:
         key = f"doctor:probe:{_secrets.token_hex(8)}"
         store.db.execute("INSERT INTO bot_state (key, value) VALUES (?, ?)", [key, "probe"])
         store.db.execute("DELETE FROM bot_state WHERE key = ?", [key])
+        unowned = unowned_rows(store, codes)
     except (sqlite3.Error, OSError, DatabaseUnwritable) as exc:
         reason = exc.reason if isinstance(exc, DatabaseUnwritable) else exc
-        return Check.failed(name, f"cannot write {shown} ({reason}): set NZBOT_DB to a file in a "
-                                  "directory the bot can write to.")
+        return [Check.failed(name, f"cannot write {shown} ({reason}): set NZBOT_DB to a file in a "
+                                   "directory the bot can write to.")]
     finally:
         if store is not None:
             store.close()
-    return Check.passed(name, f"{shown} is writable and its tables are up to date")
+    problem = start_up_problem(unowned, codes, shown)
+    return [Check.failed(name, problem) if problem else
+            Check.passed(name, f"{shown} is writable and its tables are up to date"),
+            *(Check.warning(name, line) for line in kept_unowned(unowned, shown))]
 
 
 # -- Slack -----------------------------------------------------------------------------
@@ -526,7 +532,8 @@ def run_checks(settings, *, emit: Callable[[Check], None] = lambda c: None,
         if needs("PM users", "NZBOT_PM_USERS", *slack_settings):
             for check in check_pm_users(slack, settings.pm_users, bot):
                 add(check)
-        add(check_database(settings.db_path))
+        for check in check_database(settings.db_path, tuple(i.code for i in settings.institutions)):
+            add(check)
         if alma_ok:
             add(check_quota(alma))
     finally:

@@ -61,6 +61,12 @@ def recheck_key(job_row_id: int) -> str:
     return f"recheck:{job_row_id}"
 
 
+def watching_key(code: str) -> str:
+    """Where a member's watch for runs started in Alma's UI records how far it has looked
+    (the implicit institution keeps the key it always had)."""
+    return f"watching_since:{code}" if code else "watching_since"
+
+
 def unreadable_key(job_row_id: int) -> str:
     """Where the re-check records the set's records whose MARC it cannot read (JSON list)."""
     return f"recheck_unreadable:{job_row_id}"

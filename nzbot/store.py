@@ -136,11 +136,15 @@ def m005_permalinks(db: sqlite_utils.Database) -> None:
     db["queue_messages"].add_column("permalink", str)
 
 
+# The tables whose rows each belong to one member institution (consortium mode).
+MEMBER_TABLES = ("link_jobs", "cases", "link_tokens", "audit")
+
+
 @migrations()
 def m_institutions(db: sqlite_utils.Database) -> None:
     # Consortium mode: each row belongs to one member institution (its code). Rows of a
     # single-institution database belong to the implicit one, code "".
-    for table in ("link_jobs", "cases", "link_tokens", "audit"):
+    for table in MEMBER_TABLES:
         db[table].add_column("institution", str, not_null_default="")
         db[table].create_index(["institution"])
     # Job and run ids are each IZ's own: two members may both have run 123 of job M85.
@@ -345,6 +349,31 @@ class _Database(sqlite_utils.Database):
 
 
 @dataclass(frozen=True)
+class MemberRows:
+    """How many rows of each member table one institution has."""
+
+    link_jobs: int = 0
+    cases: int = 0
+    link_tokens: int = 0
+    audit: int = 0
+
+    def __bool__(self) -> bool:
+        return any((self.link_jobs, self.cases, self.link_tokens, self.audit))
+
+    @property
+    def work(self) -> int:
+        """Rows something still acts on or lists (all but the audit lines)."""
+        return self.link_jobs + self.cases + self.link_tokens
+
+    def described(self) -> str:
+        """"3 link jobs, 41 cases and 212 audit lines" (nothing said of what is 0)."""
+        parts = [f"{n:,} {name if n != 1 else name[:-1]}" for n, name in (
+            (self.link_jobs, "link jobs"), (self.cases, "cases"), (self.link_tokens, "link tokens"),
+            (self.audit, "audit lines")) if n]
+        return " and ".join(filter(None, [", ".join(parts[:-1]), parts[-1]])) if parts else "nothing"
+
+
+@dataclass(frozen=True)
 class LinkToken:
     """The token route's temporary `035 $a <prefix><token>` on a chosen NZ record and an
     IZ record (nzbot/linkroute.py)."""
@@ -408,6 +437,21 @@ class Store:
     def _code(self) -> str:
         """The institution a new row belongs to."""
         return self.institution or ""
+
+    def rows_by_institution(self) -> dict[str, MemberRows]:
+        """Every institution code the member tables hold rows of (the whole store)."""
+        counts: dict[str, dict[str, int]] = {}
+        for table in MEMBER_TABLES:
+            for code, n in self.db.execute(f"SELECT institution, count(*) FROM {table} GROUP BY institution"):
+                counts.setdefault(code, {})[table] = n
+        return {code: MemberRows(**n) for code, n in sorted(counts.items())}
+
+    def move_rows(self, from_code: str, to_code: str) -> MemberRows:
+        """Gives every row of institution `from_code` to `to_code`, in the caller's
+        transaction; returns how many rows of each table moved."""
+        return MemberRows(**{table: self.db.execute(
+            f"UPDATE {table} SET institution = ? WHERE institution = ?", [to_code, from_code]).rowcount
+            for table in MEMBER_TABLES})
 
     @property
     def db(self) -> sqlite_utils.Database:

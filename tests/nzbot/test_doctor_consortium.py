@@ -78,3 +78,32 @@ def test_a_broken_file_is_named_and_no_member_is_checked(doctor):
                         "also claimed by 01SIM_UO; a channel belongs to one member.")
     assert "FAIL Institutions: not checked: fix NZBOT_CONFIG first (see above)." in lines
     assert not [line for line in lines if line.startswith("01SIM_") or "Alma API key" in line]
+
+
+def test_work_from_before_consortium_mode_fails_the_database_check_with_the_command_to_run(doctor):
+    from nzbot.store import Store
+
+    db = doctor.tmp_path / "nzbot.db"
+    Store(str(db)).add_link_job(set_id="1", set_name="before", set_size=1, requested_by="U1", channel="C1",
+                                state="running")  # written by the single-institution bot
+    doctor.stub.add_channel(OSU_REPORT, name="osu-nz", members=["UNZBOT001"])
+    code, lines, _ = doctor.run()
+    assert code == 1
+    database = [line for line in lines if line.split(":")[0].endswith("Database")]
+    assert database == [f"FAIL Database: NZBOT_DB {db} holds 1 link job from before consortium mode, of no "
+                        "member yet: give them to the member whose IZ they came from with "
+                        "`nzbot adopt CODE` (01SIM_UO, 01SIM_OSU), then start nzbot again."]
+
+
+def test_rows_of_a_code_no_longer_configured_are_a_warning(doctor):
+    from nzbot.store import Store
+
+    db = doctor.tmp_path / "nzbot.db"
+    Store(str(db)).for_institution("01SIM_GONE").audit("nzbot", "case_opened", "record 1", "open")
+    doctor.stub.add_channel(OSU_REPORT, name="osu-nz", members=["UNZBOT001"])
+    code, lines, _ = doctor.run()
+    assert code == 0, "\n".join(lines)
+    assert [line.split(":")[0] for line in lines if "Database" in line.split(":")[0]] == [
+        "ok   Database", "warn Database"]
+    assert ("holds 1 audit line of institution 01SIM_GONE, which is not a member here: they are kept, but "
+            "nothing acts on them (`nzbot adopt --from 01SIM_GONE CODE`") in "\n".join(lines)
