@@ -8,6 +8,7 @@ nzbot/states.py."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from math import ceil
 from typing import Any
 
@@ -248,11 +249,13 @@ def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], inst
 
 
 def home_view(rows: list[tuple[LinkJob | None, dict[str, int]]], failed: list[Case] = (),
-              failed_total: int = 0, stuck: list[LinkToken] = ()) -> dict[str, Any]:
+              failed_total: int = 0, stuck: list[LinkToken] = (),
+              member: Callable[[Case | LinkJob], str] = lambda row: "") -> dict[str, Any]:
     """views.publish's view for the Home tab: what needs the Program Manager's attention
     (failed links back to decide, temporary 035s left on NZ records), then the queue by
-    job, oldest first."""
-    attention = [decided_line(c) for c in failed]
+    job, oldest first. `member` names the institution of a case or job (consortium mode:
+    two members' sets may share a name)."""
+    attention = [f"{member(c)}: {decided_line(c)}" if member(c) else decided_line(c) for c in failed]
     if failed_total > len(failed):
         attention.append(f"\u2026and {plural(failed_total - len(failed), 'more failed case')}")
     attention += [truncate_to(f"NZ record `{mrkdwn(t.nz_mms_id)}` still carries `035 $a "
@@ -261,6 +264,7 @@ def home_view(rows: list[tuple[LinkJob | None, dict[str, int]]], failed: list[Ca
     if len(stuck) > ATTENTION_TOKENS:
         attention.append(f"\u2026and {plural(len(stuck) - ATTENTION_TOKENS, 'more temporary 035')}")
     entries = [{"name": job.set_name if job else "Sent from lookups",
+                "member": member(job) if job else "",
                 "when": slack_date(job.created_at) if job and job.created_at else "",
                 "states": _states_line(counts)} for job, counts in rows]
     waiting = sum(c.get(CaseState.OPEN, 0) + c.get(CaseState.FAILED, 0) for _, c in rows)

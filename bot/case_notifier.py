@@ -159,7 +159,7 @@ class SlackCaseNotifier:
                 for job, counts in self.queue.queue_by_job(UNSETTLED)]
         failed, failed_total = self.queue.newest_unsettled((CaseState.FAILED,), ATTENTION_SHOWN)
         self.client.views_publish(user_id=user, view=home_view(
-            rows, failed=failed, failed_total=failed_total, stuck=stuck_tokens(self.queue)))
+            rows, failed=failed, failed_total=failed_total, stuck=stuck_tokens(self.queue), member=self._label))
 
     def refresh_home(self) -> None:
         """Republishes the Program Managers' Home tabs when cases changed, at most once

@@ -192,3 +192,24 @@ def test_the_one_nz_key_is_one_client_for_every_member(two):
     assert uo.has_nz_key and uo._nz is osu._nz  # one pace limiter for the NZ's 25 calls/s
     nz_id = seed.NZ_RECORDS["unique"]
     assert uo.get_nz_bib(nz_id).mms_id == nz_id == osu.get_nz_bib(nz_id).mms_id
+
+
+def test_the_home_tab_names_each_members_job(two):
+    """Two members' sets may share a name: each job on the Program Manager's Home tab says
+    whose it is."""
+    from tests.bot.test_pm_queue import home_opened, published
+
+    uo_iz, osu_iz = seed.CASES["multi_three"], in_second(seed.CASES["multi_three"])
+    two.command(f"link {two.sim.state.make_set('New books', [uo_iz]).id}", user=UO_CATALOGER, channel=UO_CHANNEL)
+    two.command(f"link {two.osu.state.make_set('New books', [osu_iz]).id}", user=OSU_CATALOGER,
+                channel=OSU_CHANNEL)
+    two.wait(lambda: len(two.store.cases()) == 2, timeout=30, what="a case from each member")
+    seen = len(two.stub.calls("views.publish"))
+    assert home_opened(two).status_code == 200
+    view = two.wait(lambda: next((c.args["view"] for c in published(two, seen)
+                                  if block_text(c.args["view"]).count("New books") == 2), None),
+                    timeout=15, what="the Home tab with both jobs")
+    rows = [block_text(b) for b in view["blocks"] if "New books" in block_text(b)]
+    whose = sorted(("University of Oregon (01SIM_UO)" in row, "Oregon State University (01SIM_OSU)" in row)
+                   for row in rows)
+    assert whose == [(False, True), (True, False)], rows  # each row one member, each member once
