@@ -3,8 +3,8 @@
 A single-institution database keeps its link jobs, cases, link tokens and audit under the
 implicit institution (code ""). Moved to consortium mode (NZBOT_CONFIG), those rows would
 belong to no member: their open cases, tokens and unfinished jobs would silently stop
-moving. So start-up stops and names `nzbot adopt CODE`, which gives them
-to the member whose IZ they came from. The same command moves a member's rows when its
+moving. So start-up stops and names `nzbot adopt CODE`, which gives them to the member
+whose IZ they came from. The same command moves a member's rows when its
 code is corrected in NZBOT_CONFIG (`--from OLD`); rows of a code no longer configured
 (a member that left) only get a warning: they are history, and nothing can act on them.
 """
@@ -71,7 +71,10 @@ def kept_unowned(unowned: list[Unowned], db_path: str) -> list[str]:
 def adopt(store: Store, to_code: str, codes: tuple[str, ...], from_code: str = IMPLICIT) -> MemberRows:
     """Gives every row of `from_code` (by default the single-institution set-up's) to
     member `to_code`, in one transaction, with how far its watch for Alma UI runs got."""
-    if to_code not in codes or to_code == IMPLICIT:
+    if not codes:
+        raise BadInput("nzbot adopt gives rows to a member institution of NZBOT_CONFIG: set NZBOT_CONFIG "
+                       "first (consortium mode).")
+    if to_code not in codes:
         raise BadInput(f"{to_code!r} is not a member in NZBOT_CONFIG: give one of {', '.join(codes) or 'none'}.")
     if from_code == to_code:
         raise BadInput(f"The rows of {to_code} are already its own.")

@@ -191,3 +191,13 @@ def test_the_rows_of_the_single_institution_set_up_still_work_without_nzbot_conf
         assert [j.set_name for j in bot.services.store.link_jobs()] == ["x"]
     finally:
         bot.stop()
+
+
+def test_adopt_without_nzbot_config_says_what_it_is_for(zones, capsys, monkeypatch):
+    monkeypatch.delenv("NZBOT_CONFIG")
+    monkeypatch.setenv("ALMA_API_KEY", API_KEY)
+    monkeypatch.setenv("NZBOT_REPORT_CHANNEL", REPORT)
+    code, out, err = adopt(capsys, "01SIM_UO")
+    assert code == 2 and out == ""
+    assert err.strip() == ("nzbot: nzbot adopt gives rows to a member institution of NZBOT_CONFIG: set "
+                           "NZBOT_CONFIG first (consortium mode).")
