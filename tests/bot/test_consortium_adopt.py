@@ -19,20 +19,10 @@ from tests.bot.conftest import BOT_TOKEN, CATALOGER, PM, REPORT, SECRET, Harness
 from tests.bot.test_consortium import (OSU_CATALOGER, OSU_CHANNEL, UO_CATALOGER, UO_CHANNEL,
                                        ConsortiumHarness)
 from tests.conftest import API_KEY, settings_for
+from tests.nzbot.test_doctor_consortium import CONFIG as MEMBERS
 
-CONFIG = f"""
-[[institution]]
-code = "01SIM_UO"
-name = "University of Oregon"
-api_key_env = "ALMA_API_KEY_UO"
-channels = ["{UO_CHANNEL}"]
-
-[[institution]]
-code = "01SIM_OSU"
-name = "Oregon State University"
-api_key_env = "ALMA_API_KEY_OSU"
-channels = ["{OSU_CHANNEL}"]
-"""
+# the doctor's two members, with the channels of tests.bot.test_consortium
+CONFIG = MEMBERS.replace('"CREPORT01"', f'"{UO_CHANNEL}"').replace("{osu_report}", OSU_CHANNEL)
 
 
 @pytest.fixture
