@@ -29,6 +29,7 @@ from alma.errors import (
     JobStartUncertain,
     NotABibSet,
     NotSru,
+    RecordChanged,
     RecordNotFound,
     SetNameTaken,
     SetNotFound,
@@ -104,6 +105,7 @@ NOT_FOUND_CODES: dict[str, tuple[frozenset[str], type[AlmaRequestError], str]] =
         "There is no run {instance_id} of job {job_id} in Alma."),
 }
 SET_NAME_TAKEN = "402263"  # POST /conf/sets: "The set name already exists."
+RECORD_CHANGED = "4022034"  # PUT /bibs/{mms_id}: "A newer version of this record exists in the repository."
 MEMBER_ALREADY_IN_SET = "60115"  # POST /conf/sets/{set_id}: "A member ID is already in the set."
 
 
@@ -277,17 +279,29 @@ class AlmaClient:
         return bib_from_json(bibs[0]) if bibs else None
 
     def update_bib(self, mms_id: str, record: Record) -> Bib:
-        """Replaces the bib's MARC (Alma takes bib updates as XML only)."""
+        """Replaces the bib's MARC (Alma takes bib updates as XML only). Alma is asked to
+        refuse the save if the record was saved by anyone since `record` was read (its 005
+        is no longer the one stored): RecordChanged, and nobody's edit is overwritten."""
         mms_id = check_mms_id(mms_id)
         body = f"<bib>{record_to_xml(record)}</bib>"
+        # a record with no 005 has no version to compare: saved as before (unconfirmed what
+        # Alma's check would make of it)
+        params = {"stale_version_check": "true"} if record.get_fields("005") else None
         with missing("PUT", f"/bibs/{mms_id}"):
-            response = self.http.request(
-                "PUT",
-                self._url(f"/bibs/{mms_id}"),
-                xml_body=body,
-                accept="application/xml",
-                background=self.background,
-            )
+            try:
+                response = self.http.request(
+                    "PUT",
+                    self._url(f"/bibs/{mms_id}"),
+                    params=params,
+                    xml_body=body,
+                    accept="application/xml",
+                    background=self.background,
+                )
+            except AlmaRequestError as exc:
+                if exc.code != RECORD_CHANGED:
+                    raise
+                raise RecordChanged(f"Record {mms_id} was saved in Alma by someone else meanwhile.",
+                                    status=exc.status, code=exc.code, tracking_id=exc.tracking_id) from exc
         try:
             return bib_from_xml(response.text)
         except (ET.ParseError, ValueError):

@@ -112,6 +112,11 @@ class RecordNotFound(AlmaRequestError):
     """No bib record with that MMS ID."""
 
 
+class RecordChanged(AlmaRequestError):
+    """Alma refuses a save made from a copy of the record older than the one it holds
+    (4022034, with stale_version_check): someone saved the record in between."""
+
+
 class SetNotFound(AlmaRequestError):
     """No set with that id or name."""
 

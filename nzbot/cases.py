@@ -30,7 +30,8 @@ from typing import Protocol
 from sqlite_utils.db import NotFoundError
 
 from alma.client import AlmaClient, check_mms_id
-from alma.errors import AlmaBlocked, AlmaError, AlmaPermissionError, AlmaRequestError, BadInput, RecordNotFound, RecordUnreadable, quoted
+from alma.errors import (AlmaBlocked, AlmaError, AlmaPermissionError, AlmaRequestError, BadInput, RecordChanged,
+                         RecordNotFound, RecordUnreadable, quoted)
 from alma.matching import Verdict
 from alma.models import Bib
 from alma.preview import look_up
@@ -64,6 +65,10 @@ from nzbot.text import VERDICTS
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 50  # records per link-job run made from decisions
+# Rounds a record may keep being saved by someone else before each of nzbot's saves
+# (RecordChanged) before that is treated as Alma refusing the save: a cataloger's editing
+# ends; a version check that never passes would otherwise hold the case up for ever.
+CHANGED_ROUNDS = 10
 CASES_USER = "nzbot"
 
 
@@ -347,6 +352,8 @@ class Cases:
             self._fail(case, exc.message)
             return
         except AlmaRequestError as exc:  # the NZ key may read but not write, or Alma refuses this record
+            if isinstance(exc, RecordChanged) and self._being_edited(f"case {case.id}", exc):
+                return
             # Deciding again would meet the same refusal: the cataloger links it in the
             # Metadata Editor instead; the token comes off (remove_tokens), and the PM learns why.
             why = (" ALMA_NZ_API_KEY needs Bibs read/write in the network zone."
@@ -373,7 +380,8 @@ class Cases:
             except AlmaBlocked:
                 raise  # every token alike (the key's permission, the quota): said once
             except AlmaRequestError as exc:  # Alma refuses this record: say where it stays; the others go on
-                self._token_stuck(token, exc)
+                if not (isinstance(exc, RecordChanged) and self._being_edited(f"token {token.id}", exc)):
+                    self._token_stuck(token, exc)
                 continue
             if not gone:
                 log.warning("case %s: token %s is still on NZ record %s", case.id, token.token, token.nz_mms_id)
@@ -382,6 +390,9 @@ class Cases:
                 take_token_off_iz(self.background, token.iz_mms_id, token.token)
             except RecordNotFound:
                 pass
+            except RecordChanged as exc:  # the NZ record is clean; the IZ record's turn comes again
+                self._being_edited(f"token {token.id}", exc)
+                continue
             if self.store.move_link_token(token.id, TokenState.REMOVING, TokenState.REMOVED):
                 self.store.audit(CASES_USER, "token_removed", f"NZ record {token.nz_mms_id}", TokenState.REMOVED,
                                  f"{token.token}, checked gone")
@@ -400,6 +411,15 @@ class Cases:
             self.notifier.tell_pm(case, what, token)
         except Exception:  # Slack down: the case's message and the Home tab still say it
             log.exception("case %s: could not tell the Program Manager (%s)", case.id, what)
+
+    def _being_edited(self, what: str, exc: RecordChanged) -> bool:
+        """True while a record saved by someone else before each of nzbot's saves may
+        still be waited for (the next round tries again), for CHANGED_ROUNDS rounds."""
+        key = f"record_changed:{what}"
+        rounds = int(self.store.recall(key) or 0) + 1
+        self.store.remember(key, str(rounds))
+        log.warning("%s: %s (round %d of %d)", what, exc, rounds, CHANGED_ROUNDS)
+        return rounds < CHANGED_ROUNDS
 
     def _token_stuck(self, token: LinkToken, exc: AlmaError) -> None:
         """The case's message says, once, which NZ record keeps the token and why: the

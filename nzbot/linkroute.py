@@ -38,11 +38,14 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Callable
 
-from pymarc import Field, Subfield
+from pymarc import Field, Record, Subfield
 
 from alma.client import AlmaClient
+from alma.errors import RecordChanged
 from alma.marc import control_number
+from alma.models import Bib
 from nzbot.states import Decision, Route, RouteKind
 
 DEFAULT_TOKEN_PREFIX = "(NZBOT)"
@@ -92,46 +95,74 @@ def carries_035(record, value: str) -> bool:
         v.strip() for f in record.get_fields("035") for v in f.get_subfields("a")}
 
 
+# A record someone saved meanwhile is read, changed and saved again, this many times in all.
+SAVE_TRIES = 3
+
+
+def edit_record(read: Callable[[], Bib], save: Callable[[Record], Bib],
+                change: Callable[[Bib], Record | None]) -> Bib | None:
+    """Reads a record, changes it and saves it, Alma refusing the save if anyone saved the
+    record after it was read (RecordChanged): then it is read and changed again, so an edit
+    a cataloger saved meanwhile in the Metadata Editor is kept, never overwritten. `change`
+    gives the record to save, or None when there is nothing to change. Returns what Alma
+    saved, or None when nothing was."""
+    for attempt in range(1, SAVE_TRIES + 1):
+        record = change(read())
+        if record is None:
+            return None
+        try:
+            return save(record)
+        except RecordChanged:
+            if attempt == SAVE_TRIES:
+                raise
+    return None
+
+
 def put_token_on_nz(client: AlmaClient, nz_mms_id: str, token: str) -> bool:
     """Adds the token's 035 to the chosen NZ record (NZ key), once; True when the NZ record
     as Alma answers carries it (NZ normalisation rules might change it: unconfirmed)."""
-    record = client.get_nz_bib(nz_mms_id).marc()
-    if carries_035(record, token):
-        return True
-    record.add_ordered_field(_field_035(token))
-    return carries_035(client.update_nz_bib(nz_mms_id, record).record, token)
+    saved = edit_record(lambda: client.get_nz_bib(nz_mms_id), lambda r: client.update_nz_bib(nz_mms_id, r),
+                        lambda bib: _with_035(bib.marc(), token))
+    return saved is None or carries_035(saved.record, token)
 
 
 def take_token_off_nz(client: AlmaClient, nz_mms_id: str, token: str) -> bool:
     """Removes the token's 035 from the NZ record and reads the record back: True when
     it is gone."""
-    record = client.get_nz_bib(nz_mms_id).marc()
-    if carries_035(record, token):
-        _drop_035(record, token)
-        client.update_nz_bib(nz_mms_id, record)
-        record = client.get_nz_bib(nz_mms_id).marc()
-    return not carries_035(record, token)
+    if edit_record(lambda: client.get_nz_bib(nz_mms_id), lambda r: client.update_nz_bib(nz_mms_id, r),
+                   lambda bib: _without_035(bib.marc(), token)) is None:
+        return True  # it was not there
+    return not carries_035(client.get_nz_bib(nz_mms_id).marc(), token)
 
 
 def take_token_off_iz(client: AlmaClient, iz_mms_id: str, token: str) -> None:
     """Removes the token from an IZ record that did not link (a linked one shows the NZ
     record's content, from which the token is gone)."""
-    bib = client.get_bib(iz_mms_id)
-    if bib.linked_nz_mms_id or not carries_035(bib.record, token):
-        return
-    record = bib.marc()
-    _drop_035(record, token)
-    client.update_bib(iz_mms_id, record)
+    edit_record(lambda: client.get_bib(iz_mms_id), lambda r: client.update_bib(iz_mms_id, r),
+                lambda bib: None if bib.linked_nz_mms_id or not carries_035(bib.record, token)
+                else _without_035(bib.marc(), token))
 
 
 def _field_035(value: str) -> Field:
     return Field(tag="035", indicators=[" ", " "], subfields=[Subfield("a", value)])
 
 
-def _drop_035(record, value: str) -> None:
+def _with_035(record: Record, value: str) -> Record | None:
+    """The record with a `035 $a value` added; None when it carries one already."""
+    if carries_035(record, value):
+        return None
+    record.add_ordered_field(_field_035(value))
+    return record
+
+
+def _without_035(record: Record, value: str) -> Record | None:
+    """The record without its `035 $a value` fields; None when it carries none."""
+    if not carries_035(record, value):
+        return None
     for field in record.get_fields("035"):
         if value in (v.strip() for v in field.get_subfields("a")):
             record.remove_field(field)
+    return record
 
 
 def identifying_values(client: AlmaClient, nz_mms_id: str) -> list[str]:
@@ -152,10 +183,7 @@ def give_identifier(client: AlmaClient, iz_mms_id: str, route: Route) -> None:
     """Adds the route's 035 to the IZ record, once (safe to repeat after a crash)."""
     if route.kind not in (RouteKind.OTHER_SYSTEM, RouteKind.TOKEN) or not route.identifier:
         return
-    bib = client.get_bib(iz_mms_id)
-    record = bib.marc()  # a clear "can't be read" for broken MARC
-    if carries_035(record, route.identifier):
-        return
-    record.add_ordered_field(_field_035(route.identifier))
-    client.update_bib(iz_mms_id, record)
+    # bib.marc(): a clear "can't be read" for broken MARC
+    edit_record(lambda: client.get_bib(iz_mms_id), lambda r: client.update_bib(iz_mms_id, r),
+                lambda bib: _with_035(bib.marc(), route.identifier))
 

@@ -27,6 +27,7 @@ BIBS_GENERAL_ERROR = "401652"  # "General Error - An error has occurred while pr
 MMS_ID_NOT_VALID = "402203"  # GET/PUT /bibs/{mms_id}: "Input parameters mmsId X is not valid."
 MMS_ID_NOT_NUMERIC = "402204"  # "Input parameters mmsId X is not numeric."
 CATALOGER_LEVEL_TOO_LOW = "4022041"  # PUT /bibs/{mms_id}: "Cannot update this record due to insufficient cataloger level privileges."
+NEWER_VERSION_EXISTS = "4022034"  # PUT /bibs/{mms_id}: "A newer version of this record exists in the repository."
 MMS_ID_LIST_NOT_VALID = "402203"  # GET /bibs: "Input parameter mmsId list is not valid." (>100 ids)
 JSON_NOT_SUPPORTED = "60105"  # PUT/POST /bibs/{mms_id}: "JSON is not supported for this API."
 # sets

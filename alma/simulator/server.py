@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qsl, urlsplit
 
-from pymarc import Field
+from pymarc import Field, Subfield
 
 from . import payloads as P
 from . import sru
@@ -54,6 +54,9 @@ class Faults:
     # higher cataloger level than the API's user (bibs.json, PUT /bibs/{mms_id}, 400).
     # A record open in the Metadata Editor is saved anyway: override_lock defaults to true.
     refuse_put: set[str] = field(default_factory=set)
+    # Records that someone saves in the Metadata Editor just before nzbot's next save of
+    # them (once each): a 500 note is added and the 005 moves on, as any save does.
+    saved_meanwhile: set[str] = field(default_factory=set)
 
 
 class AlmaAnswer(Exception):
@@ -617,12 +620,51 @@ def _put_nz_bib(sim: Simulator, req: Request):
     nz = _nz_bib(sim, req.match["mms_id"])
     incoming = _xml_body_record(req)
     with sim.state.lock:
+        if nz.mms_id in sim.faults.saved_meanwhile:
+            sim.faults.saved_meanwhile.discard(nz.mms_id)
+            sim.state.set_nz_marc(nz.mms_id, _edited_meanwhile(sim, nz.marc))
+        _check_version(req, sim.state.nz[nz.mms_id].marc, incoming)
         for f in incoming.get_fields("001"):
             incoming.remove_field(f)
         incoming.add_ordered_field(Field(tag="001", data=nz.mms_id))
-        sim.state.set_nz_marc(nz.mms_id, Marc.from_record(incoming))
+        sim.state.set_nz_marc(nz.mms_id, _stamped(sim, incoming))
         obj = P.bib_json(sim.state, _as_bib(sim.state.nz[nz.mms_id]), sim.base_url)
     return 200, P.bib_xml(obj), "xml"
+
+
+# Alma's 005 is the date and time of the record's latest save (yyyymmddhhmmss.f); PUT
+# /bibs/{mms_id} with stale_version_check=true refuses a record whose 005 is not the one
+# stored, 400 4022034 "A newer version of this record exists in the repository."
+# (bibs.json, PUT /bibs/{mms_id}: the parameter and the error): so a save made from a copy
+# read before someone else's save cannot overwrite it.
+def _check_version(req: Request, stored: Marc, incoming) -> None:
+    if req.params.get("stale_version_check", "false").lower() != "true":
+        return
+    if _version(stored.record()) != _version(incoming):
+        raise bad(P.NEWER_VERSION_EXISTS, "A newer version of this record exists in the repository.")
+
+
+def _version(record) -> str:
+    return next((f.data for f in record.get_fields("005")), "")
+
+
+def _stamped(sim: Simulator, record) -> Marc:
+    """The record as saved: its 005 says when (each save a later one than the last)."""
+    for f in record.get_fields("005"):
+        record.remove_field(f)
+    record.add_ordered_field(Field(tag="005", data=sim.state.next_version()))
+    return Marc.from_record(record)
+
+
+def _edited_meanwhile(sim: Simulator, stored: Marc) -> Marc:
+    """A cataloger's save in the Metadata Editor: a note added (Faults.saved_meanwhile)."""
+    record = stored.record()
+    record.add_ordered_field(Field(tag="500", indicators=[" ", " "],
+                                   subfields=[Subfield("a", EDITED_MEANWHILE)]))
+    return _stamped(sim, record)
+
+
+EDITED_MEANWHILE = "Note added in the Metadata Editor while nzbot was editing the record."
 
 
 def _xml_body_record(req: Request):
@@ -649,12 +691,17 @@ def put_bib(sim: Simulator, req: Request):
     incoming = _xml_body_record(req)
     with sim.state.lock:
         if bib.linked_nz_id:
-            bib.marc = replace_local_fields(bib.marc, incoming)  # the NZ part is not ours
+            # the NZ part is not ours (and its 005 is the NZ's: no version check is played here)
+            bib.marc = replace_local_fields(bib.marc, incoming)
         else:
+            if bib.mms_id in sim.faults.saved_meanwhile:
+                sim.faults.saved_meanwhile.discard(bib.mms_id)
+                bib.marc = _edited_meanwhile(sim, bib.marc)
+            _check_version(req, bib.marc, incoming)
             for f in incoming.get_fields("001"):
                 incoming.remove_field(f)
             incoming.add_ordered_field(Field(tag="001", data=bib.mms_id))
-            bib.marc = Marc.from_record(incoming)
+            bib.marc = _stamped(sim, incoming)
         obj = P.bib_json(sim.state, bib, sim.base_url)
     return 200, P.bib_xml(obj), "xml"  # bib updates are XML in and out
 

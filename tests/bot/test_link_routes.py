@@ -469,3 +469,78 @@ def test_a_merge_also_settles_a_case_of_that_oclc_number_waiting_for_its_catalog
     harness.wait(lambda: any(m.get("thread_ts") == job.message_ts and twin in block_text(m)
                              and "linked and verified" in block_text(m)
                              for m in harness.stub.messages(REPORT)), what="the cataloger's thread told")
+
+
+def test_a_record_saved_in_the_metadata_editor_meanwhile_keeps_that_edit(harness):
+    """Someone saves the chosen NZ record, then the IZ record, just before nzbot saves each
+    with its token: Alma refuses nzbot's saves made from the older copies (4022034), nzbot
+    reads each record again and saves it again; both edits survive, the case links and the
+    token comes off."""
+    from alma.simulator.server import EDITED_MEANWHILE
+
+    with_nz_key(harness).start()
+    iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    harness.sim.faults.saved_meanwhile.update({chosen, iz})
+    click(harness, f"{action_ids.LINK_CANDIDATE}:2", f"{case.id}:{chosen}")
+    assert state_of(harness, case.id, "linked", "failed").state == "linked", harness.store.case(case.id).note
+    (token,) = harness.store.link_tokens(case_id=case.id)
+    harness.wait(lambda: harness.store.link_token(token.id).state == "removed", what="the token off")
+    assert harness.sim.faults.saved_meanwhile == set()  # both edits happened before nzbot's saves
+    with harness.sim.state.lock:
+        nz_marc = harness.sim.state.nz[chosen].marc.xml
+        iz_local = harness.sim.state.iz[iz].marc.xml
+    assert EDITED_MEANWHILE in nz_marc and token.token not in nz_marc
+    assert EDITED_MEANWHILE in iz_local  # the IZ record's own copy, under the link
+    assert tokens_in_nz(harness.sim) == []
+
+
+class SavedBeforeEverySave(set):
+    """Faults.saved_meanwhile for records someone saves before every one of nzbot's saves
+    (the simulator discards a record once it has been saved meanwhile: never here)."""
+
+    def discard(self, value) -> None:
+        pass
+
+
+def test_a_record_saved_meanwhile_again_and_again_keeps_the_decision_until_it_is_left_alone(harness):
+    """Someone saves the chosen NZ record before every one of nzbot's saves: each round
+    tries SAVE_TRIES times, the decision stays recorded (no hand-off, no token on the NZ
+    record), and once the record is left alone the pick links."""
+    from nzbot import linkroute
+
+    with_nz_key(harness).start()
+    iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    harness.sim.faults.saved_meanwhile = SavedBeforeEverySave({chosen})
+    puts = "PUT /almaws/v1/bibs/{mms_id}"
+    before = harness.sim.calls[puts]
+    click(harness, f"{action_ids.LINK_CANDIDATE}:2", f"{case.id}:{chosen}")
+    harness.wait(lambda: harness.sim.calls[puts] - before >= 2 * linkroute.SAVE_TRIES, what="two rounds of tries")
+    kept = harness.store.case(case.id)
+    assert kept.state == "deciding" and kept.chosen_nz_mms_id == chosen and not handoffs(harness)
+    assert tokens_in_nz(harness.sim) == []
+    harness.sim.faults.saved_meanwhile = set()
+    assert state_of(harness, case.id, "linked", "failed").state == "linked"
+    assert harness.sim.state.linked_nz_id_of(iz) == chosen
+
+
+def test_a_record_that_never_stops_changing_is_handed_to_the_cataloger_in_the_end(harness, monkeypatch):
+    """A version check that never passes (someone saving before every save, or Alma's 005
+    not what it compares) is, after CHANGED_ROUNDS rounds, a refusal like any other."""
+    from nzbot import cases as cases_module
+
+    monkeypatch.setattr(cases_module, "CHANGED_ROUNDS", 2)
+    with_nz_key(harness).start()
+    iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    harness.sim.faults.saved_meanwhile = SavedBeforeEverySave({chosen})
+    click(harness, f"{action_ids.LINK_CANDIDATE}:2", f"{case.id}:{chosen}")
+    handed = harness.wait(lambda: handoffs(harness), what="the hand-off")
+    assert len(handed) == 1
+    note = harness.store.case(case.id).note
+    assert f"NZ record {chosen}" in note and "saved in Alma by someone else meanwhile" in note
+    assert tokens_in_nz(harness.sim) == []

@@ -124,3 +124,54 @@ def _with_035(marc, value):
     record = marc.record()
     record.add_ordered_field(datafield("035", "  ", "a", value))
     return Marc.from_record(record)
+
+
+def _with_005(body: bytes, version: str) -> bytes:
+    return body.replace(b"<record>", f'<record><controlfield tag="005">{version}</controlfield>'.encode(), 1)
+
+
+def _version_of(api: Api, mms_id: str) -> str:
+    import re
+    anies = api.get(f"/bibs/{mms_id}").json()["anies"][0]
+    return re.search(r'<controlfield tag="005">([^<]*)</controlfield>', anies).group(1)
+
+
+def _error_code(r) -> str:
+    import re
+    return re.search(r"<errorCode>([^<]+)</errorCode>", r.text).group(1) if r.text.lstrip().startswith("<") \
+        else r.json()["errorList"]["error"][0]["errorCode"]
+
+
+def test_a_save_from_an_older_copy_is_refused_when_the_version_is_checked(sim):
+    """bibs.json, PUT /bibs/{mms_id}: stale_version_check=true and a 005 not the stored one
+    is 400 4022034; each save moves the 005 on; without the check, the older copy wins."""
+    nz_id = seed.NZ_RECORDS["multi_b"]
+    nz = Api(sim, key=NZ_KEY)
+    body = (b'<bib><record><leader>01234nam a2200385 i 4500</leader>'
+            b'<datafield ind1="1" ind2="0" tag="245"><subfield code="a">Birds.</subfield></datafield>'
+            b'</record></bib>')
+    read = _version_of(nz, nz_id)
+    saved = nz.http.put(nz.url(f"/bibs/{nz_id}"), params={"stale_version_check": "true"},
+                        data=_with_005(body, read), headers={"Content-Type": "application/xml"}, timeout=10)
+    assert saved.status_code == 200
+    now = _version_of(nz, nz_id)
+    assert now > read and len(now) == len("20240105120000.0")
+    stale = nz.http.put(nz.url(f"/bibs/{nz_id}"), params={"stale_version_check": "true"},
+                        data=_with_005(body.replace(b"Birds.", b"Fish."), read),
+                        headers={"Content-Type": "application/xml"}, timeout=10)
+    assert stale.status_code == 400 and _error_code(stale) == "4022034"
+    assert "Birds." in nz.get(f"/bibs/{nz_id}").json()["anies"][0]  # nothing saved
+    unchecked = _put(nz, nz_id, _with_005(body.replace(b"Birds.", b"Fish."), read))
+    assert unchecked.status_code == 200 and _version_of(nz, nz_id) > now
+
+
+def test_the_iz_checks_the_version_of_an_unlinked_record_too(sim):
+    iz_id = seed.CASES["no_match"]
+    iz = Api(sim)
+    record = iz.get(f"/bibs/{iz_id}").json()["anies"][0]
+    body = f"<bib>{record[record.index('<record'):]}</bib>".encode()
+    sim.faults.saved_meanwhile.add(iz_id)  # a cataloger saves it first
+    r = iz.http.put(iz.url(f"/bibs/{iz_id}"), params={"stale_version_check": "true"}, data=body,
+                    headers={"Content-Type": "application/xml"}, timeout=10)
+    assert r.status_code == 400 and _error_code(r) == "4022034"
+    assert "Note added in the Metadata Editor" in iz.get(f"/bibs/{iz_id}").json()["anies"][0]
