@@ -65,11 +65,16 @@ from nzbot.text import VERDICTS
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 50  # records per link-job run made from decisions
+CASES_USER = "nzbot"
 # Rounds a record may keep being saved by someone else before each of nzbot's saves
 # (RecordChanged) before that is treated as Alma refusing the save: a cataloger's editing
 # ends; a version check that never passes would otherwise hold the case up for ever.
 CHANGED_ROUNDS = 10
-CASES_USER = "nzbot"
+
+
+def _edited_key(what: str) -> str:
+    """Where the rounds a case's or token's record has kept changing are counted."""
+    return f"record_changed:{what}"
 
 
 class NotProgramManager(Exception):
@@ -361,6 +366,7 @@ class Cases:
             self._start_linking(case, Route(RouteKind.MANUAL),
                                 note=f"Alma refused to put the temporary 035 {token.token} on {record}: {exc}{why}")
             return
+        self.store.forget(_edited_key(f"case {case.id}"))  # a later decision waits afresh
         self._start_linking(case, _token_route(token))
 
     def remove_tokens(self) -> None:
@@ -393,6 +399,7 @@ class Cases:
             except RecordChanged as exc:  # the NZ record is clean; the IZ record's turn comes again
                 self._being_edited(f"token {token.id}", exc)
                 continue
+            self.store.forget(_edited_key(f"token {token.id}"))
             if self.store.move_link_token(token.id, TokenState.REMOVING, TokenState.REMOVED):
                 self.store.audit(CASES_USER, "token_removed", f"NZ record {token.nz_mms_id}", TokenState.REMOVED,
                                  f"{token.token}, checked gone")
@@ -415,7 +422,7 @@ class Cases:
     def _being_edited(self, what: str, exc: RecordChanged) -> bool:
         """True while a record saved by someone else before each of nzbot's saves may
         still be waited for (the next round tries again), for CHANGED_ROUNDS rounds."""
-        key = f"record_changed:{what}"
+        key = _edited_key(what)
         rounds = int(self.store.recall(key) or 0) + 1
         self.store.remember(key, str(rounds))
         log.warning("%s: %s (round %d of %d)", what, exc, rounds, CHANGED_ROUNDS)
