@@ -152,6 +152,17 @@ def m_institutions(db: sqlite_utils.Database) -> None:
     db["link_jobs"].create_index(["institution", "job_id", "instance_id"], unique=True)
 
 
+@migrations()
+def m_institution_state(db: sqlite_utils.Database) -> None:
+    # A member's reads filter on its institution and, mostly, a state ("its deciding cases").
+    # With an index on institution alone SQLite walks all of the member's rows for them
+    # (110,000 cases: 12 ms a query, ~85 ms of CPU a round when idle); one index on both
+    # answers in 0.05 ms, and still serves reads on the institution alone.
+    for table in ("link_jobs", "cases", "link_tokens"):
+        db.execute(f"DROP INDEX IF EXISTS idx_{table}_institution")
+        db[table].create_index(["institution", "state"])
+
+
 # Columns holding JSON: lists and dicts given for them are stored as JSON text.
 JSON_COLUMNS = frozenset({"counters", "alerts", "candidates", "iz_card", "merged"})
 

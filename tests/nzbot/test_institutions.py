@@ -115,12 +115,13 @@ def test_an_existing_database_is_migrated_its_rows_belong_to_the_implicit_instit
     # as a database from before consortium mode: no institution column, the migration not applied
     conn = sqlite3.connect(path)
     for table in ("link_jobs", "cases", "link_tokens", "audit"):
-        conn.execute(f"DROP INDEX idx_{table}_institution")
+        conn.execute(f"DROP INDEX IF EXISTS idx_{table}_institution")
+        conn.execute(f"DROP INDEX IF EXISTS idx_{table}_institution_state")
     conn.execute("DROP INDEX idx_link_jobs_institution_job_id_instance_id")
     for table in ("link_jobs", "cases", "link_tokens", "audit"):
         conn.execute(f"ALTER TABLE {table} DROP COLUMN institution")
     conn.execute("CREATE UNIQUE INDEX idx_link_jobs_job_id_instance_id ON link_jobs (job_id, instance_id)")
-    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm_institutions'")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name IN ('m_institutions', 'm_institution_state')")
     conn.commit()
     conn.close()
     store = Store(path)
@@ -134,3 +135,13 @@ def test_an_existing_database_is_migrated_its_rows_belong_to_the_implicit_instit
     assert uo.link_job_for_instance("M85", "123").set_id == "2"
     assert store.for_institution("").link_job_for_instance("M85", "123").set_id == "1"
     assert [j.institution for j in store.link_jobs()] == ["", "01ALLIANCE_UO"]
+
+
+def test_a_members_reads_by_state_use_one_index_on_both(tmp_path):
+    """Not the index on institution alone, with which SQLite walks every row of the member
+    to find its few deciding cases (the idle bot over 110,000 cases: bench/linkflow.py)."""
+    store = Store(str(tmp_path / "nzbot.db")).for_institution("01ALLIANCE_UO")
+    for table, where in (("cases", "state IN (?)"), ("link_jobs", "state IN (?)"), ("link_tokens", "state IN (?)")):
+        sql, args = store._mine(where, ["deciding"])
+        plan = " ".join(row[-1] for row in store.db.execute(f"EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE {sql}", args))
+        assert f"USING INDEX idx_{table}_institution_state (institution=? AND state=?)" in plan, plan
