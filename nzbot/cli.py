@@ -107,6 +107,7 @@ def run_bot(args: argparse.Namespace) -> int:
             from slack_sdk.errors import SlackApiError
 
             from bot.socket_mode import SocketModeHandler  # why not Bolt's own: see there
+            from nzbot.doctor import APP_TOKEN_HINT
 
             print("nzbot: connecting to Slack in Socket Mode", file=sys.stderr)
             handler = SocketModeHandler(bot.app, settings.app_token)
@@ -114,9 +115,8 @@ def run_bot(args: argparse.Namespace) -> int:
                 handler.start()
             except SlackApiError as exc:
                 handler.close()
-                print(f"nzbot: Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): give the "
-                      "app-level token (xapp-…) with connections:write, from Basic Information > "
-                      "App-Level Tokens.", file=sys.stderr)
+                print(f"nzbot: Slack refused SLACK_APP_TOKEN ({exc.response.get('error')}): {APP_TOKEN_HINT}.",
+                      file=sys.stderr)
                 return 2
             except OSError as exc:  # Slack unreachable: nothing to do but say so
                 handler.close()

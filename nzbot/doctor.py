@@ -397,6 +397,27 @@ def check_slack_token(client, api_url: str | None = None) -> tuple[Check, SlackI
     return Check.passed(name, f"team {who.team} ({who.team_id}), bot user @{who.user} ({who.user_id})"), who
 
 
+APP_TOKEN_HINT = ("give the app-level token (xapp-…) with connections:write, from Basic Information > "
+                  "App-Level Tokens")
+
+
+def check_app_token(app_token: str, api_url: str | None = None) -> Check:
+    """Socket Mode (SLACK_APP_TOKEN): Slack gives the token a connection URL, which is left
+    unused (it expires), so nothing is connected."""
+    from slack_sdk.errors import SlackApiError
+
+    name = "Slack app token"
+    client = slack_client(app_token, api_url)
+    try:
+        client.apps_connections_open(app_token=app_token)
+    except SlackApiError as exc:
+        return Check.failed(name, f"Slack refused SLACK_APP_TOKEN ({_slack_error(exc)}): {APP_TOKEN_HINT}.")
+    except Exception as exc:
+        hint = " (check SLACK_API_URL and the network)" if _is_network_error(exc) else ""
+        return Check.failed(name, f"could not ask {host_of(api_url or client.base_url)}: {_slack_error(exc)}{hint}.")
+    return Check.passed(name, "Slack opens Socket Mode connections for it")
+
+
 def check_report_channel(client, channel: str, bot: SlackIdentity | None) -> Check:
     from slack_sdk.errors import SlackApiError
 
@@ -522,6 +543,8 @@ def run_checks(settings, *, emit: Callable[[Check], None] = lambda c: None,
         if needs("Slack token", *slack_settings):
             token, bot = check_slack_token(slack, settings.slack_api_url)
             add(token)
+        if settings.app_token and needs("Slack app token", "SLACK_APP_TOKEN", "SLACK_API_URL"):
+            add(check_app_token(settings.app_token, settings.slack_api_url))
         if consortium:
             slack_ok = not any(broken.failed(n) for n in slack_settings)
             for member in settings.members:

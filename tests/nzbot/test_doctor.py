@@ -274,6 +274,38 @@ def test_bad_slack_token(doctor):
     assert line_for(lines, "Alma API key").startswith("ok")
 
 
+@pytest.fixture
+def socket_mode(doctor):
+    from nzbot.demo.local_slack import SocketModeSlack
+
+    side = SocketModeSlack(doctor.stub, app_token="xapp-1-A0NZBOT-123-valid").start()
+    try:
+        yield side
+    finally:
+        side.stop()
+
+
+def test_socket_modes_app_token_is_checked_and_nothing_is_connected(doctor, socket_mode):
+    doctor.set(SLACK_APP_TOKEN="xapp-1-A0NZBOT-123-valid")
+    code, lines, everything = doctor.run()
+    assert code == 0, "\n".join(lines)
+    assert line_for(lines, "Slack app token") == "ok   Slack app token: Slack opens Socket Mode connections for it"
+    assert len(doctor.stub.calls("apps.connections.open")) == 1
+    assert socket_mode.connections() == []  # the URL was asked for, never opened
+    assert "xapp-1-A0NZBOT-123-valid" not in everything
+
+
+def test_an_app_token_slack_refuses_fails_with_where_to_find_the_right_one(doctor, socket_mode):
+    doctor.set(SLACK_APP_TOKEN="xapp-1-A0NZBOT-999-revoked")
+    code, lines, everything = doctor.run()
+    assert code == 1
+    assert line_for(lines, "Slack app token") == (
+        "FAIL Slack app token: Slack refused SLACK_APP_TOKEN (invalid_auth): give the app-level token "
+        "(xapp-…) with connections:write, from Basic Information > App-Level Tokens.")
+    assert line_for(lines, "Slack token").startswith("ok")  # the bot token is another matter
+    assert "xapp-1-A0NZBOT-999-revoked" not in everything
+
+
 def test_unreachable_slack(doctor, closed_port):
     doctor.set(SLACK_API_URL=f"http://127.0.0.1:{closed_port}/api/")
     code, lines, _ = doctor.run()
