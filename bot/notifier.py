@@ -22,6 +22,8 @@ from nzbot.store import LinkJob, Store, now
 log = logging.getLogger(__name__)
 
 REPORT_EVENT = "nzbot_job_report"
+CASES_FOUND_EVENT = "nzbot_cases_found"  # the re-check's count of cases, in the job's thread
+UNREADABLE_EVENT = "nzbot_unreadable_found"  # the records the re-check could not read
 START_EVENT = "nzbot_link_job"
 # How far back a message whose posting was interrupted is looked for: the newest
 # HISTORY_PAGES x HISTORY_PAGE messages of the channel (it was posted just before).
@@ -133,16 +135,19 @@ class SlackNotifier:
         return response["ts"]
 
     def cases_found(self, job: LinkJob, case_ids: list[int]) -> None:
-        self.client.chat_postMessage(
-            channel=self.channel, thread_ts=self._thread_of(job),
-            **cases_found_message(len(case_ids)).as_kwargs(),
-        )
+        self._said_once(job, CASES_FOUND_EVENT, **cases_found_message(len(case_ids)).as_kwargs())
 
     def unreadable_found(self, job: LinkJob, mms_ids: list[str]) -> None:
-        self.client.chat_postMessage(
-            channel=self.channel, thread_ts=self._thread_of(job),
-            **unreadable_found_message(mms_ids).as_kwargs(),
-        )
+        self._said_once(job, UNREADABLE_EVENT, **unreadable_found_message(mms_ids).as_kwargs())
+
+    def _said_once(self, job: LinkJob, event: str, **message) -> str:
+        """One reply of its kind in the job's thread (at the top level when the start
+        message is gone): a re-check tried again after a dropped answer never says it twice."""
+        intent, metadata = f"posting:{event}:{job.id}", {"event_type": event, "event_payload": {"link_job": job.id}}
+        thread = self._thread_of(job)
+        if thread is None:
+            return post_once(self.client, self.store, intent, self.channel, metadata, **message)
+        return reply_once(self.client, self.store, intent, self.channel, thread, metadata, **message)
 
     def recheck_failed(self, job: LinkJob, tries: int, reason: str) -> None:
         self.client.chat_postMessage(

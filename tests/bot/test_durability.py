@@ -13,6 +13,7 @@ then hold back or drop the answer), and real `nzbot run` processes killed with S
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sqlite3
@@ -138,6 +139,23 @@ def test_a_failing_recheck_is_tried_a_bounded_number_of_times_and_said_once_in_t
     assert "3 tries" in block_text(said[0]) and f"/nz preview {job.set_id}" in block_text(said[0])
     assert tries == link_jobs.recheck_tries  # one read of the set per try, not one per round
     assert [r["action"] for r in harness.store.audit_rows()].count("recheck_failed") == 1
+
+
+def test_a_cases_found_reply_whose_answer_was_lost_is_not_said_twice(harness):
+    """Slack stores the re-check's "cases found" reply, then the connection drops: the
+    re-check is tried again and finds its reply in the thread, so the thread says it once."""
+    harness.start()
+    harness.bot.services.link_jobs.recheck_wait_seconds = 0.3
+    harness.stub.drop_answers("chat.postMessage", lambda args: "multi-match" in json.dumps(args.get("blocks"))
+                              and "Each went to the Program Manager" in json.dumps(args.get("blocks")))
+    harness.command(f"link {seed.SETS['link_test']}")
+    job = harness.wait(lambda: next((j for j in harness.store.link_jobs() if j.reconciled), None), timeout=30,
+                       what="the job re-checked")
+    found = [m for m in harness.stub.messages(REPORT)
+             if m.get("thread_ts") == job.message_ts and "Each went to the Program Manager" in block_text(m)]
+    assert len(found) == 1, [block_text(m) for m in found]
+    assert harness.stub.calls("conversations.replies")  # looked for before saying it again
+    assert [r["action"] for r in harness.store.audit_rows()].count("recheck_failed") == 0
 
 
 # -- 4. kill -9 between Slack storing a message and nzbot recording it ----------------
