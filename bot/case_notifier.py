@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from slack_sdk import WebClient
+from sqlite_utils.db import NotFoundError
 
 from bot.case_messages import (case_handoff_message, case_message, case_outcome_message, home_view,
                                 pm_notice_message, queue_message, review_message)
@@ -26,6 +27,8 @@ ATTENTION_SHOWN = 5  # failed cases named on the Home tab (the count says how ma
 
 HANDOFF_EVENT = "nzbot_case_handoff"
 PM_NOTICE_EVENT = "nzbot_pm_notice"
+OUTCOME_EVENT = "nzbot_case_outcome"  # how a case ended, in the thread of its link job
+OUTCOME_INTENT = "case_outcome:"  # bot_state: case_outcome:<case>:<state>:<updated_at>
 
 
 def _decided_key(channel: str, ts: str) -> str:
@@ -174,12 +177,30 @@ class SlackCaseNotifier:
             self.publish_home(user)
 
     def case_settled(self, case: Case, revealed_by: LinkJob | None) -> None:
+        """How the case ended, in the thread of the job that revealed it: posted once (found
+        again by its metadata), and sent again by resend_outcomes if Slack did not take it."""
         if revealed_by is None or not revealed_by.message_ts:
             return  # sent from a lookup: the PM's message is the record
-        self.client.chat_postMessage(
-            channel=self.report_channel, thread_ts=revealed_by.message_ts,
-            **case_outcome_message(case).as_kwargs(),
-        )
+        metadata = {"event_type": OUTCOME_EVENT, "event_payload": {"case": case.id, "at": case.updated_at}}
+        reply_once(self.client, self.store, _outcome_intent(case), self.report_channel, revealed_by.message_ts,
+                   metadata, **case_outcome_message(case).as_kwargs())
+
+    def resend_outcomes(self) -> None:
+        """This member's case outcomes whose reply did not get through (Slack down, a dropped
+        connection): sent now. One whose case has moved on since is dropped: its new outcome
+        has its own reply."""
+        for key in self.store.unposted(OUTCOME_INTENT):
+            try:
+                case = self.store.whole().case(int(key.split(":")[1]))
+            except (NotFoundError, ValueError, IndexError):
+                self.store.forget(key)
+                continue
+            if case.institution != self.institution.code:
+                continue  # another member's: its own notifier sends it
+            if _outcome_intent(case) != key:
+                self.store.forget(key)
+                continue
+            self.case_settled(case, self.store.link_job(case.link_job) if case.link_job else None)
 
     def hand_off(self, case: Case, revealed_by: LinkJob | None) -> str | None:
         """The cataloger's steps, in the revealing job's thread (found again there by its
@@ -247,3 +268,8 @@ class SlackCaseNotifier:
             channel = self.client.conversations_open(users=user)["channel"]["id"]
             self.store.remember(key, channel)
         return channel
+
+
+def _outcome_intent(case: Case) -> str:
+    """One outcome reply per settlement: a case failed, decided again and linked has two."""
+    return f"{OUTCOME_INTENT}{case.id}:{case.state}:{case.updated_at}"

@@ -96,6 +96,9 @@ class CaseNotifier(Protocol):
     def case_settled(self, case: Case, revealed_by: LinkJob | None) -> None:
         """Tells the thread of the job that revealed the case how it ended."""
 
+    def resend_outcomes(self) -> None:
+        """Sends again the case outcomes Slack did not take (down, a dropped connection)."""
+
     def queue_ready(self, job: LinkJob, counts: dict[str, int]) -> None:
         """A job's re-check is over: the Program Manager(s) get one message for its cases."""
 
@@ -215,7 +218,7 @@ class Cases:
             run_round(log, "cases", (self.deliver, self.route_decided, self.watch_merges,
                                      self.batch_into_link_jobs, self.verify_linking,
                                      self.remove_tokens, self.deliver_hand_offs,
-                                     self.notifier.refresh_home),
+                                     self.notifier.resend_outcomes, self.notifier.refresh_home),
                       on_alma_error=self.link_jobs.blocked.failed)
         finally:
             self._advancing.release()
@@ -665,8 +668,8 @@ class Cases:
         job = self.store.link_job(case.link_job) if case.link_job else None
         try:
             self.notifier.case_settled(case, job)
-        except Exception:
-            log.exception("case %s: could not tell the job's thread", case.id)
+        except Exception:  # Slack down: resend_outcomes sends it in a later round
+            log.exception("case %s: could not tell the job's thread (it is sent again later)", case.id)
 
 
 def decisions_csv(store: Store) -> str:

@@ -519,6 +519,14 @@ class Store:
     def forget(self, key: str) -> None:
         self.db.execute("DELETE FROM bot_state WHERE key = ?", [key])
 
+    def unposted(self, prefix: str) -> list[str]:
+        """The keys beginning with `prefix` of messages meant to be posted once whose post
+        has not been seen through (bot.notifier.reply_once keeps "posted:<ts>" once it is)."""
+        # a range on the key (its primary-key index), not LIKE: the prefix may hold "_" or "%"
+        return [r[0] for r in self.db.execute(
+            "SELECT key FROM bot_state WHERE key >= ? AND key < ? AND value NOT LIKE 'posted:%' ORDER BY key",
+            [prefix, prefix + "\uffff"])]
+
     # -- audit --------------------------------------------------------------------------
 
     def audit(self, actor: str, action: str, subject: str, outcome: str, detail: str = "") -> None:

@@ -76,6 +76,7 @@ class _Failure:
     status: int
     retry_after: int | None
     remaining: int
+    predicate: Callable[[dict[str, Any]], bool] = lambda args: True  # which calls it fails
 
 
 @dataclass
@@ -308,8 +309,10 @@ class SlackStub:
         *,
         times: int = 1,
         retry_after: int | None = 1,
+        predicate: Callable[[dict[str, Any]], bool] = lambda args: True,
     ) -> None:
-        """Makes the next ``times`` calls of ``method`` fail with ``error``.
+        """Makes the next ``times`` calls of ``method`` (whose args match ``predicate``)
+        fail with ``error``; nothing of theirs is stored.
 
         ``status`` defaults to 429 for ``ratelimited`` (with a ``Retry-After`` header) and
         200 otherwise (Slack's usual ``{"ok": false, "error": ...}``).
@@ -318,7 +321,7 @@ class SlackStub:
             status = 429 if error == "ratelimited" else 200
         with self._lock:
             self._failures.setdefault(method, []).append(
-                _Failure(error, status, retry_after if status == 429 else None, times)
+                _Failure(error, status, retry_after if status == 429 else None, times, predicate)
             )
 
     def enforce_rate_limit(self, posts_per_second: float = 1.0, burst: int = 3,
@@ -385,14 +388,14 @@ class SlackStub:
             self._calls.append(call)
             self._changed.notify_all()
 
-    def _take_failure(self, method: str) -> _Failure | None:
+    def _take_failure(self, method: str, args: dict[str, Any]) -> _Failure | None:
         queue = self._failures.get(method)
-        if not queue:
+        failure = next((f for f in queue or () if f.predicate(args)), None)
+        if failure is None:
             return None
-        failure = queue[0]
         failure.remaining -= 1
         if failure.remaining <= 0:
-            queue.pop(0)
+            queue.remove(failure)
         return failure
 
     def _handle_api(self, call: Call, auth_header: str | None) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -410,7 +413,7 @@ class SlackStub:
                 return 200, {"ok": False, "error": "not_authed"}, {}
             elif token not in self.tokens:
                 return 200, {"ok": False, "error": "invalid_auth"}, {}
-            failure = self._take_failure(call.method)
+            failure = self._take_failure(call.method, call.args)
             if failure is not None:
                 headers = {}
                 if failure.retry_after is not None:

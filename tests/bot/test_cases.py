@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import threading
 import time
+
+import pytest
 
 from alma.simulator import seed
 from bot import action_ids
@@ -428,3 +431,39 @@ def test_a_hand_off_posted_but_not_recorded_is_found_again_not_posted_twice(harn
     harness.wait(lambda: all(harness.store.case(c.id).handoff_ts for c in (case, other)), what="found again")
     assert {c.id: harness.store.case(c.id).handoff_ts for c in (case, other)} == posted
     assert len(handoffs(harness)) == 2
+
+
+def _outcome_post(args) -> bool:
+    return bool(args.get("thread_ts")) and "linked and verified" in json.dumps(args.get("blocks"))
+
+
+def _outcomes(harness, job):
+    return [m for m in harness.stub.messages(REPORT)
+            if m.get("thread_ts") == job.message_ts and "linked and verified" in block_text(m)]
+
+
+@pytest.mark.parametrize("trouble", ["refused", "answer_lost"])
+def test_a_case_outcome_slack_did_not_take_is_sent_again_once(harness, trouble):
+    """The outcome reply in the job's thread: Slack refuses it (nothing stored), or stores it
+    and the connection drops (the answer lost). Either way a later round sees to it, and
+    the thread says it once."""
+    harness.start()
+    iz = seed.CASES["multi_three"]
+    link_set(harness, iz)
+    case = case_for(harness, iz)
+    if trouble == "refused":
+        harness.stub.fail_next("chat.postMessage", "internal_error", predicate=_outcome_post)
+    else:
+        harness.stub.drop_answers("chat.postMessage", _outcome_post)
+    click(harness, LINK, f"{case.id}:{seed.NZ_RECORDS['multi_three_a']}")
+    state_of(harness, case.id, "linked")
+    job = harness.store.link_job(case.link_job)
+    harness.wait(lambda: _outcomes(harness, job), what="the outcome in the job's thread")
+    time.sleep(1.0)  # five more rounds: nothing said twice
+    assert len(_outcomes(harness, job)) == 1
+    posts = [c for c in harness.stub.calls("chat.postMessage") if _outcome_post(c.args)]
+    if trouble == "refused":
+        assert len(posts) == 2  # refused, then sent again
+    else:  # stored the first time: found in the thread by its metadata, not posted again
+        assert len(posts) == 1 and harness.stub.calls("conversations.replies")
+    assert harness.store.unposted("case_outcome:") == []

@@ -80,5 +80,6 @@ def test_a_refused_call_waits_retry_after_and_one_warning_covers_the_stretch(stu
     assert len(stub.calls("chat.postMessage")) == 3 and len(stub.calls("chat.update")) == 2
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "rate-limiting" in r.message]
     assert len(warnings) == 1 and "Retry-After 1" in warnings[0].message
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # this client's records (the test's thread): an earlier test's bot, stopping, may log meanwhile
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.thread == threading.get_ident()]
     assert client.throttle.refused == 3
