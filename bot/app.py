@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -30,16 +32,29 @@ from nzbot.store import Store
 log = logging.getLogger(__name__)
 
 
+# How long stop() lets work already running end (a slow Alma call has its own timeout).
+STOP_GRACE_SECONDS = 5.0
+
+
 @dataclass
 class Bot:
     app: App
     services: Services
     scheduler: Scheduler
 
-    def stop(self) -> None:
+    def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """Stops the rounds, drops work not begun, and gives work already running (an answer
+        on its way to a cataloger) up to `grace_seconds` to end before Alma's connections close."""
         self.scheduler.stop()
-        for member in self.services.members.values():
-            member.workers.shutdown(wait=False, cancel_futures=True)
+        members = list(self.services.members.values())
+        waits = [threading.Thread(target=m.workers.shutdown, kwargs={"wait": True, "cancel_futures": True},
+                                  daemon=True, name="nzbot-stop") for m in members]
+        for wait in waits:
+            wait.start()
+        deadline = time.monotonic() + grace_seconds
+        for wait in waits:
+            wait.join(max(0.0, deadline - time.monotonic()))
+        for member in members:
             member.alma.close()
 
 
