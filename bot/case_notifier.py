@@ -6,6 +6,7 @@ updated in place as cases move, and a reply in the thread of the job that reveal
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta, timezone
 
 from slack_sdk import WebClient
 from sqlite_utils.db import NotFoundError
@@ -28,7 +29,7 @@ ATTENTION_SHOWN = 5  # failed cases named on the Home tab (the count says how ma
 HANDOFF_EVENT = "nzbot_case_handoff"
 PM_NOTICE_EVENT = "nzbot_pm_notice"
 OUTCOME_EVENT = "nzbot_case_outcome"  # how a case ended, in the thread of its link job
-OUTCOME_INTENT = "case_outcome:"  # bot_state: case_outcome:<case>:<state>:<updated_at>
+OUTCOME_INTENT = "case_outcome:"  # bot_state: case_outcome:<case>:<state>:<decided_at>
 
 
 def _decided_key(channel: str, ts: str) -> str:
@@ -43,6 +44,7 @@ def waits_on_pm(case: Case) -> bool:
 
 
 class SlackCaseNotifier:
+    resend_after_seconds = 60.0  # an outcome reply not seen through this long is sent again
     def __init__(self, client: WebClient, store: Store, settings: BotSettings,
                  institution: Institution | None = None, home_owner: "SlackCaseNotifier | None" = None) -> None:
         self.client = client
@@ -181,7 +183,8 @@ class SlackCaseNotifier:
         again by its metadata), and sent again by resend_outcomes if Slack did not take it."""
         if revealed_by is None or not revealed_by.message_ts:
             return  # sent from a lookup: the PM's message is the record
-        metadata = {"event_type": OUTCOME_EVENT, "event_payload": {"case": case.id, "at": case.updated_at}}
+        metadata = {"event_type": OUTCOME_EVENT,
+                    "event_payload": {"case": case.id, "state": case.state, "decided": case.decided_at or ""}}
         reply_once(self.client, self.store, _outcome_intent(case), self.report_channel, revealed_by.message_ts,
                    metadata, **case_outcome_message(case).as_kwargs())
 
@@ -189,7 +192,9 @@ class SlackCaseNotifier:
         """This member's case outcomes whose reply did not get through (Slack down, a dropped
         connection): sent now. One whose case has moved on since is dropped: its new outcome
         has its own reply."""
-        for key in self.store.unposted(OUTCOME_INTENT):
+        # a reply being posted right now (a Program Manager's click) is not one to send again
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.resend_after_seconds)
+        for key in self.store.unposted(OUTCOME_INTENT, before=cutoff):
             try:
                 case = self.store.whole().case(int(key.split(":")[1]))
             except (NotFoundError, ValueError, IndexError):
@@ -271,5 +276,6 @@ class SlackCaseNotifier:
 
 
 def _outcome_intent(case: Case) -> str:
-    """One outcome reply per settlement: a case failed, decided again and linked has two."""
-    return f"{OUTCOME_INTENT}{case.id}:{case.state}:{case.updated_at}"
+    """One outcome reply per settlement: a case failed, decided again and linked has two
+    (a note added later, the token taken off, is the same settlement)."""
+    return f"{OUTCOME_INTENT}{case.id}:{case.state}:{case.decided_at or ''}"

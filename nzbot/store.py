@@ -519,13 +519,14 @@ class Store:
     def forget(self, key: str) -> None:
         self.db.execute("DELETE FROM bot_state WHERE key = ?", [key])
 
-    def unposted(self, prefix: str) -> list[str]:
-        """The keys beginning with `prefix` of messages meant to be posted once whose post
-        has not been seen through (bot.notifier.reply_once keeps "posted:<ts>" once it is)."""
+    def unposted(self, prefix: str, before: datetime) -> list[str]:
+        """The keys beginning with `prefix` of messages meant to be posted once whose post,
+        begun before `before`, has not been seen through (bot.notifier.reply_once records
+        when it begins, and "posted:<ts>" once it is)."""
         # a range on the key (its primary-key index), not LIKE: the prefix may hold "_" or "%"
         return [r[0] for r in self.db.execute(
-            "SELECT key FROM bot_state WHERE key >= ? AND key < ? AND value NOT LIKE 'posted:%' ORDER BY key",
-            [prefix, prefix + "\uffff"])]
+            "SELECT key FROM bot_state WHERE key >= ? AND key < ? AND value NOT LIKE 'posted:%' AND value < ?"
+            " ORDER BY key", [prefix, prefix + "\uffff", before.isoformat(timespec="seconds")])]
 
     # -- audit --------------------------------------------------------------------------
 

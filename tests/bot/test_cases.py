@@ -9,6 +9,7 @@ import io
 import json
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -448,6 +449,7 @@ def test_a_case_outcome_slack_did_not_take_is_sent_again_once(harness, trouble):
     and the connection drops (the answer lost). Either way a later round sees to it, and
     the thread says it once."""
     harness.start()
+    harness.bot.services.cases.notifier.resend_after_seconds = 0.5  # 60 s in the bot
     iz = seed.CASES["multi_three"]
     link_set(harness, iz)
     case = case_for(harness, iz)
@@ -466,4 +468,4 @@ def test_a_case_outcome_slack_did_not_take_is_sent_again_once(harness, trouble):
         assert len(posts) == 2  # refused, then sent again
     else:  # stored the first time: found in the thread by its metadata, not posted again
         assert len(posts) == 1 and harness.stub.calls("conversations.replies")
-    assert harness.store.unposted("case_outcome:") == []
+    assert harness.store.unposted("case_outcome:", before=datetime.now(timezone.utc) + timedelta(days=1)) == []
