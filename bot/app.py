@@ -92,7 +92,7 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
             cases=Cases(view, alma, link_jobs, SlackCaseNotifier(
                 client, view, settings, institution, home_owner=next(iter(members.values())).cases.notifier
                 if members else None),
-                        settings.pm_users, batch_seconds=settings.case_batch_seconds,
+                        batch_seconds=settings.case_batch_seconds,
                         token_prefix=settings.link_token_prefix),
             # each member its own: one member's slow Alma never holds another's commands up
             workers=ThreadPoolExecutor(max_workers=8 if len(settings.institutions) == 1 else 4,

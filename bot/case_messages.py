@@ -187,6 +187,15 @@ def pm_notice_message(case: Case, what: PmNotice, token: LinkToken | None = None
     return message
 
 
+def home_elsewhere_view(members) -> dict[str, Any]:
+    """views.publish's view for the Home tab of someone who is not the Program Manager:
+    the queue (every member's cases) is not theirs to see; which channel is whose instead."""
+    message = render("home_elsewhere", members=[
+        {"name": m.name, "channel_links": ", ".join(f"<#{c}>" for c in (m.channels or (m.report_channel,))[:5])}
+        for m in members])
+    return {"type": "home", "blocks": message.blocks}
+
+
 def not_pm_message(pm_users: tuple[str, ...]) -> Message:
     """Ephemeral, for someone other than the Program Manager who clicks a case button."""
     users = tuple(pm_users)

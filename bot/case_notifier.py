@@ -14,6 +14,7 @@ from sqlite_utils.db import NotFoundError
 from bot.case_messages import (case_handoff_message, case_message, case_outcome_message, home_view,
                                 pm_notice_message, queue_message, review_message)
 from bot.notifier import find_posted, post_once, reply_once, tagged
+from nzbot.access import EVERY_MEMBER
 from nzbot.cases import stuck_tokens
 from nzbot.institutions import Institution
 from nzbot.states import DECIDABLE, UNSETTLED, CaseState, Decision, PmNotice
@@ -76,7 +77,7 @@ class SlackCaseNotifier:
             elif is_queue:  # still the case to show: with the queue's line and "Next case"
                 job = self.store.link_job(link_job) if link_job is not None else None
                 self.client.chat_update(channel=channel, ts=ts, **review_message(
-                    case, job, self.store.case_counts(link_job), self._label(case)).as_kwargs())
+                    case, job, self.store.case_counts(link_job, scope=EVERY_MEMBER), self._label(case)).as_kwargs())
             else:
                 self.client.chat_update(channel=channel, ts=ts, **message)
         if case.state not in DECIDABLE:  # its line, in the queue message it was decided in
@@ -113,7 +114,7 @@ class SlackCaseNotifier:
 
     def _offer_review(self, link_job: int) -> None:
         """The job's queue messages not showing a case offer "Review cases" again."""
-        job, counts = self.store.link_job(link_job), self.store.case_counts(link_job)
+        job, counts = self.store.link_job(link_job), self.store.case_counts(link_job, scope=EVERY_MEMBER)
         for channel, ts in self.store.queue_messages_of(link_job):
             if not self.store.shows_a_case(channel, ts):
                 self.client.chat_update(channel=channel, ts=ts, **queue_message(job, counts, self._label(job)).as_kwargs())
@@ -127,13 +128,13 @@ class SlackCaseNotifier:
         job = self.queue.link_job(link_job) if link_job is not None else None
         if ts is None:
             channel = self._dm(user) if user else self._recipients()[0]
-            ts = self.client.chat_postMessage(channel=channel, **queue_message(job, self.queue.case_counts(link_job), self._label(job)).as_kwargs())["ts"]
+            ts = self.client.chat_postMessage(channel=channel, **queue_message(job, self.queue.case_counts(link_job, scope=EVERY_MEMBER), self._label(job)).as_kwargs())["ts"]
             self.queue.add_queue_message(link_job, channel, ts)
         if decided is not None:
             self.store.remember(_decided_key(channel, ts), str(decided.id))
         elif self.store.recall(_decided_key(channel, ts)) is not None:
             self.store.forget(_decided_key(channel, ts))
-        counts = self.queue.case_counts(link_job)
+        counts = self.queue.case_counts(link_job, scope=EVERY_MEMBER)
         case = self.queue.next_case_to_review(link_job)
         if case is None:
             self.client.chat_update(channel=channel, ts=ts, **queue_message(
@@ -149,7 +150,7 @@ class SlackCaseNotifier:
         date, and the case it shows (if any) as it is."""
         _, link_job = self.queue.queue_message(channel, ts)
         job = self.queue.link_job(link_job) if link_job is not None else None
-        counts = self.queue.case_counts(link_job)
+        counts = self.queue.case_counts(link_job, scope=EVERY_MEMBER)
         current = self.queue.case_shown_in(channel, ts)
         if current is None:
             message = queue_message(job, counts, self._label(job), decided=decided)
@@ -161,8 +162,8 @@ class SlackCaseNotifier:
     def publish_home(self, user: str) -> None:
         """The Home tab: open cases by job, oldest first, and "Review next"."""
         rows = [(self.queue.link_job(job) if job is not None else None, counts)
-                for job, counts in self.queue.queue_by_job(UNSETTLED)]
-        failed, failed_total = self.queue.newest_unsettled((CaseState.FAILED,), ATTENTION_SHOWN)
+                for job, counts in self.queue.queue_by_job(UNSETTLED, scope=EVERY_MEMBER)]
+        failed, failed_total = self.queue.newest_unsettled((CaseState.FAILED,), ATTENTION_SHOWN, scope=EVERY_MEMBER)
         self.client.views_publish(user_id=user, view=home_view(
             rows, failed=failed, failed_total=failed_total, stuck=stuck_tokens(self.queue), member=self._label))
 

@@ -10,6 +10,7 @@ from typing import Callable
 from slack_sdk import WebClient
 
 from alma.client import AlmaClient
+from nzbot.access import Actor, Policy
 from nzbot.cases import Cases
 from nzbot.institutions import Institution
 from nzbot.linkjobs import LinkJobs
@@ -47,19 +48,23 @@ class Services:
     # first's, until for_member): what a listener sees once it knows the member.
     members: dict[str, Member] = field(default_factory=dict)
     institution: Institution | None = None
+    # Who may see and do what (nzbot/access.py): the one place that decides.
+    policy: Policy | None = None
+
+    def __post_init__(self) -> None:
+        if self.policy is None:
+            self.policy = Policy(self.settings.institutions, self.settings.pm_users, self.settings.pm_channel)
 
     def for_member(self, member: Member) -> "Services":
         """These services as one member sees them: its store view, Alma, jobs, cases, workers."""
         return replace(self, store=member.store, alma=member.alma, link_jobs=member.link_jobs,
                        cases=member.cases, workers=member.workers, institution=member.institution)
 
-    def member_for_channel(self, channel: str) -> Member | None:
-        """The member whose channel this is; in single-institution mode, the one member
-        wherever the command came from (as before consortium mode)."""
-        for member in self.members.values():
-            if member.institution.implicit or channel in member.institution.channels:
-                return member
-        return None
+    def for_actor(self, actor: Actor) -> "Services":
+        """These services as the actor's member sees them (unchanged when the actor is in no
+        member's channel: the Program Manager's place, where the scope is every member)."""
+        member = self.members.get(actor.member.code) if actor.member is not None else None
+        return self.for_member(member) if member is not None else self
 
     def member_of_case(self, case_id: object) -> "Services":
         """The services of the member a case belongs to (a Program Manager's button); these
@@ -70,12 +75,6 @@ class Services:
             return self
         member = self.members.get(code)
         return self.for_member(member) if member is not None else self
-
-    def pm_place(self, user: str, channel: str) -> bool:
-        """The Program Manager's DM with the bot, or the PM channel: where all members'
-        cases are listed."""
-        settings = self.settings
-        return channel == settings.pm_channel or (user in settings.pm_users and channel.startswith("D"))
 
     def later(self, work: Callable[[], None]) -> None:
         """Runs `work` after the ack; its failures are logged, never lost silently."""

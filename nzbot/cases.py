@@ -35,6 +35,7 @@ from alma.errors import (AlmaBlocked, AlmaError, AlmaPermissionError, AlmaReques
 from alma.matching import Verdict
 from alma.models import Bib
 from alma.preview import look_up
+from nzbot.access import EVERY_MEMBER, Scope
 from nzbot.linkjobs import LinkJobs
 from nzbot.linkroute import (
     DEFAULT_TOKEN_PREFIX,
@@ -77,10 +78,6 @@ def _edited_key(what: str) -> str:
     return f"record_changed:{what}"
 
 
-class NotProgramManager(Exception):
-    """Someone other than the Program Manager tried to decide a case."""
-
-
 class AlreadyDecided(Exception):
     """The case moved on before this click: someone decided it already."""
 
@@ -119,7 +116,7 @@ class CaseNotifier(Protocol):
 
 class Cases:
     def __init__(self, store: Store, alma: AlmaClient, link_jobs: LinkJobs, notifier: CaseNotifier,
-                 pm_users: tuple[str, ...], batch_seconds: float = 60.0,
+                 batch_seconds: float = 60.0,
                  token_prefix: str = DEFAULT_TOKEN_PREFIX) -> None:
         self.store = store
         self.link_jobs = link_jobs
@@ -129,7 +126,6 @@ class Cases:
         self.alma = alma
         self.background = alma.for_background()
         self.notifier = notifier
-        self.pm_users = pm_users
         self.token_prefix = token_prefix  # the token route's 035 prefix
         self._advancing = threading.Lock()
 
@@ -163,10 +159,8 @@ class Cases:
 
     def decide(self, case_id: int, user: str, decision: Decision | str, nz_mms_id: str | None = None) -> Case:
         """Records the Program Manager's decision: link, contribute, recheck or skip.
-        Refuses anyone else, a forged candidate, and a case already decided."""
-        if user not in self.pm_users:
-            self.store.audit(user, f"case_{decision}", f"case {case_id}", "refused: not the Program Manager")
-            raise NotProgramManager(user)
+        Refuses a forged candidate and a case already decided. (Who may decide is the
+        access policy's to say, before this is called: nzbot/access.py.)"""
         case = self.case(case_id)
         if decision not in tuple(Decision):
             raise BadInput(f"Unknown decision {decision!r}.")
@@ -197,10 +191,8 @@ class Cases:
 
     def review(self, user: str, channel: str | None, ts: str | None, link_job: int | None) -> None:
         """The Program Manager's "Review cases" (of a link job's row id, or None: of all):
-        the next case to decide replaces the queue message's content."""
-        if user not in self.pm_users:
-            self.store.audit(user, "case_review", f"job {link_job or 'all'}", "refused: not the Program Manager")
-            raise NotProgramManager(user)
+        the next case to decide replaces the queue message's content (the access policy
+        has checked that `user` is the Program Manager)."""
         if link_job is not None:
             try:
                 self.store.link_job(link_job)
@@ -230,7 +222,7 @@ class Cases:
         for case in self.store.undelivered_cases():
             self._show(case)
         for job in self.store.jobs_awaiting_queue_message():
-            self.notifier.queue_ready(job, self.store.case_counts(job.id))
+            self.notifier.queue_ready(job, self.store.case_counts(job.id, scope=EVERY_MEMBER))
 
     def route_decided(self) -> None:
         for case in self.store.cases(CaseState.DECIDING):
@@ -672,15 +664,15 @@ class Cases:
             log.exception("case %s: could not tell the job's thread (it is sent again later)", case.id)
 
 
-def decisions_csv(store: Store) -> str:
-    """Every case with its decision and the NZ duplicates it revealed: the Program
-    Manager's merge work list (kept record, duplicates)."""
+def decisions_csv(store: Store, scope: Scope) -> str:
+    """Every case of `scope`'s members with its decision and the NZ duplicates it revealed:
+    the Program Manager's merge work list (kept record, duplicates)."""
     out = io.StringIO()
-    write_decisions_csv(store, out)
+    write_decisions_csv(store, out, scope=scope)
     return out.getvalue()
 
 
-def write_decisions_csv(store: Store, out, limit: int | None = None) -> int:
+def write_decisions_csv(store: Store, out, limit: int | None = None, *, scope: Scope) -> int:
     """Writes decisions_csv's rows to `out` as they are read (memory stays flat however
     many cases); at most `limit` cases. Returns the number of cases written."""
     writer = csv.writer(out)
@@ -688,7 +680,7 @@ def write_decisions_csv(store: Store, out, limit: int | None = None) -> int:
     writer.writerow(["case", "iz_mms_id", "title", "state", "decision", "kept_nz_mms_id",
                      "duplicate_nz_mms_ids", "decided_by", "decided_at", "note", "merged_nz_mms_ids",
                      "institution"])
-    for case in store.iter_cases():
+    for case in store.iter_cases(scope=scope):
         if limit is not None and written >= limit:
             break
         written += 1

@@ -85,10 +85,12 @@ def run_simulator(args: argparse.Namespace) -> int:
 def run_cases(args: argparse.Namespace) -> int:
     import os
 
+    from nzbot.access import EVERY_MEMBER
     from nzbot.cases import write_decisions_csv
     from nzbot.store import Store
 
-    write_decisions_csv(Store(os.environ.get("NZBOT_DB", "").strip() or "nzbot.db"), sys.stdout)
+    write_decisions_csv(Store(os.environ.get("NZBOT_DB", "").strip() or "nzbot.db"), sys.stdout,
+                        scope=EVERY_MEMBER)  # whoever runs the CLI runs the bot: every member's
     return 0
 
 

@@ -20,6 +20,7 @@ from sqlite_utils import Migrations
 
 from alma.cards import RecordCard
 from alma.models import Counter
+from nzbot.access import Scope
 from nzbot.states import DECIDABLE, SETTLED, CaseState, Decision, JobState, Route, TokenState, check_move
 
 migrations = Migrations("nzbot")
@@ -444,6 +445,16 @@ class Store:
             return where, args
         return (f"({where}) AND institution = ?" if where else "institution = ?"), [*args, self.institution]
 
+    def _scoped(self, scope: Scope, where: str | None, args: list) -> tuple[str | None, list]:
+        """`where` narrowed to `scope` (and to this view's institution): the readers a
+        listener reaches take the scope as a required argument, so none can forget it."""
+        if not isinstance(scope, Scope):
+            raise TypeError(f"a Scope is required, not {scope!r}")
+        narrow, more = scope.where()
+        if narrow:
+            where, args = (f"({where}) AND {narrow}" if where else narrow), [*args, *more]
+        return self._mine(where, args)
+
     @property
     def _code(self) -> str:
         """The institution a new row belongs to."""
@@ -561,8 +572,8 @@ class Store:
         rows = self.db["link_jobs"].rows_where(*self._mine(where, list(states)), order_by="id", limit=limit)
         return [LinkJob.from_row(r) for r in rows]
 
-    def recent_link_jobs(self, limit: int = 10) -> list[LinkJob]:
-        rows = self.db["link_jobs"].rows_where(*self._mine(None, []), order_by="id desc", limit=limit)
+    def recent_link_jobs(self, limit: int = 10, *, scope: Scope) -> list[LinkJob]:
+        rows = self.db["link_jobs"].rows_where(*self._scoped(scope, None, []), order_by="id desc", limit=limit)
         return [LinkJob.from_row(r) for r in rows]
 
     def move_link_job(self, job_row_id: int, from_states: tuple[str, ...] | str, to_state: str, **values: Any) -> bool:
@@ -608,6 +619,16 @@ class Store:
     def case(self, case_id: int) -> Case:
         return Case.from_row(self.db["cases"].get(case_id))
 
+    def case_owner(self, case_id: int) -> str | None:
+        """The member institution a case belongs to; None when there is no such case."""
+        row = self.db.execute("SELECT institution FROM cases WHERE id = ?", [case_id]).fetchone()
+        return row[0] if row else None
+
+    def link_job_owner(self, job_row_id: int) -> str | None:
+        """The member institution a link job belongs to; None when there is no such job."""
+        row = self.db.execute("SELECT institution FROM link_jobs WHERE id = ?", [job_row_id]).fetchone()
+        return row[0] if row else None
+
     def cases_in_job(self, linking_job: int) -> list[Case]:
         return [Case.from_row(r) for r in self.db["cases"].rows_where(
             "linking_job = ?", [linking_job], order_by="id")]
@@ -648,11 +669,12 @@ class Store:
         self.db.execute("INSERT OR IGNORE INTO queue_messages (channel, ts, link_job, permalink)"
                         " VALUES (?, ?, ?, ?)", [channel, ts, link_job, permalink])
 
-    def newest_unsettled(self, states: tuple[str, ...], limit: int, offset: int = 0) -> tuple[list[Case], int]:
+    def newest_unsettled(self, states: tuple[str, ...], limit: int, offset: int = 0, *,
+                         scope: Scope) -> tuple[list[Case], int]:
         """The `limit` newest cases in `states` after the `offset` newest (a page of them),
-        and how many there are in all."""
+        and how many there are in all, of `scope`'s members."""
         marks = ", ".join("?" for _ in states)
-        where, args = self._mine(f"state IN ({marks})", list(states))
+        where, args = self._scoped(scope, f"state IN ({marks})", list(states))
         total = self.db.execute(f"SELECT count(*) FROM cases WHERE {where}", args).fetchone()[0]
         rows = self.db["cases"].rows_where(where, args, order_by="id desc", limit=limit, offset=offset)
         return [Case.from_row(r) for r in rows], total
@@ -669,9 +691,9 @@ class Store:
                 links[case_id] = row[0]
         return links
 
-    def iter_cases(self):
-        """Every case, oldest first, read as it is used (memory stays flat)."""
-        for row in self.db["cases"].rows_where(order_by="id"):
+    def iter_cases(self, *, scope: Scope):
+        """Every case of `scope`'s members, oldest first, read as it is used (memory stays flat)."""
+        for row in self.db["cases"].rows_where(*self._scoped(scope, None, []), order_by="id"):
             yield Case.from_row(row)
 
     def queue_message(self, channel: str, ts: str) -> tuple[bool, int | None]:
@@ -705,20 +727,22 @@ class Store:
             where, [*states, *([link_job] if link_job is not None else [])], order_by="id", limit=1))
         return Case.from_row(rows[0]) if rows else None
 
-    def case_counts(self, link_job: int | None = None) -> dict[str, int]:
-        """Cases by state, of one job or (None) of all."""
-        where, args = ("WHERE link_job = ?", [link_job]) if link_job is not None else ("", [])
+    def case_counts(self, link_job: int | None = None, *, scope: Scope) -> dict[str, int]:
+        """Cases by state, of one job or (None) of all of `scope`'s members."""
+        where, args = self._scoped(scope, "link_job = ?" if link_job is not None else None,
+                                   [link_job] if link_job is not None else [])
         return {state: n for state, n in self.db.execute(
-            f"SELECT state, count(*) FROM cases {where} GROUP BY state", args)}
+            f"SELECT state, count(*) FROM cases {'WHERE ' + where if where else ''} GROUP BY state", args)}
 
-    def queue_by_job(self, states: tuple[str, ...]) -> list[tuple[int | None, dict[str, int]]]:
+    def queue_by_job(self, states: tuple[str, ...], *, scope: Scope) -> list[tuple[int | None, dict[str, int]]]:
         """(link job, cases by state) for each job with cases in `states`, oldest job first
-        (cases sent from a lookup, with no job, first of all)."""
+        (cases sent from a lookup, with no job, first of all), of `scope`'s members."""
         marks = ", ".join("?" for _ in states)
+        where, args = self._scoped(scope, f"state IN ({marks})", list(states))
         by_job: dict[int | None, dict[str, int]] = {}
         for job, state, n in self.db.execute(
-                f"SELECT link_job, state, count(*) FROM cases WHERE state IN ({marks})"
-                " GROUP BY link_job, state ORDER BY link_job", list(states)):
+                f"SELECT link_job, state, count(*) FROM cases WHERE {where}"
+                " GROUP BY link_job, state ORDER BY link_job", args):
             by_job.setdefault(job, {})[state] = n
         return list(by_job.items())
 

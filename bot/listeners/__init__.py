@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.access import resolve_actor
 from bot.listeners import actions, commands, home
 from bot.services import Services
 
 
 def register_listeners(app: App, services: Services) -> None:
+    app.middleware(resolve_actor(services))  # who is asking, where: once per request
     commands.register(app, services)
     actions.register(app, services)
     home.register(app, services)

@@ -9,6 +9,7 @@ import io
 import json
 import threading
 import time
+from nzbot.access import EVERY_MEMBER
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -80,8 +81,8 @@ def test_someone_else_clicking_is_refused_and_nothing_changes(harness):
     assert refusal.args.get("response_type") == "ephemeral"
     time.sleep(0.5)
     assert harness.store.case(case.id).state == "open"
-    assert any(r["action"] == "case_link" and r["outcome"].startswith("refused")
-               for r in harness.store.audit_rows())
+    assert any(r["action"] == action_ids.LINK_CANDIDATE and r["actor"] == CATALOGER
+               and r["outcome"] == "refused: not the program manager" for r in harness.store.audit_rows())
 
 
 def test_the_pick_becomes_a_verified_link_and_the_message_says_so(harness):
@@ -368,7 +369,7 @@ def test_nz_cases_lists_open_cases_and_exports_decisions(harness):
     text = block_text(harness.response(csv_name).args)
     assert seed.NZ_RECORDS["multi_three_b"] in text
     from nzbot.cases import decisions_csv
-    rows = list(csv.DictReader(io.StringIO(decisions_csv(harness.store))))
+    rows = list(csv.DictReader(io.StringIO(decisions_csv(harness.store, EVERY_MEMBER))))
     row = next(r for r in rows if r["case"] == str(second.id))
     assert row["kept_nz_mms_id"] == seed.NZ_RECORDS["multi_three_b"]
     assert set(row["duplicate_nz_mms_ids"].split()) == {

@@ -11,6 +11,7 @@ import io
 
 import requests
 
+from nzbot.access import EVERY_MEMBER
 from alma.simulator import seed
 from bot import action_ids
 from nzbot.cases import decisions_csv
@@ -174,7 +175,7 @@ def test_the_merge_route_links_after_the_merge_and_settles_the_other_cases(harne
     settled = state_of(harness, other.id, "linked", "failed")
     assert settled.state == "linked", settled.note
     assert harness.sim.state.linked_nz_id_of(twin) == primary
-    rows = list(csv.DictReader(io.StringIO(decisions_csv(harness.store))))
+    rows = list(csv.DictReader(io.StringIO(decisions_csv(harness.store, EVERY_MEMBER))))
     row = next(r for r in rows if r["case"] == str(case.id))
     assert row["decision"] == "merge" and row["kept_nz_mms_id"] == primary
     assert row["merged_nz_mms_ids"] == duplicate

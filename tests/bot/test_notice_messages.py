@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from nzbot.access import EVERY_MEMBER
 from bot.case_messages import already_decided_message, case_sent_message, cases_csv_message
 from bot.messages import (
     cases_found_message,
@@ -92,7 +93,7 @@ def test_case_sent_and_already_decided(store):
 def test_the_csv_is_escaped_and_fits(store):
     for n in range(200):  # far more than one section holds
         store.open_case(f"99{n:012d}06391", HOSTILE + " ```", [{"mms_id": "1"}, {"mms_id": "2"}], None)
-    message = cases_csv_message(decisions_csv(store))
+    message = cases_csv_message(decisions_csv(store, EVERY_MEMBER))
     check_slack_rules(message)
     check_hostile_escaped(message)
     assert "200 cases" in all_text(message) and "nzbot cases csv" in all_text(message)

@@ -6,6 +6,7 @@ a reply in the thread of the job's queue message; the Home tab says what needs t
 
 from __future__ import annotations
 
+from nzbot.access import EVERY_MEMBER
 from alma.simulator import seed
 from bot import action_ids
 from bot.case_notifier import PM_NOTICE_EVENT
@@ -79,7 +80,7 @@ def test_a_failed_link_reaches_the_pm_once_with_its_buttons_and_is_back_in_the_q
     within_slack(notice)
     # back in the queue: the next to review, and counted as waiting again
     assert harness.store.next_case_to_review(case.link_job).id == case.id
-    assert harness.store.case_counts(case.link_job).get("failed") == 1
+    assert harness.store.case_counts(case.link_job, scope=EVERY_MEMBER).get("failed") == 1
     # told once: a retry, and a retry after a crash between Slack storing the reply and
     # nzbot recording it, find the reply instead of posting another
     notifier = harness.bot.services.cases.notifier

@@ -126,7 +126,7 @@ def workflow(tmp_path):
         store = Store(str(tmp_path / "nzbot.db"))
         notifier = RecordingNotifier(store=store)
         link_jobs = LinkJobs(store, alma, notifier)
-        cases = Cases(store, alma, link_jobs, notifier, (PM,), batch_seconds=0.0)
+        cases = Cases(store, alma, link_jobs, notifier, batch_seconds=0.0)
         yield Workflow(sim, store, notifier, link_jobs, cases)
         store.close()
         alma.close()

@@ -1,10 +1,12 @@
-"""Button clicks (block_actions): one small module per kind of button."""
+"""Button clicks (block_actions): one small module per kind of button. Each goes through
+the access policy (bot.access.guarded) before it runs."""
 
 from __future__ import annotations
 
 from slack_bolt import App
 
 from bot import action_ids
+from bot.access import guarded
 from bot.listeners.actions import case_buttons, cases_page, review, send_to_pm
 from bot.listeners.answering import answering
 from bot.services import Services
@@ -14,8 +16,9 @@ from nzbot.states import Decision
 def register(app: App, services: Services) -> None:
     @app.action(action_ids.SEND_TO_PM)
     @answering(services.store)
-    def send_to_pm_clicked(ack, body, respond):
-        send_to_pm.handle(services, ack, body, respond)
+    @guarded(services, action_ids.SEND_TO_PM)
+    def send_to_pm_clicked(ack, body, respond, actor):
+        send_to_pm.handle(services, ack, body, respond, actor)
 
     for action_id, decision in (
         (action_ids.LINK_CANDIDATE, Decision.LINK),
@@ -24,19 +27,23 @@ def register(app: App, services: Services) -> None:
         (action_ids.RECHECK_CASE, Decision.RECHECK),
         (action_ids.MERGE_INTO, Decision.MERGE),
     ):
-        app.action(action_ids.pattern(action_id))(answering(services.store)(case_buttons.decision_listener(services, decision)))
+        app.action(action_ids.pattern(action_id))(answering(services.store)(
+            guarded(services, action_id)(case_buttons.decision_listener(services, decision))))
 
     @app.action(action_ids.pattern(action_ids.CASE_PAGE))
     @answering(services.store)
-    def case_page_clicked(ack, body, respond):
+    @guarded(services, action_ids.CASE_PAGE)
+    def case_page_clicked(ack, body, respond, actor):
         case_buttons.turn_page(services, ack, body, respond)
 
     @app.action(action_ids.REVIEW_CASES)
     @answering(services.store)
-    def review_clicked(ack, body, respond):
+    @guarded(services, action_ids.REVIEW_CASES)
+    def review_clicked(ack, body, respond, actor):
         review.handle(services, ack, body, respond)
 
     @app.action(action_ids.pattern(action_ids.CASES_PAGE))
     @answering(services.store)
-    def cases_page_clicked(ack, body, respond):
-        cases_page.handle(services, ack, body, respond)
+    @guarded(services, action_ids.CASES_PAGE)
+    def cases_page_clicked(ack, body, respond, actor):
+        cases_page.handle(services, ack, body, respond, actor)

@@ -1,18 +1,19 @@
 """The case message's buttons: link to a candidate, contribute as new, skip, re-check,
-and turning the page of candidates. Only the Program Manager may decide."""
+and turning the page of candidates. Only the Program Manager may decide, and only the
+Program Manager and the case's own member see it (bot.access checked before these run)."""
 
 from __future__ import annotations
 
 from bot import action_ids
 from bot.errors import user_message
-from bot.case_messages import already_decided_message, case_message, not_pm_message
+from bot.case_messages import already_decided_message, case_message
 from bot.messages import error_message
 from bot.services import Services
-from nzbot.cases import AlreadyDecided, NotProgramManager
+from nzbot.cases import AlreadyDecided
 
 
 def decision_listener(services: Services, decision: str):
-    def listener(ack, body, respond):
+    def listener(ack, body, respond, actor):
         decide(services, decision, ack, body, respond)
 
     return listener
@@ -28,10 +29,6 @@ def decide(services: Services, decision: str, ack, body: dict, respond) -> None:
         pressed = action_ids.read(str(action.get("action_id") or ""), action.get("value"))
         services = services.member_of_case(pressed.case_id)  # its member's cases and Alma
         services.cases.decide(pressed.case_id, user, decision, pressed.mms_id)
-    except NotProgramManager:
-        respond(response_type="ephemeral", replace_original=False,
-                **not_pm_message(services.settings.pm_users).as_kwargs())
-        return
     except AlreadyDecided as exc:
         respond(response_type="ephemeral", replace_original=False,
                 **already_decided_message(exc.case).as_kwargs())

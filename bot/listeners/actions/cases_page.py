@@ -8,9 +8,10 @@ from bot import action_ids
 from bot.listeners.commands.cases import open_cases_page
 from bot.messages import error_message
 from bot.services import Services
+from nzbot.access import Actor
 
 
-def handle(services: Services, ack, body: dict, respond) -> None:
+def handle(services: Services, ack, body: dict, respond, actor: Actor) -> None:
     ack()
     action = (body.get("actions") or [{}])[0]
     try:
@@ -19,5 +20,6 @@ def handle(services: Services, ack, body: dict, respond) -> None:
         respond(response_type="ephemeral", replace_original=False, **error_message(str(exc)).as_kwargs())
         return
     # cases settled since the page was shown may leave fewer pages: show the last one
-    services.later(lambda: respond(replace_original=True,
-                                   **open_cases_page(services, page, past_the_end="last").as_kwargs()))
+    services = services.for_actor(actor)  # the page of the cases this person may see, as /nz cases
+    services.later(lambda: respond(replace_original=True, **open_cases_page(
+        services, page, scope=actor.list_scope, past_the_end="last").as_kwargs()))

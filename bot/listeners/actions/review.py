@@ -6,11 +6,9 @@ from __future__ import annotations
 import logging
 
 from bot import action_ids
-from bot.case_messages import not_pm_message
 from bot.errors import user_message
 from bot.messages import error_message
 from bot.services import Services
-from nzbot.cases import NotProgramManager
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +27,7 @@ def handle(services: Services, ack, body: dict, respond) -> None:
         pressed = action_ids.read(action_ids.REVIEW_CASES, action.get("value"))
         services.cases.review(user, channel, ts, pressed.link_job)
     except Exception as exc:
-        message = (not_pm_message(services.settings.pm_users) if isinstance(exc, NotProgramManager)
-                   else error_message(user_message(exc)))
+        message = error_message(user_message(exc))
         if not body.get("response_url"):  # the Home tab has nowhere to answer
             log.warning("review by %s refused: %s", user, exc)
             return

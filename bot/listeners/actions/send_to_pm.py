@@ -5,11 +5,14 @@ from __future__ import annotations
 from bot import action_ids
 from bot.errors import user_message
 from bot.case_messages import case_sent_message
-from bot.messages import error_message, not_linked_message
+from bot.messages import error_message
 from bot.services import Services
+from nzbot.access import Actor
 
 
-def handle(services: Services, ack, body: dict, respond) -> None:
+def handle(services: Services, ack, body: dict, respond, actor: Actor) -> None:
+    """The policy has checked the button was pressed in a member's channel: the record is
+    looked up in that member's IZ."""
     ack()
     if not services.store.first_time(f"action:{body.get('trigger_id')}:{_action(body).get('action_ts')}"):
         return
@@ -21,12 +24,7 @@ def handle(services: Services, ack, body: dict, respond) -> None:
                 **error_message(user_message(exc)).as_kwargs())
         return
 
-    member = services.member_for_channel((body.get("channel") or {}).get("id", ""))
-    if member is None:  # a lookup answered in a member's channel is pressed there
-        respond(response_type="ephemeral", replace_original=False,
-                **not_linked_message(services.settings.institutions).as_kwargs())
-        return
-    services = services.for_member(member)
+    services = services.for_actor(actor)
 
     def work() -> None:
         try:

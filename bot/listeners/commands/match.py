@@ -5,11 +5,12 @@ from __future__ import annotations
 from bot.errors import user_message
 from bot.messages import error_message, match_message, usage_message, working_message
 from bot.services import Services
+from nzbot.access import Actor
 from nzbot.lookups import match_identifier
 
 
 
-def handle(services: Services, ack, args: list[str], command: dict, respond) -> None:
+def handle(services: Services, ack, args: list[str], command: dict, respond, actor: Actor) -> None:
     if len(args) != 1:
         ack(response_type="ephemeral", **usage_message("/nz match needs one IZ MMS ID or OCLC number.").as_kwargs())
         return

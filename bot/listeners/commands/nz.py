@@ -7,9 +7,11 @@ through `respond`, so Slack's 3 seconds are kept however slow Alma or the databa
 
 from __future__ import annotations
 
+from bot.access import refusal_for, refuse, subcommand
 from bot.listeners.commands import cases, jobs, link, match, preview
-from bot.messages import help_message, not_linked_message, usage_message
+from bot.messages import help_message, usage_message
 from bot.services import Services
+from nzbot.access import Actor
 
 SUBCOMMANDS = {
     "match": match,
@@ -25,7 +27,7 @@ class Repeated(Exception):
     again, and nothing more is done."""
 
 
-def handle(services: Services, ack, command: dict, respond, request) -> None:
+def handle(services: Services, ack, command: dict, respond, actor: Actor) -> None:
     trigger = command.get("trigger_id") or ""
 
     def ack_then_act_once(*args, **kwargs):
@@ -37,28 +39,26 @@ def handle(services: Services, ack, command: dict, respond, request) -> None:
         return answer
 
     try:
-        _dispatch(services, ack_then_act_once, command, respond)
+        _dispatch(services, ack_then_act_once, command, respond, actor)
     except Repeated:
         return
 
 
-def _dispatch(services: Services, ack, command: dict, respond) -> None:
+def _dispatch(services: Services, ack, command: dict, respond, actor: Actor) -> None:
     words = (command.get("text") or "").split()
     if not words or words[0].lower() == "help":
         ack(response_type="ephemeral", **help_message().as_kwargs())
         return
-    module = SUBCOMMANDS.get(words[0].lower())
+    name = words[0].lower()
+    module = SUBCOMMANDS.get(name)
     if module is None:
         ack(response_type="ephemeral",
             **usage_message(f"I don't know the subcommand {words[0]!r}.").as_kwargs())
         return
-    # Each command acts on the institution whose channel it came from (consortium mode);
-    # /nz cases in the Program Manager's DM or channel lists every member's cases.
-    user, channel = command.get("user_id", ""), command.get("channel_id", "")
-    member = services.member_for_channel(channel)
-    if member is not None:
-        services = services.for_member(member)
-    elif not (module is cases and services.pm_place(user, channel)):
-        ack(response_type="ephemeral", **not_linked_message(services.settings.institutions).as_kwargs())
+    # The policy says whether this person may use it here; a command then acts on the
+    # member whose channel it came from (the PM's DM or channel: every member's cases).
+    refusal = refusal_for(services, subcommand(name), actor)
+    if refusal is not None:
+        refuse(services, subcommand(name), actor, refusal, {"ack": ack, "command": command, "respond": respond})
         return
-    module.handle(services, ack, words[1:], command, respond)
+    module.handle(services.for_actor(actor), ack, words[1:], command, respond, actor)

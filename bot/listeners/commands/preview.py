@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.errors import user_message
 from bot.messages import error_message, preview_message, usage_message, working_message
 from bot.services import Services
+from nzbot.access import Actor
 from nzbot.lookups import open_preview
 
 # Slack takes at most 5 answers on one response_url: a large set gets a progress line at
@@ -13,7 +14,7 @@ PROGRESS_FROM = 5000  # records; smaller sets answer quickly enough
 PROGRESS_STEPS = (0.25, 0.5, 0.75)
 
 
-def handle(services: Services, ack, args: list[str], command: dict, respond) -> None:
+def handle(services: Services, ack, args: list[str], command: dict, respond, actor: Actor) -> None:
     if not args:
         ack(response_type="ephemeral", **usage_message("/nz preview needs a set id or a set name.").as_kwargs())
         return
