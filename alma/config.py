@@ -62,6 +62,13 @@ class SettingsReader:
             raise SettingErrors(self.problems)
 
 
+# The Alma settings nzbot reads besides an IZ's own key: a member's api_key_env may name
+# none of them (nzbot.institutions), or a setting would be sent to Alma as a key.
+ALMA_SETTINGS = ("ALMA_API_URL", "ALMA_NZ_SRU_URL", "ALMA_SRU_OCLC_INDEX", "ALMA_LINK_JOB_ID",
+                 "ALMA_REQUESTS_PER_SECOND", "ALMA_TIMEOUT", "ALMA_MAX_RETRIES", "ALMA_QUOTA_FLOOR",
+                 "ALMA_NZ_API_KEY")
+
+
 @dataclass(frozen=True)
 class AlmaSettings:
     api_key: str = field(repr=False)

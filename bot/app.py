@@ -25,6 +25,7 @@ from bot.services import Member, Services
 from bot.slack_retries import retry_handlers
 from nzbot.adopt import kept_unowned, start_up_problem, unowned_rows
 from nzbot.cases import Cases
+from nzbot.dblock import BotLock
 from nzbot.linkjobs import LinkJobs
 from nzbot.settings import BotSettings
 from nzbot.store import Store
@@ -41,6 +42,7 @@ class Bot:
     app: App
     services: Services
     scheduler: Scheduler
+    lock: BotLock | None = None  # one bot per database, held until stop()
 
     def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stops the rounds, drops work not begun, and gives work already running (an answer
@@ -56,6 +58,9 @@ class Bot:
             wait.join(max(0.0, deadline - time.monotonic()))
         for member in members:
             member.alma.close()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
 
 # Python's full collections walk every live object with the GIL held, every thread (acks
@@ -70,12 +75,18 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
     gc.set_threshold(*GC_THRESHOLDS)  # the bot's process serves Slack: see GC_THRESHOLDS
     client = PacedWebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL,
                             retry_handlers=retry_handlers())
-    store = Store(settings.db_path)
+    lock = BotLock(settings.db_path)  # before anything reads the database: one bot per database
+    try:
+        store = Store(settings.db_path)
+    except Exception:
+        lock.release()
+        raise
     codes = tuple(i.code for i in settings.institutions)
     unowned = unowned_rows(store, codes)
     problem = start_up_problem(unowned, codes, settings.db_path)
     if problem:  # rows from before consortium mode: their cases would silently stop moving
         store.close()
+        lock.release()
         raise SettingError(problem)
     for line in kept_unowned(unowned, settings.db_path):
         log.warning("%s", line)
@@ -123,5 +134,5 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
     scheduler = Scheduler(services)
     if start_scheduler:
         scheduler.start()
-    return Bot(app=app, services=services, scheduler=scheduler)
+    return Bot(app=app, services=services, scheduler=scheduler, lock=lock)
 

@@ -18,13 +18,15 @@ from alma.errors import (
     SetNameTaken,
     SetNotFound,
 )
-from nzbot.store import BUSY, UNWRITABLE, database_fault
+from nzbot.store import BUSY, UNWRITABLE, DatabaseLost, database_fault
 
 log = logging.getLogger(__name__)
 
 DATABASE_BUSY = ("nzbot is busy: its database is held by other work right now. Nothing was changed; "
                  "please try again in a moment.")
 DATABASE_UNWRITABLE = "nzbot cannot write its database; nothing was changed."
+DATABASE_LOST = ("nzbot has lost its database file and has stopped taking work: nothing was changed. "
+                 "Please tell whoever runs nzbot; it needs the file restored and a restart.")
 
 
 def user_message(exc: Exception) -> str:
@@ -43,6 +45,8 @@ def user_message(exc: Exception) -> str:
                 "fix this; nothing was changed.")
     if isinstance(exc, AlmaError):
         return f"Alma refused the request: {exc}"
+    if isinstance(exc, DatabaseLost):  # logged once, when the round noticed it
+        return DATABASE_LOST
     fault = database_fault(exc)
     if fault == BUSY:
         log.warning("database busy (%s): %s", getattr(exc, "sqlite_errorname", "?"), exc, exc_info=exc)

@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from alma.errors import AlmaError
 from bot.services import Member, Services
 from nzbot.linkjobs import watching_key
-from nzbot.store import now
+from nzbot.store import DatabaseLost, now
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +35,37 @@ class Scheduler:
             self.watching_since[code] = datetime.fromisoformat(
                 member.store.remembered(watching_key(code), now()))
             suffix = f":{code}" if code else ""
-            self.scheduler.add_job(member.link_jobs.tick, "interval",
+            self.scheduler.add_job(self.unless_lost(member.link_jobs.tick), "interval",
                                    seconds=settings.poll_seconds, id=f"link_jobs{suffix}",
                                    next_run_time=datetime.now(), **common)
-            self.scheduler.add_job(member.cases.advance, "interval", seconds=settings.poll_seconds,
+            self.scheduler.add_job(self.unless_lost(member.cases.advance), "interval", seconds=settings.poll_seconds,
                                    id=f"cases{suffix}", next_run_time=datetime.now(), **common)
-            self.scheduler.add_job(self.discover, "interval", args=[member], seconds=settings.discover_seconds,
+            self.scheduler.add_job(self.unless_lost(self.discover), "interval", args=[member],
+                                   seconds=settings.discover_seconds,
                                    id=f"discover{suffix}", next_run_time=datetime.now(), **common)
+        self.scheduler.add_job(self.check_database, "interval", seconds=settings.poll_seconds,
+                               id="database_file", next_run_time=datetime.now(), **common)
+
+    def check_database(self) -> None:
+        """A database file deleted or replaced under the bot is noticed within a round: said
+        in one line, and from then on no round runs and every command says so."""
+        store = self.services.store
+        reason = store.check_file()
+        if reason is not None:
+            log.error("%s", DatabaseLost(store.path, reason))
+
+    def unless_lost(self, step):
+        """`step`, skipped once the database file is lost (nothing written where nobody sees)."""
+
+        def run(*args) -> None:
+            if self.services.store.lost is None:
+                try:
+                    step(*args)
+                except DatabaseLost:  # noticed while the round ran: said once, by check_database
+                    pass
+
+        run.__name__ = getattr(step, "__name__", "round")
+        return run
 
     def discover(self, member: Member | None = None) -> None:
         member = member or next(iter(self.services.members.values()))

@@ -15,7 +15,7 @@ from nzbot.cases import Cases
 from nzbot.institutions import Institution
 from nzbot.linkjobs import LinkJobs
 from nzbot.settings import BotSettings
-from nzbot.store import Store
+from nzbot.store import DatabaseLost, Store
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,8 @@ class Services:
         def run() -> None:
             try:
                 work()
+            except DatabaseLost:  # said once, by the round that noticed it
+                pass
             except Exception:
                 log.exception("background work failed")
 

@@ -13,7 +13,7 @@ from typing import Sequence
 from alma.config import SettingError
 from alma.errors import AlmaError, BadInput
 from nzbot import redaction
-from nzbot.store import DatabaseUnwritable
+from nzbot.store import DatabaseProblem
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BadInput, SettingError) as exc:
         print(f"nzbot: {redaction.redact(str(exc))}", file=sys.stderr)
         return 2
-    except (AlmaError, DatabaseUnwritable) as exc:
+    except (AlmaError, DatabaseProblem) as exc:
         print(f"nzbot: {redaction.redact(str(exc))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -312,19 +312,25 @@ def check_database(path: str, codes: tuple[str, ...]) -> list[Check]:
     """Opens the store (which runs the migrations), writes a row and deletes it; then its
     rows that no member in `codes` has (nzbot.adopt): a failure where start-up would stop."""
     from nzbot.adopt import kept_unowned, start_up_problem, unowned_rows
-    from nzbot.store import DatabaseUnwritable, Store
+    from nzbot.dblock import holder
+    from nzbot.store import DatabaseDamaged, DatabaseProblem, Store
 
     name = "Database"
     shown = path if path == ":memory:" else str(Path(path).expanduser().absolute())
     store = None
+    running = holder(path)
+    in_use = [Check.warning(name, f"nzbot (process {running}) is running on {shown}: a second `nzbot run` "
+                                  "on it would stop at start-up (one bot per database).")] if running else []
     try:
         store = Store(path)
         key = f"doctor:probe:{_secrets.token_hex(8)}"
         store.db.execute("INSERT INTO bot_state (key, value) VALUES (?, ?)", [key, "probe"])
         store.db.execute("DELETE FROM bot_state WHERE key = ?", [key])
         unowned = unowned_rows(store, codes)
-    except (sqlite3.Error, OSError, DatabaseUnwritable) as exc:
-        reason = exc.reason if isinstance(exc, DatabaseUnwritable) else exc
+    except DatabaseDamaged as exc:
+        return [Check.failed(name, DatabaseDamaged.line(shown, exc.reason))]
+    except (sqlite3.Error, OSError, DatabaseProblem) as exc:
+        reason = exc.reason if isinstance(exc, DatabaseProblem) else exc
         return [Check.failed(name, f"cannot write {shown} ({reason}): set NZBOT_DB to a file in a "
                                    "directory the bot can write to.")]
     finally:
@@ -333,7 +339,7 @@ def check_database(path: str, codes: tuple[str, ...]) -> list[Check]:
     problem = start_up_problem(unowned, codes, shown)
     return [Check.failed(name, problem) if problem else
             Check.passed(name, f"{shown} is writable and its tables are up to date"),
-            *(Check.warning(name, line) for line in kept_unowned(unowned, shown))]
+            *in_use, *(Check.warning(name, line) for line in kept_unowned(unowned, shown))]
 
 
 # -- Slack -----------------------------------------------------------------------------

@@ -20,13 +20,16 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
-from alma.config import AlmaSettings, SettingError, secret_setting
+from alma.config import ALMA_SETTINGS, AlmaSettings, SettingError, secret_setting
 
 IMPLICIT = ""  # the code of the one institution of a single-institution set-up
 _CODE = re.compile(r"^[A-Za-z0-9_]{2,40}$")
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,80}$")
 _CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# Settings nzbot reads itself: never a member's API key (a Slack secret would go to Alma).
+_OWN_SETTINGS = frozenset(ALMA_SETTINGS) | {"PORT"}
+_OWN_PREFIXES = ("SLACK_", "NZBOT_")
 FIELDS = {"code": str, "name": str, "api_key_env": str, "channels": list, "allowed_users": list}
 REQUIRED = ("code", "name", "api_key_env", "channels")
 
@@ -152,6 +155,9 @@ def _institution(where: str, number: int, table: dict, env: Mapping[str, str],
     key_env = table["api_key_env"].strip()
     if not _ENV_NAME.match(key_env):
         raise problem(f"api_key_env must name an environment variable such as ALMA_API_KEY_UO, not {key_env[:40]!r}.")
+    if key_env in _OWN_SETTINGS or key_env.startswith(_OWN_PREFIXES):
+        raise problem(f"api_key_env names {key_env}, a setting nzbot reads itself: give the variable "
+                      "holding this institution zone's own API key, such as ALMA_API_KEY_UO.")
     try:
         key = secret_setting(env, key_env, f"{code}'s API key")
     except SettingError as exc:

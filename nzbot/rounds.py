@@ -6,6 +6,7 @@ import logging
 from typing import Callable, Iterable
 
 from alma.errors import AlmaError
+from nzbot.store import DatabaseLost
 
 
 def run_round(log: logging.Logger, what: str, steps: Iterable[Callable[[], object]],
@@ -16,6 +17,8 @@ def run_round(log: logging.Logger, what: str, steps: Iterable[Callable[[], objec
     for step in steps:
         try:
             step()
+        except DatabaseLost:  # the rest of the round would fail the same way: said once, elsewhere
+            raise
         except AlmaError as exc:  # Alma down or refusing: expected now and then, no traceback
             if on_alma_error is not None:
                 on_alma_error(f"{what}: {step.__name__}", exc)

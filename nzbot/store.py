@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass, fields, replace
@@ -211,12 +212,74 @@ def database_fault(exc: BaseException) -> str | None:
     return None
 
 
-class DatabaseUnwritable(Exception):
-    """At start-up: the database at NZBOT_DB cannot be opened or written."""
+class DatabaseProblem(Exception):
+    """The database at NZBOT_DB cannot be used: said in one line, never a traceback."""
 
     def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"cannot write its database NZBOT_DB={path}: {reason}")
+        super().__init__(self.line(path, reason))
         self.path, self.reason = path, reason
+
+    @staticmethod
+    def line(path: str, reason: str) -> str:
+        return f"NZBOT_DB={path}: {reason}"
+
+
+class DatabaseUnwritable(DatabaseProblem):
+    """At start-up: the database at NZBOT_DB cannot be opened or written."""
+
+    @staticmethod
+    def line(path: str, reason: str) -> str:
+        return f"cannot write its database NZBOT_DB={path}: {reason}"
+
+
+class DatabaseDamaged(DatabaseProblem):
+    """At start-up: NZBOT_DB is not an SQLite database, or a damaged one."""
+
+    @staticmethod
+    def line(path: str, reason: str) -> str:
+        return (f"NZBOT_DB={path} is not a usable SQLite database ({reason}): point NZBOT_DB at "
+                "nzbot's database, or at a new file (restore a damaged one from a backup).")
+
+
+class DatabaseLost(DatabaseProblem):
+    """While the bot ran, its database file was deleted or replaced: nothing more is
+    written into a file nobody can see (nor into one the bot never migrated)."""
+
+    @staticmethod
+    def line(path: str, reason: str) -> str:
+        return (f"nzbot lost its database file NZBOT_DB={path} ({reason}) and has stopped taking "
+                "work: nothing more was changed. Whoever runs nzbot must restore the file and restart it.")
+
+
+# SQLite's codes for a file that is not a database, or a damaged one.
+_DAMAGED_CODES = frozenset({sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT})
+
+
+class _DatabaseFile:
+    """The file a store opened, shared by all its views: checked each round (`Store.check_file`)
+    so that a file deleted or replaced under the running bot is noticed."""
+
+    def __init__(self, path: str, identity: tuple[int, int] | None) -> None:
+        self.path = path
+        self.identity = identity  # None: nothing to check (":memory:", or not yet opened)
+        self.lost: str | None = None
+
+    def check(self) -> str | None:
+        """Why the file is no longer the one opened, else None."""
+        if self.identity is None:
+            return None
+        try:
+            identity = _identity(self.path)
+        except FileNotFoundError:
+            return "the file was deleted"
+        return None if identity == self.identity else "the file was replaced by another"
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    if path == ":memory:":
+        return None
+    status = os.stat(path)
+    return status.st_dev, status.st_ino
 
 
 def now() -> str:
@@ -416,6 +479,7 @@ class Store:
         # None: every institution's rows (the Program Manager's queue); a code: one
         # member's view (for_institution), whose rows are read and written as its own.
         self.institution: str | None = None
+        self._file = _DatabaseFile(path, None)  # until the file exists (connecting creates it)
         try:
             migrations.apply(self.db)
             # A write lock taken and given back: a read-only file or a full disk shows
@@ -423,10 +487,28 @@ class Store:
             self.db.execute("BEGIN IMMEDIATE")
             self.db.execute("ROLLBACK")
         except sqlite3.Error as exc:
+            self.close()
+            if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _DAMAGED_CODES:
+                raise DatabaseDamaged(path, str(exc)) from None
             if database_fault(exc) is None:
                 raise
-            self.close()
             raise DatabaseUnwritable(path, str(exc)) from None
+        self._file = _DatabaseFile(path, _identity(path))  # the file as opened: what the rounds check
+
+    @property
+    def lost(self) -> str | None:
+        """Why the database file is gone (deleted or replaced while the bot ran), or None."""
+        return self._file.lost
+
+    def check_file(self) -> str | None:
+        """Checks the file is still the one opened; the reason, the first time it is not
+        (from then on every use of the store raises DatabaseLost)."""
+        if self._file.lost is not None:
+            return None
+        reason = self._file.check()
+        if reason is not None:
+            self._file.lost = reason
+        return reason
 
     def whole(self) -> "Store":
         """This store seen whole: every member's rows (the Program Manager's queue)."""
@@ -478,6 +560,8 @@ class Store:
     @property
     def db(self) -> sqlite_utils.Database:
         """This thread's connection (sqlite3 connections must not cross threads)."""
+        if self._file.lost is not None:
+            raise DatabaseLost(self.path, self._file.lost)
         db = getattr(self._local, "db", None)
         if db is None:
             wait = getattr(self._local, "wait_seconds", WAIT_SECONDS)

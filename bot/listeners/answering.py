@@ -10,7 +10,7 @@ from slack_bolt import BoltResponse
 
 from bot.errors import user_message
 from bot.messages import error_message
-from nzbot.store import WAIT_SECONDS, Store
+from nzbot.store import WAIT_SECONDS, DatabaseLost, Store
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,9 @@ def answering(store: Store):
                 finally:  # acked: Slack's 3 s no longer count
                     store.bound_waits(WAIT_SECONDS)
 
+            if store.lost is not None:  # said at once: nothing is taken into a file nobody sees
+                ack(**failure_message(DatabaseLost(store.path, store.lost)))
+                return
             store.bound_waits(ACK_WAIT_SECONDS)
             try:
                 listener(**{**kwargs, "ack": ack_then_wait_as_usual})
