@@ -10,6 +10,7 @@ import contextlib
 import copy
 import json
 import os
+import urllib.parse
 import sqlite3
 import threading
 from dataclasses import dataclass, fields, replace
@@ -263,6 +264,10 @@ class _DatabaseFile:
         self.path = path
         self.identity = identity  # None: nothing to check (":memory:", or not yet opened)
         self.lost: str | None = None
+        # Once opened, a thread's new connection never creates the file again: a deleted
+        # database must not come back empty (and unmigrated) under a running bot.
+        self.address = (path if path == ":memory:" else
+                        f"file:{urllib.parse.quote(os.path.abspath(path))}{'?mode=rw' if identity else ''}")
 
     def check(self) -> str | None:
         """Why the file is no longer the one opened, else None."""
@@ -565,7 +570,7 @@ class Store:
         db = getattr(self._local, "db", None)
         if db is None:
             wait = getattr(self._local, "wait_seconds", WAIT_SECONDS)
-            conn = sqlite3.connect(self.path, timeout=wait, isolation_level=None)
+            conn = sqlite3.connect(self._file.address, timeout=wait, isolation_level=None, uri=True)
             conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
             db = _Database(conn)
             if self.path != ":memory:":

@@ -3,6 +3,8 @@ only through the environment, as a systems librarian would run it."""
 
 from __future__ import annotations
 
+import os
+
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -354,6 +356,33 @@ def test_unwritable_database(doctor):
     assert db.startswith(f"FAIL Database: cannot write {blocker / 'nzbot.db'}")
     assert "NZBOT_DB" in db
     assert [line for line in lines if line.startswith("FAIL")] == [db]
+
+
+def test_a_database_that_is_not_sqlite_is_one_failed_line(doctor):
+    not_sqlite = doctor.tmp_path / "notes.db"
+    not_sqlite.write_text("these are notes, not a database\n" * 200)
+    doctor.set(NZBOT_DB=str(not_sqlite))
+    code, lines, printed = doctor.run()
+    assert code == 1 and "Traceback" not in printed
+    db = line_for(lines, "Database")
+    assert db.startswith(f"FAIL Database: NZBOT_DB={not_sqlite} is not a usable SQLite database")
+    assert not_sqlite.read_text().startswith("these are notes")
+
+
+def test_the_doctor_names_a_bot_running_on_the_database(doctor):
+    from nzbot.dblock import BotLock
+
+    db_path = doctor.tmp_path / "nzbot.db"
+    lock = BotLock(str(db_path))  # as `nzbot run` holds it
+    try:
+        code, lines, _ = doctor.run()
+    finally:
+        lock.release()
+    running = [line for line in lines if line.startswith("warn Database") and "is running on" in line]
+    assert len(running) == 1 and f"process {os.getpid()}" in running[0]
+    assert "one bot per database" in running[0]
+    _, lines, _ = doctor.run()  # released: said no more
+    assert not [line for line in lines if "is running on" in line]
 
 
 def test_database_probe_leaves_no_row(doctor):
