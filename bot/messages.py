@@ -94,15 +94,20 @@ def job_report_message(report: JobReport) -> Message:
     )
 
 
-def jobs_message(jobs: list[LinkJob]) -> Message:
+def jobs_message(jobs: list[LinkJob], by_state: dict[str, int] | None = None) -> Message:
+    """The newest link jobs (at most MAX_JOBS_SHOWN); `by_state` counts all of them (the
+    store's link_job_counts), so the answer says how many older ones are not shown."""
     newest_first = sorted(jobs, key=lambda j: (j.created_at or "", j.id), reverse=True)
     shown = newest_first[:MAX_JOBS_SHOWN]
+    by_state = by_state if by_state is not None else {
+        state: sum(1 for j in jobs if j.state == state) for state in {j.state for j in jobs}}
+    total = sum(by_state.values())
     return render(
         "jobs",
         jobs=shown,
-        total=len(jobs),
-        running=sum(1 for j in jobs if j.state == JobState.RUNNING),
-        hidden=len(jobs) - len(shown),
+        total=total,
+        running=by_state.get(JobState.RUNNING, 0),
+        hidden=max(0, total - len(shown)),
     )
 
 

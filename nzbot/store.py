@@ -665,6 +665,12 @@ class Store:
         rows = self.db["link_jobs"].rows_where(*self._scoped(scope, None, []), order_by="id desc", limit=limit)
         return [LinkJob.from_row(r) for r in rows]
 
+    def link_job_counts(self, *, scope: Scope) -> dict[str, int]:
+        """Link jobs by state, of `scope`'s members."""
+        where, args = self._scoped(scope, None, [])
+        return {state: n for state, n in self.db.execute(
+            f"SELECT state, count(*) FROM link_jobs {'WHERE ' + where if where else ''} GROUP BY state", args)}
+
     def move_link_job(self, job_row_id: int, from_states: tuple[str, ...] | str, to_state: str, **values: Any) -> bool:
         """Moves a link job to `to_state` only if it is still in one of `from_states`.
         False when another thread or process got there first."""

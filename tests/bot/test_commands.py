@@ -85,6 +85,24 @@ def test_jobs_when_there_are_none(harness):
     assert "No link jobs yet" in block_text(answer.json())
 
 
+def test_jobs_says_how_many_older_jobs_it_does_not_show(harness):
+    """Was: the store was asked for 10 jobs while the answer shows up to 20, so the 11th
+    and older were never mentioned."""
+    from bot.messages import MAX_JOBS_SHOWN
+    from nzbot.store import Store
+
+    harness.start()
+    store = Store(str(harness.db_path))
+    for n in range(MAX_JOBS_SHOWN + 5):
+        store.add_link_job(set_id=str(n), set_name=f"Old set {n}", set_size=1, requested_by=CATALOGER,
+                           channel=REPORT, state="reported", reconciled=1)
+    answer, _ = harness.command("jobs")
+    text = block_text(answer.json())
+    assert f"*Old set {MAX_JOBS_SHOWN + 4}*" in text and "*Old set 5*" in text  # the newest 20
+    assert "*Old set 4*" not in text and "and 5 older jobs not shown" in text
+    assert text.startswith(f"{MAX_JOBS_SHOWN + 5} link jobs")
+
+
 def test_unsigned_badly_signed_and_stale_requests_get_401_and_do_nothing(harness):
     harness.start()
     body = slash_command_body(f"link {seed.SETS['link_test']}",

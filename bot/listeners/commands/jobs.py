@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.messages import jobs_message, usage_message
+from bot.messages import MAX_JOBS_SHOWN, jobs_message, usage_message
 from bot.services import Services
 from nzbot.access import Actor, Scope
 
@@ -11,5 +11,6 @@ def handle(services: Services, ack, args: list[str], command: dict, respond, act
     if args:
         ack(response_type="ephemeral", **usage_message("/nz jobs takes nothing after it.").as_kwargs())
         return
-    jobs = services.store.recent_link_jobs(10, scope=Scope.member(actor.member.code))  # the channel's member's
-    ack(response_type="ephemeral", **jobs_message(jobs).as_kwargs())
+    scope = Scope.member(actor.member.code)  # the channel's member's
+    jobs = services.store.recent_link_jobs(MAX_JOBS_SHOWN, scope=scope)
+    ack(response_type="ephemeral", **jobs_message(jobs, services.store.link_job_counts(scope=scope)).as_kwargs())
