@@ -128,6 +128,7 @@ class Cases:
         self.notifier = notifier
         self.token_prefix = token_prefix  # the token route's 035 prefix
         self._advancing = threading.Lock()
+        self._wanted = threading.Event()  # a round was asked for (a click) while one ran
 
     # -- opening ---------------------------------------------------------------------
 
@@ -203,17 +204,24 @@ class Cases:
     # -- carrying decisions out (the scheduler's step) -------------------------------
 
     def advance(self) -> None:
-        """Moves every unsettled case one step on. One at a time: a second caller skips."""
-        if not self._advancing.acquire(blocking=False):
-            return
-        try:
-            run_round(log, "cases", (self.deliver, self.route_decided, self.watch_merges,
-                                     self.batch_into_link_jobs, self.verify_linking,
-                                     self.remove_tokens, self.deliver_hand_offs,
-                                     self.notifier.resend_outcomes, self.notifier.refresh_home),
-                      on_alma_error=self.link_jobs.blocked.failed)
-        finally:
-            self._advancing.release()
+        """Moves every unsettled case one step on, now. One round at a time: asked while a
+        round runs (a click just after the scheduler's round began), the running round goes
+        round once more when it ends, so the click's work is never left for the next tick."""
+        self._wanted.set()
+        while self._wanted.is_set():
+            if not self._advancing.acquire(blocking=False):
+                return  # the round running now sees _wanted and goes again
+            try:
+                while self._wanted.is_set():
+                    self._wanted.clear()
+                    run_round(log, "cases", (self.deliver, self.route_decided, self.watch_merges,
+                                             self.batch_into_link_jobs, self.verify_linking,
+                                             self.remove_tokens, self.deliver_hand_offs,
+                                             self.notifier.resend_outcomes, self.notifier.refresh_home),
+                              on_alma_error=self.link_jobs.blocked.failed)
+            finally:
+                self._advancing.release()
+            # asked between the last check and the release: go again (or the asker does)
 
     def deliver(self) -> None:
         """Cases sent from a lookup that nobody has been shown yet (Slack was down) go out

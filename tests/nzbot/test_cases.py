@@ -133,3 +133,31 @@ def test_a_recheck_that_still_finds_several_reopens_the_case_saying_so(workflow)
     reopened = state_of(workflow, case.id, "open")
     assert reopened.note == "Re-checked: 2 NZ records still carry its OCLC number."
     assert reopened.decision is None
+
+
+def test_a_decision_made_while_a_round_runs_is_started_when_that_round_ends(workflow):
+    """Was: advance() after a click returned at once when a round was running (its lock
+    taken without waiting), and the decision waited for the scheduler's next round."""
+    import threading
+
+    case = open_case(workflow, seed.CASES["multi"])
+    inside, release = threading.Event(), threading.Event()
+    rounds = []
+
+    def held_refresh() -> None:  # the round's last step: the first round is held here
+        rounds.append(workflow.store.case(case.id).state)
+        if len(rounds) == 1:
+            inside.set()
+            release.wait(10)
+
+    workflow.notifier.refresh_home = held_refresh
+    running = threading.Thread(target=workflow.cases.advance)
+    running.start()
+    assert inside.wait(10)
+    workflow.cases.decide(case.id, PM, "link", seed.NZ_RECORDS["multi_a"])
+    workflow.cases.advance()  # the click's "start on it now", while a round runs: returns at once
+    assert rounds == ["open"] and workflow.store.case(case.id).state == "deciding"
+    release.set()
+    running.join(10)
+    assert len(rounds) == 2, "the running round went round once more, for the click"
+    assert workflow.store.case(case.id).state == "linking"  # routed with no scheduler round
