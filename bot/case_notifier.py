@@ -15,7 +15,6 @@ from bot.case_messages import (case_handoff_message, case_message, case_outcome_
                                 pm_notice_message, queue_message, review_message)
 from bot.notifier import find_posted, post_once, reply_once, tagged
 from nzbot.access import EVERY_MEMBER
-from nzbot.cases import stuck_tokens
 from nzbot.institutions import Institution
 from nzbot.states import DECIDABLE, UNSETTLED, CaseState, Decision, PmNotice
 from nzbot.settings import BotSettings
@@ -165,7 +164,7 @@ class SlackCaseNotifier:
                 for job, counts in self.queue.queue_by_job(UNSETTLED, scope=EVERY_MEMBER)]
         failed, failed_total = self.queue.newest_unsettled((CaseState.FAILED,), ATTENTION_SHOWN, scope=EVERY_MEMBER)
         self.client.views_publish(user_id=user, view=home_view(
-            rows, failed=failed, failed_total=failed_total, stuck=stuck_tokens(self.queue), member=self._label))
+            rows, failed=failed, failed_total=failed_total, stuck=self.queue.stuck_link_tokens(scope=EVERY_MEMBER), member=self._label))
 
     def refresh_home(self) -> None:
         """Republishes the Program Managers' Home tabs when cases changed, at most once

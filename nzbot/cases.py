@@ -436,9 +436,10 @@ class Cases:
         Program Manager works in the NZ and can delete it there. nzbot keeps trying."""
         log.warning("case %s: Alma refused to take token %s off NZ record %s: %s",
                     token.case_id, token.token, token.nz_mms_id, exc)
+        if token.stuck is not None:
+            return  # said already
+        self.store.update_link_token(token.id, stuck=str(exc))
         case = self.store.case(token.case_id)
-        if _stuck_marker(token) in (case.note or ""):
-            return
         said = (f"{_stuck_marker(token)} NZ record {token.nz_mms_id}: Alma refused to take it off ({exc}). "
                 "nzbot keeps trying; the Program Manager can also delete that 035 from the NZ record "
                 "in the Metadata Editor.")
@@ -698,13 +699,6 @@ def write_decisions_csv(store: Store, out, limit: int | None = None, *, scope: S
                          kept, " ".join(duplicates), case.decided_by or "", case.decided_at or "",
                          case.note or "", " ".join(case.merged), case.institution])
     return written
-
-
-def stuck_tokens(store: Store) -> list[LinkToken]:
-    """Tokens Alma refused to take off an NZ record (the case's note says so): the
-    Program Manager can delete them by hand in the NZ."""
-    return [t for t in store.link_tokens(TokenState.REMOVING)
-            if _stuck_marker(t) in (store.case(t.case_id).note or "")]
 
 
 def _stuck_marker(token: LinkToken) -> str:

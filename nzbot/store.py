@@ -166,6 +166,16 @@ def m_institution_state(db: sqlite_utils.Database) -> None:
         db[table].create_index(["institution", "state"])
 
 
+@migrations()
+def m_token_stuck(db: sqlite_utils.Database) -> None:
+    # Alma's refusal to take a token off its NZ record, while it stays there (the Program
+    # Manager's Home tab lists these): kept as data, not found by searching the case's note.
+    db["link_tokens"].add_column("stuck", str)
+    db.execute("UPDATE link_tokens SET stuck = (SELECT c.note FROM cases c WHERE c.id = link_tokens.case_id)"
+               " WHERE state = 'removing' AND EXISTS (SELECT 1 FROM cases c WHERE c.id = link_tokens.case_id"
+               " AND instr(c.note, 'The temporary 035 ' || link_tokens.token || ' is still on') > 0)")
+
+
 # Columns holding JSON: lists and dicts given for them are stored as JSON text.
 JSON_COLUMNS = frozenset({"counters", "alerts", "candidates", "iz_card", "merged"})
 
@@ -468,6 +478,7 @@ class LinkToken:
     created_at: str
     updated_at: str
     institution: str = ""
+    stuck: str | None = None  # Alma's refusal to take it off its NZ record, while it stays
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "LinkToken":
@@ -888,6 +899,15 @@ class Store:
             args.append(case_id)
         rows = self.db["link_tokens"].rows_where(*self._mine(" AND ".join(where) or None, args), order_by="id")
         return [LinkToken.from_row(r) for r in rows]
+
+    def stuck_link_tokens(self, *, scope: Scope) -> list["LinkToken"]:
+        """Tokens Alma refused to take off their NZ record, of `scope`'s members, oldest first."""
+        where, args = self._scoped(scope, "state = ? AND stuck IS NOT NULL", [TokenState.REMOVING])
+        return [LinkToken.from_row(r) for r in self.db["link_tokens"].rows_where(where, args, order_by="id")]
+
+    def update_link_token(self, token_id: int, **values: Any) -> None:
+        """Changes details (Alma's refusal) that are not a change of state."""
+        self.db["link_tokens"].update(token_id, {**values, "updated_at": now()})
 
     def move_link_token(self, token_id: int, from_states: tuple[str, ...] | str, to_state: str,
                         **values: Any) -> bool:

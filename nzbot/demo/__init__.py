@@ -426,10 +426,13 @@ class Demo:
                  "nzbot put it there with the NZ's API key, and the same 035 on IZ record "
                  f"{iz}, so that the link job (other-system profile, prefix (NZBOT)) matches this record alone.")
         # the queue message has moved on to the next case; the case's record says it
+        from nzbot.states import TOKEN_PENDING, CaseState, TokenState
+
         store = self.bot.services.store
-        case = self.wait(lambda: next((c for c in store.cases() if c.iz_mms_id == iz and c.note
-                                       and "taken off again (checked)" in c.note), None),
-                         CASE_TIMEOUT, f"the case saying the token came off NZ record {chosen}")
+        case = self.wait(lambda: next((c for c in store.cases() if c.iz_mms_id == iz and c.state == CaseState.LINKED
+                                       and store.link_tokens(TokenState.REMOVED, case_id=c.id)
+                                       and not store.link_tokens(*TOKEN_PENDING, case_id=c.id)), None),
+                         CASE_TIMEOUT, f"the case linked and the token off NZ record {chosen}")
         self.transcript.note(f"\u2192 nzbot's record of the case: {case.note}")  # in the HTML too
         self.check(self._token_on(chosen) is None, f"the token is still on NZ record {chosen}")
         linked_to = self.sim.state.linked_nz_id_of(iz)

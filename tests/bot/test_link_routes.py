@@ -360,12 +360,16 @@ def test_a_token_alma_will_not_take_off_is_said_and_does_not_hold_up_the_others(
     note = harness.store.case(case_a.id).note
     assert token_a.token in note and nz_a[1] in note and "insufficient cataloger level" in note
     assert token_a.token in reads(harness, case_a.id)
+    # the Home tab's list of stuck 035s comes from the token's own row, not from the note
+    (stuck,) = harness.store.stuck_link_tokens(scope=EVERY_MEMBER)
+    assert stuck.id == token_a.id and "insufficient cataloger level" in stuck.stuck
     harness.sim.faults.refuse_put.clear()
     harness.wait(lambda: harness.store.link_token(token_a.id).state == "removed", what="case A's token off")
     assert tokens_in_nz(harness.sim) == []
     harness.wait(lambda: "taken off again (checked)" in (harness.store.case(case_a.id).note or ""),
                  what="the note saying it came off")
     assert "still on NZ record" not in harness.store.case(case_a.id).note
+    assert harness.store.stuck_link_tokens(scope=EVERY_MEMBER) == []
 
 
 def test_two_cases_picking_the_same_nz_record_each_get_their_own_token_and_both_link(harness):

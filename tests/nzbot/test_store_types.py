@@ -69,3 +69,34 @@ def test_a_link_job_hands_out_counters(store: Store) -> None:
     assert store.link_job(job.id).counters == counters
     stored = json.loads(store.db.execute("SELECT counters FROM link_jobs").fetchone()[0])
     assert stored == [["link_bib_to_nz.linked", "Linked", 2], ["x.y", "Other", 0]]
+
+
+def test_a_stuck_token_of_an_older_database_is_found_by_its_row(tmp_path):
+    """Databases from before link_tokens.stuck: the migration reads the old note once; from
+    then on the Home tab's stuck 035s come from the row, whatever the note says."""
+    import sqlite3
+
+    from nzbot.access import EVERY_MEMBER
+    from nzbot.store import Store
+
+    path = str(tmp_path / "old.db")
+    store = Store(path)
+    case = store.open_case("9900000001", "Old", [{"mms_id": "9911"}, {"mms_id": "9922"}], None)
+    token = store.add_link_token(case.id, "(NZBOT)c1-ab", "9922", "9900000001")
+    other = store.add_link_token(case.id, "(NZBOT)c1-cd", "9911", "9900000001")
+    store.close()
+    conn = sqlite3.connect(path)  # as an older nzbot left it: no column, the note says it
+    conn.execute("UPDATE link_tokens SET state = 'removing', stuck = NULL")
+    conn.execute("UPDATE cases SET note = 'The temporary 035 (NZBOT)c1-ab is still on NZ record 9922: Alma refused.'")
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm_token_stuck'")
+    conn.execute("ALTER TABLE link_tokens DROP COLUMN stuck")
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    try:
+        assert [t.id for t in store.stuck_link_tokens(scope=EVERY_MEMBER)] == [token.id]
+        assert other.id not in [t.id for t in store.stuck_link_tokens(scope=EVERY_MEMBER)]
+        store.db.execute("UPDATE cases SET note = 'reworded by a later nzbot'")
+        assert [t.id for t in store.stuck_link_tokens(scope=EVERY_MEMBER)] == [token.id]
+    finally:
+        store.close()
