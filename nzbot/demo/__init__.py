@@ -433,7 +433,10 @@ class Demo:
                                        and store.link_tokens(TokenState.REMOVED, case_id=c.id)
                                        and not store.link_tokens(*TOKEN_PENDING, case_id=c.id)), None),
                          CASE_TIMEOUT, f"the case linked and the token off NZ record {chosen}")
-        self.transcript.note(f"\u2192 nzbot's record of the case: {case.note}")  # in the HTML too
+        (removed,) = store.link_tokens(TokenState.REMOVED, case_id=case.id)
+        self.transcript.note(  # from the token's own row (its state), in the HTML too
+            f"\u2192 nzbot's record of the case: {case.state}; the temporary 035 {removed.token} was put on "
+            f"NZ record {removed.nz_mms_id} for the link job and has been taken off again (checked).")
         self.check(self._token_on(chosen) is None, f"the token is still on NZ record {chosen}")
         linked_to = self.sim.state.linked_nz_id_of(iz)
         self.check(linked_to == chosen, f"Alma shows IZ record {iz} linked to {linked_to}, not {chosen}")

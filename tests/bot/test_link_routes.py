@@ -537,9 +537,9 @@ def test_a_record_saved_meanwhile_again_and_again_keeps_the_decision_until_it_is
 def test_a_record_that_never_stops_changing_is_handed_to_the_cataloger_in_the_end(harness, monkeypatch):
     """A version check that never passes (someone saving before every save, or Alma's 005
     not what it compares) is, after CHANGED_ROUNDS rounds, a refusal like any other."""
-    from nzbot import cases as cases_module
+    from nzbot.routes import casework
 
-    monkeypatch.setattr(cases_module, "CHANGED_ROUNDS", 2)
+    monkeypatch.setattr(casework, "CHANGED_ROUNDS", 2)
     with_nz_key(harness).start()
     iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
     link_set(harness, iz)
