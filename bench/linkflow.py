@@ -111,7 +111,7 @@ def link_flow(size: int, latency: float, poll: float, timeout: float) -> None:
                 if job and "report" not in marks and job.state == "reported":
                     marks["report"], calls_at_report = now, alma_calls(sim)
                 if job and "report" in marks and "recheck" not in marks and \
-                        store.recall(f"recheck:{job.id}") == "done":
+                        store.recheck(job.id).done:
                     marks["recheck"], recheck_calls = now, alma_calls(sim) - calls_at_report
                 if job and "recheck" in marks and store.queue_messages_of(job.id):
                     marks["queue"] = now

@@ -37,7 +37,7 @@ def main() -> int:
             bot.start()
             lock = sqlite3.connect(str(bot.db_path), isolation_level=None)
             lock.execute("BEGIN IMMEDIATE")
-            lock.execute("INSERT OR REPLACE INTO bot_state (key, value) VALUES ('bench lock', 'held')")
+            lock.execute("INSERT OR REPLACE INTO handled_requests (key, received_at) VALUES ('bench lock', 'held')")
             held = time.monotonic()
             texts = ["help", "jobs", f"link {seed.SETS['link_test']}", "cases",
                      f"match {seed.CASES['unique']}"] * args.rounds

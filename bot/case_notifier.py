@@ -29,12 +29,7 @@ ATTENTION_SHOWN = 5  # failed cases named on the Home tab (the count says how ma
 HANDOFF_EVENT = "nzbot_case_handoff"
 PM_NOTICE_EVENT = "nzbot_pm_notice"
 OUTCOME_EVENT = "nzbot_case_outcome"  # how a case ended, in the thread of its link job
-OUTCOME_INTENT = "case_outcome:"  # bot_state: case_outcome:<case>:<state>:<decided_at>
-
-
-def _decided_key(channel: str, ts: str) -> str:
-    """bot_state: the case last decided in a queue message, whose line it keeps."""
-    return f"decided_in:{channel}:{ts}"
+OUTCOME_INTENT = "case_outcome:"  # post_intents: case_outcome:<case>:<state>:<decided_at>
 
 
 def waits_on_pm(case: Case) -> bool:
@@ -81,7 +76,7 @@ class SlackCaseNotifier:
                 self.client.chat_update(channel=channel, ts=ts, **message)
         if case.state not in DECIDABLE:  # its line, in the queue message it was decided in
             for channel, ts in self._queue_threads(case):
-                if (channel, ts) not in shown.items() and self.store.recall(_decided_key(channel, ts)) == str(case.id):
+                if (channel, ts) not in shown.items() and self.store.decided_in(channel, ts) == case.id:
                     self._show_decided(channel, ts, case)
         if case.link_job is not None and case.state in DECIDABLE and not shown:
             self._offer_review(case.link_job)  # back to decide (failed, re-checked)
@@ -93,7 +88,7 @@ class SlackCaseNotifier:
                     intent = f"posting:case:{case.id}:{channel}"
                     ts = post_once(self.client, self.store, intent, channel, metadata, **message)
                     self.store.add_case_message(case.id, channel, ts, self._permalink(channel, ts))
-                    self.store.forget(intent)  # recorded: the intent has served
+                    self.store.drop_post(intent)  # recorded: the intent has served
         self._home_owner._home_changed = True
 
     # -- the Program Manager's queue ----------------------------------------------------
@@ -108,7 +103,7 @@ class SlackCaseNotifier:
                 ts = post_once(self.client, self.store, intent, channel, metadata,
                                **queue_message(job, counts, self._label(job)).as_kwargs())
                 self.store.add_queue_message(job.id, channel, ts, self._permalink(channel, ts))
-                self.store.forget(intent)  # recorded: the intent has served
+                self.store.drop_post(intent)  # recorded: the intent has served
         self._home_owner._home_changed = True
 
     def _offer_review(self, link_job: int) -> None:
@@ -129,10 +124,7 @@ class SlackCaseNotifier:
             channel = self._dm(user) if user else self._recipients()[0]
             ts = self.client.chat_postMessage(channel=channel, **queue_message(job, self.queue.case_counts(link_job, scope=EVERY_MEMBER), self._label(job)).as_kwargs())["ts"]
             self.queue.add_queue_message(link_job, channel, ts)
-        if decided is not None:
-            self.store.remember(_decided_key(channel, ts), str(decided.id))
-        elif self.store.recall(_decided_key(channel, ts)) is not None:
-            self.store.forget(_decided_key(channel, ts))
+        self.store.keep_decided_in(channel, ts, decided.id if decided is not None else None)
         counts = self.queue.case_counts(link_job, scope=EVERY_MEMBER)
         case = self.queue.next_case_to_review(link_job)
         if case is None:
@@ -186,7 +178,7 @@ class SlackCaseNotifier:
         metadata = {"event_type": OUTCOME_EVENT,
                     "event_payload": {"case": case.id, "state": case.state, "decided": case.decided_at or ""}}
         reply_once(self.client, self.store, _outcome_intent(case), self.report_channel, revealed_by.message_ts,
-                   metadata, **case_outcome_message(case).as_kwargs())
+                   metadata, case_id=case.id, **case_outcome_message(case).as_kwargs())
 
     def resend_outcomes(self) -> None:
         """This member's case outcomes whose reply did not get through (Slack down, a dropped
@@ -194,16 +186,16 @@ class SlackCaseNotifier:
         has its own reply."""
         # a reply being posted right now (a Program Manager's click) is not one to send again
         cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.resend_after_seconds)
-        for key in self.store.unposted(OUTCOME_INTENT, before=cutoff):
+        for intent in self.store.unposted(OUTCOME_INTENT, before=cutoff):
             try:
-                case = self.store.whole().case(int(key.split(":")[1]))
-            except (NotFoundError, ValueError, IndexError):
-                self.store.forget(key)
+                case = self.store.whole().case(intent.case_id)
+            except (NotFoundError, TypeError):
+                self.store.drop_post(intent.key)
                 continue
             if case.institution != self.institution.code:
                 continue  # another member's: its own notifier sends it
-            if _outcome_intent(case) != key:
-                self.store.forget(key)
+            if _outcome_intent(case) != intent.key:
+                self.store.drop_post(intent.key)
                 continue
             self.case_settled(case, self.store.link_job(case.link_job) if case.link_job else None)
 
@@ -267,11 +259,10 @@ class SlackCaseNotifier:
             return None
 
     def _dm(self, user: str) -> str:
-        key = f"dm:{user}"
-        channel = self.store.recall(key)
+        channel = self.store.dm_channel(user)
         if not channel:
             channel = self.client.conversations_open(users=user)["channel"]["id"]
-            self.store.remember(key, channel)
+            self.store.keep_dm_channel(user, channel)
         return channel
 
 

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot.messages import (alma_blocked_message, cases_found_message, job_report_message,
                           link_job_message, recheck_failed_message, unreadable_found_message)
 from nzbot.report import JobReport
-from nzbot.store import LinkJob, Store, now
+from nzbot.store import LinkJob, Store
 
 log = logging.getLogger(__name__)
 
@@ -62,31 +62,32 @@ def post_once(client: WebClient, store: Store, intent: str, channel: str, metada
               **message) -> str:
     """Posts a top-level message meant to exist once and returns its ts. The intent is
     recorded first; if one was recorded before, the earlier message is looked for."""
-    if store.recall(intent) is not None:
+    if store.post_intent(intent) is not None:
         ts = find_posted(client, channel, metadata)
         if ts:
             log.info("found %s already posted in %s (%s)", metadata["event_type"], channel, ts)
             return ts
-    store.remember(intent, now())
+    store.begin_post(intent)
     return client.chat_postMessage(channel=channel, metadata=metadata, **message)["ts"]
 
 
 def reply_once(client: WebClient, store: Store, intent: str, channel: str, thread_ts: str,
-               metadata: dict, **message) -> str:
+               metadata: dict, case_id: int | None = None, **message) -> str:
     """post_once for a reply in a thread: posted once however often it is asked for (the
     intent is kept, with the reply's ts, once it is posted), and looked for among the
-    thread's replies when an earlier try may have reached Slack."""
-    seen = store.recall(intent)
-    if seen and seen.startswith("posted:"):
-        return seen.removeprefix("posted:")
+    thread's replies when an earlier try may have reached Slack. `case_id`: the case it is
+    about (a case's outcome, sent again by resend_outcomes)."""
+    seen = store.post_intent(intent)
+    if seen is not None and seen.posted_ts:
+        return seen.posted_ts
     ts = None
     if seen is not None:
         replies = client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
         ts = tagged(replies.get("messages", []), metadata)
     if not ts:
-        store.remember(intent, now())
+        store.begin_post(intent, case_id)
         ts = client.chat_postMessage(channel=channel, thread_ts=thread_ts, metadata=metadata, **message)["ts"]
-    store.remember(intent, f"posted:{ts}")
+    store.post_made(intent, ts)
     return ts
 
 

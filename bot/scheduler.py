@@ -13,7 +13,6 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from alma.errors import AlmaError
 from bot.services import Member, Services
-from nzbot.linkjobs import watching_key
 from nzbot.store import DatabaseLost, now
 
 log = logging.getLogger(__name__)
@@ -32,8 +31,7 @@ class Scheduler:
         for member in members:
             code = member.institution.code
             # Runs in Alma's UI are reported from the moment nzbot first watched, not before.
-            self.watching_since[code] = datetime.fromisoformat(
-                member.store.remembered(watching_key(code), now()))
+            self.watching_since[code] = datetime.fromisoformat(member.store.watched_since(code, now()))
             suffix = f":{code}" if code else ""
             self.scheduler.add_job(self.unless_lost(member.link_jobs.tick), "interval",
                                    seconds=settings.poll_seconds, id=f"link_jobs{suffix}",
@@ -73,7 +71,7 @@ class Scheduler:
         try:
             since = member.link_jobs.discover_ui_runs(self.watching_since[code])
             if since != self.watching_since[code]:  # moves forward: each round costs the same
-                member.store.remember(watching_key(code), since.isoformat())
+                member.store.watch_moved(code, since.isoformat())
                 self.watching_since[code] = since
         except AlmaError as exc:  # Alma down or quota low: the next round tries again
             member.link_jobs.blocked.failed("watching Alma for link jobs", exc)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 from alma.errors import BadInput
 from nzbot.institutions import IMPLICIT
-from nzbot.linkjobs import watching_key
 from nzbot.store import MemberRows, Store
 
 
@@ -81,10 +80,10 @@ def adopt(store: Store, to_code: str, codes: tuple[str, ...], from_code: str = I
     try:
         with store.writing():
             moved = store.move_rows(from_code, to_code)
-            watched = store.recall(watching_key(from_code))
-            if watched is not None and store.recall(watching_key(to_code)) is None:
-                store.remember(watching_key(to_code), watched)
-            store.forget(watching_key(from_code))
+            watched = store.watched_since(from_code)
+            if watched is not None and store.watched_since(to_code) is None:
+                store.watch_moved(to_code, watched)
+            store.watch_moved(from_code, None)
             if moved:
                 store.for_institution(to_code).audit(
                     "nzbot", "rows_adopted", f"institution {to_code}", "moved",

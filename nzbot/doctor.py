@@ -324,8 +324,8 @@ def check_database(path: str, codes: tuple[str, ...]) -> list[Check]:
     try:
         store = Store(path)
         key = f"doctor:probe:{_secrets.token_hex(8)}"
-        store.db.execute("INSERT INTO bot_state (key, value) VALUES (?, ?)", [key, "probe"])
-        store.db.execute("DELETE FROM bot_state WHERE key = ?", [key])
+        store.db.execute("INSERT INTO handled_requests (key, received_at) VALUES (?, ?)", [key, "probe"])
+        store.db.execute("DELETE FROM handled_requests WHERE key = ?", [key])
         unowned = unowned_rows(store, codes)
     except DatabaseDamaged as exc:
         return [Check.failed(name, DatabaseDamaged.line(shown, exc.reason))]

@@ -15,7 +15,6 @@ request stays queued and is started, in order, when Alma allows.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from datetime import datetime, timedelta, timezone
@@ -53,25 +52,6 @@ WAITS_ON_ALMA = (AlmaUnavailable, AlmaServerError, AlmaRateLimited, AlmaBlocked)
 # Discovery lists runs from the newest it has seen less this much, for runs Alma lists
 # late or a clock a little behind (Alma itself filters by submission day).
 DISCOVERY_MARGIN = timedelta(hours=1)
-RECHECK_DONE = "done"  # the re-check's recorded position once its pass is over
-
-
-def recheck_key(job_row_id: int) -> str:
-    """Where the re-check of a job's set records the member offset it has reached."""
-    return f"recheck:{job_row_id}"
-
-
-def watching_key(code: str) -> str:
-    """Where a member's watch for runs started in Alma's UI records how far it has looked
-    (the implicit institution keeps the key it always had)."""
-    return f"watching_since:{code}" if code else "watching_since"
-
-
-def unreadable_key(job_row_id: int) -> str:
-    """Where the re-check records the set's records whose MARC it cannot read (JSON list)."""
-    return f"recheck_unreadable:{job_row_id}"
-
-
 class Notifier(Protocol):
     """What the workflow needs to tell people; the bot implements it with Slack."""
 
@@ -278,10 +258,10 @@ class LinkJobs:
 
     def reconcile(self, job: LinkJob) -> None:
         """The re-check of one reported job's set, from where its pass stopped."""
-        if self.store.recall(recheck_key(job.id)) != RECHECK_DONE:
+        if not self.store.recheck(job.id).done:
             self._recheck_pass(job)
         case_ids = self.store.case_ids_of_job(job.id)
-        unreadable = json.loads(self.store.recall(unreadable_key(job.id)) or "[]")
+        unreadable = list(self.store.recheck(job.id).unreadable)
         if case_ids:
             self.notifier.cases_found(self.store.link_job(job.id), case_ids)
         if unreadable:
@@ -290,16 +270,14 @@ class LinkJobs:
 
     def _recheck_due(self, job: LinkJob) -> bool:
         """False while a failed re-check waits for its next try."""
-        failed = self.store.recall(f"recheck_failures:{job.id}")
-        if failed is None:
+        failed_at = self.store.recheck(job.id).failed_at
+        if failed_at is None:
             return True
-        _, _, at = failed.partition(" ")
-        waited = datetime.now(timezone.utc) - datetime.fromisoformat(at)
+        waited = datetime.now(timezone.utc) - datetime.fromisoformat(failed_at)
         return waited >= timedelta(seconds=self.recheck_wait_seconds)
 
     def _recheck_failed(self, job: LinkJob, exc: Exception) -> None:
-        failed = self.store.recall(f"recheck_failures:{job.id}")
-        tries = int(failed.split(" ", 1)[0]) + 1 if failed else 1
+        tries = self.store.recheck(job.id).tries + 1
         if isinstance(exc, AlmaError):
             log.warning("link job %s: re-check failed (try %d of %d): %s", job.id, tries,
                         self.recheck_tries, exc)
@@ -307,10 +285,10 @@ class LinkJobs:
             log.exception("link job %s: re-check failed (try %d of %d)", job.id, tries,
                           self.recheck_tries)
         if tries < self.recheck_tries:
-            self.store.remember(f"recheck_failures:{job.id}", f"{tries} {now()}")
+            self.store.update_recheck(job.id, tries=tries, failed_at=now())
             return
         self.store.update_link_job(job.id, reconciled=1)  # given up: no more tries
-        self.store.forget(f"recheck_failures:{job.id}")
+        self.store.update_recheck(job.id, tries=0, failed_at=None)
         self.store.audit("nzbot", "recheck_failed", f"set {job.set_id}", "given up",
                          f"{tries} tries; {type(exc).__name__}")
         reason = exc.message if isinstance(exc, AlmaError) else "an error inside nzbot (it has been logged)"
@@ -323,12 +301,11 @@ class LinkJobs:
         """Reads the set once, chunk by chunk from the position recorded, and records each
         chunk's multi-matches as cases together with the position reached, in one
         transaction: a pass stopped anywhere resumes at the first chunk not recorded."""
-        key = recheck_key(job.id)
-        position = self.store.recall(key) or "0"
+        position = self.store.recheck(job.id).position
         try:
             found = self.background.get_set(job.set_id)
         except SetNotFound:  # deleted since: nothing left to re-check
-            self.store.remember(key, RECHECK_DONE)
+            self.store.update_recheck(job.id, done=True)
             return
         multi: list[tuple[str, Match]] = []
         unreadable: list[str] = []
@@ -339,9 +316,6 @@ class LinkJobs:
                     # no case: its MARC must be corrected in Alma first (the job left it too)
                     self.store.audit("nzbot", "record_unreadable", f"record {mms_id}", "skipped",
                                      f"link job {job.id}: its MARC cannot be read")
-                if unreadable:
-                    seen = json.loads(self.store.recall(unreadable_key(job.id)) or "[]")
-                    self.store.remember(unreadable_key(job.id), json.dumps(seen + unreadable))
                 for mms_id, match in multi:
                     case = self.store.open_case(
                         mms_id, match.iz.title if match.iz else "",
@@ -349,18 +323,18 @@ class LinkJobs:
                     if case is not None:
                         self.store.audit("nzbot", "case_opened", f"record {mms_id}", CaseState.OPEN,
                                          f"{len(match.candidates)} candidates")
-                self.store.remember(key, str(done))
+                self.store.update_recheck(job.id, position=done, more_unreadable=unreadable)
             multi.clear()
             unreadable.clear()
 
         heading = SetPreview(found, found.number_of_members)
-        for mms_id, match in preview_set(self.background, heading, chunk_done, start=int(position)):
+        for mms_id, match in preview_set(self.background, heading, chunk_done, start=position):
             if match is not None and match.verdict is Verdict.UNREADABLE:
                 unreadable.append(mms_id)
             elif match is not None and match.verdict is Verdict.MULTI:
                 multi.append((mms_id, match))
         chunk_done(heading.total, heading.total)  # nothing left over; marks the end
-        self.store.remember(key, RECHECK_DONE)
+        self.store.update_recheck(job.id, done=True)
 
     def discover_ui_runs(self, since: datetime) -> datetime:
         """Link-job runs started in Alma's own UI: tracked and reported like ours. Returns

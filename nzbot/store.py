@@ -176,6 +176,70 @@ def m_token_stuck(db: sqlite_utils.Database) -> None:
                " AND instr(c.note, 'The temporary 035 ' || link_tokens.token || ' is still on') > 0)")
 
 
+@migrations()
+def m_state_tables(db: sqlite_utils.Database) -> None:
+    """The families of keys the bot_state table held become tables with typed columns; the
+    old keys are read (and parsed) here, once, and the table goes."""
+    db["post_intents"].create({"key": str, "case_id": int, "begun_at": str, "posted_ts": str}, pk="key")
+    db["rechecks"].create({"link_job": int, "position": int, "done": int, "unreadable": str, "tries": int,
+                           "failed_at": str}, pk="link_job",
+                          defaults={"position": 0, "done": 0, "unreadable": "[]", "tries": 0})
+    db["record_changes"].create({"subject": str, "rounds": int}, pk="subject")
+    db["dm_channels"].create({"user": str, "channel": str}, pk="user")
+    db["alma_watches"].create({"institution": str, "since": str}, pk="institution")
+    db["queue_decided"].create({"channel": str, "ts": str, "case_id": int}, pk=("channel", "ts"))
+    if "bot_state" not in db.table_names():
+        return
+    for key, value in db.execute("SELECT key, value FROM bot_state").fetchall():
+        family, _, rest = key.partition(":")
+        if family in ("posting", "case_outcome", "pm_notice"):
+            posted = value.removeprefix("posted:") if value.startswith("posted:") else None
+            case_id = rest.split(":")[0] if family == "case_outcome" else None
+            db["post_intents"].insert({"key": key, "case_id": int(case_id) if case_id and case_id.isdigit() else None,
+                                       "begun_at": None if posted else value, "posted_ts": posted}, replace=True)
+        elif family == "recheck" and rest.isdigit():
+            db["rechecks"].upsert({"link_job": int(rest), "done": int(value == "done"),
+                                   "position": int(value) if value.isdigit() else 0}, pk="link_job")
+        elif family == "recheck_unreadable" and rest.isdigit():
+            db["rechecks"].upsert({"link_job": int(rest), "unreadable": value}, pk="link_job")
+        elif family == "recheck_failures" and rest.isdigit():
+            tries, _, at = value.partition(" ")
+            db["rechecks"].upsert({"link_job": int(rest), "tries": int(tries or 0), "failed_at": at or None},
+                                  pk="link_job")
+        elif family == "record_changed":
+            db["record_changes"].insert({"subject": rest, "rounds": int(value or 0)}, replace=True)
+        elif family == "dm":
+            db["dm_channels"].insert({"user": rest, "channel": value}, replace=True)
+        elif family == "watching_since":
+            db["alma_watches"].insert({"institution": rest, "since": value}, replace=True)
+        elif family == "decided_in":
+            channel, _, ts = rest.partition(":")
+            db["queue_decided"].insert({"channel": channel, "ts": ts, "case_id": int(value)}, replace=True)
+    db["bot_state"].drop()
+
+
+@dataclass(frozen=True)
+class PostIntent:
+    """A message meant to be posted once (bot/notifier.py): begun when, and its ts once posted."""
+
+    key: str
+    case_id: int | None
+    begun_at: str | None
+    posted_ts: str | None
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """How far the re-check of a job's set has got (a pass resumes where it stopped), the
+    records it could not read, and its failed tries."""
+
+    position: int = 0
+    done: bool = False
+    unreadable: tuple[str, ...] = ()
+    tries: int = 0
+    failed_at: str | None = None
+
+
 # Columns holding JSON: lists and dicts given for them are stored as JSON text.
 JSON_COLUMNS = frozenset({"counters", "alerts", "candidates", "iz_card", "merged"})
 
@@ -613,31 +677,106 @@ class Store:
         )
         return cursor.rowcount == 1
 
-    # -- small facts the bot keeps (when it began watching Alma, ...) ------------------
+    # -- messages meant to be posted once (bot/notifier.py) ------------------------------
 
-    def remembered(self, key: str, default: str) -> str:
-        """The value stored under `key`, storing `default` the first time."""
-        self.db.execute("INSERT OR IGNORE INTO bot_state (key, value) VALUES (?, ?)", [key, default])
-        return self.db.execute("SELECT value FROM bot_state WHERE key = ?", [key]).fetchone()[0]
+    def post_intent(self, key: str) -> PostIntent | None:
+        row = self.db.execute("SELECT key, case_id, begun_at, posted_ts FROM post_intents WHERE key = ?",
+                              [key]).fetchone()
+        return PostIntent(*row) if row else None
 
-    def recall(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM bot_state WHERE key = ?", [key]).fetchone()
+    def begin_post(self, key: str, case_id: int | None = None) -> None:
+        """The post is about to be made (recorded first: a crash after Slack stored it is found)."""
+        self.db.execute("INSERT OR REPLACE INTO post_intents (key, case_id, begun_at, posted_ts)"
+                        " VALUES (?, ?, ?, NULL)", [key, case_id, now()])
+
+    def post_made(self, key: str, ts: str) -> None:
+        self.db.execute("UPDATE post_intents SET posted_ts = ? WHERE key = ?", [ts, key])
+
+    def drop_post(self, key: str) -> None:
+        self.db.execute("DELETE FROM post_intents WHERE key = ?", [key])
+
+    def unposted(self, prefix: str, before: datetime) -> list[PostIntent]:
+        """Messages whose key begins with `prefix`, meant to be posted once, whose post begun
+        before `before` has not been seen through."""
+        # a range on the key (its primary-key index), not LIKE: the prefix may hold "_" or "%"
+        return [PostIntent(*r) for r in self.db.execute(
+            "SELECT key, case_id, begun_at, posted_ts FROM post_intents WHERE key >= ? AND key < ?"
+            " AND posted_ts IS NULL AND begun_at < ? ORDER BY key",
+            [prefix, prefix + "\uffff", before.isoformat(timespec="seconds")])]
+
+    # -- the re-check of a job's set -----------------------------------------------------
+
+    def recheck(self, link_job: int) -> Recheck:
+        row = self.db.execute("SELECT position, done, unreadable, tries, failed_at FROM rechecks"
+                              " WHERE link_job = ?", [link_job]).fetchone()
+        if row is None:
+            return Recheck()
+        position, done, unreadable, tries, failed_at = row
+        return Recheck(position or 0, bool(done), tuple(json.loads(unreadable or "[]")), tries or 0, failed_at)
+
+    def update_recheck(self, link_job: int, *, position: int | None = None, done: bool | None = None,
+                       more_unreadable: Sequence[str] = (), tries: int | None = None,
+                       failed_at: str | None = None) -> None:
+        """Records how far a re-check got (`more_unreadable` adds to its unreadable records)."""
+        current = self.recheck(link_job)
+        self.db["rechecks"].upsert({
+            "link_job": link_job,
+            "position": current.position if position is None else position,
+            "done": int(current.done if done is None else done),
+            "unreadable": json.dumps([*current.unreadable, *more_unreadable]),
+            "tries": current.tries if tries is None else tries,
+            "failed_at": failed_at if tries is not None else current.failed_at,
+        }, pk="link_job")
+
+    # -- a record someone else keeps saving (RecordChanged) --------------------------------
+
+    def record_changed(self, subject: str) -> int:
+        """Counts one more round in which `subject`'s record was saved by someone else first."""
+        self.db.execute("INSERT INTO record_changes (subject, rounds) VALUES (?, 1)"
+                        " ON CONFLICT(subject) DO UPDATE SET rounds = rounds + 1", [subject])
+        return self.db.execute("SELECT rounds FROM record_changes WHERE subject = ?", [subject]).fetchone()[0]
+
+    def record_saved(self, subject: str) -> None:
+        self.db.execute("DELETE FROM record_changes WHERE subject = ?", [subject])
+
+    # -- Slack channels the bot keeps (a DM with each Program Manager) ----------------------
+
+    def dm_channel(self, user: str) -> str | None:
+        row = self.db.execute("SELECT channel FROM dm_channels WHERE user = ?", [user]).fetchone()
         return row[0] if row else None
 
-    def remember(self, key: str, value: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO bot_state (key, value) VALUES (?, ?)", [key, value])
+    def keep_dm_channel(self, user: str, channel: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO dm_channels (user, channel) VALUES (?, ?)", [user, channel])
 
-    def forget(self, key: str) -> None:
-        self.db.execute("DELETE FROM bot_state WHERE key = ?", [key])
+    # -- how far each member's watch for runs started in Alma's UI has looked ---------------
 
-    def unposted(self, prefix: str, before: datetime) -> list[str]:
-        """The keys beginning with `prefix` of messages meant to be posted once whose post,
-        begun before `before`, has not been seen through (bot.notifier.reply_once records
-        when it begins, and "posted:<ts>" once it is)."""
-        # a range on the key (its primary-key index), not LIKE: the prefix may hold "_" or "%"
-        return [r[0] for r in self.db.execute(
-            "SELECT key FROM bot_state WHERE key >= ? AND key < ? AND value NOT LIKE 'posted:%' AND value < ?"
-            " ORDER BY key", [prefix, prefix + "\uffff", before.isoformat(timespec="seconds")])]
+    def watched_since(self, code: str, default: str | None = None) -> str | None:
+        """Where the watch of member `code` got to; `default` is stored the first time."""
+        if default is not None:
+            self.db.execute("INSERT OR IGNORE INTO alma_watches (institution, since) VALUES (?, ?)", [code, default])
+        row = self.db.execute("SELECT since FROM alma_watches WHERE institution = ?", [code]).fetchone()
+        return row[0] if row else None
+
+    def watch_moved(self, code: str, since: str | None) -> None:
+        """The watch of member `code` has looked up to `since` (None: it has none)."""
+        if since is None:
+            self.db.execute("DELETE FROM alma_watches WHERE institution = ?", [code])
+        else:
+            self.db.execute("INSERT OR REPLACE INTO alma_watches (institution, since) VALUES (?, ?)", [code, since])
+
+    # -- the case last decided in a queue message (whose line the message keeps) -------------
+
+    def decided_in(self, channel: str, ts: str) -> int | None:
+        row = self.db.execute("SELECT case_id FROM queue_decided WHERE channel = ? AND ts = ?",
+                              [channel, ts]).fetchone()
+        return row[0] if row else None
+
+    def keep_decided_in(self, channel: str, ts: str, case_id: int | None) -> None:
+        if case_id is None:
+            self.db.execute("DELETE FROM queue_decided WHERE channel = ? AND ts = ?", [channel, ts])
+        else:
+            self.db.execute("INSERT OR REPLACE INTO queue_decided (channel, ts, case_id) VALUES (?, ?, ?)",
+                            [channel, ts, case_id])
 
     # -- audit --------------------------------------------------------------------------
 

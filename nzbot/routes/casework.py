@@ -147,17 +147,10 @@ class CaseWork:
     def being_edited(self, what: str, exc: RecordChanged) -> bool:
         """True while a record saved by someone else before each of nzbot's saves may
         still be waited for (the next round tries again), for CHANGED_ROUNDS rounds."""
-        key = _edited_key(what)
-        rounds = int(self.store.recall(key) or 0) + 1
-        self.store.remember(key, str(rounds))
+        rounds = self.store.record_changed(what)
         log.warning("%s: %s (round %d of %d)", what, exc, rounds, CHANGED_ROUNDS)
         return rounds < CHANGED_ROUNDS
 
     def edits_over(self, what: str) -> None:
         """The save landed: a later change to the same record waits afresh."""
-        self.store.forget(_edited_key(what))
-
-
-def _edited_key(what: str) -> str:
-    """Where the rounds a case's or token's record has kept changing are counted."""
-    return f"record_changed:{what}"
+        self.store.record_saved(what)

@@ -13,7 +13,6 @@ from bot import action_ids
 from bot.app import create_bot
 from nzbot.cli import main
 from nzbot.demo.local_slack import SlackStub
-from nzbot.linkjobs import watching_key
 from nzbot.store import Store
 from tests.bot.conftest import BOT_TOKEN, CATALOGER, PM, REPORT, SECRET, Harness, block_text, click
 from tests.bot.test_consortium import (OSU_CATALOGER, OSU_CHANNEL, UO_CATALOGER, UO_CHANNEL,
@@ -66,7 +65,7 @@ def single_then_consortium(zones):
     click(single, action_ids.SEND_TO_PM, seed.CASES["multi_three"], user=CATALOGER, channel=REPORT)
     case = single.wait(lambda: next(iter(single.store.cases()), None), what="the case opened")
     single.wait(lambda: single.store.case_messages(case.id), what="the case shown to the PM")
-    single.store.remember(watching_key(""), "2026-11-30T08:00:00+00:00")
+    single.store.watch_moved("", "2026-11-30T08:00:00+00:00")
     single.stop()
     later = ConsortiumHarness(sim=sim, stub=stub, db_path=db_path)
     harnesses.append(later)
@@ -96,8 +95,8 @@ def test_start_up_stops_until_the_rows_are_adopted_then_the_case_goes_on(zones, 
     assert out.startswith("nzbot: gave 1 case and ")
     assert out.rstrip().endswith("of the single-institution set-up to University of Oregon (01SIM_UO).")
     assert {c.institution for c in store.cases()} == {"01SIM_UO"}
-    assert store.recall(watching_key("01SIM_UO")) == "2026-11-30T08:00:00+00:00"  # its watch goes on
-    assert store.recall(watching_key("")) is None
+    assert store.watched_since("01SIM_UO") == "2026-11-30T08:00:00+00:00"  # its watch goes on
+    assert store.watched_since("") is None
     assert store.rows_by_institution().keys() == {"01SIM_UO"}
 
     later.start()

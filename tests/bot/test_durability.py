@@ -223,7 +223,7 @@ def write_lock(db_path, seconds: float):
     """Another process's write transaction on the bot's database, for `seconds`."""
     conn = sqlite3.connect(str(db_path), isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")
-    conn.execute("INSERT OR REPLACE INTO bot_state (key, value) VALUES ('lock test', 'held')")
+    conn.execute("INSERT OR REPLACE INTO handled_requests (key, received_at) VALUES ('lock test', 'held')")
     held_until = time.monotonic() + seconds
     try:
         yield

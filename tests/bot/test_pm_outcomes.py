@@ -86,7 +86,7 @@ def test_a_failed_link_reaches_the_pm_once_with_its_buttons_and_is_back_in_the_q
     notifier = harness.bot.services.cases.notifier
     notifier.tell_pm(harness.store.case(case.id), PmNotice.FAILED)
     key = f"pm_notice:{case.id}:failed:{failed.decided_at}:{channel}:{ts}"
-    harness.store.remember(key, "2026-12-01T00:00:00Z")  # the intent only, as before a crash
+    harness.store.begin_post(key)  # the intent only, as before a crash
     notifier.tell_pm(harness.store.case(case.id), PmNotice.FAILED)
     harness.restart()
     harness.wait(lambda: harness.store.link_tokens(case_id=case.id)[0].state == "removed", what="the token off")

@@ -392,12 +392,12 @@ def test_database_probe_leaves_no_row(doctor):
 
     conn = sqlite3.connect(doctor.tmp_path / "nzbot.db")
     try:
-        rows = conn.execute("SELECT key FROM bot_state WHERE key LIKE 'doctor:%'").fetchall()
+        rows = conn.execute("SELECT key FROM handled_requests WHERE key LIKE 'doctor:%'").fetchall()
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     finally:
         conn.close()
     assert rows == []
-    assert {"link_jobs", "cases", "bot_state", "audit"} <= tables
+    assert {"link_jobs", "cases", "post_intents", "rechecks", "audit"} <= tables and "bot_state" not in tables
 
 
 @pytest.mark.parametrize("name, words, skipped", [

@@ -15,7 +15,7 @@ from alma.errors import AlmaError
 from alma.simulator import Simulator, seed
 from bot.notifier import SlackNotifier
 from nzbot.demo.local_slack import SlackStub
-from nzbot.linkjobs import RECHECK_DONE, LinkJobs, recheck_key
+from nzbot.linkjobs import LinkJobs
 from nzbot.store import Store
 from tests.conftest import API_KEY, client_for
 
@@ -67,12 +67,12 @@ def test_a_pass_stopped_by_an_alma_outage_resumes_where_it_stopped(world):
     attempt = threading.Thread(target=first_attempt)
     attempt.start()
     deadline = time.monotonic() + 30
-    while store.recall(recheck_key(job.id)) is None and time.monotonic() < deadline:
+    while store.recheck(job.id).position == 0 and time.monotonic() < deadline:
         time.sleep(0.005)
     sim.faults.error_rate = 1.0  # Alma goes down after the first chunk
     attempt.join(30)
     assert failed, "the pass stopped with Alma down"
-    position = int(store.recall(recheck_key(job.id)))
+    position = store.recheck(job.id).position
     assert 1000 <= position < RECORDS
     opened = len(store.case_ids_of_job(job.id))
     assert 0 < opened < MULTI
@@ -87,7 +87,7 @@ def test_a_pass_stopped_by_an_alma_outage_resumes_where_it_stopped(world):
     cases = store.cases()
     assert len(cases) == MULTI and len({c.iz_mms_id for c in cases}) == MULTI
     assert all(c.link_job == job.id and c.state == "open" for c in cases)
-    assert store.recall(recheck_key(job.id)) == RECHECK_DONE and store.link_job(job.id).reconciled
+    assert store.recheck(job.id).done and store.link_job(job.id).reconciled
     (note,) = thread_notes(stub, job)
     assert f"{MULTI} records are multi-matches" in note["text"]
     assert sum(r["action"] == "case_opened" for r in store.audit_rows()) == MULTI

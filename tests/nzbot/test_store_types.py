@@ -3,6 +3,7 @@ out alma.models.Counter, and the columns hold what they always held (no migratio
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 import json
 
 import pytest
@@ -98,5 +99,50 @@ def test_a_stuck_token_of_an_older_database_is_found_by_its_row(tmp_path):
         assert other.id not in [t.id for t in store.stuck_link_tokens(scope=EVERY_MEMBER)]
         store.db.execute("UPDATE cases SET note = 'reworded by a later nzbot'")
         assert [t.id for t in store.stuck_link_tokens(scope=EVERY_MEMBER)] == [token.id]
+    finally:
+        store.close()
+
+
+def test_a_database_of_key_value_state_is_migrated_to_typed_tables(tmp_path):
+    """Before m_state_tables, bot_state held 13 key families as text ("2 <iso>" and the
+    like); each is read once, into its table, and bot_state goes."""
+    import sqlite3
+
+    from nzbot.store import PostIntent, Recheck, Store
+
+    path = str(tmp_path / "old.db")
+    Store(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE bot_state (key TEXT PRIMARY KEY, value TEXT)")
+    conn.executemany("INSERT INTO bot_state (key, value) VALUES (?, ?)", [
+        ("posting:link_job:4", "2026-11-01T10:00:00+00:00"),
+        ("case_outcome:17:linked:2026-11-01T09:00:00+00:00", "posted:1700000000.000200"),
+        ("case_outcome:18:failed:2026-11-01T09:30:00+00:00", "2026-11-01T09:31:00+00:00"),
+        ("recheck:4", "1200"), ("recheck_unreadable:4", '["990001"]'), ("recheck_failures:4", "2 2026-11-01T11:00:00+00:00"),
+        ("recheck:5", "done"),
+        ("record_changed:case 17", "3"), ("dm:UPM0001", "DPM0001"),
+        ("watching_since", "2026-10-01T00:00:00+00:00"), ("watching_since:01UO", "2026-10-02T00:00:00+00:00"),
+        ("decided_in:DPM0001:1700000000.000100", "17"),
+    ])
+    conn.execute("DELETE FROM _sqlite_migrations WHERE name = 'm_state_tables'")
+    for table in ("post_intents", "rechecks", "record_changes", "dm_channels", "alma_watches", "queue_decided"):
+        conn.execute(f"DROP TABLE {table}")
+    conn.commit()
+    conn.close()
+    store = Store(path)
+    try:
+        assert store.post_intent("posting:link_job:4") == PostIntent(
+            "posting:link_job:4", None, "2026-11-01T10:00:00+00:00", None)
+        assert store.post_intent("case_outcome:17:linked:2026-11-01T09:00:00+00:00").posted_ts == "1700000000.000200"
+        [unposted] = store.unposted("case_outcome:", before=datetime(2027, 1, 1, tzinfo=timezone.utc))
+        assert unposted.case_id == 18
+        assert store.recheck(4) == Recheck(1200, False, ("990001",), 2, "2026-11-01T11:00:00+00:00")
+        assert store.recheck(5).done and store.recheck(6) == Recheck()
+        assert store.record_changed("case 17") == 4  # one more round than the 3 counted before
+        assert store.dm_channel("UPM0001") == "DPM0001"
+        assert store.watched_since("") == "2026-10-01T00:00:00+00:00"
+        assert store.watched_since("01UO") == "2026-10-02T00:00:00+00:00"
+        assert store.decided_in("DPM0001", "1700000000.000100") == 17
+        assert "bot_state" not in store.db.table_names()
     finally:
         store.close()
