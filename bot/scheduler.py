@@ -63,6 +63,7 @@ class Scheduler:
                     pass
 
         run.__name__ = getattr(step, "__name__", "round")
+        run.__qualname__ = getattr(step, "__qualname__", run.__name__)  # what APScheduler's lines name
         return run
 
     def discover(self, member: Member | None = None) -> None:

@@ -17,7 +17,7 @@ from bot.rendering import message_texts
 from bot.server import SlackHttpServer
 from nzbot.settings import BotSettings
 from nzbot.demo.slack_requests import post_signed, slash_command_body
-from nzbot.demo.local_slack import SlackStub
+from tests.slack.faults import SlackStub
 from tests.conftest import API_KEY, settings_for
 
 SECRET = "test-signing-secret"

@@ -25,7 +25,7 @@ import pytest
 import requests
 
 from alma.simulator import Simulator
-from nzbot.demo.local_slack import SlackStub
+from tests.slack.faults import SlackStub
 from nzbot.demo.slack_requests import block_action_payload, interaction_body, post_signed, slash_command_body
 from nzbot.store import Store
 

@@ -25,7 +25,7 @@ import pytest
 from alma.cards import RecordCard
 from alma.simulator import consortium, member_key
 from bot import action_ids as A
-from nzbot.demo.local_slack import SlackStub
+from tests.slack.faults import SlackStub
 from nzbot.demo.slack_requests import JSON, post_signed
 from nzbot.store import Store
 from tests.bot.conftest import block_text

@@ -16,7 +16,7 @@ import pytest
 from alma.config import AlmaSettings, SettingError
 from alma.simulator import Simulator, seed
 from bot import action_ids as A
-from nzbot.demo.local_slack import SlackStub
+from tests.slack.faults import SlackStub
 from bot.rendering import message_texts
 from nzbot.demo.slack_requests import block_action_payload, interaction_body, post_signed
 from nzbot.settings import BotSettings

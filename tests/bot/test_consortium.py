@@ -10,7 +10,7 @@ import pytest
 
 from alma.simulator import consortium, member_key, seed
 from bot import action_ids
-from nzbot.demo.local_slack import SlackStub
+from tests.slack.faults import SlackStub
 from nzbot.institutions import Institution
 from nzbot.settings import BotSettings
 from tests.bot.conftest import BOT_TOKEN, PM, SECRET, Harness, block_text, click, queue_message, review

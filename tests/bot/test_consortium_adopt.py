@@ -12,7 +12,7 @@ from alma.simulator import consortium, member_key, seed
 from bot import action_ids
 from bot.app import create_bot
 from nzbot.cli import main
-from nzbot.demo.local_slack import SlackStub
+from tests.slack.faults import SlackStub
 from nzbot.store import Store
 from tests.bot.conftest import BOT_TOKEN, CATALOGER, PM, REPORT, SECRET, Harness, block_text, click
 from tests.bot.test_consortium import (OSU_CATALOGER, OSU_CHANNEL, UO_CATALOGER, UO_CHANNEL,

@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from nzbot.demo.local_slack import SlackStub
+from tests.slack.faults import SlackStub
 
 TOKEN = "xoxb-test"
 

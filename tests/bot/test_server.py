@@ -23,7 +23,7 @@ from nzbot.demo.slack_requests import (
     sign,
     slash_command_body,
 )
-from nzbot.demo.local_slack import SlackStub
+from tests.slack.faults import SlackStub
 
 TOKEN = "xoxb-test"
 SECRET = "secret"

@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.slack_client import PacedWebClient
-from nzbot.demo.local_slack import SlackStub
+from tests.slack.faults import SlackStub
 
 TOKEN = "xoxb-test"
 CHANNELS = {"CREPORT01": {"name": "nz-report"}, "COTHER001": {"name": "random"}}

@@ -1,6 +1,6 @@
 """Socket Mode end to end: a real `nzbot run` with SLACK_APP_TOKEN and no signing secret,
 the Alma simulator behind it, and the local Slack stand-in playing Slack's side of the
-socket (nzbot/demo/local_slack.py, SocketModeSlack): apps.connections.open with the app
+socket (tests/slack/socket_mode.py, SocketModeSlack): apps.connections.open with the app
 token, hello, envelopes for /nz and a button press acked within Slack's 3 seconds, a
 `disconnect` and a dropped connection after which the bot reconnects with a new URL and
 handles what comes next, and a delivery whose ack was lost redelivered and done once."""
@@ -14,7 +14,7 @@ import requests
 
 from alma.simulator import seed
 from bot import action_ids
-from nzbot.demo.local_slack import SOCKET_ACK_SECONDS, Envelope, SocketModeSlack
+from tests.slack.socket_mode import SOCKET_ACK_SECONDS, Envelope, SocketModeSlack
 from tests.bot.conftest import block_text
 from tests.bot.subprocess_bot import (CATALOGER, REPORT, SubprocessBot, free_port,
                                       wait_until)

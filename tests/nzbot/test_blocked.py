@@ -17,7 +17,7 @@ from alma.errors import AlmaPermissionError, QuotaSpent
 from alma.simulator import Simulator, seed
 from bot.rendering import message_texts
 from bot.notifier import SlackNotifier
-from nzbot.demo.local_slack import SlackStub
+from tests.slack.faults import SlackStub
 from nzbot.linkjobs import LinkJobs
 from nzbot.store import Store
 from tests.conftest import API_KEY, client_for

@@ -11,7 +11,7 @@ from alma.simulator import Simulator, seed
 from alma.simulator.jobs import submit
 from alma.simulator.state import JobRun
 from bot.notifier import SlackNotifier
-from nzbot.demo.local_slack import SlackStub
+from tests.slack.faults import SlackStub
 from nzbot.linkjobs import ALMA_UI, DISCOVERY_MARGIN, LinkJobs
 from nzbot.store import Store
 from tests.conftest import API_KEY, client_for

@@ -13,7 +13,7 @@ import pytest
 
 from alma.simulator import Simulator, seed
 from nzbot.cli import main
-from nzbot.demo.local_slack import SlackStub
+from tests.slack.faults import SlackStub
 from tests.conftest import API_KEY
 
 BOT_TOKEN = "xoxb-doctor-test-token-4f1c"
@@ -278,7 +278,7 @@ def test_bad_slack_token(doctor):
 
 @pytest.fixture
 def socket_mode(doctor):
-    from nzbot.demo.local_slack import SocketModeSlack
+    from tests.slack.socket_mode import SocketModeSlack
 
     side = SocketModeSlack(doctor.stub, app_token="xapp-1-A0NZBOT-123-valid").start()
     try:

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from alma.errors import AlmaError
 from alma.simulator import Simulator, seed
 from bot.notifier import SlackNotifier
-from nzbot.demo.local_slack import SlackStub
+from tests.slack.faults import SlackStub
 from nzbot.linkjobs import LinkJobs
 from nzbot.store import Store
 from tests.conftest import API_KEY, client_for
