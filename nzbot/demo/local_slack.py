@@ -21,8 +21,10 @@ failed or not, is recorded, in order, as a :class:`Call`.
 ``response_url(name)`` gives a URL on the stub that takes what Bolt's ``respond()`` posts;
 those posts are recorded as calls with method ``"response_url"`` (see ``responses()``).
 
-With a :class:`SocketModeSlack` started on it (end of this file), it also answers
-``apps.connections.open`` and plays Slack's side of Socket Mode.
+The tests' own subclass (tests/slack/faults.py) plays Slack's failures at one seam
+(``_fault_before``, ``_fault_after``); with the tests' ``SocketModeSlack``
+(tests/slack/socket_mode.py) started on it, it also answers ``apps.connections.open`` and
+plays Slack's side of Socket Mode. Neither ships: the demo's Slack never fails.
 """
 
 from __future__ import annotations
