@@ -9,33 +9,22 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from slack_sdk import WebClient
-from sqlite_utils.db import NotFoundError
 
 from bot.case_messages import (case_handoff_message, case_message, case_outcome_message, home_view,
                                 pm_notice_message, queue_message, review_message)
 from bot.notifier import find_posted, post_once, reply_once, tagged
-from nzbot.access import EVERY_MEMBER
 from nzbot.institutions import Institution
-from nzbot.states import DECIDABLE, UNSETTLED, CaseState, Decision, PmNotice
+from nzbot.queue import PmQueue, QueueView, Showing, outcome_intent
 from nzbot.settings import BotSettings
+from nzbot.states import PmNotice
 from nzbot.store import Case, LinkJob, LinkToken, Store
 
 CASE_EVENT = "nzbot_case"
 QUEUE_EVENT = "nzbot_case_queue"
 HOME_SECONDS = 10.0  # the Home tabs are republished at most this often
-ATTENTION_SHOWN = 5  # failed cases named on the Home tab (the count says how many in all)
-
-
 HANDOFF_EVENT = "nzbot_case_handoff"
 PM_NOTICE_EVENT = "nzbot_pm_notice"
 OUTCOME_EVENT = "nzbot_case_outcome"  # how a case ended, in the thread of its link job
-OUTCOME_INTENT = "case_outcome:"  # post_intents: case_outcome:<case>:<state>:<decided_at>
-
-
-def waits_on_pm(case: Case) -> bool:
-    """A decided case that still needs the Program Manager's hand (the merge route: the
-    merge in the NZ is theirs to make) stays in the queue message, with its steps."""
-    return case.decision == Decision.MERGE and case.state in (CaseState.DECIDING, CaseState.LINKING)
 
 
 class SlackCaseNotifier:
@@ -51,7 +40,7 @@ class SlackCaseNotifier:
         self.report_channel = self.institution.report_channel
         # The Program Manager's queue is one for every member: it reads the whole store,
         # and the first member's notifier keeps the Home tabs (one debounce, not one each).
-        self.queue = store.whole()
+        self.queue = PmQueue(store)
         self._home_owner: SlackCaseNotifier = home_owner or self
         self._home_changed = False  # published when opened (app_home_opened), and on changes
         self._home_published = float("-inf")
@@ -59,30 +48,28 @@ class SlackCaseNotifier:
         self._home_seconds = min(HOME_SECONDS, settings.poll_seconds * 10)
 
     def show_case(self, case: Case) -> None:
-        """Updates every message showing the case; in a queue message a decided case makes
-        way for the next. A case sent from a lookup (no job) reaches each Program Manager
-        at once, as one message; a job's cases wait in its queue message."""
+        """Updates every message showing the case (a queue message moves on to the next case
+        when this one is decided: nzbot/queue.py says what each does). A case sent from a
+        lookup (no job) reaches each Program Manager at once, as one message."""
         message = case_message(case, institution=self.institution.label).as_kwargs()
-        shown = dict(self.store.case_messages(case.id))
-        for channel, ts in shown.items():
-            is_queue, link_job = self.store.queue_message(channel, ts)
-            if is_queue and case.state not in DECIDABLE and not waits_on_pm(case):
-                self.review(channel, ts, link_job, decided=case)
-            elif is_queue:  # still the case to show: with the queue's line and "Next case"
-                job = self.store.link_job(link_job) if link_job is not None else None
-                self.client.chat_update(channel=channel, ts=ts, **review_message(
-                    case, job, self.store.case_counts(link_job, scope=EVERY_MEMBER), self._label(case)).as_kwargs())
+        shown = self.queue.showing(case)
+        for place in shown:
+            if place.showing is Showing.NEXT_CASE:
+                self.review(place.channel, place.ts, place.link_job, decided=case)
+            elif place.showing is Showing.SAME_CASE:  # with the queue's line and "Next case"
+                job = self.store.link_job(place.link_job) if place.link_job is not None else None
+                self.client.chat_update(channel=place.channel, ts=place.ts, **review_message(
+                    case, job, self.queue.counts(place.link_job), self._label(case)).as_kwargs())
             else:
-                self.client.chat_update(channel=channel, ts=ts, **message)
-        if case.state not in DECIDABLE:  # its line, in the queue message it was decided in
-            for channel, ts in self._queue_threads(case):
-                if (channel, ts) not in shown.items() and self.store.decided_in(channel, ts) == case.id:
-                    self._show_decided(channel, ts, case)
-        if case.link_job is not None and case.state in DECIDABLE and not shown:
-            self._offer_review(case.link_job)  # back to decide (failed, re-checked)
+                self.client.chat_update(channel=place.channel, ts=place.ts, **message)
+        for channel, ts in self.queue.decided_lines(case, shown):  # its line, where it was decided
+            self._post_view(self.queue.view_with_line(channel, ts, case))
+        if self.queue.back_to_decide(case, shown):
+            self._offer_review(case.link_job)
         if case.link_job is None:
+            mine = {place.channel for place in shown}
             for channel in self._recipients():
-                if channel not in shown:
+                if channel not in mine:
                     # Once only, even if nzbot dies between Slack storing it and this record.
                     metadata = {"event_type": CASE_EVENT, "event_payload": {"case": case.id}}
                     intent = f"posting:case:{case.id}:{channel}"
@@ -108,55 +95,38 @@ class SlackCaseNotifier:
 
     def _offer_review(self, link_job: int) -> None:
         """The job's queue messages not showing a case offer "Review cases" again."""
-        job, counts = self.store.link_job(link_job), self.store.case_counts(link_job, scope=EVERY_MEMBER)
-        for channel, ts in self.store.queue_messages_of(link_job):
-            if not self.store.shows_a_case(channel, ts):
-                self.client.chat_update(channel=channel, ts=ts, **queue_message(job, counts, self._label(job)).as_kwargs())
+        job, counts = self.store.link_job(link_job), self.queue.counts(link_job)
+        for channel, ts in self.queue.idle_messages(link_job):
+            self.client.chat_update(channel=channel, ts=ts, **queue_message(job, counts, self._label(job)).as_kwargs())
 
     def review(self, channel: str, ts: str | None, link_job: int | None, user: str | None = None,
                decided: Case | None = None) -> None:
         """Shows the next case to decide (of the job, or of all) in the queue message
         (channel, ts), in place; with no message (the Home tab's button), in a new one in
-        the user's DM. `decided`, the case just decided there, keeps a line in it (kept
-        up to date as that case moves on: whom a hand-off went to, linked, failed)."""
-        job = self.queue.link_job(link_job) if link_job is not None else None
+        the user's DM. `decided`, the case just decided there, keeps a line in it."""
         if ts is None:
+            job = self.store.link_job(link_job) if link_job is not None else None
             channel = self._dm(user) if user else self._recipients()[0]
-            ts = self.client.chat_postMessage(channel=channel, **queue_message(job, self.queue.case_counts(link_job, scope=EVERY_MEMBER), self._label(job)).as_kwargs())["ts"]
-            self.queue.add_queue_message(link_job, channel, ts)
-        self.store.keep_decided_in(channel, ts, decided.id if decided is not None else None)
-        counts = self.queue.case_counts(link_job, scope=EVERY_MEMBER)
-        case = self.queue.next_case_to_review(link_job)
-        if case is None:
-            self.client.chat_update(channel=channel, ts=ts, **queue_message(
-                job, counts, self._label(job), decided=decided).as_kwargs())
-            self.queue.clear_message(channel, ts)
-            return
-        self.client.chat_update(channel=channel, ts=ts, **review_message(
-            case, job, counts, self._label(case), decided=decided).as_kwargs())
-        self.queue.show_case_in(case.id, channel, ts)
+            ts = self.client.chat_postMessage(channel=channel, **queue_message(
+                job, self.queue.counts(link_job), self._label(job)).as_kwargs())["ts"]
+            self.store.add_queue_message(link_job, channel, ts)
+        view = self.queue.next_view(channel, ts, link_job, decided)
+        self._post_view(view)
+        self.queue.shown(view)
 
-    def _show_decided(self, channel: str, ts: str, decided: Case) -> None:
-        """The queue message (channel, ts) again, with its line on `decided` brought up to
-        date, and the case it shows (if any) as it is."""
-        _, link_job = self.queue.queue_message(channel, ts)
-        job = self.queue.link_job(link_job) if link_job is not None else None
-        counts = self.queue.case_counts(link_job, scope=EVERY_MEMBER)
-        current = self.queue.case_shown_in(channel, ts)
-        if current is None:
-            message = queue_message(job, counts, self._label(job), decided=decided)
+    def _post_view(self, view: QueueView) -> None:
+        """A queue message as `view` says: the case to decide, or the job's summary."""
+        if view.case is None:
+            message = queue_message(view.job, view.counts, self._label(view.job), decided=view.decided)
         else:
-            shown = self.queue.case(current)
-            message = review_message(shown, job, counts, self._label(shown), decided=decided)
-        self.client.chat_update(channel=channel, ts=ts, **message.as_kwargs())
+            message = review_message(view.case, view.job, view.counts, self._label(view.case), decided=view.decided)
+        self.client.chat_update(channel=view.channel, ts=view.ts, **message.as_kwargs())
 
     def publish_home(self, user: str) -> None:
         """The Home tab: open cases by job, oldest first, and "Review next"."""
-        rows = [(self.queue.link_job(job) if job is not None else None, counts)
-                for job, counts in self.queue.queue_by_job(UNSETTLED, scope=EVERY_MEMBER)]
-        failed, failed_total = self.queue.newest_unsettled((CaseState.FAILED,), ATTENTION_SHOWN, scope=EVERY_MEMBER)
+        home = self.queue.home()
         self.client.views_publish(user_id=user, view=home_view(
-            rows, failed=failed, failed_total=failed_total, stuck=self.queue.stuck_link_tokens(scope=EVERY_MEMBER), member=self._label))
+            home.rows, failed=home.failed, failed_total=home.failed_total, stuck=home.stuck, member=self._label))
 
     def refresh_home(self) -> None:
         """Republishes the Program Managers' Home tabs when cases changed, at most once
@@ -177,26 +147,14 @@ class SlackCaseNotifier:
             return  # sent from a lookup: the PM's message is the record
         metadata = {"event_type": OUTCOME_EVENT,
                     "event_payload": {"case": case.id, "state": case.state, "decided": case.decided_at or ""}}
-        reply_once(self.client, self.store, _outcome_intent(case), self.report_channel, revealed_by.message_ts,
+        reply_once(self.client, self.store, outcome_intent(case), self.report_channel, revealed_by.message_ts,
                    metadata, case_id=case.id, **case_outcome_message(case).as_kwargs())
 
     def resend_outcomes(self) -> None:
         """This member's case outcomes whose reply did not get through (Slack down, a dropped
-        connection): sent now. One whose case has moved on since is dropped: its new outcome
-        has its own reply."""
-        # a reply being posted right now (a Program Manager's click) is not one to send again
+        connection): sent now, unless a reply is being posted right now (a click)."""
         cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.resend_after_seconds)
-        for intent in self.store.unposted(OUTCOME_INTENT, before=cutoff):
-            try:
-                case = self.store.whole().case(intent.case_id)
-            except (NotFoundError, TypeError):
-                self.store.drop_post(intent.key)
-                continue
-            if case.institution != self.institution.code:
-                continue  # another member's: its own notifier sends it
-            if _outcome_intent(case) != intent.key:
-                self.store.drop_post(intent.key)
-                continue
+        for case in self.queue.outcomes_to_send_again(self.institution.code, before=cutoff):
             self.case_settled(case, self.store.link_job(case.link_job) if case.link_job else None)
 
     def hand_off(self, case: Case, revealed_by: LinkJob | None) -> str | None:
@@ -225,19 +183,12 @@ class SlackCaseNotifier:
         once = f"{what}:{token.token if token else case.decided_at or ''}"
         metadata = {"event_type": PM_NOTICE_EVENT, "event_payload": {"case": case.id, "notice": once}}
         message = pm_notice_message(case, what, token)
-        # the job's queue message; else a "Review next" message of all cases; else its own
-        own = self.queue.queue_messages_of(case.link_job) if case.link_job is not None else []
-        threads = own or self.queue.queue_messages_of(None)[-1:] or list(self.store.case_messages(case.id))
-        for channel, ts in threads:
+        for channel, ts in self.queue.notice_threads(case):
             reply = reply_once(self.client, self.store, f"pm_notice:{case.id}:{once}:{channel}:{ts}",
                                channel, ts, metadata, **message.as_kwargs())
             if what == PmNotice.FAILED:  # its buttons: the reply is updated like the case's own messages
                 self.store.add_case_message(case.id, channel, reply)
         self._home_owner._home_changed = True
-
-    def _queue_threads(self, case: Case) -> list[tuple[str, str]]:
-        own = self.queue.queue_messages_of(case.link_job) if case.link_job is not None else []
-        return [*own, *self.queue.queue_messages_of(None)]
 
     def _label(self, row: Case | LinkJob | None) -> str:
         """How messages name the member a case or job belongs to ("" in single-institution mode)."""
@@ -264,9 +215,3 @@ class SlackCaseNotifier:
             channel = self.client.conversations_open(users=user)["channel"]["id"]
             self.store.keep_dm_channel(user, channel)
         return channel
-
-
-def _outcome_intent(case: Case) -> str:
-    """One outcome reply per settlement: a case failed, decided again and linked has two
-    (a note added later, the token taken off, is the same settlement)."""
-    return f"{OUTCOME_INTENT}{case.id}:{case.state}:{case.decided_at or ''}"

@@ -864,6 +864,13 @@ class Store:
     def case(self, case_id: int) -> Case:
         return Case.from_row(self.db["cases"].get(case_id))
 
+    def case_or_none(self, case_id: int) -> Case | None:
+        row = self.db.execute("SELECT * FROM cases WHERE id = ?", [case_id]).fetchone()
+        if row is None:
+            return None
+        columns = [d[0] for d in self.db.execute("SELECT * FROM cases LIMIT 0").description]
+        return Case.from_row(dict(zip(columns, row)))
+
     def case_owner(self, case_id: int) -> str | None:
         """The member institution a case belongs to; None when there is no such case."""
         row = self.db.execute("SELECT institution FROM cases WHERE id = ?", [case_id]).fetchone()
