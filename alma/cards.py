@@ -127,6 +127,10 @@ class RecordCard:
     cancelled_oclc_numbers: tuple[str, ...] = ()  # those from $z and 019 only
     holding_institutions: tuple[str, ...] = ()  # 852 $a member codes
     is_serial: bool = False
+    # An IZ record's local-looking fields (09X, 59X, 69X, 77X, 78X, 9XX) without $9 LOCAL:
+    # linking replaces the record with the NZ record's content, keeping only local
+    # extensions, the fields that carry $9 LOCAL (Ex Libris's knowledge base; CARLI's guide).
+    unprotected_local_fields: tuple[str, ...] = ()
 
     @property
     def record_format_name(self) -> str:
@@ -166,6 +170,7 @@ class RecordCard:
             "holding_institutions": list(self.holding_institutions),
             "holding_count": self.holding_count,
             "is_serial": self.is_serial,
+            "unprotected_local_fields": list(self.unprotected_local_fields),
         }
 
     @classmethod
@@ -209,6 +214,7 @@ class RecordCard:
             cancelled_oclc_numbers=texts(data.get("cancelled_oclc_numbers")),
             holding_institutions=texts(data.get("holding_institutions")),
             is_serial=bool(data.get("is_serial", False)),
+            unprotected_local_fields=texts(data.get("unprotected_local_fields")),
         )
 
 
@@ -283,7 +289,19 @@ def card_from_record(mms_id: str, record: Record) -> RecordCard:
         cancelled_oclc_numbers=numbers.not_active,
         holding_institutions=tuple(dict.fromkeys(_holders(record))),
         is_serial=record_format[1:2] in SERIAL_LEVELS,
+        unprotected_local_fields=unprotected_local_fields(record),
     )
+
+
+_LOCAL_LOOKING = re.compile(r"^(09.|59.|69.|77.|78.|9..)$")
+
+
+def unprotected_local_fields(record: Record) -> tuple[str, ...]:
+    """The tags of the record's local-looking fields that lack `$9 LOCAL` (either case),
+    in record order, each once: what linking the record would lose."""
+    tags = [f.tag for f in record.get_fields() if _LOCAL_LOOKING.match(f.tag or "") and not f.is_control_field()
+            and not any((v or "").strip().upper() == "LOCAL" for v in f.get_subfields("9"))]
+    return tuple(dict.fromkeys(tags))
 
 
 def _holders(record: Record):

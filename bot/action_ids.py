@@ -52,6 +52,12 @@ CASES_PAGE = "nz_cases_page"
 
 ALL = ALL + (CASES_PAGE,)
 
+# /nz match: a cataloger links the IZ record to this NZ record themselves (the guidance's
+# Method 2); suffixed ":n" (one per candidate), value "{iz_mms_id}:{nz_mms_id}".
+MATCH_LINK = "nz_match_link"
+
+ALL = ALL + (MATCH_LINK,)
+
 
 def suffixed(action_id: str, suffix: object) -> str:
     """The action id of one of several buttons of one kind in a message."""
@@ -94,12 +100,15 @@ class ButtonValue:
     mms_id: str | None = None
     page: int | None = None
     link_job: int | None = None  # REVIEW_CASES: the job whose cases to review (None: all)
+    iz_mms_id: str | None = None  # MATCH_LINK: the IZ record to link (mms_id: the NZ record)
 
 
 def value(action_id: str, *, case_id: object = None, mms_id: object = None, page: object = None,
-          link_job: object = None) -> str:
+          link_job: object = None, iz_mms_id: object = None) -> str:
     """The value a button of kind `action_id` carries (the templates call this)."""
     kind = base(action_id)
+    if kind == MATCH_LINK:
+        return f"{iz_mms_id}:{mms_id}"
     if kind == REVIEW_CASES:
         return "all" if link_job is None else str(link_job)
     if kind == SEND_TO_PM:
@@ -122,6 +131,12 @@ def read(action_id: str, raw: object) -> ButtonValue:
             raise BadInput(f"{quoted(text)} is not an IZ record's MMS ID (digits only, such as "
                            "9949620601852): nothing was sent to the Program Manager.")
         return ButtonValue(mms_id=text)
+    if kind == MATCH_LINK:
+        iz, _, nz = text.partition(":")
+        if not _MMS_ID.fullmatch(iz) or not _MMS_ID.fullmatch(nz):
+            raise BadInput("This button does not name an IZ record and an NZ record by their MMS IDs: "
+                           "nothing was linked.")
+        return ButtonValue(iz_mms_id=iz, mms_id=nz)
     if kind in (LINK_CANDIDATE, MERGE_INTO):
         case_text, _, nz = text.partition(":")
         case_id = _case_id(case_text)

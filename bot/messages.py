@@ -35,7 +35,9 @@ def error_message(problem: str) -> Message:
     return render("error", problem=problem)
 
 
-def match_message(match: Match, *, can_send_to_pm: bool = True) -> Message:
+def match_message(match: Match, *, can_send_to_pm: bool = True, can_link: bool = False) -> Message:
+    """/nz match's answer. `can_link`: the asker may start link jobs here, so each candidate
+    of an IZ record's unique or multi-match has "Link to this record" (Method 2 of the guidance)."""
     shown = match.candidates[:MAX_CANDIDATES_SHOWN]
     return render(
         "match",
@@ -47,6 +49,7 @@ def match_message(match: Match, *, can_send_to_pm: bool = True) -> Message:
         send_button=(
             can_send_to_pm and match.verdict == Verdict.MULTI and match.iz is not None
         ),
+        link_buttons=can_link and match.iz is not None and match.verdict in (Verdict.UNIQUE, Verdict.MULTI),
     )
 
 
