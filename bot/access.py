@@ -69,6 +69,7 @@ RULES: dict[str, Rule] = {
     action_ids.CASE_PAGE: Rule(Need.CASE_VIEWER, Subject.CASE),
     action_ids.REVIEW_CASES: Rule(Need.PROGRAM_MANAGER),
     action_ids.CASES_PAGE: Rule(Need.CASE_LIST),
+    action_ids.MATCH_LINK: Rule(Need.JOB_STARTER),  # a cataloger's own link (Method 2)
     # events
     HOME_OPENED: Rule(Need.PROGRAM_MANAGER),
 }

@@ -187,6 +187,12 @@ def pm_notice_message(case: Case, what: PmNotice, token: LinkToken | None = None
     return message
 
 
+def cataloger_link_message(case: Case, report_channel: str = "") -> Message:
+    """A cataloger's own link (Method 2), in place of their /nz match answer as it moves."""
+    return render("cataloger_link", case=case, manual=handed_off(case), report_channel=report_channel,
+                  state_words=case_state_words(case))
+
+
 def home_elsewhere_view(members) -> dict[str, Any]:
     """views.publish's view for the Home tab of someone who is not the Program Manager:
     the queue (every member's cases) is not theirs to see; which channel is whose instead."""

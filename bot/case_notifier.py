@@ -9,9 +9,10 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
 
-from bot.case_messages import (case_handoff_message, case_message, case_outcome_message, home_view,
-                                pm_notice_message, queue_message, review_message)
+from bot.case_messages import (case_handoff_message, case_message, case_outcome_message, cataloger_link_message,
+                                home_view, pm_notice_message, queue_message, review_message)
 from bot.notifier import find_posted, post_once, reply_once, tagged
 from nzbot.institutions import Institution
 from nzbot.queue import PmQueue, QueueView, Showing, outcome_intent
@@ -51,6 +52,8 @@ class SlackCaseNotifier:
         """Updates every message showing the case (a queue message moves on to the next case
         when this one is decided: nzbot/queue.py says what each does). A case sent from a
         lookup (no job) reaches each Program Manager at once, as one message."""
+        if case.by_cataloger:
+            self._answer_cataloger(case)
         message = case_message(case, institution=self.institution.label).as_kwargs()
         shown = self.queue.showing(case)
         for place in shown:
@@ -66,7 +69,7 @@ class SlackCaseNotifier:
             self._post_view(self.queue.view_with_line(channel, ts, case))
         if self.queue.back_to_decide(case, shown):
             self._offer_review(case.link_job)
-        if case.link_job is None:
+        if case.link_job is None and not case.by_cataloger:  # a cataloger's own link is not the PM's to see
             mine = {place.channel for place in shown}
             for channel in self._recipients():
                 if channel not in mine:
@@ -113,6 +116,21 @@ class SlackCaseNotifier:
         view = self.queue.next_view(channel, ts, link_job, decided)
         self._post_view(view)
         self.queue.shown(view)
+
+    def _answer_cataloger(self, case: Case) -> None:
+        """A cataloger's own link: their /nz match answer, replaced as the link moves on
+        (its response_url, which Slack keeps 30 minutes for 5 answers); after that an
+        ephemeral line in the channel they pressed in."""
+        message = cataloger_link_message(case, self.report_channel).as_kwargs()
+        if case.answer_url:
+            try:
+                answer = WebhookClient(case.answer_url).send(replace_original=True, **message)
+                if answer.status_code == 200:
+                    return
+            except Exception:  # expired, used up, or Slack unreachable: the ephemeral line then
+                pass
+        if case.answer_channel and case.decided_by:
+            self.client.chat_postEphemeral(channel=case.answer_channel, user=case.decided_by, **message)
 
     def _post_view(self, view: QueueView) -> None:
         """A queue message as `view` says: the case to decide, or the job's summary."""

@@ -37,7 +37,7 @@ from nzbot.routes import CaseWork, Routes
 from nzbot.routes.batching import gather_into_runs
 from nzbot.routes.casework import CaseNotifier
 from nzbot.routes.verify import verify_linking
-from nzbot.states import DECIDABLE, CaseState, Decision, Route, RouteKind
+from nzbot.states import DECIDABLE, CaseState, Decider, Decision, Route, RouteKind
 from nzbot.store import Case, Store, now
 from nzbot.text import VERDICTS
 
@@ -129,6 +129,47 @@ class Cases:
         if moved is None:
             raise AlreadyDecided(self.store.case(case.id))
         return moved
+
+    def cataloger_link(self, iz_mms_id: str, nz_mms_id: str, user: str, *, answer_url: str | None = None,
+                       answer_channel: str | None = None) -> Case:
+        """A cataloger links their own IZ record to one of its NZ matches from /nz match (the
+        guidance's Method 2; the access policy checked they may start link jobs here). It is
+        recorded as the cataloger's decision and goes the way of a Program Manager's pick
+        (a unique match: the ordinary Unique OCLC run; a chosen candidate: its route, the
+        Metadata Editor steps to the cataloger when no route can point the job at it), read
+        back before the cataloger is told. A record already in the PM's queue: the
+        cataloger's pick decides that case."""
+        iz_mms_id, nz_mms_id = check_mms_id(iz_mms_id), check_mms_id(nz_mms_id)
+        match = look_up(self.alma, iz_mms_id)
+        if match.iz is None or match.iz.mms_id != iz_mms_id:
+            raise BadInput(f"{quoted(iz_mms_id)} is not an IZ record here: nothing was linked.")
+        if match.verdict is Verdict.LINKED:
+            raise BadInput(f"IZ record {iz_mms_id} is already linked to NZ record {match.linked_nz_mms_id}: "
+                           "nothing was changed.")
+        if nz_mms_id not in {c.mms_id for c in match.candidates}:
+            raise BadInput(f"NZ record {nz_mms_id} is no longer one of IZ record {iz_mms_id}'s NZ matches "
+                           f"({VERDICTS[match.verdict].meaning}): nothing was linked. `/nz match {iz_mms_id}` "
+                           "shows them as they are now.")
+        decided = {"decision": Decision.LINK, "decided_by": user, "decided_at": now(), "chosen_nz_mms_id": nz_mms_id,
+                   "decider": Decider.CATALOGER, "answer_url": answer_url, "answer_channel": answer_channel}
+        audit = {"audit": "case_link", "actor": user, "subject": f"record {iz_mms_id}",
+                 "detail": f"{nz_mms_id}, by a cataloger (Method 2)"}
+        existing = self.store.open_case_for(iz_mms_id)
+        if existing is not None:  # in the Program Manager's queue: the cataloger's pick decides it
+            moved = self.work.move(existing, DECIDABLE, CaseState.DECIDING, route=None, linking_job=None,
+                                   note=None, handed_to=None, handoff_ts=None, merged=[], **decided, **audit)
+            if moved is None:
+                raise AlreadyDecided(self.store.case(existing.id))
+            return moved
+        case = self.store.open_case(iz_mms_id, match.iz.title, match.candidates, None, match.iz,
+                                    requested_by=user, decided=decided)
+        if case is None:  # opened a moment ago, by someone else
+            raise AlreadyDecided(self.store.open_case_for(iz_mms_id))
+        self.store.audit(user, audit["audit"], audit["subject"], CaseState.DECIDING, audit["detail"])
+        if match.verdict is Verdict.UNIQUE:  # the record's one match: the ordinary run links it
+            return self.work.start_linking(case, Route(RouteKind.UNIQUE)) or case
+        self.work.show(case)
+        return case
 
     def review(self, user: str, channel: str | None, ts: str | None, link_job: int | None) -> None:
         """The Program Manager's "Review cases" (of a link job's row id, or None: of all):
@@ -250,7 +291,7 @@ def write_decisions_csv(store: Store, out, limit: int | None = None, *, scope: S
     written = 0
     writer.writerow(["case", "iz_mms_id", "title", "state", "decision", "kept_nz_mms_id",
                      "duplicate_nz_mms_ids", "decided_by", "decided_at", "note", "merged_nz_mms_ids",
-                     "institution"])
+                     "institution", "decided_as"])
     for case in store.iter_cases(scope=scope):
         if limit is not None and written >= limit:
             break
@@ -259,5 +300,6 @@ def write_decisions_csv(store: Store, out, limit: int | None = None, *, scope: S
         duplicates = [m for m in case.candidate_ids if m != kept]
         writer.writerow([case.id, case.iz_mms_id, case.iz_title, case.state, case.decision or "",
                          kept, " ".join(duplicates), case.decided_by or "", case.decided_at or "",
-                         case.note or "", " ".join(case.merged), case.institution])
+                         case.note or "", " ".join(case.merged), case.institution,
+                         case.decider or (Decider.PROGRAM_MANAGER if case.decided_by else "")])
     return written

@@ -75,6 +75,14 @@ class Decision(StrEnum):
     SKIP = "skip"
 
 
+class Decider(StrEnum):
+    """Who decided a case: the Program Manager from the queue, or a cataloger linking their
+    own record from /nz match (the guidance's Method 2)."""
+
+    PROGRAM_MANAGER = "program manager"
+    CATALOGER = "cataloger"
+
+
 class PmNotice(StrEnum):
     """An outcome after a decision that the Program Manager is told of, once each, in the
     thread of the queue message (bot/case_notifier.py tell_pm)."""

@@ -13,7 +13,7 @@ import os
 import urllib.parse
 import sqlite3
 import threading
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
@@ -23,7 +23,7 @@ from sqlite_utils import Migrations
 from alma.cards import RecordCard
 from alma.models import Counter
 from nzbot.access import Scope
-from nzbot.states import DECIDABLE, SETTLED, CaseState, Decision, JobState, Route, TokenState, check_move
+from nzbot.states import DECIDABLE, SETTLED, CaseState, Decider, Decision, JobState, Route, TokenState, check_move
 
 migrations = Migrations("nzbot")
 
@@ -216,6 +216,16 @@ def m_state_tables(db: sqlite_utils.Database) -> None:
             channel, _, ts = rest.partition(":")
             db["queue_decided"].insert({"channel": channel, "ts": ts, "case_id": int(value)}, replace=True)
     db["bot_state"].drop()
+
+
+@migrations()
+def m_cataloger_decisions(db: sqlite_utils.Database) -> None:
+    # A cataloger's own link from /nz match (Method 2): who decided, and where the
+    # cataloger's answer is updated as the link is made and read back.
+    cases = db["cases"]
+    cases.add_column("decider", str)  # nzbot.states.Decider; NULL: the Program Manager
+    cases.add_column("answer_url", str)  # the press's response_url (Slack keeps it 30 minutes)
+    cases.add_column("answer_channel", str)  # where the press was: an ephemeral there after that
 
 
 @dataclass(frozen=True)
@@ -437,6 +447,14 @@ class Case:
     handoff_ts: str | None = None
     merged: tuple[str, ...] = ()  # NZ duplicates seen merged into the chosen record
     institution: str = ""  # the member institution's code ("" in single-institution mode)
+    decider: Decider | None = None  # None: the Program Manager (and cases not decided yet)
+    answer_url: str | None = field(default=None, repr=False)  # a cataloger's press: its response_url
+    answer_channel: str | None = None
+
+    @property
+    def by_cataloger(self) -> bool:
+        """Decided by a cataloger linking their own record (Method 2), not in the PM's queue."""
+        return self.decider == Decider.CATALOGER
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Case":
@@ -453,6 +471,8 @@ class Case:
         object.__setattr__(self, "state", CaseState(self.state))
         if self.decision:
             object.__setattr__(self, "decision", Decision(self.decision))
+        if self.decider:
+            object.__setattr__(self, "decider", Decider(self.decider))
         if isinstance(self.route, str):
             object.__setattr__(self, "route", Route.decode(self.route))
         object.__setattr__(self, "candidates", tuple(_card(c) for c in self.candidates))
@@ -833,9 +853,11 @@ class Store:
     # -- cases --------------------------------------------------------------------------
 
     def open_case(self, iz_mms_id: str, iz_title: str, candidates: Sequence[RecordCard], link_job: int | None,
-                  iz_card: RecordCard | None = None, requested_by: str | None = None) -> Case | None:
+                  iz_card: RecordCard | None = None, requested_by: str | None = None,
+                  decided: dict[str, Any] | None = None) -> Case | None:
         """Records a multi-match as a case, unless the record already has one not yet
-        settled. Returns the new case, or None when one was already open."""
+        settled. Returns the new case, or None when one was already open. `decided`: the
+        decision's columns, for a case decided as it is opened (a cataloger's own link)."""
         with self.writing():  # BEGIN IMMEDIATE: the read then the insert, one writer at a time
             existing = self.db.execute(
                 "SELECT id FROM cases WHERE iz_mms_id = ? AND state NOT IN (?, ?)"
@@ -846,9 +868,9 @@ class Store:
             stamp = now()
             row_id = self.db["cases"].insert(as_columns(
                 {"iz_mms_id": iz_mms_id, "iz_title": iz_title, "link_job": link_job,
-                 "state": CaseState.OPEN, "candidates": candidates, "iz_card": iz_card,
-                 "created_at": stamp, "updated_at": stamp, "requested_by": requested_by,
-                 "institution": self._code}
+                 "state": CaseState.DECIDING if decided else CaseState.OPEN, "candidates": candidates,
+                 "iz_card": iz_card, "created_at": stamp, "updated_at": stamp, "requested_by": requested_by,
+                 "institution": self._code, **(decided or {})}
             )).last_pk
         return self.case(row_id)
 

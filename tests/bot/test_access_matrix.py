@@ -64,6 +64,7 @@ OTHER_BUTTONS = {
     A.SEND_TO_PM: (NO_MEMBER, ALLOW, ALLOW, NO_MEMBER),
     A.REVIEW_CASES: (ALLOW, NOT_PM, NOT_PM, NOT_PM),
     A.CASES_PAGE: (ALLOW, ALLOW, ALLOW, NO_MEMBER),
+    A.MATCH_LINK: (NO_MEMBER, ALLOW, ALLOW, NO_MEMBER),  # a cataloger's own link: job starters only
 }
 
 
@@ -136,7 +137,8 @@ def test_each_listener_against_each_actor_and_each_members_case(two):
             press(action_id, button_value(action_id, uo_case), who, on_uo)
             press(action_id, button_value(action_id, osu_case), who, on_osu)
     for action_id, row in OTHER_BUTTONS.items():
-        value = {A.SEND_TO_PM: seed.CASES["multi"], A.REVIEW_CASES: "all", A.CASES_PAGE: "1"}[action_id]
+        value = {A.SEND_TO_PM: seed.CASES["multi"], A.REVIEW_CASES: "all", A.CASES_PAGE: "1",
+                 A.MATCH_LINK: A.value(A.MATCH_LINK, iz_mms_id="9900000000001", mms_id="9900000000002")}[action_id]
         for who, refusal in zip(ACTORS, row):
             press(action_id, value, who, refusal)
 

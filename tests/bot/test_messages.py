@@ -174,6 +174,7 @@ def all_messages() -> Iterator[tuple[str, Message]]:
     for name, match in MATCHES.items():
         yield f"match {name}", match_message(match)
         yield f"match {name} no PM", match_message(match, can_send_to_pm=False)
+        yield f"match {name} with Method 2 buttons", match_message(match, can_link=True)
     counts = {"linked": 3, "unique": 1100, "multi": 30, "none": 100, "no_oclc": 17}
     examples = {"unique": ["991", "992"], "multi": [f"99{n}" for n in range(12)]}
     yield "preview", preview_message(SET, counts, examples, 57)

@@ -7,7 +7,7 @@ from slack_bolt import App
 
 from bot import action_ids
 from bot.access import guarded
-from bot.listeners.actions import case_buttons, cases_page, review, send_to_pm
+from bot.listeners.actions import case_buttons, cases_page, match_link, review, send_to_pm
 from bot.listeners.answering import answering
 from bot.services import Services
 from nzbot.states import Decision
@@ -41,6 +41,12 @@ def register(app: App, services: Services) -> None:
     @guarded(services, action_ids.REVIEW_CASES)
     def review_clicked(ack, body, respond, actor):
         review.handle(services, ack, body, respond)
+
+    @app.action(action_ids.pattern(action_ids.MATCH_LINK))
+    @answering(services.store)
+    @guarded(services, action_ids.MATCH_LINK)
+    def match_link_clicked(ack, body, respond, actor):
+        match_link.handle(services, ack, body, respond, actor)
 
     @app.action(action_ids.pattern(action_ids.CASES_PAGE))
     @answering(services.store)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot import action_ids
+from bot.access import refusal_for
 from bot.errors import user_message
 from bot.messages import error_message, match_message, usage_message, working_message
 from bot.services import Services
@@ -23,6 +25,8 @@ def handle(services: Services, ack, args: list[str], command: dict, respond, act
         except Exception as exc:
             respond(response_type="ephemeral", **error_message(user_message(exc)).as_kwargs())
             return
-        respond(response_type="ephemeral", **match_message(found).as_kwargs())
+        # "Link to this record" for those who may start link jobs here (the policy says)
+        can_link = refusal_for(services, action_ids.MATCH_LINK, actor) is None
+        respond(response_type="ephemeral", **match_message(found, can_link=can_link).as_kwargs())
 
     services.later(work)
