@@ -47,6 +47,7 @@ class Bot:
     def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stops the rounds, drops work not begun, and gives work already running (an answer
         on its way to a cataloger) up to `grace_seconds` to end before Alma's connections close."""
+        self.services.stopping.set()
         self.scheduler.stop()
         members = list(self.services.members.values())
         waits = [threading.Thread(target=m.workers.shutdown, kwargs={"wait": True, "cancel_futures": True},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Callable
@@ -50,6 +51,8 @@ class Services:
     institution: Institution | None = None
     # Who may see and do what (nzbot/access.py): the one place that decides.
     policy: Policy | None = None
+    # Set by Bot.stop: work cut short by the stop (Slack or Alma closed under it) is not an error.
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
         if self.policy is None:
@@ -84,7 +87,10 @@ class Services:
                 work()
             except DatabaseLost:  # said once, by the round that noticed it
                 pass
-            except Exception:
-                log.exception("background work failed")
+            except Exception as exc:
+                if self.stopping.is_set():  # the bot is stopping: its connections close under it
+                    log.info("background work cut short by the stop: %s", exc)
+                else:
+                    log.exception("background work failed")
 
         self.workers.submit(run)
