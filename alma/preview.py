@@ -39,12 +39,27 @@ class PreviewCounts:
     counts: dict[str, int] = field(default_factory=lambda: {v.value: 0 for v in Verdict})
     examples: dict[str, list[str]] = field(default_factory=lambda: {v.value: [] for v in Verdict})
     examples_kept: int = 5
+    # Records that will link and carry local-looking fields without $9 LOCAL: the link job
+    # replaces them with the NZ record's content, so those fields would be lost.
+    local_at_risk: int = 0
+    local_at_risk_examples: list[str] = field(default_factory=list)
 
     def add(self, mms_id: str, match: Match) -> None:
         verdict = match.verdict.value
         self.counts[verdict] += 1
         if len(self.examples[verdict]) < self.examples_kept:
             self.examples[verdict].append(mms_id)
+        if local_fields_at_risk(match):
+            self.local_at_risk += 1
+            if len(self.local_at_risk_examples) < self.examples_kept:
+                self.local_at_risk_examples.append(mms_id)
+
+
+def local_fields_at_risk(match: Match) -> tuple[str, ...]:
+    """The local-looking fields without $9 LOCAL of an IZ record the link job will link."""
+    if match.verdict is not Verdict.UNIQUE or match.iz is None:
+        return ()
+    return match.iz.unprotected_local_fields
 
 
 def look_up(client: AlmaClient, identifier: str) -> Match:

@@ -59,6 +59,7 @@ RULES: dict[str, Rule] = {
     subcommand("jobs"): Rule(Need.MEMBER),
     subcommand("link"): Rule(Need.JOB_STARTER),
     subcommand("cases"): Rule(Need.CASE_LIST),
+    subcommand("history"): Rule(Need.MEMBER),  # the channel's member's records
     # buttons
     action_ids.SEND_TO_PM: Rule(Need.MEMBER),
     action_ids.LINK_CANDIDATE: Rule(Need.PROGRAM_MANAGER, Subject.CASE),

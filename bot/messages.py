@@ -4,13 +4,14 @@ bot/case_messages.py."""
 
 from __future__ import annotations
 
+from alma.marc import record_from_xml
 from alma.matching import Match, Verdict
 from alma.models import AlmaSet
 from bot.rendering import Message, render
 from bot.wording import VERDICT_ORDER
 from nzbot.report import JobReport
 from nzbot.states import JobState
-from nzbot.store import LinkJob
+from nzbot.store import KeptRecord, LinkJob
 from nzbot.text import VERDICTS
 
 # --- how much we show -------------------------------------------------------------------
@@ -54,8 +55,11 @@ def match_message(match: Match, *, can_send_to_pm: bool = True, can_link: bool =
 
 
 def preview_message(
-    set_: AlmaSet, counts: dict[str, int], examples: dict[str, list[str]], api_calls: int
+    set_: AlmaSet, counts: dict[str, int], examples: dict[str, list[str]], api_calls: int,
+    at_risk: int = 0, at_risk_examples: list[str] = (),
 ) -> Message:
+    """/nz preview's answer; `at_risk`: records that will link but carry local-looking fields
+    without $9 LOCAL (the link job would drop them), a few named."""
     known = [v.value for v in VERDICT_ORDER]
     rows = []
     for key in known + [k for k in counts if k not in known]:
@@ -75,6 +79,8 @@ def preview_message(
         rows=rows[:10],  # a section holds at most 10 fields
         checked=sum(counts.values()),
         api_calls=api_calls,
+        at_risk=at_risk,
+        at_risk_examples=list(at_risk_examples)[:MAX_EXAMPLES_SHOWN],
     )
 
 
@@ -133,6 +139,17 @@ def not_linked_message(members) -> Message:
     return render("not_linked", members=[
         {"name": m.name, "code": m.code, "channel_links": ", ".join(f"<#{c}>" for c in m.channels[:5])}
         for m in members])
+
+
+MAX_KEPT_SHOWN = 3  # kept copies of a record in one /nz history answer
+KEPT_MARC_SHOWN = 2800  # characters of each (a section holds 3,000)
+
+
+def history_message(iz_mms_id: str, kept: list[KeptRecord]) -> Message:
+    """/nz history: the record as it was before each link nzbot made, newest first."""
+    versions = [{"kept": k, "marc": str(record_from_xml(k.marc_xml))} for k in kept[:MAX_KEPT_SHOWN]]
+    return render("history", iz_mms_id=iz_mms_id, versions=versions, hidden=max(0, len(kept) - MAX_KEPT_SHOWN),
+                  marc_limit=KEPT_MARC_SHOWN)
 
 
 def cases_found_message(count: int) -> Message:

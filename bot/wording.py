@@ -31,6 +31,11 @@ COMMANDS: tuple[tuple[str, str], ...] = (
         "Open multi-match cases waiting for the Program Manager, 40 a page (`/nz cases 2`: "
         "the next 40); with `csv`, every decision and the NZ duplicates it revealed.",
     ),
+    (
+        f"{SLASH_COMMAND} history <IZ MMS ID>",
+        "The IZ record as it was before nzbot linked it (a pick, or Link to this record), with "
+        "who decided: local data that linking replaced, to put back by hand.",
+    ),
     (f"{SLASH_COMMAND} help", "This list."),
 )
 

@@ -27,6 +27,7 @@ from sqlite_utils.db import NotFoundError
 
 from alma.client import AlmaClient, check_mms_id
 from alma.errors import AlmaBlocked, AlmaError, BadInput, RecordNotFound, quoted
+from alma.marc import record_to_xml
 from alma.matching import Verdict
 from alma.preview import look_up
 from nzbot.access import EVERY_MEMBER, Scope
@@ -161,10 +162,12 @@ class Cases:
             if moved is None:
                 raise AlreadyDecided(self.store.case(existing.id))
             return moved
+        as_it_is = record_to_xml(self.alma.get_bib(iz_mms_id).marc())  # kept before anything changes
         case = self.store.open_case(iz_mms_id, match.iz.title, match.candidates, None, match.iz,
                                     requested_by=user, decided=decided)
         if case is None:  # opened a moment ago, by someone else
             raise AlreadyDecided(self.store.open_case_for(iz_mms_id))
+        self.store.keep_record(case, as_it_is)
         self.store.audit(user, audit["audit"], audit["subject"], CaseState.DECIDING, audit["detail"])
         if match.verdict is Verdict.UNIQUE:  # the record's one match: the ordinary run links it
             return self.work.start_linking(case, Route(RouteKind.UNIQUE)) or case
@@ -247,6 +250,7 @@ class Cases:
             unique = self.work.move(case, CaseState.DECIDING, CaseState.DECIDING, show=False,
                                     chosen_nz_mms_id=match.candidates[0].mms_id, candidates=match.candidates)
             if unique is not None:
+                self.work.keep_before_link(unique)
                 self.work.start_linking(unique, Route(RouteKind.UNIQUE))
         else:
             note = (f"Re-checked: {len(match.candidates)} NZ records still carry its OCLC number."

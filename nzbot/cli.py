@@ -46,6 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     cases.add_argument("format", nargs="?", choices=["csv"], default="csv")
     cases.set_defaults(handler=run_cases)
 
+    history = commands.add_parser("history", help="an IZ record as it was before nzbot linked it (from NZBOT_DB)")
+    history.add_argument("id", metavar="ID", help="the IZ record's MMS ID")
+    history.add_argument("--json", action="store_true", help="print one JSON object")
+    history.set_defaults(handler=run_history)
+
     run = commands.add_parser("run", help="run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
     run.set_defaults(handler=run_bot)
 
@@ -79,6 +84,34 @@ def run_simulator(args: argparse.Namespace) -> int:
     from alma.simulator import serve
 
     serve(port=args.port, institutions=max(1, args.institutions))
+    return 0
+
+
+def run_history(args: argparse.Namespace) -> int:
+    """Every kept copy of the record, newest first: when, whose decision, and the MARC
+    (mnemonic; with --json, the MARCXML as kept)."""
+    import os
+
+    from alma.marc import record_from_xml
+    from nzbot.access import EVERY_MEMBER
+    from nzbot.lookups import record_history
+    from nzbot.store import Store
+
+    mms_id, kept = record_history(Store(os.environ.get("NZBOT_DB", "").strip() or "nzbot.db"), args.id, EVERY_MEMBER)
+    if args.json:
+        print(json.dumps({"iz_mms_id": mms_id, "kept": [
+            {"kept_at": k.kept_at, "decided_by": k.decided_by, "case": k.case_id, "institution": k.institution,
+             "marcxml": k.marc_xml} for k in kept]}))
+        return 0
+    if not kept:
+        print(f"nzbot has kept no copy of IZ record {mms_id}: it has not linked it.", file=sys.stderr)
+        return 1
+    for k in kept:
+        member = f", {k.institution}" if k.institution else ""
+        print(f"# IZ record {mms_id} kept {k.kept_at}, before the link decided by {k.decided_by or 'nzbot'}"
+              f" (case {k.case_id}{member})")
+        print(record_from_xml(k.marc_xml))
+        print()
     return 0
 
 
@@ -188,6 +221,7 @@ def run_match(args: argparse.Namespace) -> int:
 
 def run_preview(args: argparse.Namespace) -> int:
     from alma.client import AlmaClient
+    from alma.preview import local_fields_at_risk
     from nzbot.lookups import open_preview
     from nzbot.text import Progress, preview_summary_line
 
@@ -215,6 +249,8 @@ def run_preview(args: argparse.Namespace) -> int:
             }
             if match.linked_nz_mms_id:
                 record["linked_nz_mms_id"] = match.linked_nz_mms_id
+            if local_fields_at_risk(match):  # linking would drop them (no $9 LOCAL)
+                record["local_fields_at_risk"] = list(local_fields_at_risk(match))
             out.write(("" if first else ", ") + json.dumps(record))
             first = False
         else:

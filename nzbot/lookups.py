@@ -1,6 +1,7 @@
 """The catalogers' lookups, each one piece of work with the Alma calls it cost: "what would
 this record link to?" (`/nz match`, `nzbot match`) and "what will the link job do to this
-set?" (`/nz preview`, `nzbot preview`).
+set?" (`/nz preview`, `nzbot preview`); and "what did this record hold before nzbot linked
+it?" (`/nz history`, `nzbot history`), from the bot's own database.
 
 The calls are counted on the piece of work itself (`alma.calls`), not read off the shared
 client, so a preview reports its own calls exactly while other commands and the scheduler
@@ -13,10 +14,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from alma.calls import CallTally
-from alma.client import AlmaClient
+from alma.client import AlmaClient, check_mms_id
 from alma.matching import Match
 from alma.models import AlmaSet
 from alma.preview import PreviewCounts, SetPreview, look_up, open_set, preview_set
+from nzbot.access import Scope
+from nzbot.store import KeptRecord, Store
 
 
 @dataclass(frozen=True)
@@ -83,3 +86,10 @@ def open_preview(client: AlmaClient, id_or_name: str) -> Preview:
     with calls.counting():
         heading = open_set(client, id_or_name)
     return Preview(client, heading, calls)
+
+
+def record_history(store: Store, mms_id: str, scope: Scope) -> tuple[str, list[KeptRecord]]:
+    """An IZ record's copies kept before nzbot linked it, newest first, of `scope`'s members;
+    BadInput for anything that is not an MMS ID."""
+    mms_id = check_mms_id(mms_id)
+    return mms_id, store.kept_records(mms_id, scope=scope)

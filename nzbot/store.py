@@ -228,6 +228,30 @@ def m_cataloger_decisions(db: sqlite_utils.Database) -> None:
     cases.add_column("answer_channel", str)  # where the press was: an ephemeral there after that
 
 
+@migrations()
+def m_kept_records(db: sqlite_utils.Database) -> None:
+    # An IZ record's MARC as it was before nzbot linked it (a pick, a cataloger's press):
+    # linking replaces it with the NZ record's content, keeping only local extensions.
+    db["kept_records"].create({"id": int, "institution": str, "iz_mms_id": str, "case_id": int,
+                               "decided_at": str, "decided_by": str, "kept_at": str, "marc_xml": str}, pk="id",
+                              not_null={"institution"}, defaults={"institution": ""})
+    db["kept_records"].create_index(["institution", "iz_mms_id"])
+    db["kept_records"].create_index(["case_id", "decided_at"], unique=True)
+
+
+@dataclass(frozen=True)
+class KeptRecord:
+    """An IZ record's MARC (MARCXML) as it was before nzbot linked it, and whose decision that was."""
+
+    iz_mms_id: str
+    case_id: int
+    decided_at: str | None
+    decided_by: str | None
+    kept_at: str
+    marc_xml: str
+    institution: str = ""
+
+
 @dataclass(frozen=True)
 class PostIntent:
     """A message meant to be posted once (bot/notifier.py): begun when, and its ts once posted."""
@@ -723,6 +747,26 @@ class Store:
             "SELECT key, case_id, begun_at, posted_ts FROM post_intents WHERE key >= ? AND key < ?"
             " AND posted_ts IS NULL AND begun_at < ? ORDER BY key",
             [prefix, prefix + "\uffff", before.isoformat(timespec="seconds")])]
+
+    # -- IZ records as they were before nzbot linked them ----------------------------------
+
+    def has_kept(self, case_id: int, decided_at: str | None) -> bool:
+        return self.db.execute("SELECT 1 FROM kept_records WHERE case_id = ? AND decided_at IS ?",
+                               [case_id, decided_at]).fetchone() is not None
+
+    def keep_record(self, case: Case, marc_xml: str) -> None:
+        """Keeps the record of `case`'s decision as it is now (once per decision)."""
+        self.db.execute(
+            "INSERT OR IGNORE INTO kept_records (institution, iz_mms_id, case_id, decided_at, decided_by,"
+            " kept_at, marc_xml) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [case.institution, case.iz_mms_id, case.id, case.decided_at, case.decided_by, now(), marc_xml])
+
+    def kept_records(self, iz_mms_id: str, *, scope: Scope) -> list[KeptRecord]:
+        """The kept copies of an IZ record of `scope`'s members, newest first."""
+        where, args = self._scoped(scope, "iz_mms_id = ?", [iz_mms_id])
+        return [KeptRecord(r["iz_mms_id"], r["case_id"], r["decided_at"], r["decided_by"], r["kept_at"],
+                           r["marc_xml"], r["institution"])
+                for r in self.db["kept_records"].rows_where(where, args, order_by="id desc")]
 
     # -- the re-check of a job's set -----------------------------------------------------
 

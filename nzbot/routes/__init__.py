@@ -56,7 +56,9 @@ class Routes:
         return self._by_kind[route.kind]
 
     def prepare(self, case: Case) -> None:
-        """A decided case (link, merge, contribute) takes its route's first step."""
+        """A decided case (link, merge, contribute) takes its route's first step, its IZ
+        record kept as it is first."""
+        self.work.keep_before_link(case)
         if case.decision == Decision.LINK and self.token.resuming(case):
             route = Route(RouteKind.TOKEN, prefix=self.work.token_prefix)  # chosen before a restart
         else:

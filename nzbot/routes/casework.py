@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from alma.client import AlmaClient, check_mms_id
+from alma.marc import record_to_xml
 from alma.errors import BadInput, RecordChanged
 from nzbot.linkjobs import LinkJobs
 from nzbot.states import CaseState, Decision, PmNotice, Route
@@ -107,6 +108,16 @@ class CaseWork:
     def fail(self, case: Case, note: str) -> Case | None:
         return self.move(case, (CaseState.DECIDING, CaseState.LINKING), CaseState.FAILED, audit="case_failed",
                          detail=note, note=note)
+
+    def keep_before_link(self, case: Case) -> None:
+        """Keeps the IZ record's MARC as it is, before anything of this decision changes it:
+        linking replaces it with the NZ record's content (only local extensions survive), so
+        what it held can be put back by hand (`/nz history`). Once per decision; an Alma
+        error leaves the decision waiting for the next round, never linked unkept."""
+        if self.store.has_kept(case.id, case.decided_at):
+            return
+        record = self.alma.get_bib(case.iz_mms_id).marc()
+        self.store.keep_record(case, record_to_xml(record))
 
     # -- telling people (Slack down never stops a round) ------------------------------
 

@@ -269,3 +269,19 @@ def test_from_dict_ignores_derived_and_unknown_keys_and_fills_defaults():
     assert card == RecordCard(mms_id="991", title="T", publication=Publication(place="London"))
     assert card.holding_count == 0
     assert RecordCard.from_dict({"mms_id": "992"}) == RecordCard("992")
+
+
+def test_local_looking_fields_without_9_local_are_the_ones_linking_would_lose():
+    """A local extension is a 09X, 59X, 69X, 77X, 78X or 9XX field carrying $9 LOCAL (in
+    either case); the others of those tags are replaced when the record links."""
+    from pymarc import Field, Record, Subfield
+
+    from alma.cards import unprotected_local_fields
+
+    record = Record()
+    record.add_field(Field(tag="001", data="99123"))
+    for tag, nine in (("245", None), ("590", None), ("591", "LOCAL"), ("650", None), ("690", "local"),
+                      ("776", None), ("949", None), ("949", None), ("999", "LOCAL "), ("099", None)):
+        subfields = [Subfield("a", "x")] + ([Subfield("9", nine)] if nine else [])
+        record.add_field(Field(tag=tag, indicators=[" ", " "], subfields=subfields))
+    assert unprotected_local_fields(record) == ("590", "776", "949", "099")

@@ -45,9 +45,10 @@ COMMANDS = {
     "jobs": (NO_MEMBER, ALLOW, ALLOW, NO_MEMBER),
     "link": (NO_MEMBER, ALLOW, ALLOW, NO_MEMBER),
     "cases": (ALLOW, ALLOW, ALLOW, NO_MEMBER),
+    "history": (NO_MEMBER, ALLOW, ALLOW, NO_MEMBER),
 }
 COMMAND_TEXT = {"help": "help", "match": "match 9999999999", "preview": "preview No such set",
-                "jobs": "jobs", "link": "link No such set", "cases": "cases csv"}
+                "jobs": "jobs", "link": "link No such set", "cases": "cases csv", "history": "history 9900000000001"}
 # buttons on a case: {actor: (on UO's case, on OSU's case)}
 DECIDING = {"pm": (ALLOW, ALLOW), "uo": (NOT_PM, NOT_PM), "osu": (NOT_PM, NOT_PM), "stranger": (NOT_PM, NOT_PM)}
 CASE_BUTTONS = {

@@ -108,3 +108,44 @@ def test_a_record_in_the_pms_queue_is_decided_by_the_catalogers_pick(harness):
     (channel, ts), = harness.store.case_messages(case.id)
     harness.wait(lambda: "Linked to NZ record" in block_text(
         next(m for m in harness.stub.messages(channel) if m["ts"] == ts)), what="the PM's message updated")
+
+
+# -- nothing lost when a record links ------------------------------------------------------
+
+def test_the_record_is_kept_as_it_was_before_its_link_and_nz_history_shows_it(harness, monkeypatch, capsys):
+    harness.start()
+    iz, chosen = seed.CASES["multi_three"], seed.NZ_RECORDS["multi_three_b"]
+    before = harness.sim.state.iz[iz].marc.values_035("a")
+    button = link_buttons(lookup(harness, iz))[1]
+    _, name = click(harness, button["action_id"], button["value"], user=CATALOGER, channel=REPORT)
+    harness.wait(lambda: any("verified in Alma" in a for a in answers(harness, name)), timeout=30, what="linked")
+    answer, _ = harness.command(f"history {iz}")
+    shown = block_text(answer.json())
+    assert f"IZ record {iz} before it was linked" in shown and f"<@{CATALOGER}>" in shown
+    assert "Native plants of Washington" in shown  # its MARC, as mnemonic text
+    # kept before the unique 035 route gave the IZ record the chosen record's (OrU) number
+    assert not any(v.startswith("(OrU)") for v in before) and "(OrU)" not in shown
+    # the command line gives every kept copy, whole
+    monkeypatch.setenv("NZBOT_DB", str(harness.db_path))
+    from nzbot.cli import main
+
+    capsys.readouterr()
+    assert main(["history", iz]) == 0
+    printed = capsys.readouterr().out
+    assert f"# IZ record {iz} kept" in printed and f"decided by {CATALOGER}" in printed and "=245" in printed
+    # another member's channel, or none: nothing of it (the policy and the member's scope)
+    refused, _ = harness.command(f"history {iz}", user=OUTSIDER, channel="COTHER001")
+    assert "Native plants" in block_text(refused.json())  # single institution: every channel is its own
+
+
+def test_preview_counts_the_records_whose_local_fields_linking_would_drop(harness):
+    harness.start()
+    iz = seed.CASES["unique"]
+    record = harness.sim.state.iz[iz].marc.record()
+    assert [f.tag for f in record.get_fields("590", "949") if not f.get_subfields("9")] == ["590", "949"]
+    at_risk_set = harness.sim.state.make_set("Local fields at risk", [iz, seed.CASES["multi"]]).id
+    _, name = harness.command(f"preview {at_risk_set}")
+    said = block_text(harness.response(name).args)
+    # the unique match will link and lose its 590 and 949; the multi-match will not link
+    assert "1 record that will link carry local-looking fields" in said
+    assert f"For example: {iz}." in said

@@ -29,7 +29,8 @@ def handle(services: Services, ack, args: list[str], command: dict, respond, act
             respond(response_type="ephemeral", **error_message(user_message(exc)).as_kwargs())
             return
         respond(response_type="ephemeral", **preview_message(
-            preview.set, counts.counts, counts.examples, preview.calls.total).as_kwargs())
+            preview.set, counts.counts, counts.examples, preview.calls.total,
+            at_risk=counts.local_at_risk, at_risk_examples=counts.local_at_risk_examples).as_kwargs())
 
     services.later(work)
 
