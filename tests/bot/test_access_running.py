@@ -31,23 +31,14 @@ from nzbot.store import Store
 from tests.bot.conftest import block_text
 from tests.bot.subprocess_bot import BOT_TOKEN, PM, SECRET, SubprocessBot, free_port, wait_until
 from tests.conftest import API_KEY
+from tests.nzbot.test_doctor_consortium import CONFIG as MEMBERS
 
 UO, OSU = "01SIM_UO", "01SIM_OSU"
 UO_CHANNEL, OSU_CHANNEL, STRAY = "CUOCAT001", "COSUCAT01", "CRANDOM01"
 UO_CATALOGER, OSU_CATALOGER, STRANGER = "UUOCATLG1", "UOSUCATL1", "USTRANGR1"
-CONFIG = f"""
-[[institution]]
-code = "{UO}"
-name = "University of Oregon"
-api_key_env = "ALMA_API_KEY_UO"
-channels = ["{UO_CHANNEL}"]
-
-[[institution]]
-code = "{OSU}"
-name = "Oregon State University"
-api_key_env = "{{osu_key_env}}"
-channels = ["{OSU_CHANNEL}"]
-"""
+# the doctor's two members, in the channels of this module; OSU's key variable set per test
+CONFIG = (MEMBERS.replace('"CREPORT01"', f'"{UO_CHANNEL}"').replace("{osu_report}", OSU_CHANNEL)
+          .replace('"ALMA_API_KEY_OSU"', '"{osu_key_env}"'))
 
 
 class Members:
