@@ -26,7 +26,7 @@ import threading
 from sqlite_utils.db import NotFoundError
 
 from alma.client import AlmaClient, check_mms_id
-from alma.errors import AlmaBlocked, AlmaError, BadInput, RecordNotFound, quoted
+from alma.errors import AlmaBlocked, AlmaError, BadInput, RecordNotFound, RecordUnreadable, quoted
 from alma.marc import record_to_xml
 from alma.matching import Verdict
 from alma.preview import look_up
@@ -232,6 +232,8 @@ class Cases:
                     self.routes.prepare(case)
             except RecordNotFound:
                 self.work.fail(case, f"IZ record {case.iz_mms_id} is no longer in Alma.")
+            except RecordUnreadable as exc:  # it cannot be kept (nor changed): fixed in Alma first
+                self.work.fail(case, exc.message)
             except AlmaBlocked:
                 raise  # every case alike: the step stops and says so once
             except AlmaError as exc:  # Alma down: the decision stays recorded; next round

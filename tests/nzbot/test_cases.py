@@ -161,3 +161,20 @@ def test_a_decision_made_while_a_round_runs_is_started_when_that_round_ends(work
     running.join(10)
     assert len(rounds) == 2, "the running round went round once more, for the click"
     assert workflow.store.case(case.id).state == "linking"  # routed with no scheduler round
+
+
+def test_a_decided_record_whose_marc_broke_meanwhile_fails_plainly_and_is_not_linked(workflow):
+    """Its MARC cannot be kept before the link (nor read), so the case fails saying so, once,
+    instead of waiting on it every round."""
+    from dataclasses import replace as changed
+
+    from tests.alma.unreadable import LEADER
+
+    iz = seed.CASES["multi"]
+    case = open_case(workflow, iz)
+    bib = workflow.sim.state.iz[iz]
+    broken = changed(bib.marc, leader=LEADER, _xml="<record><leader>" + LEADER + "</leader><datafield tag=")
+    workflow.sim.state.iz[iz] = changed(bib, marc=broken)
+    workflow.cases.decide(case.id, PM, "merge", seed.NZ_RECORDS["multi_a"])
+    failed = state_of(workflow, case.id, "failed")
+    assert "can't be read" in failed.note and workflow.sim.state.linked_nz_id_of(iz) is None
