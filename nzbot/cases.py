@@ -125,6 +125,7 @@ class Cases:
             case, from_states, to_state, decision=decision, decided_by=user, decided_at=now(),
             chosen_nz_mms_id=nz_mms_id if decision in (Decision.LINK, Decision.MERGE) else None, route=None,
             linking_job=None, note=None, handed_to=None, handoff_ts=None, merged=[],
+            decider=Decider.PROGRAM_MANAGER, answer_url=None, answer_channel=None,  # theirs now, whoever before
             audit=f"case_{decision}", actor=user, subject=f"case {case.id} record {case.iz_mms_id}",
             detail=nz_mms_id or "")
         if moved is None:

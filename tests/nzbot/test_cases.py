@@ -178,3 +178,15 @@ def test_a_decided_record_whose_marc_broke_meanwhile_fails_plainly_and_is_not_li
     workflow.cases.decide(case.id, PM, "merge", seed.NZ_RECORDS["multi_a"])
     failed = state_of(workflow, case.id, "failed")
     assert "can't be read" in failed.note and workflow.sim.state.linked_nz_id_of(iz) is None
+
+
+def test_a_cataloger_link_that_failed_and_is_decided_again_by_the_pm_is_the_pms(workflow):
+    """A decision belongs to whoever made it last: the cataloger's answer is no longer
+    updated, and the CSV says the Program Manager decided."""
+    case = open_case(workflow, seed.CASES["multi"])
+    workflow.cases.cataloger_link(seed.CASES["multi"], seed.NZ_RECORDS["multi_a"], CATALOGER,
+                                  answer_url="http://127.0.0.1:9/answer", answer_channel="CREPORT01")
+    assert workflow.store.case(case.id).by_cataloger
+    workflow.store.move_case(case.id, ("deciding", "linking"), "failed", note="as if Alma refused")
+    decided = workflow.cases.decide(case.id, PM, "skip")
+    assert not decided.by_cataloger and decided.answer_url is None and decided.decided_by == PM
