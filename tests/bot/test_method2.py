@@ -147,5 +147,5 @@ def test_preview_counts_the_records_whose_local_fields_linking_would_drop(harnes
     _, name = harness.command(f"preview {at_risk_set}")
     said = block_text(harness.response(name).args)
     # the unique match will link and lose its 590 and 949; the multi-match will not link
-    assert "1 record that will link carry local-looking fields" in said
+    assert "1 record that will link carries local-looking fields" in said
     assert f"For example: {iz}." in said
