@@ -369,6 +369,49 @@ class Demo:
         if token_message is None:
             self.check(False, f"the review never showed IZ record {token_iz}")
         self.play_second_member(dm)
+        self.play_method_2()
+
+    def play_method_2(self) -> None:
+        """A cataloger links a record themselves from /nz match (the guidance's Method 2): the
+        press goes the way of a Program Manager's pick and is read back before it is said."""
+        from alma.simulator import seed
+        from bot import action_ids
+
+        self.step("a cataloger links a record themselves from /nz match (the guidance's Method 2)")
+        iz, nz_ids = seed.add_multi_match(self.sim.state, "Ferns of the Cascades", "37000001",
+                                          ("(OrU)b3700011x", "(OrU)b3700012x"))
+        name = self.command(f"match {iz}")
+        shown = self.answer(name, "the answer to /nz match")
+        chosen = nz_ids[1]
+        button = next((b for b in buttons(shown) if action_ids.base(str(b.get("action_id"))) == action_ids.MATCH_LINK
+                       and str(b.get("value", "")).endswith(f":{chosen}")), None)
+        self.check(button is not None, f"the answer had no 'Link to this record' button for NZ record {chosen}")
+        self.check("$9 LOCAL" in str(button.get("confirm")), "the button asked for no confirmation")
+        pressed = self.click_answer(CATALOGER, REPORT, name, button, f"under NZ record {chosen}")
+        self.wait(lambda: any("verified in Alma" in everything_said(c.args) for c in self.stub.responses(pressed)),
+                  CASE_TIMEOUT, f"the cataloger's answer saying IZ record {iz} is linked")
+        linked_to = self.sim.state.linked_nz_id_of(iz)
+        self.check(linked_to == chosen, f"Alma shows IZ record {iz} linked to {linked_to}, not {chosen}")
+        self.in_alma(f"\u2714 In Alma (the simulator), IZ record {iz} is linked to NZ record {chosen}: the "
+                     "cataloger's own pick, by the same route as a Program Manager's, and its MARC kept before "
+                     f"the link (`/nz history {iz}`).")
+
+    def click_answer(self, user: str, channel: str, response_name: str, button: dict[str, Any], about: str) -> str:
+        """Presses a button on nzbot's (ephemeral) answer to a command; returns the press's
+        response_url name."""
+        from nzbot.demo.slack_requests import block_action_payload, interaction_body
+
+        entry = self.transcript.answer_to(response_name)
+        self.check(entry is not None, "the answer to click on was not seen")
+        name = f"click{self.step_number}-{secrets.token_hex(4)}"
+        payload = block_action_payload(
+            str(button["action_id"]), str(button.get("value", "")), user_id=user, channel_id=channel,
+            response_url=self.stub.response_url(name), team_id=self.stub.team_id, api_app_id=self.stub.app_id,
+            button_text=str((button.get("text") or {}).get("text") or ""))
+        payload["container"]["is_ephemeral"] = True
+        self.transcript.click(user, entry, button, name, about)
+        self._post(interaction_body(payload), name)
+        return name
 
     def play_second_member(self, dm: str) -> None:
         """The consortium: a second member's cataloger, in its own channel, reads its own IZ;

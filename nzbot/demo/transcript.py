@@ -261,6 +261,10 @@ class Transcript:
     def message_at(self, channel: str, ts: str) -> Entry | None:
         return self._messages.get((channel, ts))
 
+    def answer_to(self, response_name: str) -> Entry | None:
+        """The (ephemeral) answer nzbot gave a command, by the command's response_url name."""
+        return self._origins.get(response_name)
+
     # -------------------------------------------------------------- HTML
 
     def html(self, *, title: str, facts: list[tuple[str, str]]) -> str:

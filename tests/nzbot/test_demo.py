@@ -288,3 +288,14 @@ def test_the_transcript_follows_posts_edits_threads_and_responses():
     assert "Waiting Birds" not in page.all_text  # the edited message in its final form only
     assert "(edited)" in page.all_text
     assert "The report: 11 linked" in " ".join(page.thread_texts)
+
+
+def test_the_demo_plays_a_catalogers_own_link_from_nz_match(played):
+    """Method 2 from Slack: the cataloger's press, its confirm naming what linking drops, the
+    link job run, and the answer replaced once the record is read back."""
+    text = played["stdout"]
+    story = " ".join(text[text.index("the guidance's Method 2"):].split())
+    assert "cataloger clicked [Link to this record]" in story
+    assert "will be lost: 590, 949." in story and "cataloger chose [Link it]" in story
+    assert "Match method: 035 other system number, prefix (OrU)" in story
+    assert "verified in Alma" in story and "the cataloger's own pick" in story
