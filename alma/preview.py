@@ -72,8 +72,7 @@ def look_up(client: AlmaClient, identifier: str) -> Match:
     if not value:
         raise BadInput("Give an IZ record's MMS ID or an OCLC number.")
     if value.isascii() and value.isdigit() and value.startswith("99") and len(value) >= 8:
-        bib = client.get_bib(check_mms_id(value))
-        return match_bib(bib, nz_index_for(client, [bib]))
+        return look_up_record(client, value)[1]
     ocn = normalize_oclc(value if value.startswith("(") else f"(OCoLC){value}")
     if ocn is None:
         raise BadInput(
@@ -84,6 +83,13 @@ def look_up(client: AlmaClient, identifier: str) -> Match:
     for record in client.nz_records_with_oclc([ocn]):
         index.add(record)
     return match_oclc(ocn, index)
+
+
+def look_up_record(client: AlmaClient, mms_id: str) -> tuple[Bib, Match]:
+    """An IZ record as Alma holds it, and its matches: for work that needs both (linking
+    one record keeps its MARC first), from one read of the record."""
+    bib = client.get_bib(check_mms_id(mms_id))
+    return bib, match_bib(bib, nz_index_for(client, [bib]))
 
 
 def nz_index_for(client: AlmaClient, bibs: Iterable[Bib], pool: ThreadPoolExecutor | None = None) -> NzIndex:

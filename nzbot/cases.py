@@ -29,7 +29,7 @@ from alma.client import AlmaClient, check_mms_id
 from alma.errors import AlmaBlocked, AlmaError, BadInput, RecordNotFound, RecordUnreadable, quoted
 from alma.marc import record_to_xml
 from alma.matching import Verdict
-from alma.preview import look_up
+from alma.preview import look_up, look_up_record
 from nzbot.access import EVERY_MEMBER, Scope
 from nzbot.linkjobs import LinkJobs
 from nzbot.linkroute import DEFAULT_TOKEN_PREFIX
@@ -142,7 +142,7 @@ class Cases:
         back before the cataloger is told. A record already in the PM's queue: the
         cataloger's pick decides that case."""
         iz_mms_id, nz_mms_id = check_mms_id(iz_mms_id), check_mms_id(nz_mms_id)
-        match = look_up(self.alma, iz_mms_id)
+        bib, match = look_up_record(self.alma, iz_mms_id)  # one read: matched, then kept
         if match.iz is None or match.iz.mms_id != iz_mms_id:
             raise BadInput(f"{quoted(iz_mms_id)} is not an IZ record here: nothing was linked.")
         if match.verdict is Verdict.LINKED:
@@ -163,7 +163,7 @@ class Cases:
             if moved is None:
                 raise AlreadyDecided(self.store.case(existing.id))
             return moved
-        as_it_is = record_to_xml(self.alma.get_bib(iz_mms_id).marc())  # kept before anything changes
+        as_it_is = record_to_xml(bib.marc())  # kept before anything changes
         case = self.store.open_case(iz_mms_id, match.iz.title, match.candidates, None, match.iz,
                                     requested_by=user, decided=decided)
         if case is None:  # opened a moment ago, by someone else
@@ -245,7 +245,7 @@ class Cases:
                 log.exception("case %s: routing failed", case.id)
 
     def _recheck(self, case: Case) -> None:
-        match = look_up(self.work.alma, case.iz_mms_id)
+        bib, match = look_up_record(self.work.alma, case.iz_mms_id)
         if match.verdict is Verdict.LINKED:
             self.work.move(case, CaseState.DECIDING, CaseState.LINKED, chosen_nz_mms_id=match.linked_nz_mms_id,
                            note="Already linked when re-checked.")
@@ -253,7 +253,7 @@ class Cases:
             unique = self.work.move(case, CaseState.DECIDING, CaseState.DECIDING, show=False,
                                     chosen_nz_mms_id=match.candidates[0].mms_id, candidates=match.candidates)
             if unique is not None:
-                self.work.keep_before_link(unique)
+                self.work.keep_before_link(unique, bib)
                 self.work.start_linking(unique, Route(RouteKind.UNIQUE))
         else:
             note = (f"Re-checked: {len(match.candidates)} NZ records still carry its OCLC number."

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from alma.client import AlmaClient, check_mms_id
 from alma.marc import record_to_xml
+from alma.models import Bib
 from alma.errors import BadInput, RecordChanged
 from nzbot.linkjobs import LinkJobs
 from nzbot.states import CaseState, Decision, PmNotice, Route
@@ -109,15 +110,16 @@ class CaseWork:
         return self.move(case, (CaseState.DECIDING, CaseState.LINKING), CaseState.FAILED, audit="case_failed",
                          detail=note, note=note)
 
-    def keep_before_link(self, case: Case) -> None:
-        """Keeps the IZ record's MARC as it is, before anything of this decision changes it:
-        linking replaces it with the NZ record's content (only local extensions survive), so
-        what it held can be put back by hand (`/nz history`). Once per decision; an Alma
-        error leaves the decision waiting for the next round, never linked unkept."""
+    def keep_before_link(self, case: Case, bib: Bib | None = None) -> None:
+        """Keeps the IZ record's MARC as it is (`bib`, when the caller has just read it),
+        before anything of this decision changes it: linking replaces it with the NZ
+        record's content (only local extensions survive), so what it held can be put back by
+        hand (`/nz history`). Once per decision; an Alma error leaves the decision waiting
+        for the next round, never linked unkept."""
         if self.store.has_kept(case.id, case.decided_at):
             return
-        record = self.alma.get_bib(case.iz_mms_id).marc()
-        self.store.keep_record(case, record_to_xml(record))
+        bib = bib if bib is not None else self.alma.get_bib(case.iz_mms_id)
+        self.store.keep_record(case, record_to_xml(bib.marc()))
 
     # -- telling people (Slack down never stops a round) ------------------------------
 

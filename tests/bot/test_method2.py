@@ -61,9 +61,12 @@ def test_a_unique_matchs_button_links_it_with_the_ordinary_run(harness):
     harness.start()
     iz = seed.CASES["unique"]
     (button,) = link_buttons(lookup(harness, iz))
+    harness.sim.reset_calls()
     _, name = click(harness, button["action_id"], button["value"], user=CATALOGER, channel=REPORT)
     harness.wait(lambda: any("verified in Alma" in a for a in answers(harness, name)), timeout=30,
                  what="the unique match linked")
+    # the record is read once: matched, and its MARC kept from that same read
+    assert harness.sim.calls.get("GET /almaws/v1/bibs/{mms_id}", 0) == 1
     (case,) = harness.store.cases()
     assert case.route.kind == "unique" and harness.sim.state.linked_nz_id_of(iz) == case.chosen_nz_mms_id
     (job,) = [j for j in harness.store.link_jobs() if j.id == case.linking_job]
