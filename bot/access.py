@@ -101,7 +101,7 @@ def _owner(services: Services, subject: Subject | None, body: dict) -> str | Non
     not exist (the listener then says so in its own words)."""
     if subject is None:
         return None
-    action = (body.get("actions") or [{}])[0]
+    action = action_ids.pressed(body)
     try:
         case_id = action_ids.read(str(action.get("action_id") or ""), action.get("value")).case_id
     except BadInput:
@@ -124,8 +124,7 @@ def refusal_message(services: Services, refusal: Refusal, actor: Actor) -> Messa
 
 def audit_refusal(services: Services, surface: str, actor: Actor, refusal: Refusal, subject: str = "") -> None:
     """The refusal in the audit log, under the actor's member (or none)."""
-    member = services.members.get(actor.member.code) if actor.member else None
-    store = member.store if member else services.store.whole()
+    store = services.for_actor(actor).store  # the member's view, else the whole store
     try:
         store.audit(actor.user, surface, subject, f"refused: {refusal}", actor.channel)
     except Exception:  # the refusal stands: the database's trouble is logged
@@ -172,6 +171,5 @@ def refuse(services: Services, surface: str, actor: Actor, refusal: Refusal, kwa
         ack()
         if respond is not None and body.get("response_url"):
             respond(response_type="ephemeral", replace_original=False, **message.as_kwargs())
-    action = (body.get("actions") or [{}])[0] if isinstance(body.get("actions"), list) else {}
-    subject = str(action.get("value") or "")[:100] if action else ""
+    subject = str(action_ids.pressed(body).get("value") or "")[:100]
     audit_refusal(services, surface, actor, refusal, subject)

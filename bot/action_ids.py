@@ -59,6 +59,14 @@ MATCH_LINK = "nz_match_link"
 ALL = ALL + (MATCH_LINK,)
 
 
+def pressed(body: dict) -> dict:
+    """The button a block_actions request reports pressed (its first action); {} for a
+    body that names none, so the codec below refuses it in words."""
+    actions = body.get("actions")
+    first = actions[0] if isinstance(actions, list) and actions else {}
+    return first if isinstance(first, dict) else {}
+
+
 def suffixed(action_id: str, suffix: object) -> str:
     """The action id of one of several buttons of one kind in a message."""
     return f"{action_id}:{suffix}"

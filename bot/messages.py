@@ -4,6 +4,8 @@ bot/case_messages.py."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 from alma.marc import record_from_xml
 from alma.matching import Match, Verdict
 from alma.models import AlmaSet
@@ -108,8 +110,7 @@ def jobs_message(jobs: list[LinkJob], by_state: dict[str, int] | None = None) ->
     store's link_job_counts), so the answer says how many older ones are not shown."""
     newest_first = sorted(jobs, key=lambda j: (j.created_at or "", j.id), reverse=True)
     shown = newest_first[:MAX_JOBS_SHOWN]
-    by_state = by_state if by_state is not None else {
-        state: sum(1 for j in jobs if j.state == state) for state in {j.state for j in jobs}}
+    by_state = by_state if by_state is not None else Counter(j.state for j in jobs)
     total = sum(by_state.values())
     return render(
         "jobs",

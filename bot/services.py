@@ -73,8 +73,8 @@ class Services:
         """The services of the member a case belongs to (a Program Manager's button); these
         services unchanged when there is no such case (the workflow says so plainly)."""
         try:
-            code = self.store.case(int(str(case_id))).institution
-        except Exception:
+            code = self.store.case_owner(int(str(case_id)))
+        except ValueError:
             return self
         member = self.members.get(code)
         return self.for_member(member) if member is not None else self

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 
 import sqlite_utils
 from sqlite_utils import Migrations
+from sqlite_utils.db import NotFoundError
 
 from alma.cards import RecordCard
 from alma.models import Counter
@@ -931,20 +932,14 @@ class Store:
         return Case.from_row(self.db["cases"].get(case_id))
 
     def case_or_none(self, case_id: int) -> Case | None:
-        row = self.db.execute("SELECT * FROM cases WHERE id = ?", [case_id]).fetchone()
-        if row is None:
+        try:
+            return self.case(case_id)
+        except NotFoundError:
             return None
-        columns = [d[0] for d in self.db.execute("SELECT * FROM cases LIMIT 0").description]
-        return Case.from_row(dict(zip(columns, row)))
 
     def case_owner(self, case_id: int) -> str | None:
         """The member institution a case belongs to; None when there is no such case."""
         row = self.db.execute("SELECT institution FROM cases WHERE id = ?", [case_id]).fetchone()
-        return row[0] if row else None
-
-    def link_job_owner(self, job_row_id: int) -> str | None:
-        """The member institution a link job belongs to; None when there is no such job."""
-        row = self.db.execute("SELECT institution FROM link_jobs WHERE id = ?", [job_row_id]).fetchone()
         return row[0] if row else None
 
     def cases_in_job(self, linking_job: int) -> list[Case]:

@@ -21,7 +21,7 @@ def decision_listener(services: Services, decision: str):
 
 def decide(services: Services, decision: str, ack, body: dict, respond) -> None:
     ack()
-    action = (body.get("actions") or [{}])[0]
+    action = action_ids.pressed(body)
     if not services.store.first_time(f"action:{body.get('trigger_id')}:{action.get('action_ts')}"):
         return  # the same click delivered twice
     user = body.get("user", {}).get("id", "")
@@ -42,7 +42,7 @@ def decide(services: Services, decision: str, ack, body: dict, respond) -> None:
 
 def turn_page(services: Services, ack, body: dict, respond) -> None:
     ack()
-    action = (body.get("actions") or [{}])[0]
+    action = action_ids.pressed(body)
     try:
         pressed = action_ids.read(str(action.get("action_id") or ""), action.get("value"))
         services = services.member_of_case(pressed.case_id)

@@ -13,7 +13,7 @@ from nzbot.access import Actor
 
 def handle(services: Services, ack, body: dict, respond, actor: Actor) -> None:
     ack()
-    action = (body.get("actions") or [{}])[0]
+    action = action_ids.pressed(body)
     try:
         page = action_ids.read(str(action.get("action_id") or ""), action.get("value")).page or 1
     except BadInput as exc:

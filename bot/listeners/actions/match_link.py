@@ -16,7 +16,7 @@ from nzbot.cases import AlreadyDecided
 
 def handle(services: Services, ack, body: dict, respond, actor: Actor) -> None:
     ack()
-    action = (body.get("actions") or [{}])[0]
+    action = action_ids.pressed(body)
     if not services.store.first_time(f"action:{body.get('trigger_id')}:{action.get('action_ts')}"):
         return  # the same click delivered twice
     try:

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 def handle(services: Services, ack, body: dict, respond) -> None:
     ack()
-    action = (body.get("actions") or [{}])[0]
+    action = action_ids.pressed(body)
     if not services.store.first_time(f"action:{body.get('trigger_id')}:{action.get('action_ts')}"):
         return  # the same click delivered twice
     user = body.get("user", {}).get("id", "")

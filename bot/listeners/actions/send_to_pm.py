@@ -14,11 +14,11 @@ def handle(services: Services, ack, body: dict, respond, actor: Actor) -> None:
     """The policy has checked the button was pressed in a member's channel: the record is
     looked up in that member's IZ."""
     ack()
-    if not services.store.first_time(f"action:{body.get('trigger_id')}:{_action(body).get('action_ts')}"):
+    if not services.store.first_time(f"action:{body.get('trigger_id')}:{action_ids.pressed(body).get('action_ts')}"):
         return
     user = body.get("user", {}).get("id", "")
     try:
-        iz_mms_id = action_ids.read(action_ids.SEND_TO_PM, _action(body).get("value")).mms_id
+        iz_mms_id = action_ids.read(action_ids.SEND_TO_PM, action_ids.pressed(body).get("value")).mms_id
     except Exception as exc:  # a forged value: refused before anything looks it up
         respond(response_type="ephemeral", replace_original=False,
                 **error_message(user_message(exc)).as_kwargs())
@@ -37,8 +37,3 @@ def handle(services: Services, ack, body: dict, respond, actor: Actor) -> None:
                 **case_sent_message(case, new, services.settings.pm_users).as_kwargs())
 
     services.later(work)
-
-
-def _action(body: dict) -> dict:
-    actions = body.get("actions") or [{}]
-    return actions[0]
