@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Any
+from typing import Any, Callable
 
 from pymarc import Field, Record
 
@@ -131,6 +131,38 @@ class RecordCard:
     # linking replaces the record with the NZ record's content, keeping only local
     # extensions, the fields that carry $9 LOCAL (Ex Libris's knowledge base; CARLI's guide).
     unprotected_local_fields: tuple[str, ...] = ()
+    # What catalogers compare besides (issue: decision-ready cases): who and what the record
+    # describes, its standard numbers, who catalogued it under which rules, when it changed.
+    main_entry: str = ""  # 100/110/111/130
+    responsibility: str = ""  # 245 $c
+    standard_numbers: tuple[str, ...] = ()  # "ISBN 9780...", "ISSN 1477-8920", "024 ..."
+    cataloging_source: str = ""  # 040 $a
+    description_rules: str = ""  # 040 $e, e.g. "rda"
+    last_changed: str = ""  # 005 as a date, "2024-01-05"
+    system_numbers: tuple[str, ...] = ()  # 035 $a of other systems, e.g. "(OrU)b2000147x"
+    # The carrier, for "same kind of resource": 338 $b codes, else 337 $b, else 008's form
+    # of item (the first the record has; see `carrier_key`).
+    carrier_codes: tuple[str, ...] = ()
+    media_codes: tuple[str, ...] = ()
+    form_of_item: str = ""
+
+    @property
+    def current_oclc_numbers(self) -> tuple[str, ...]:
+        """The record's own OCLC numbers (035 $a), not those cancelled or merged into it."""
+        return tuple(n for n in self.oclc_numbers if n not in self.cancelled_oclc_numbers)
+
+    @property
+    def online(self) -> bool:
+        """An online resource: 338 cr, 337 c, or 008 form of item o, q or s."""
+        return ("cr" in self.carrier_codes or (not self.carrier_codes and "c" in self.media_codes)
+                or (not self.carrier_codes and not self.media_codes and self.form_of_item in ONLINE_FORMS))
+
+    @property
+    def kind(self) -> str:
+        """The kind of resource in words: "Book, online resource", "Serial, volume"."""
+        carrier = self.carrier_type or self.media_type or (
+            "online" if self.form_of_item in ONLINE_FORMS else "")
+        return ", ".join(p for p in (self.record_format_name, carrier) if p)
 
     @property
     def record_format_name(self) -> str:
@@ -171,12 +203,24 @@ class RecordCard:
             "holding_count": self.holding_count,
             "is_serial": self.is_serial,
             "unprotected_local_fields": list(self.unprotected_local_fields),
+            "main_entry": self.main_entry,
+            "responsibility": self.responsibility,
+            "standard_numbers": list(self.standard_numbers),
+            "cataloging_source": self.cataloging_source,
+            "description_rules": self.description_rules,
+            "last_changed": self.last_changed,
+            "system_numbers": list(self.system_numbers),
+            "current_oclc_numbers": list(self.current_oclc_numbers),
+            "carrier_codes": list(self.carrier_codes),
+            "media_codes": list(self.media_codes),
+            "form_of_item": self.form_of_item,
+            "kind": self.kind,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RecordCard":
         """The inverse of `as_dict`: derived keys (record_format_name, encoding_level_name,
-        holding_count, publication text) and unknown keys are ignored, missing or null
+        holding_count, publication text, current_oclc_numbers, kind) and unknown keys are ignored, missing or null
         ones take the defaults, so cards stored by older versions still read."""
 
         def text(value: Any) -> str:
@@ -215,6 +259,16 @@ class RecordCard:
             holding_institutions=texts(data.get("holding_institutions")),
             is_serial=bool(data.get("is_serial", False)),
             unprotected_local_fields=texts(data.get("unprotected_local_fields")),
+            main_entry=text(data.get("main_entry")),
+            responsibility=text(data.get("responsibility")),
+            standard_numbers=texts(data.get("standard_numbers")),
+            cataloging_source=text(data.get("cataloging_source")),
+            description_rules=text(data.get("description_rules")),
+            last_changed=text(data.get("last_changed")),
+            system_numbers=texts(data.get("system_numbers")),
+            carrier_codes=texts(data.get("carrier_codes")),
+            media_codes=texts(data.get("media_codes")),
+            form_of_item=text(data.get("form_of_item")),
         )
 
 
@@ -290,7 +344,63 @@ def card_from_record(mms_id: str, record: Record) -> RecordCard:
         holding_institutions=tuple(dict.fromkeys(_holders(record))),
         is_serial=record_format[1:2] in SERIAL_LEVELS,
         unprotected_local_fields=unprotected_local_fields(record),
+        main_entry=_joined([f for tag in MAIN_ENTRY_TAGS for f in record.get_fields(tag)], "abcdqnp"),
+        responsibility=_first_subfield(record, "245", "c"),
+        standard_numbers=standard_numbers(record),
+        cataloging_source=_first_subfield(record, "040", "a"),
+        description_rules=", ".join(dict.fromkeys(
+            trim_isbd(v) for f in record.get_fields("040") for v in f.get_subfields("e") if trim_isbd(v))),
+        last_changed=_date_of_005(record),
+        system_numbers=system_numbers(record),
+        carrier_codes=_codes(record, "338"),
+        media_codes=_codes(record, "337"),
+        form_of_item=form_of_item(record),
     )
+
+
+MAIN_ENTRY_TAGS = ("100", "110", "111", "130")
+# 008's form of item: o online, q direct electronic, s electronic (MARC 21 Bibliographic, 008).
+ONLINE_FORMS = frozenset("oqs")
+# Leader/06 types whose form of item is at 008/29 (maps, visual materials); others at 008/23.
+_FORM_AT_29 = frozenset("efgkor")
+_STANDARD_NUMBERS = (("020", "ISBN"), ("022", "ISSN"), ("024", "024"))
+_OCLC_PREFIX = re.compile(r"^\s*\(OCoLC\)", re.IGNORECASE)
+
+
+def standard_numbers(record: Record) -> tuple[str, ...]:
+    """020/022/024 $a, labelled, each once: "ISBN 9780295984", "ISSN 1477-8920"."""
+    found = [f"{label} {trim_isbd(v).split(' ')[0]}" for tag, label in _STANDARD_NUMBERS
+             for f in record.get_fields(tag) for v in f.get_subfields("a") if trim_isbd(v)]
+    return tuple(dict.fromkeys(found))
+
+
+def system_numbers(record: Record) -> tuple[str, ...]:
+    """035 $a numbers of other systems than OCLC, "(OrU)b2000147x": a member's own number
+    can single one NZ duplicate out."""
+    found = [v.strip() for f in record.get_fields("035") for v in f.get_subfields("a")
+             if v.strip() and not _OCLC_PREFIX.match(v)]
+    return tuple(dict.fromkeys(found))
+
+
+def _codes(record: Record, tag: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v.strip() for f in record.get_fields(tag) for v in f.get_subfields("b") if v.strip()))
+
+
+def form_of_item(record: Record) -> str:
+    """008's form of item (23, or 29 for maps and visual materials); "" when blank or absent."""
+    f008 = next(iter(record.get_fields("008")), None)
+    data = (f008.data or "") if f008 is not None else ""
+    at = 29 if _leader_at(record, 6, 7) in _FORM_AT_29 else 23
+    return data[at:at + 1].strip() if len(data) > at else ""
+
+
+def _date_of_005(record: Record) -> str:
+    """005 (yyyymmddhhmmss.f) as a date, "2024-01-05"; "" when absent or malformed."""
+    f005 = next(iter(record.get_fields("005")), None)
+    data = ((f005.data or "") if f005 is not None else "").strip()
+    if len(data) < 8 or not data[:8].isdigit():
+        return ""
+    return f"{data[:4]}-{data[4:6]}-{data[6:8]}"
 
 
 _LOCAL_LOOKING = re.compile(r"^(09.|59.|69.|77.|78.|9..)$")
@@ -321,8 +431,15 @@ _COMPARED_TEXT = (
     "media_type",
     "carrier_type",
     "cataloging_language",
+    "main_entry",
+    "responsibility",
+    "cataloging_source",
+    "description_rules",
 )
-_COMPARED_EXACT = ("record_format", "encoding_level", "is_serial")
+_COMPARED_EXACT = ("record_format", "encoding_level", "is_serial", "last_changed", "form_of_item")
+# Compared as sets: the order of repeated fields is no difference between records.
+_COMPARED_SETS = ("oclc_numbers", "current_oclc_numbers", "cancelled_oclc_numbers", "holding_institutions",
+                  "standard_numbers", "system_numbers", "carrier_codes", "media_codes")
 _PUNCTUATION = re.compile(r"[^\w\s]")
 
 
@@ -364,8 +481,92 @@ def differences(cards: list[RecordCard]) -> set[str]:
         differing.add("publication")
     if any(not same_extent(a.extent, b.extent) for a, b in combinations(cards, 2)):
         differing.add("extent")
-    if len({frozenset(c.oclc_numbers) for c in cards}) > 1:
-        differing.add("oclc_numbers")
-    if len({frozenset(c.holding_institutions) for c in cards}) > 1:
-        differing.add("holding_institutions")
+    for name in _COMPARED_SETS:
+        if len({frozenset(getattr(c, name)) for c in cards}) > 1:
+            differing.add(name)
     return differing
+
+
+# --- the evidence: what a person choosing between candidates reads ---------------------
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    """One thing catalogers compare. `short` prefixes the value in the one "same in all"
+    line, where a bare value would be ambiguous ("OCLC 62222222", "held by 3")."""
+
+    label: str
+    short: str
+    value: Callable[[RecordCard], str]
+    compared: tuple[str, ...]  # the `differences` names it shows
+
+
+def _held(card: RecordCard) -> str:
+    if not card.holding_institutions:
+        return "no member"
+    return f"{card.holding_count}: {', '.join(card.holding_institutions)}"
+
+
+def _encoding(card: RecordCard) -> str:
+    if not card.encoding_level:
+        return ""
+    code = "blank" if card.encoding_level == " " else card.encoding_level
+    return f"{card.encoding_level_name} ({code})"
+
+
+EVIDENCE = (
+    EvidenceRow("Title (245)", "", lambda c: c.title, ("title",)),
+    EvidenceRow("Main entry (1XX)", "", lambda c: c.main_entry, ("main_entry",)),
+    EvidenceRow("Responsibility (245 $c)", "", lambda c: c.responsibility, ("responsibility",)),
+    EvidenceRow("Edition (250)", "", lambda c: c.edition, ("edition",)),
+    EvidenceRow("Publication (264/260)", "", lambda c: str(c.publication), ("publication",)),
+    EvidenceRow("Extent (300)", "", lambda c: c.extent, ("extent",)),
+    EvidenceRow("Format and carrier (Leader/06-07, 338)", "", lambda c: c.kind,
+                ("record_format", "is_serial", "content_type", "media_type", "carrier_type", "carrier_codes",
+                 "media_codes", "form_of_item")),
+    EvidenceRow("Encoding level (Leader/17)", "level", _encoding, ("encoding_level",)),
+    EvidenceRow("Language of cataloging (040 $b)", "cataloged in", lambda c: c.cataloging_language,
+                ("cataloging_language",)),
+    EvidenceRow("Cataloged by (040 $a $e)", "040",
+                lambda c: " ".join(p for p in (c.cataloging_source, c.description_rules) if p),
+                ("cataloging_source", "description_rules")),
+    EvidenceRow("ISBN/ISSN/024", "", lambda c: ", ".join(c.standard_numbers), ("standard_numbers",)),
+    EvidenceRow("OCLC number (035 $a)", "OCLC", lambda c: ", ".join(c.current_oclc_numbers),
+                ("current_oclc_numbers",)),
+    EvidenceRow("Cancelled or merged OCLC (035 $z, 019)", "cancelled OCLC",
+                lambda c: ", ".join(c.cancelled_oclc_numbers), ("cancelled_oclc_numbers",)),
+    EvidenceRow("Other system numbers (035)", "035", lambda c: ", ".join(c.system_numbers), ("system_numbers",)),
+    EvidenceRow("Last changed (005)", "changed", lambda c: c.last_changed, ("last_changed",)),
+    EvidenceRow("Held by (852)", "held by", _held, ("holding_institutions",)),
+)
+
+
+@dataclass(frozen=True)
+class Shown:
+    label: str
+    value: str
+    differs: bool = False
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The candidates side by side: what is the same in all of them, once, and per
+    candidate only what differs (`differs` marks the value that is not the same)."""
+
+    same: tuple[Shown, ...]
+    each: tuple[tuple[Shown, ...], ...]
+
+
+def compare(cards: list[RecordCard]) -> Comparison:
+    """What to show of several candidates. A value empty in every card is left out; with one
+    card everything it has is "the same"."""
+    differing = differences(cards)
+    same: list[Shown] = []
+    each: list[list[Shown]] = [[] for _ in cards]
+    for row in EVIDENCE:
+        if any(name in differing for name in row.compared):
+            for shown, card in zip(each, cards):
+                shown.append(Shown(row.label, row.value(card) or "none", True))
+        elif cards and row.value(cards[0]):
+            same.append(Shown(row.short, row.value(cards[0])))
+    return Comparison(tuple(same), tuple(tuple(s) for s in each))
