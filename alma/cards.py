@@ -502,9 +502,18 @@ class EvidenceRow:
 
 
 def _held(card: RecordCard) -> str:
-    if not card.holding_institutions:
-        return "no member"
-    return f"{card.holding_count}: {', '.join(card.holding_institutions)}"
+    count = card.holding_count
+    if not count:
+        return ""
+    return f"{count} member institution{'' if count == 1 else 's'}: {', '.join(card.holding_institutions)}"
+
+
+def _format(card: RecordCard) -> str:
+    """"Book (am); text / unmediated / volume": Leader/06-07, then 336/337/338."""
+    fmt = f"{card.record_format_name} ({card.record_format})" if card.record_format else ""
+    types = (" / ".join(t or "\u2014" for t in (card.content_type, card.media_type, card.carrier_type))
+             if card.content_type or card.media_type or card.carrier_type else "")
+    return "; ".join(p for p in (fmt, types or ("online" if card.form_of_item in ONLINE_FORMS else "")) if p)
 
 
 def _encoding(card: RecordCard) -> str:
@@ -521,7 +530,7 @@ EVIDENCE = (
     EvidenceRow("Edition (250)", "", lambda c: c.edition, ("edition",)),
     EvidenceRow("Publication (264/260)", "", lambda c: str(c.publication), ("publication",)),
     EvidenceRow("Extent (300)", "", lambda c: c.extent, ("extent",)),
-    EvidenceRow("Format and carrier (Leader/06-07, 338)", "", lambda c: c.kind,
+    EvidenceRow("Format and carrier (Leader/06-07, 336/337/338)", "", _format,
                 ("record_format", "is_serial", "content_type", "media_type", "carrier_type", "carrier_codes",
                  "media_codes", "form_of_item")),
     EvidenceRow("Encoding level (Leader/17)", "level", _encoding, ("encoding_level",)),
@@ -555,6 +564,10 @@ class Comparison:
 
     same: tuple[Shown, ...]
     each: tuple[tuple[Shown, ...], ...]
+
+    @property
+    def differs(self) -> bool:
+        return any(self.each)
 
 
 def compare(cards: list[RecordCard]) -> Comparison:

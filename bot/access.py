@@ -69,6 +69,8 @@ RULES: dict[str, Rule] = {
     action_ids.RECHECK_CASE: Rule(Need.PROGRAM_MANAGER, Subject.CASE),
     action_ids.CASE_PAGE: Rule(Need.CASE_VIEWER, Subject.CASE),
     action_ids.REVIEW_CASES: Rule(Need.PROGRAM_MANAGER),
+    action_ids.ACCEPT_SUGGESTION: Rule(Need.PROGRAM_MANAGER, Subject.CASE),
+    action_ids.ACCEPT_ALL: Rule(Need.PROGRAM_MANAGER),  # a job's cases: the PM sees every member's
     action_ids.CASES_PAGE: Rule(Need.CASE_LIST),
     action_ids.MATCH_LINK: Rule(Need.JOB_STARTER),  # a cataloger's own link (Method 2)
     # events

@@ -58,6 +58,14 @@ MATCH_LINK = "nz_match_link"
 
 ALL = ALL + (MATCH_LINK,)
 
+# The suggested pick (alma/suggestion.py): on a case message, link to the suggested NZ
+# record, value "{case_id}:{nz_mms_id}" (refused when the suggestion changed since); on a
+# job's queue message, accept every suggestion of the job, value as REVIEW_CASES's.
+ACCEPT_SUGGESTION = "nz_case_accept"
+ACCEPT_ALL = "nz_queue_accept_all"
+
+ALL = ALL + (ACCEPT_SUGGESTION, ACCEPT_ALL)
+
 
 def pressed(body: dict) -> dict:
     """The button a block_actions request reports pressed (its first action); {} for a
@@ -117,11 +125,11 @@ def value(action_id: str, *, case_id: object = None, mms_id: object = None, page
     kind = base(action_id)
     if kind == MATCH_LINK:
         return f"{iz_mms_id}:{mms_id}"
-    if kind == REVIEW_CASES:
+    if kind in (REVIEW_CASES, ACCEPT_ALL):
         return "all" if link_job is None else str(link_job)
     if kind == SEND_TO_PM:
         return str(mms_id)
-    if kind in (LINK_CANDIDATE, MERGE_INTO):
+    if kind in (LINK_CANDIDATE, MERGE_INTO, ACCEPT_SUGGESTION):
         return f"{case_id}:{mms_id}"
     if kind == CASE_PAGE:
         return f"{case_id}:{page}"
@@ -145,7 +153,7 @@ def read(action_id: str, raw: object) -> ButtonValue:
             raise BadInput("This button does not name an IZ record and an NZ record by their MMS IDs: "
                            "nothing was linked.")
         return ButtonValue(iz_mms_id=iz, mms_id=nz)
-    if kind in (LINK_CANDIDATE, MERGE_INTO):
+    if kind in (LINK_CANDIDATE, MERGE_INTO, ACCEPT_SUGGESTION):
         case_text, _, nz = text.partition(":")
         case_id = _case_id(case_text)
         if not nz:
@@ -167,7 +175,7 @@ def read(action_id: str, raw: object) -> ButtonValue:
         return ButtonValue(page=int(text))
     if kind in (CONTRIBUTE_NEW, SKIP_CASE, RECHECK_CASE):
         return ButtonValue(case_id=_case_id(text))
-    if kind == REVIEW_CASES:
+    if kind in (REVIEW_CASES, ACCEPT_ALL):
         if text == "all":
             return ButtonValue()
         if not (_DIGITS.fullmatch(text) and len(text) <= _MAX_CASE_ID_DIGITS):

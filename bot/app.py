@@ -78,7 +78,7 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
                             retry_handlers=retry_handlers())
     lock = BotLock(settings.db_path)  # before anything reads the database: one bot per database
     try:
-        store = Store(settings.db_path)
+        store = Store(settings.db_path, settings.suggestion_rules)
     except Exception:
         lock.release()
         raise

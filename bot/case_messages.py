@@ -12,7 +12,8 @@ from collections.abc import Callable
 from math import ceil
 from typing import Any
 
-from alma.cards import RecordCard, differences
+from alma.cards import RecordCard, compare
+from alma.suggestion import Rule
 from bot.rendering import (CONTEXT_LIMIT, Message, mention, mrkdwn, number, plural, render, slack_date,
                            truncate_to)
 from nzbot.states import (CASE_COUNTED, DECIDABLE, HANDED_TO_WORDS, ROUTE_WORDS, UNSETTLED, CaseState, PmNotice,
@@ -84,7 +85,8 @@ def case_message(case: Case, *, page: int = 0, institution: str = "") -> Message
         full=full,
         compact_sections=compact_sections,
         compact_hidden=compact_hidden,
-        differing=differences(candidates),
+        comparison=compare(candidates),
+        iz_rows=compare([iz]).same if iz is not None else (),
         decidable=decidable,
         chosen=chosen,
         manual=handed_off(case),
@@ -240,12 +242,30 @@ def _states_line(counts: dict[str, int]) -> str:
 
 
 def queue_message(job: LinkJob | None, counts: dict[str, int], institution: str = "", *,
-                  decided: Case | None = None) -> Message:
+                  decided: Case | None = None, suggested: dict[Rule, int] | None = None,
+                  accepted: str = "") -> Message:
     """The Program Manager's one message for a job's cases, with "Review cases";
     `institution` names the member whose job it is (consortium mode); with `decided`, a
-    line on the case last decided in it (where it went, how it stands)."""
+    line on the case last decided in it (where it went, how it stands). `suggested`: the
+    cases left to decide that have a suggested pick, by rule ("Accept all N suggestions");
+    `accepted`: the line on what "Accept all" just decided."""
+    suggested = {rule: n for rule, n in (suggested or {}).items() if n}
     return render("queue", job=job, counts=counts, states=_states_line(counts), institution=institution,
-                  decided=decided_line(decided) if decided else "")
+                  decided=accepted or (decided_line(decided) if decided else ""),
+                  suggested_total=sum(suggested.values()), by_rule=_by_rule(suggested))
+
+
+def _by_rule(counts: dict[Rule, int]) -> str:
+    """"3 by same kind of resource, 2 by OCLC's surviving record", in the rules' order."""
+    return ", ".join(f"{number(counts[rule])} by {rule.words}" for rule in Rule if counts.get(rule))
+
+
+def accepted_all_line(accepted: int, by_rule: dict[Rule, int], user: str) -> str:
+    """What "Accept all" decided, as the queue message's line."""
+    if not accepted:
+        return f"{mention(user)} accepted no suggestion: every suggested case had been decided already."
+    return (f":bulb: {mention(user)} accepted {plural(accepted, 'suggestion')} ({_by_rule(by_rule)}): "
+            "each is being linked and will be read back in Alma.")
 
 
 def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], institution: str = "", *,

@@ -90,8 +90,8 @@ class SlackCaseNotifier:
             if channel not in done:
                 metadata = {"event_type": QUEUE_EVENT, "event_payload": {"link_job": job.id}}
                 intent = f"posting:queue:{job.id}:{channel}"
-                ts = post_once(self.client, self.store, intent, channel, metadata,
-                               **queue_message(job, counts, self._label(job)).as_kwargs())
+                ts = post_once(self.client, self.store, intent, channel, metadata, **queue_message(
+                    job, counts, self._label(job), suggested=self.queue.suggestions(job.id)).as_kwargs())
                 self.store.add_queue_message(job.id, channel, ts, self._permalink(channel, ts))
                 self.store.drop_post(intent)  # recorded: the intent has served
         self._home_owner._home_changed = True
@@ -100,7 +100,8 @@ class SlackCaseNotifier:
         """The job's queue messages not showing a case offer "Review cases" again."""
         job, counts = self.store.link_job(link_job), self.queue.counts(link_job)
         for channel, ts in self.queue.idle_messages(link_job):
-            self.client.chat_update(channel=channel, ts=ts, **queue_message(job, counts, self._label(job)).as_kwargs())
+            self.client.chat_update(channel=channel, ts=ts, **queue_message(
+                job, counts, self._label(job), suggested=self.queue.suggestions(link_job)).as_kwargs())
 
     def review(self, channel: str, ts: str | None, link_job: int | None, user: str | None = None,
                decided: Case | None = None) -> None:
@@ -111,7 +112,7 @@ class SlackCaseNotifier:
             job = self.store.link_job(link_job) if link_job is not None else None
             channel = self._dm(user) if user else self._recipients()[0]
             ts = self.client.chat_postMessage(channel=channel, **queue_message(
-                job, self.queue.counts(link_job), self._label(job)).as_kwargs())["ts"]
+                job, self.queue.counts(link_job), self._label(job), suggested=self.queue.suggestions(link_job)).as_kwargs())["ts"]
             self.store.add_queue_message(link_job, channel, ts)
         view = self.queue.next_view(channel, ts, link_job, decided)
         self._post_view(view)
@@ -135,7 +136,8 @@ class SlackCaseNotifier:
     def _post_view(self, view: QueueView) -> None:
         """A queue message as `view` says: the case to decide, or the job's summary."""
         if view.case is None:
-            message = queue_message(view.job, view.counts, self._label(view.job), decided=view.decided)
+            message = queue_message(view.job, view.counts, self._label(view.job), decided=view.decided,
+                                    suggested=self.queue.suggestions(view.job.id if view.job else None))
         else:
             message = review_message(view.case, view.job, view.counts, self._label(view.case), decided=view.decided)
         self.client.chat_update(channel=view.channel, ts=view.ts, **message.as_kwargs())

@@ -5,10 +5,13 @@ bot/case_messages.py."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
+from alma.cards import compare
 from alma.marc import record_from_xml
 from alma.matching import Match, Verdict
 from alma.models import AlmaSet
+from alma.suggestion import DEFAULT_RULES, Rule, recommend
 from bot.rendering import Message, render
 from bot.wording import VERDICT_ORDER
 from nzbot.report import JobReport
@@ -38,9 +41,11 @@ def error_message(problem: str) -> Message:
     return render("error", problem=problem)
 
 
-def match_message(match: Match, *, can_send_to_pm: bool = True, can_link: bool = False) -> Message:
-    """/nz match's answer. `can_link`: the asker may start link jobs here, so each candidate
-    of an IZ record's unique or multi-match has "Link to this record" (Method 2 of the guidance)."""
+def match_message(match: Match, *, can_send_to_pm: bool = True, can_link: bool = False,
+                  rules: Sequence[Rule] = DEFAULT_RULES) -> Message:
+    """/nz match's answer: the candidates side by side and the suggested pick (`rules`, in
+    order). `can_link`: the asker may start link jobs here, so each candidate of an IZ
+    record's unique or multi-match has "Link to this record" (Method 2 of the guidance)."""
     shown = match.candidates[:MAX_CANDIDATES_SHOWN]
     return render(
         "match",
@@ -48,7 +53,9 @@ def match_message(match: Match, *, can_send_to_pm: bool = True, can_link: bool =
         verdict=Verdict(match.verdict),
         shown=shown,
         hidden=len(match.candidates) - len(shown),
-        differing=match.candidate_differences,
+        comparison=compare(list(match.candidates)),
+        iz_rows=compare([match.iz]).same if match.iz is not None else (),
+        recommendation=recommend(match.iz, match.candidates, rules),
         send_button=(
             can_send_to_pm and match.verdict == Verdict.MULTI and match.iz is not None
         ),

@@ -22,6 +22,8 @@ import csv
 import io
 import logging
 import threading
+from collections import Counter
+from dataclasses import dataclass
 
 from sqlite_utils.db import NotFoundError
 
@@ -51,6 +53,14 @@ class AlreadyDecided(Exception):
     def __init__(self, case: Case) -> None:
         super().__init__(f"case {case.id} is {case.state}")
         self.case = case
+
+
+@dataclass(frozen=True)
+class AcceptedAll:
+    """What "Accept all suggestions" decided: the cases, and how many by each rule."""
+
+    cases: tuple[Case, ...]
+    by_rule: Counter
 
 
 class Cases:
@@ -104,11 +114,12 @@ class Cases:
 
     # -- deciding --------------------------------------------------------------------
 
-    def decide(self, case_id: int, user: str, decision: Decision | str, nz_mms_id: str | None = None) -> Case:
+    def decide(self, case_id: int, user: str, decision: Decision | str, nz_mms_id: str | None = None,
+               *, case: Case | None = None) -> Case:
         """Records the Program Manager's decision: link, merge, contribute, recheck or skip.
         Refuses a forged candidate and a case already decided. (Who may decide is the
         access policy's to say, before this is called: nzbot/access.py.)"""
-        case = self.case(case_id)
+        case = case or self.case(case_id)
         if decision not in tuple(Decision):
             raise BadInput(f"Unknown decision {decision!r}.")
         decision = Decision(decision)
@@ -126,11 +137,38 @@ class Cases:
             chosen_nz_mms_id=nz_mms_id if decision in (Decision.LINK, Decision.MERGE) else None, route=None,
             linking_job=None, note=None, handed_to=None, handoff_ts=None, merged=[],
             decider=Decider.PROGRAM_MANAGER, answer_url=None, answer_channel=None,  # theirs now, whoever before
-            audit=f"case_{decision}", actor=user, subject=f"case {case.id} record {case.iz_mms_id}",
-            detail=nz_mms_id or "")
+            actor=user, subject=f"case {case.id} record {case.iz_mms_id}", **self._audited(case, decision, nz_mms_id))
         if moved is None:
             raise AlreadyDecided(self.store.case(case.id))
         return moved
+
+    @staticmethod
+    def _audited(case: Case, decision: Decision, nz_mms_id: str | None) -> dict[str, str]:
+        """The audit of a decision; taking the suggested pick names the rule behind it."""
+        if decision == Decision.LINK and case.suggested_rule and nz_mms_id == case.suggested_nz_mms_id:
+            return {"audit": "case_accept", "detail": f"{nz_mms_id}, suggested by rule {case.suggested_rule}"}
+        return {"audit": f"case_{decision}", "detail": nz_mms_id or ""}
+
+    def accept(self, case_id: int, user: str, nz_mms_id: str) -> Case:
+        """"Accept the suggestion": a link to the suggested NZ record, refused when the
+        suggestion changed since the message was drawn (a re-check, other rules)."""
+        case = self.case(case_id)
+        if case.suggested_nz_mms_id != nz_mms_id:
+            raise BadInput(f"The suggestion for case {case.id} changed since that message was drawn "
+                           "(its candidates were looked up again): nothing was decided. The case shows it as it is now.")
+        return self.decide(case.id, user, Decision.LINK, nz_mms_id, case=case)
+
+    def accept_all(self, link_job: int | None, user: str, *, scope: Scope) -> AcceptedAll:
+        """"Accept all suggestions" of a job's queue: each case left to decide that has a
+        suggestion is decided for it, as a pick would be; the others stay in the queue."""
+        accepted: list[Case] = []
+        for case_id in self.store.suggested_case_ids(link_job, scope=scope):
+            case = self.store.case(case_id)
+            try:
+                accepted.append(self.decide(case.id, user, Decision.LINK, case.suggested_nz_mms_id, case=case))
+            except (AlreadyDecided, BadInput):  # decided a moment ago by another click: theirs stands
+                continue
+        return AcceptedAll(tuple(accepted), Counter(c.suggested_rule for c in accepted))
 
     def cataloger_link(self, iz_mms_id: str, nz_mms_id: str, user: str, *, answer_url: str | None = None,
                        answer_channel: str | None = None) -> Case:

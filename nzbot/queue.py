@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from alma.suggestion import Rule
 from nzbot.access import EVERY_MEMBER
 from nzbot.states import DECIDABLE, UNSETTLED, CaseState, Decision
 from nzbot.store import Case, LinkJob, LinkToken, Store
@@ -140,6 +141,10 @@ class PmQueue:
 
     def counts(self, link_job: int | None) -> dict[str, int]:
         return self.store.case_counts(link_job, scope=EVERY_MEMBER)
+
+    def suggestions(self, link_job: int | None) -> dict[Rule, int]:
+        """The job's cases left to decide that have a suggested pick, by rule."""
+        return self.store.suggestion_counts(link_job, scope=EVERY_MEMBER)
 
     def notice_threads(self, case: Case) -> list[tuple[str, str]]:
         """Where the Program Manager is told of an outcome after the decision: the thread of

@@ -17,6 +17,7 @@ from alma.config import (
     url_setting,
     whole_number_setting,
 )
+from alma.suggestion import DEFAULT_RULES, Rule, parse_rules
 from nzbot import redaction
 from nzbot.institutions import Institution, implicit_institution, read_institutions
 
@@ -46,6 +47,9 @@ class BotSettings:
     # made of ALMA_API_KEY, NZBOT_REPORT_CHANNEL and NZBOT_ALLOWED_* (see `institutions`).
     members: tuple[Institution, ...] = ()
     config_path: str = ""
+    # The rules a case's suggested pick is drawn with, in order (alma/suggestion.py);
+    # NZBOT_SUGGESTION_RULES reorders or drops them, "off" turns suggestions off.
+    suggestion_rules: tuple[Rule, ...] = DEFAULT_RULES
 
     @property
     def socket_mode(self) -> bool:
@@ -125,6 +129,7 @@ class BotSettings:
             link_token_prefix=take("NZBOT_LINK_TOKEN_PREFIX", lambda: _token_prefix(env), "(NZBOT)"),
             members=members,
             config_path=config_path,
+            suggestion_rules=take("NZBOT_SUGGESTION_RULES", lambda: suggestion_rules(env), DEFAULT_RULES),
         )
         return settings, take
 
@@ -133,6 +138,13 @@ class BotSettings:
         if channel_id not in channels:
             return False
         return not self.allowed_users or user_id in self.allowed_users
+
+
+def suggestion_rules(env: Mapping[str, str]) -> tuple[Rule, ...]:
+    try:
+        return parse_rules(env.get("NZBOT_SUGGESTION_RULES", ""))
+    except ValueError as exc:
+        raise SettingError(f"NZBOT_SUGGESTION_RULES: {exc}.") from None
 
 
 _TOKEN_PREFIX = re.compile(r"\([A-Za-z0-9._-]{1,30}\)")

@@ -23,6 +23,7 @@ from sqlite_utils.db import NotFoundError
 
 from alma.cards import RecordCard
 from alma.models import Counter
+from alma.suggestion import DEFAULT_RULES, Rule, recommend
 from nzbot.access import Scope
 from nzbot.states import DECIDABLE, SETTLED, CaseState, Decider, Decision, JobState, Route, TokenState, check_move
 
@@ -238,6 +239,31 @@ def m_kept_records(db: sqlite_utils.Database) -> None:
                               not_null={"institution"}, defaults={"institution": ""})
     db["kept_records"].create_index(["institution", "iz_mms_id"])
     db["kept_records"].create_index(["case_id", "decided_at"], unique=True)
+
+
+@migrations()
+def m_suggestions(db: sqlite_utils.Database) -> None:
+    # The suggested pick among a case's candidates (alma/suggestion.py), kept beside the
+    # candidates it is drawn from: the queue counts a job's suggestions by rule in one query,
+    # and a decided case keeps the suggestion its decider saw (the cases CSV compares).
+    cases = db["cases"]
+    cases.add_column("suggested_nz_mms_id", str)  # NULL: no suggestion (true duplicates, or rules off)
+    cases.add_column("suggested_rule", str)  # alma.suggestion.Rule: what set it ahead of the next best
+    # JSON list: the reasons, one per other candidate; with no suggested pick, why not (a tie)
+    cases.add_column("suggestion_reasons", str)
+    cases.create_index(["link_job", "state", "suggested_rule"])
+    # The rules the open cases' suggestions were drawn with; other rules at start-up: drawn again.
+    db["applied_settings"].create({"name": str, "value": str}, pk="name")
+
+
+def suggestion_columns(iz: RecordCard | None, candidates: Sequence[RecordCard], rules: Sequence[Rule]) -> dict[str, Any]:
+    """The suggestion's columns for a case with these cards."""
+    found = recommend(iz, [_card(c) for c in candidates], rules)
+    pick = found.suggestion
+    reasons = list(pick.reasons) if pick else [found.tie_words] if found.level else []
+    return {"suggested_nz_mms_id": pick.nz_mms_id if pick else None,
+            "suggested_rule": pick.rule.value if pick else None,
+            "suggestion_reasons": json.dumps(reasons) if reasons else None}
 
 
 @dataclass(frozen=True)
@@ -475,6 +501,15 @@ class Case:
     decider: Decider | None = None  # None: the Program Manager (and cases not decided yet)
     answer_url: str | None = field(default=None, repr=False)  # a cataloger's press: its response_url
     answer_channel: str | None = None
+    suggested_nz_mms_id: str | None = None  # the suggested pick (alma/suggestion.py), None: none
+    suggested_rule: Rule | None = None  # the rule that set it ahead
+    suggestion_reasons: tuple[str, ...] = ()  # one per other candidate; no pick: why not
+
+    @property
+    def suggested_position(self) -> int | None:
+        """The suggested candidate's number on screen (1-based)."""
+        ids = self.candidate_ids
+        return ids.index(self.suggested_nz_mms_id) + 1 if self.suggested_nz_mms_id in ids else None
 
     @property
     def by_cataloger(self) -> bool:
@@ -488,6 +523,7 @@ class Case:
         values["iz_card"] = json.loads(values["iz_card"]) if values["iz_card"] else None
         values["route"] = Route.decode(values["route"])
         values["merged"] = tuple(json.loads(values["merged"] or "[]"))
+        values["suggestion_reasons"] = tuple(json.loads(values["suggestion_reasons"] or "[]"))
         values["institution"] = values["institution"] or ""
         return cls(**values)
 
@@ -498,6 +534,8 @@ class Case:
             object.__setattr__(self, "decision", Decision(self.decision))
         if self.decider:
             object.__setattr__(self, "decider", Decider(self.decider))
+        if self.suggested_rule:
+            object.__setattr__(self, "suggested_rule", Rule(self.suggested_rule))
         if isinstance(self.route, str):
             object.__setattr__(self, "route", Route.decode(self.route))
         object.__setattr__(self, "candidates", tuple(_card(c) for c in self.candidates))
@@ -598,8 +636,12 @@ class LinkToken:
 
 
 class Store:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, suggestion_rules: Sequence[Rule] | None = None) -> None:
+        """`suggestion_rules`: the rules (in order) each case's suggested pick is drawn with;
+        when they are not those the open cases were drawn with, those are drawn again. None
+        (a command that only reads): the rules the database last ran with."""
         self.path = path
+        self.suggestion_rules: tuple[Rule, ...] = tuple(DEFAULT_RULES if suggestion_rules is None else suggestion_rules)
         self._local = threading.local()
         # None: every institution's rows (the Program Manager's queue); a code: one
         # member's view (for_institution), whose rows are read and written as its own.
@@ -619,6 +661,10 @@ class Store:
                 raise
             raise DatabaseUnwritable(path, str(exc)) from None
         self._file = _DatabaseFile(path, _identity(path))  # the file as opened: what the rounds check
+        if suggestion_rules is None:
+            self.suggestion_rules = self._applied_rules() or self.suggestion_rules
+        else:
+            self._apply_rules()
 
     @property
     def lost(self) -> str | None:
@@ -915,7 +961,8 @@ class Store:
                 {"iz_mms_id": iz_mms_id, "iz_title": iz_title, "link_job": link_job,
                  "state": CaseState.DECIDING if decided else CaseState.OPEN, "candidates": candidates,
                  "iz_card": iz_card, "created_at": stamp, "updated_at": stamp, "requested_by": requested_by,
-                 "institution": self._code, **(decided or {})}
+                 "institution": self._code, **suggestion_columns(iz_card, candidates, self.suggestion_rules),
+                 **(decided or {})}
             )).last_pk
         return self.case(row_id)
 
@@ -1078,8 +1125,50 @@ class Store:
 
     def move_case(self, case_id: int, from_states: tuple[str, ...] | str, to_state: str, **values: Any) -> bool:
         """Moves a case only if it is still in one of `from_states`: of two clicks at once,
-        exactly one wins."""
+        exactly one wins. New candidates bring their suggestion with them."""
+        if "candidates" in values:
+            iz = values.get("iz_card") or self.case(case_id).iz_card
+            values = {**values, **suggestion_columns(iz, values["candidates"], self.suggestion_rules)}
         return self._move("cases", case_id, from_states, to_state, {**values, "updated_at": now()})
+
+    # -- suggestions ----------------------------------------------------------------------
+
+    def _applied_rules(self) -> tuple[Rule, ...] | None:
+        row = self.db.execute("SELECT value FROM applied_settings WHERE name = 'suggestion_rules'").fetchone()
+        if row is None:
+            return None
+        return tuple(Rule(r) for r in row[0].split(",") if r in {x.value for x in Rule})
+
+    def _apply_rules(self) -> None:
+        """Draws the open cases' suggestions again when the rules changed (a consortium
+        reordered or dropped one): a decided case keeps the one its decider saw."""
+        if self._applied_rules() == self.suggestion_rules:
+            return
+        marks = ", ".join("?" for _ in DECIDABLE)
+        with self.writing():
+            rows = list(self.db.execute(
+                f"SELECT id, iz_card, candidates FROM cases WHERE state IN ({marks})", list(DECIDABLE)))
+            for case_id, iz_card, candidates in rows:
+                iz = _card(json.loads(iz_card)) if iz_card else None
+                self.db["cases"].update(case_id, suggestion_columns(
+                    iz, json.loads(candidates or "[]"), self.suggestion_rules))
+            self.db["applied_settings"].insert(
+                {"name": "suggestion_rules", "value": ",".join(self.suggestion_rules)}, replace=True)
+
+    def suggestion_counts(self, link_job: int | None, *, scope: Scope) -> dict[Rule, int]:
+        """A job's cases left to decide that have a suggestion, by the rule that made it."""
+        marks = ", ".join("?" for _ in DECIDABLE)
+        where, args = self._scoped(scope, f"link_job IS ? AND state IN ({marks}) AND suggested_rule IS NOT NULL",
+                                   [link_job, *DECIDABLE])
+        return {Rule(rule): n for rule, n in self.db.execute(
+            f"SELECT suggested_rule, count(*) FROM cases WHERE {where} GROUP BY suggested_rule", args)}
+
+    def suggested_case_ids(self, link_job: int | None, *, scope: Scope) -> list[int]:
+        """A job's cases left to decide that have a suggestion, oldest first."""
+        marks = ", ".join("?" for _ in DECIDABLE)
+        where, args = self._scoped(scope, f"link_job IS ? AND state IN ({marks}) AND suggested_rule IS NOT NULL",
+                                   [link_job, *DECIDABLE])
+        return [r[0] for r in self.db.execute(f"SELECT id FROM cases WHERE {where} ORDER BY id", args)]
 
     # -- link tokens (the token route) ---------------------------------------------------
 

@@ -7,7 +7,7 @@ from slack_bolt import App
 
 from bot import action_ids
 from bot.access import guarded
-from bot.listeners.actions import case_buttons, cases_page, match_link, review, send_to_pm
+from bot.listeners.actions import accept_all, case_buttons, cases_page, match_link, review, send_to_pm
 from bot.listeners.answering import answering
 from bot.services import Services
 from nzbot.states import Decision
@@ -29,6 +29,15 @@ def register(app: App, services: Services) -> None:
     ):
         app.action(action_ids.pattern(action_id))(answering(services.store)(
             guarded(services, action_id)(case_buttons.decision_listener(services, decision))))
+
+    app.action(action_ids.ACCEPT_SUGGESTION)(answering(services.store)(
+        guarded(services, action_ids.ACCEPT_SUGGESTION)(case_buttons.accept_listener(services))))
+
+    @app.action(action_ids.ACCEPT_ALL)
+    @answering(services.store)
+    @guarded(services, action_ids.ACCEPT_ALL)
+    def accept_all_clicked(ack, body, respond, actor):
+        accept_all.handle(services, ack, body, respond)
 
     @app.action(action_ids.pattern(action_ids.CASE_PAGE))
     @answering(services.store)

@@ -1,25 +1,39 @@
-"""The case message's buttons: link to a candidate, contribute as new, skip, re-check,
-and turning the page of candidates. Only the Program Manager may decide, and only the
-Program Manager and the case's own member see it (bot.access checked before these run)."""
+"""The case message's buttons: link to a candidate, accept the suggestion, contribute as
+new, skip, re-check, and turning the page of candidates. Only the Program Manager may
+decide, and only the Program Manager and the case's own member see it (bot.access checked
+before these run)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bot import action_ids
+from bot.action_ids import ButtonValue
 from bot.errors import user_message
 from bot.case_messages import already_decided_message, case_message
 from bot.messages import error_message
 from bot.services import Services
-from nzbot.cases import AlreadyDecided
+from nzbot.cases import AlreadyDecided, Cases
 
 
 def decision_listener(services: Services, decision: str):
     def listener(ack, body, respond, actor):
-        decide(services, decision, ack, body, respond)
+        decide(services, lambda cases, pressed, user: cases.decide(pressed.case_id, user, decision, pressed.mms_id),
+               ack, body, respond)
 
     return listener
 
 
-def decide(services: Services, decision: str, ack, body: dict, respond) -> None:
+def accept_listener(services: Services):
+    """"Accept the suggestion": a link to the suggested candidate, as a pick would be."""
+    def listener(ack, body, respond, actor):
+        decide(services, lambda cases, pressed, user: cases.accept(pressed.case_id, user, pressed.mms_id),
+               ack, body, respond)
+
+    return listener
+
+
+def decide(services: Services, act: Callable[[Cases, ButtonValue, str], object], ack, body: dict, respond) -> None:
     ack()
     action = action_ids.pressed(body)
     if not services.store.first_time(f"action:{body.get('trigger_id')}:{action.get('action_ts')}"):
@@ -28,7 +42,7 @@ def decide(services: Services, decision: str, ack, body: dict, respond) -> None:
     try:
         pressed = action_ids.read(str(action.get("action_id") or ""), action.get("value"))
         services = services.member_of_case(pressed.case_id)  # its member's cases and Alma
-        services.cases.decide(pressed.case_id, user, decision, pressed.mms_id)
+        act(services.cases, pressed, user)
     except AlreadyDecided as exc:
         respond(response_type="ephemeral", replace_original=False,
                 **already_decided_message(exc.case).as_kwargs())

@@ -27,6 +27,7 @@ def handle(services: Services, ack, args: list[str], command: dict, respond, act
             return
         # "Link to this record" for those who may start link jobs here (the policy says)
         can_link = refusal_for(services, action_ids.MATCH_LINK, actor) is None
-        respond(response_type="ephemeral", **match_message(found, can_link=can_link).as_kwargs())
+        respond(response_type="ephemeral", **match_message(
+            found, can_link=can_link, rules=services.settings.suggestion_rules).as_kwargs())
 
     services.later(work)

@@ -1,0 +1,48 @@
+"""The queue message's "Accept all N suggestions": every case of the job left to decide
+that has a suggested pick is linked to it, as a pick would be; the cases without one stay
+in the queue. Only the Program Manager (bot.access checked before this runs)."""
+
+from __future__ import annotations
+
+import logging
+
+from bot import action_ids
+from bot.case_messages import accepted_all_line, queue_message
+from bot.errors import user_message
+from bot.messages import error_message
+from bot.services import Services
+from nzbot.access import EVERY_MEMBER
+
+log = logging.getLogger(__name__)
+
+
+def handle(services: Services, ack, body: dict, respond) -> None:
+    ack()
+    action = action_ids.pressed(body)
+    if not services.store.first_time(f"action:{body.get('trigger_id')}:{action.get('action_ts')}"):
+        return  # the same click delivered twice
+    user = body.get("user", {}).get("id", "")
+    try:
+        link_job = action_ids.read(action_ids.ACCEPT_ALL, action.get("value")).link_job
+    except Exception as exc:
+        respond(response_type="ephemeral", replace_original=False, **error_message(user_message(exc)).as_kwargs())
+        return
+    services.later(lambda: accept_all(services, link_job, user, respond))  # many cases: after the ack
+
+
+def accept_all(services: Services, link_job: int | None, user: str, respond) -> None:
+    """Each member's cases of the job (a job is one member's; the lookups' queue, anyone's)."""
+    accepted, by_rule = 0, {}
+    for member in services.members.values():
+        done = member.cases.accept_all(link_job, user, scope=EVERY_MEMBER)
+        accepted += len(done.cases)
+        for rule, n in done.by_rule.items():
+            by_rule[rule] = by_rule.get(rule, 0) + n
+        if done.cases:
+            services.for_member(member).later(member.cases.advance)  # start on them now
+    whole = services.store.whole()
+    job = whole.link_job(link_job) if link_job is not None else None
+    label = next((i.label for i in services.settings.institutions if job and i.code == job.institution), "")
+    respond(replace_original=True, **queue_message(
+        job, whole.case_counts(link_job, scope=EVERY_MEMBER), label, accepted=accepted_all_line(accepted, by_rule, user),
+        suggested=whole.suggestion_counts(link_job, scope=EVERY_MEMBER)).as_kwargs())
