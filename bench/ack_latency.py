@@ -45,8 +45,8 @@ from alma.simulator import Simulator, seed  # noqa: E402
 from bot.app import create_bot  # noqa: E402
 from bot.server import SlackHttpServer  # noqa: E402
 from nzbot.settings import BotSettings  # noqa: E402
-from nzbot.demo.slack_requests import post_signed, slash_command_body  # noqa: E402
-from nzbot.demo.local_slack import SlackStub  # noqa: E402
+from bot.demo.slack_requests import post_signed, slash_command_body  # noqa: E402
+from bot.demo.local_slack import SlackStub  # noqa: E402
 from tests.slack.socket_mode import SocketModeSlack  # noqa: E402
 
 API_KEY = "bench-key"

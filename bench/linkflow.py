@@ -27,8 +27,8 @@ from pathlib import Path
 import requests
 
 from alma.simulator import Simulator, seed
-from nzbot.demo.local_slack import SlackStub
-from nzbot.demo.slack_requests import post_signed, slash_command_body
+from bot.demo.local_slack import SlackStub
+from bot.demo.slack_requests import post_signed, slash_command_body
 from nzbot.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ def start_bot(sim: Simulator, stub: SlackStub, workdir: Path, poll: float) -> tu
            "NZBOT_PM_USERS": PM, "NZBOT_DB": str(workdir / "nzbot.db"), "PORT": str(port),
            "NZBOT_POLL_SECONDS": str(poll), "NZBOT_DISCOVER_SECONDS": "300"}
     log = open(workdir / "nzbot.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "nzbot.cli", "run"], cwd=workdir, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=workdir, env=env,
                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -38,7 +38,7 @@ def settings_env(sim: Simulator) -> dict[str, str]:
 # inherits this process's high-water mark.
 CHILD = (
     "import sys\n"
-    "from nzbot.cli import main\n"
+    "from bot.cli import main\n"
     "code = main(sys.argv[1:])\n"
     "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
     "sys.stderr.write(f'PEAK_KB {peak}\\n')\n"

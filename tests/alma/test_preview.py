@@ -13,7 +13,7 @@ from alma.matching import Verdict
 from alma.models import LinkJobParameters
 from alma.preview import PreviewCounts, look_up, open_set, preview_set
 from alma.simulator import Simulator, seed
-from nzbot.cli import main
+from bot.cli import main
 from tests.conftest import API_KEY, client_for
 
 EXPECTED = {

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from alma.simulator import seed
-from nzbot.cli import main
+from bot.cli import main
 from tests.alma.unreadable import add_unreadable_bib
 
 
@@ -100,7 +100,7 @@ def _cli(sim, *args: str):
 
     env = {**os.environ, "ALMA_API_KEY": sim.api_key, "ALMA_API_URL": sim.base_url,
            "ALMA_NZ_SRU_URL": sim.sru_url, "ALMA_MAX_RETRIES": "0"}
-    return subprocess.run([sys.executable, "-m", "nzbot.cli", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "bot.cli", *args], env=env,
                           capture_output=True, text=True, timeout=60)
 
 

@@ -16,7 +16,7 @@ from bot.app import Bot, create_bot
 from bot.rendering import message_texts
 from bot.server import SlackHttpServer
 from nzbot.settings import BotSettings
-from nzbot.demo.slack_requests import post_signed, slash_command_body
+from bot.demo.slack_requests import post_signed, slash_command_body
 from tests.slack.faults import SlackStub
 from tests.conftest import API_KEY, settings_for
 
@@ -127,7 +127,7 @@ def command_calls(sim: Simulator) -> int:
 def click(harness: Harness, action_id: str, value: str, *, user: str = PM,
           channel: str = "D0000PM01", message_ts: str = "1.0", trigger_id: str | None = None):
     """Presses a button as Slack reports it; returns the HTTP answer and the response_url's name."""
-    from nzbot.demo.slack_requests import block_action_payload, interaction_body
+    from bot.demo.slack_requests import block_action_payload, interaction_body
 
     name = f"click{next(_NAMES)}"  # unique even for clicks at the same instant
     payload = block_action_payload(action_id, value, user_id=user, channel_id=channel,

@@ -26,7 +26,7 @@ import requests
 
 from alma.simulator import Simulator
 from tests.slack.faults import SlackStub
-from nzbot.demo.slack_requests import block_action_payload, interaction_body, post_signed, slash_command_body
+from bot.demo.slack_requests import block_action_payload, interaction_body, post_signed, slash_command_body
 from nzbot.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -151,7 +151,7 @@ class SubprocessBot:
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "nzbot.cli", "run"],
+                [sys.executable, "-m", "bot.cli", "run"],
                 cwd=str(self.workdir), env=self.env,
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )

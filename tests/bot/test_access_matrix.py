@@ -15,7 +15,7 @@ from alma.simulator import seed
 from bot import action_ids as A
 from bot.access import HOME_OPENED, NZ, RULES, subcommand
 from bot.listeners.commands.nz import SUBCOMMANDS
-from nzbot.demo.slack_requests import JSON, block_action_payload, interaction_body, post_signed
+from bot.demo.slack_requests import JSON, block_action_payload, interaction_body, post_signed
 from tests.bot.conftest import PM, SECRET, block_text
 from tests.bot.test_consortium import (OSU_CATALOGER, OSU_CHANNEL, STRAY, UO_CATALOGER, UO_CHANNEL, in_second,
                                        two)  # noqa: F401 (the fixture)

@@ -26,7 +26,7 @@ from alma.cards import RecordCard
 from alma.simulator import consortium, member_key
 from bot import action_ids as A
 from tests.slack.faults import SlackStub
-from nzbot.demo.slack_requests import JSON, post_signed
+from bot.demo.slack_requests import JSON, post_signed
 from nzbot.store import Store
 from tests.bot.conftest import block_text
 from tests.bot.subprocess_bot import BOT_TOKEN, PM, SECRET, SubprocessBot, free_port, wait_until
@@ -156,7 +156,7 @@ def test_4_the_home_tab_shows_the_queue_only_to_the_program_manager(members):
 def test_5_a_second_bot_on_the_same_database_stops_at_start_up(members):
     first = members.bot.start()
     env = {**first.env, "PORT": str(free_port())}
-    second = subprocess.run([sys.executable, "-m", "nzbot.cli", "run"], env=env, cwd=str(first.workdir),
+    second = subprocess.run([sys.executable, "-m", "bot.cli", "run"], env=env, cwd=str(first.workdir),
                             capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
     assert second.returncode != 0
     lines = [line for line in second.stderr.splitlines() if line.strip()]
@@ -175,7 +175,7 @@ def test_6_api_key_env_may_not_name_a_setting_nzbot_reads(sim, tmp_path, setting
     try:
         m = Members(sim, stub, tmp_path, osu_key_env=setting)
         m.bot.env.setdefault("ALMA_NZ_API_KEY", "nz-key-0123456789")
-        done = subprocess.run([sys.executable, "-m", "nzbot.cli", "run"], env=m.bot.env, capture_output=True,
+        done = subprocess.run([sys.executable, "-m", "bot.cli", "run"], env=m.bot.env, capture_output=True,
                               text=True, timeout=30, stdin=subprocess.DEVNULL)
     finally:
         stub.stop()
@@ -190,7 +190,7 @@ def test_6_api_key_env_may_not_name_a_setting_nzbot_reads(sim, tmp_path, setting
                          ids=["damaged", "a csv"])
 def test_7_a_database_file_that_is_not_sqlite_is_one_line(members, content):
     members.bot.db_path.write_bytes(content)
-    done = subprocess.run([sys.executable, "-m", "nzbot.cli", "run"], env=members.bot.env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "run"], env=members.bot.env, capture_output=True,
                           text=True, timeout=30, stdin=subprocess.DEVNULL, cwd=str(members.bot.workdir))
     assert done.returncode == 1
     lines = [line for line in done.stderr.splitlines() if line.strip()]

@@ -5,7 +5,7 @@ line naming the problem, in Slack and in the CLI, and nothing changed."""
 from __future__ import annotations
 
 from alma.simulator import seed
-from nzbot.cli import main
+from bot.cli import main
 from tests.bot.conftest import block_text
 from tests.conftest import API_KEY
 

@@ -18,7 +18,7 @@ from alma.simulator import Simulator, seed
 from bot import action_ids as A
 from tests.slack.faults import SlackStub
 from bot.rendering import message_texts
-from nzbot.demo.slack_requests import block_action_payload, interaction_body, post_signed
+from bot.demo.slack_requests import block_action_payload, interaction_body, post_signed
 from nzbot.settings import BotSettings
 from tests.bot.conftest import BOT_TOKEN, CATALOGER, PM, REPORT, SECRET, Harness, block_text
 from tests.conftest import API_KEY
@@ -393,7 +393,7 @@ def test_nzbot_run_with_a_malformed_setting_exits_2_with_one_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALMA_", "SLACK_", "NZBOT_"))}
     env.update(GOOD, NZBOT_PM_USERS="pat", NZBOT_DB=str(tmp_path / "nzbot.db"),
                PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run([sys.executable, "-m", "nzbot.cli", "run"], env=env, cwd=tmp_path,
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "run"], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()

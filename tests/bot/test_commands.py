@@ -9,7 +9,7 @@ import requests
 
 from alma.simulator import seed
 from tests.bot.conftest import CATALOGER, REPORT, SECRET, block_text, command_calls
-from nzbot.demo.slack_requests import post_signed, slash_command_body
+from bot.demo.slack_requests import post_signed, slash_command_body
 
 
 def test_help_is_answered_in_the_ack(harness):

@@ -11,7 +11,7 @@ from alma.config import SettingError
 from alma.simulator import consortium, member_key, seed
 from bot import action_ids
 from bot.app import create_bot
-from nzbot.cli import main
+from bot.cli import main
 from tests.slack.faults import SlackStub
 from nzbot.store import Store
 from tests.bot.conftest import BOT_TOKEN, CATALOGER, PM, REPORT, SECRET, Harness, block_text, click

@@ -340,7 +340,7 @@ def test_a_full_disk_is_said_plainly_and_costs_no_ack(sim, stub, tmp_path, small
 def run_with_db(sim, stub, db_path) -> subprocess.CompletedProcess:
     bot = SubprocessBot(sim, stub, db_path.parent if db_path.parent.exists() else REPO)
     env = {**bot.env, "NZBOT_DB": str(db_path)}
-    return subprocess.run([sys.executable, "-m", "nzbot.cli", "run"], env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "bot.cli", "run"], env=env, capture_output=True,
                           text=True, timeout=30, stdin=subprocess.DEVNULL)
 
 

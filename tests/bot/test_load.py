@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from alma.simulator import Simulator, seed
-from nzbot.demo.slack_requests import sign, slash_command_body
+from bot.demo.slack_requests import sign, slash_command_body
 from tests.bot.conftest import block_text
 from tests.conftest import API_KEY
 from tests.bot.subprocess_bot import CATALOGER, REPORT, SubprocessBot, make_stub, wait_until

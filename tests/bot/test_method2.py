@@ -130,7 +130,7 @@ def test_the_record_is_kept_as_it_was_before_its_link_and_nz_history_shows_it(ha
     assert not any(v.startswith("(OrU)") for v in before) and "(OrU)" not in shown
     # the command line gives every kept copy, whole
     monkeypatch.setenv("NZBOT_DB", str(harness.db_path))
-    from nzbot.cli import main
+    from bot.cli import main
 
     capsys.readouterr()
     assert main(["history", iz]) == 0

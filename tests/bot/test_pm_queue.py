@@ -9,7 +9,7 @@ import time
 
 from alma.simulator import seed
 from bot import action_ids
-from nzbot.demo.slack_requests import JSON, block_action_payload, interaction_body, post_signed
+from bot.demo.slack_requests import JSON, block_action_payload, interaction_body, post_signed
 from tests.bot.conftest import CATALOGER, PM, SECRET, block_text, click, queue_message
 
 LINK = f"{action_ids.LINK_CANDIDATE}:1"

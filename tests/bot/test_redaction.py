@@ -58,7 +58,7 @@ def test_nzbot_run_refuses_a_short_secret_naming_the_setting(tmp_path):
     env.update(ALMA_API_KEY="l7xx-long-enough-key", SLACK_BOT_TOKEN="xoxb-123-456-abc", SLACK_SIGNING_SECRET="s3",
                NZBOT_REPORT_CHANNEL="C0123ABCD", NZBOT_PM_USERS="U0123ABCD", NZBOT_DB=str(tmp_path / "nzbot.db"),
                PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    done = subprocess.run([sys.executable, "-m", "nzbot.cli", "run"], env=env, cwd=tmp_path,
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "run"], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
@@ -68,7 +68,7 @@ def test_nzbot_run_refuses_a_short_secret_naming_the_setting(tmp_path):
 
 
 def test_the_cli_prints_an_alma_error_echoing_the_key_scrubbed(sim, monkeypatch, capsys):
-    from nzbot.cli import main
+    from bot.cli import main
 
     for name, value in dict(ALMA_API_KEY=API_KEY, ALMA_API_URL=sim.base_url, ALMA_NZ_SRU_URL=sim.sru_url,
                             ALMA_MAX_RETRIES="0").items():

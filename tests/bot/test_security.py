@@ -13,7 +13,7 @@ import requests
 
 from alma.simulator import Simulator, seed
 from bot import action_ids as A
-from nzbot.demo.slack_requests import (
+from bot.demo.slack_requests import (
     block_action_payload,
     interaction_body,
     post_signed,

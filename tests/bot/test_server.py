@@ -16,7 +16,7 @@ from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 
 from bot.server import SlackHttpServer
-from nzbot.demo.slack_requests import (
+from bot.demo.slack_requests import (
     block_action_payload,
     interaction_body,
     post_signed,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from alma.simulator import Simulator, seed
-from nzbot.cli import main
+from bot.cli import main
 from tests.slack.faults import SlackStub
 from tests.conftest import API_KEY
 

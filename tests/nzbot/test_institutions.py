@@ -101,7 +101,7 @@ def test_a_missing_file_is_named(tmp_path):
 
 def test_nzbot_run_stops_with_the_line(tmp_path):
     env = env_with(tmp_path, GOOD.replace('channels = ["C0OSUCAT"]', 'channels = ["C0UOCAT"]'))
-    run = subprocess.run([sys.executable, "-m", "nzbot.cli", "run"], env={**env, "PATH": ""},
+    run = subprocess.run([sys.executable, "-m", "bot.cli", "run"], env={**env, "PATH": ""},
                          capture_output=True, text=True, timeout=60)
     assert run.returncode != 0
     assert "institution 01ALLIANCE_OSU: channel C0UOCAT is also claimed by 01ALLIANCE_UO" in run.stderr

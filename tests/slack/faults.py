@@ -1,4 +1,4 @@
-"""The Slack stand-in as the tests use it: nzbot's own (nzbot/demo/local_slack.py) with
+"""The Slack stand-in as the tests use it: nzbot's own (bot/demo/local_slack.py) with
 Slack's failures played on demand, at the stand-in's one seam (`_fault_before`,
 `_fault_after`). Not shipped: the demo's Slack never fails.
 
@@ -14,8 +14,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from nzbot.demo import local_slack
-from nzbot.demo.local_slack import Call
+from bot.demo import local_slack
+from bot.demo.local_slack import Call
 
 
 @dataclass

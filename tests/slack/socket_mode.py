@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 from urllib.parse import parse_qs, urlsplit
 
-from nzbot.demo.local_slack import Call, SlackStub, _error
+from bot.demo.local_slack import Call, SlackStub, _error
 
 # ---------------------------------------------------------------------- Socket Mode
 #
@@ -286,7 +286,7 @@ class SocketModeSlack:
                            response_url: str, then_drop: bool = False, lose_ack: bool = False,
                            **fields: str) -> Envelope:
         """A slash command; the payload holds the fields of the HTTP form, as strings."""
-        from nzbot.demo.slack_requests import slash_command_body
+        from bot.demo.slack_requests import slash_command_body
 
         form = slash_command_body(text, command=command, user_id=user_id, channel_id=channel_id,
                                   response_url=response_url, team_id=self.stub.team_id,
@@ -299,7 +299,7 @@ class SocketModeSlack:
     def send_block_action(self, action_id: str, value: str, *, then_drop: bool = False,
                           lose_ack: bool = False, **fields: Any) -> Envelope:
         """A button press (block_actions); ``fields`` as for ``block_action_payload``."""
-        from nzbot.demo.slack_requests import block_action_payload
+        from bot.demo.slack_requests import block_action_payload
 
         payload = block_action_payload(action_id, value, team_id=self.stub.team_id,
                                        api_app_id=self.stub.app_id, **fields)

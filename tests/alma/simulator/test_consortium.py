@@ -56,7 +56,7 @@ def test_a_merge_in_the_nz_relinks_every_members_records():
 
 
 def test_nzbot_simulator_institutions_prints_each_key():
-    proc = subprocess.Popen([sys.executable, "-m", "nzbot.cli", "simulator", "--port", "0", "--institutions", "3"],
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "simulator", "--port", "0", "--institutions", "3"],
                             stdout=subprocess.PIPE, text=True)
     try:
         lines = [proc.stdout.readline() for _ in range(8)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from nzbot.cli import main
+from bot.cli import main
 from nzbot.store import Store
 
 

@@ -18,7 +18,7 @@ from typing import Any, Mapping, TextIO
 
 import jinja2
 
-from nzbot.demo.blocks import block_views, message_lines, mrkdwn_plain
+from bot.demo.blocks import block_views, message_lines, mrkdwn_plain
 import templates
 
 TEMPLATE = "transcript.html.j2"

@@ -3,7 +3,7 @@
 For someone deciding whether to install nzbot, with no Slack app and no Alma key yet. It
 runs the bot exactly as ``nzbot run`` does in HTTP mode (``create_bot`` and
 ``SlackHttpServer``, unmodified), pointed at the Alma simulator (the sample catalogue) and
-at the local Slack stand-in (``nzbot.demo.local_slack.SlackStub``), all on 127.0.0.1 with free
+at the local Slack stand-in (``bot.demo.local_slack.SlackStub``), all on 127.0.0.1 with free
 ports, a temporary database and quick clocks. Then it does what a cataloger and the
 Program Manager would do, sending signed requests exactly as Slack sends them:
 
@@ -37,8 +37,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, TextIO, TypeVar
 
-from nzbot.demo.blocks import buttons, everything_said
-from nzbot.demo.transcript import Transcript
+from bot.demo.blocks import buttons, everything_said
+from bot.demo.transcript import Transcript
 
 
 def link_button(message: dict, nz_mms_id: str) -> dict | None:
@@ -108,7 +108,7 @@ class Demo:
         from alma.simulator import Simulator, seed
         from nzbot.institutions import Institution
         from bot.app import create_bot
-        from nzbot.demo.local_slack import SlackStub
+        from bot.demo.local_slack import SlackStub
         from bot.server import SlackHttpServer
         from nzbot.settings import BotSettings
 
@@ -225,7 +225,7 @@ class Demo:
         return next((c for c in self.stub.calls(method) if predicate(c)), None)
 
     def _post(self, body: str, response_name: str) -> None:
-        from nzbot.demo.slack_requests import post_signed
+        from bot.demo.slack_requests import post_signed
 
         try:
             answer = post_signed(self.server.url, body, self.secret, timeout=ANSWER_TIMEOUT)
@@ -239,7 +239,7 @@ class Demo:
     def command(self, text: str, user: str = CATALOGER, channel: str = REPORT) -> str:
         """Sends ``/nz text`` from the cataloger in #nz-report (or `user` in `channel`);
         returns its response_url name."""
-        from nzbot.demo.slack_requests import slash_command_body
+        from bot.demo.slack_requests import slash_command_body
 
         self.pump()
         name = f"cmd{self.step_number}-{secrets.token_hex(4)}"
@@ -399,7 +399,7 @@ class Demo:
     def click_answer(self, user: str, channel: str, response_name: str, button: dict[str, Any], about: str) -> str:
         """Presses a button on nzbot's (ephemeral) answer to a command; returns the press's
         response_url name."""
-        from nzbot.demo.slack_requests import block_action_payload, interaction_body
+        from bot.demo.slack_requests import block_action_payload, interaction_body
 
         entry = self.transcript.answer_to(response_name)
         self.check(entry is not None, "the answer to click on was not seen")
@@ -494,7 +494,7 @@ class Demo:
 
     def click(self, user: str, channel: str, message: dict[str, Any], button: dict[str, Any], about: str) -> None:
         """Presses a button on a bot message, as Slack reports it (a signed block_actions)."""
-        from nzbot.demo.slack_requests import block_action_payload, interaction_body
+        from bot.demo.slack_requests import block_action_payload, interaction_body
 
         entry = self.transcript.message_at(channel, message["ts"])
         self.check(entry is not None, "the message to click on was not seen")

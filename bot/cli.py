@@ -189,7 +189,7 @@ def run_adopt(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    from nzbot.demo import DemoFailed, run
+    from bot.demo import DemoFailed, run
 
     try:
         return run(args.out)

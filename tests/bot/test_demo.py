@@ -13,12 +13,12 @@ from html.parser import HTMLParser
 
 import pytest
 
-import nzbot.demo as demo
+import bot.demo as demo
 from alma.simulator import seed
-from nzbot.demo.local_slack import Call
-from nzbot.cli import main
-from nzbot.demo.blocks import block_views, message_lines, mrkdwn_html, mrkdwn_plain
-from nzbot.demo.transcript import Transcript
+from bot.demo.local_slack import Call
+from bot.cli import main
+from bot.demo.blocks import block_views, message_lines, mrkdwn_html, mrkdwn_plain
+from bot.demo.transcript import Transcript
 
 
 class Page(HTMLParser):
