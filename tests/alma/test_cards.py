@@ -209,7 +209,7 @@ def test_differences_name_the_fields():
         card(mms_id="1", encoding_level=" ", cataloging_language="eng", oclc_numbers=("1",)),
         card(mms_id="2", encoding_level="7", cataloging_language="spa", oclc_numbers=("1", "2")),
     ]
-    assert differences(cards) == {"encoding_level", "cataloging_language", "oclc_numbers"}
+    assert differences(cards) == {"encoding_level", "cataloging_language", "oclc_numbers", "current_oclc_numbers"}
 
 
 def test_extent_difference_is_found_between_any_pair():

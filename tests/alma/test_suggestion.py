@@ -139,9 +139,9 @@ def test_the_comparison_shows_what_is_the_same_once_and_what_differs_per_candida
     assert "Birds of the Pacific Northwest" in same and "61111111" in same and "ORU rda" in same
     first, second = shown.each
     assert [(s.label, s.value) for s in first] == [("Encoding level (Leader/17)", "Minimal (7)"),
-                                                    ("Held by (852)", "1: A")]
+                                                    ("Held by (852)", "1 member institution: A")]
     assert all(s.differs for s in first + second)
-    assert [s.value for s in second] == ["Full (blank)", "2: A, B"]
+    assert [s.value for s in second] == ["Full (blank)", "2 member institutions: A, B"]
 
 
 def test_the_card_reads_what_catalogers_compare():

@@ -272,7 +272,7 @@ def test_holdings_of_each_candidate() -> None:
     cands = (card(nz_id(1), holding_institutions=("A", "B", "C")).as_dict(),
              card(nz_id(2), holding_institutions=("A",)).as_dict())
     sections = candidate_sections(case_message(case(candidates=cands)))
-    held = [next(f["text"] for f in s["fields"] if "Held by" in f["text"]) for s in sections]
+    held = [next(line for line in s["text"]["text"].split("\n") if "Held by" in line) for s in sections]
     assert "3 member institutions: A, B, C" in held[0]
     assert "1 member institution: A" in held[1]
 
@@ -286,7 +286,7 @@ def test_without_an_iz_card_the_mms_id_and_title_stand_in() -> None:
     message = case_message(case(2, iz_card=None, iz_title="Sister Carrie"))
     iz_block = message.blocks[2]
     assert f"*IZ record* `{IZ_ID}`" in iz_block["text"]["text"]
-    assert "*Sister Carrie*" in iz_block["text"]["text"]
+    assert "Sister Carrie" in iz_block["text"]["text"]
 
 
 # --- paging -------------------------------------------------------------------------------------
@@ -339,7 +339,8 @@ def test_forty_candidates_page_through_all() -> None:
 
 
 def marked_labels(section: dict) -> set[str]:
-    return {f["text"].split("\n")[0] for f in section["fields"] if f["text"].startswith(DIFFERS_MARK)}
+    """The labels whose value the section marks as differing ("Edition (250): <mark>*2nd ed.*")."""
+    return {line.split(": ", 1)[0] for line in section["text"]["text"].split("\n") if f": {DIFFERS_MARK}*" in line}
 
 
 def test_differences_over_all_candidates_not_just_the_page() -> None:
@@ -348,10 +349,11 @@ def test_differences_over_all_candidates_not_just_the_page() -> None:
     sections = candidate_sections(message)
     assert len(sections) == 5
     for section in sections:
-        assert marked_labels(section) == {f"{DIFFERS_MARK} *Edition (250)*"}
-        assert DIFFERS_MARK not in section["text"]["text"]  # titles agree
+        assert marked_labels(section) == {"Edition (250)"}  # titles agree: not marked
+        assert f"Edition (250): {DIFFERS_MARK}*1st ed.*" in section["text"]["text"]
     assert not marked_labels(message.blocks[2])  # never on the IZ record's card
-    assert any(b["type"] == "context" and DIFFERS_MARK in b["elements"][0]["text"] for b in message.blocks)
+    same = next(b for b in message.blocks if b["type"] == "context" and "Same in all 6" in b["elements"][0]["text"])
+    assert DIFFERS_MARK in same["elements"][0]["text"] and "The Jungle" in same["elements"][0]["text"]
 
 
 def test_differing_title_and_extent_marked() -> None:
@@ -359,13 +361,14 @@ def test_differing_title_and_extent_marked() -> None:
              card(nz_id(2), title="The Jungle : a novel of Chicago", extent="900 p.").as_dict())
     sections = candidate_sections(case_message(case(candidates=cands)))
     for section in sections:
-        assert marked_labels(section) == {f"{DIFFERS_MARK} *Extent (300)*"}
-        assert DIFFERS_MARK in section["text"]["text"]
+        assert marked_labels(section) == {"Title (245)", "Extent (300)"}
+    assert f"Extent (300): {DIFFERS_MARK}*900 p.*" in sections[1]["text"]["text"]  # the value is marked
 
 
 def test_nothing_marked_when_candidates_agree() -> None:
     assert DIFFERS_MARK not in all_text(case_message(case(6)))
     assert DIFFERS_MARK not in all_text(case_message(case(1)))
+    assert all("The same as the other candidates" in s["text"]["text"] for s in candidate_sections(case_message(case(3))))
 
 
 # --- failed ----------------------------------------------------------------------------------
