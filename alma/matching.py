@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from pymarc import Record
 
@@ -18,6 +18,7 @@ from alma.cards import RecordCard, card_from_record, differences
 from alma.marc import control_number
 from alma.models import Bib
 from alma.oclc import OclcNumbers, oclc_numbers, parse_typed_oclc
+from alma.suggestion import DEFAULT_RULES, Rule, recommend
 
 
 class Verdict(StrEnum):
@@ -155,14 +156,18 @@ def match_oclc(ocn: str, nz_pool: NzPool) -> Match:
     return Match(None, iz_oclc, None, _verdict_for(len(found)), found)
 
 
-def to_json(match: Match) -> dict[str, Any]:
+def to_json(match: Match, rules: Sequence[Rule] = DEFAULT_RULES) -> dict[str, Any]:
     """Plain JSON. For the IZ record, "oclc_numbers" are the active ones (those searched
     with) and "cancelled_oclc_numbers" its $z and 019 numbers; for candidates,
-    "oclc_numbers" are all of theirs, since a $z number matches on the NZ side."""
+    "oclc_numbers" are all of theirs, since a $z number matches on the NZ side.
+    "recommendation": the suggested pick among two or more candidates (`rules`, in order),
+    or null."""
+    found = recommend(match.iz, match.candidates, rules).suggestion
     return {
         "iz": _iz_json(match),
         "verdict": match.verdict.value,
         "candidates": [card.as_dict() for card in match.candidates],
+        "recommendation": found.as_dict() if found else None,
     }
 
 

@@ -208,14 +208,16 @@ def run_match(args: argparse.Namespace) -> int:
     from alma.client import AlmaClient
     from alma.matching import to_json
     from nzbot.lookups import match_identifier
+    from nzbot.settings import suggestion_rules
     from nzbot.text import match_summary
 
+    rules = suggestion_rules(os.environ)
     client = AlmaClient.from_env()
     match = match_identifier(client, args.id).match
     if args.json:
-        print(json.dumps(to_json(match), ensure_ascii=False))
+        print(json.dumps(to_json(match, rules), ensure_ascii=False))
     else:
-        print(match_summary(match))
+        print(match_summary(match, rules))
     return 0
 
 

@@ -323,10 +323,19 @@ def _named(step, name: str):
 
 def decisions_csv(store: Store, scope: Scope) -> str:
     """Every case of `scope`'s members with its decision and the NZ duplicates it revealed:
-    the Program Manager's merge work list (kept record, duplicates)."""
+    the Program Manager's merge work list (kept record, duplicates); and the suggested pick
+    beside the one taken."""
     out = io.StringIO()
     write_decisions_csv(store, out, scope=scope)
     return out.getvalue()
+
+
+def _followed(case: Case) -> str:
+    """Whether the decision took the suggested pick: "yes", "no", or "" (undecided, or
+    nothing was suggested), so a consortium sees how often its Program Manager agrees."""
+    if not case.suggested_nz_mms_id or case.decision is None:
+        return ""
+    return "yes" if case.chosen_nz_mms_id == case.suggested_nz_mms_id else "no"
 
 
 def write_decisions_csv(store: Store, out, limit: int | None = None, *, scope: Scope) -> int:
@@ -336,7 +345,7 @@ def write_decisions_csv(store: Store, out, limit: int | None = None, *, scope: S
     written = 0
     writer.writerow(["case", "iz_mms_id", "title", "state", "decision", "kept_nz_mms_id",
                      "duplicate_nz_mms_ids", "decided_by", "decided_at", "note", "merged_nz_mms_ids",
-                     "institution", "decided_as"])
+                     "institution", "decided_as", "suggested_nz_mms_id", "suggested_rule", "followed_suggestion"])
     for case in store.iter_cases(scope=scope):
         if limit is not None and written >= limit:
             break
@@ -346,5 +355,6 @@ def write_decisions_csv(store: Store, out, limit: int | None = None, *, scope: S
         writer.writerow([case.id, case.iz_mms_id, case.iz_title, case.state, case.decision or "",
                          kept, " ".join(duplicates), case.decided_by or "", case.decided_at or "",
                          case.note or "", " ".join(case.merged), case.institution,
-                         case.decider or (Decider.PROGRAM_MANAGER if case.decided_by else "")])
+                         case.decider or (Decider.PROGRAM_MANAGER if case.decided_by else ""),
+                         case.suggested_nz_mms_id or "", case.suggested_rule or "", _followed(case)])
     return written

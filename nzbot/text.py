@@ -4,10 +4,12 @@ command line both read it), and the plain-text output of the command line."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
 from alma.matching import Match, Verdict
+from alma.suggestion import DEFAULT_RULES, Rule, recommend
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ VERDICTS: dict[Verdict, VerdictWords] = {
 }
 
 
-def match_summary(match: Match) -> str:
+def match_summary(match: Match, rules: Sequence[Rule] = DEFAULT_RULES) -> str:
     lines = []
     if match.iz is not None:
         lines.append(f"IZ record {match.iz.mms_id}: {match.iz.title}")
@@ -72,6 +74,11 @@ def match_summary(match: Match) -> str:
             f"held by {len(card.holding_institutions)} member(s)"
         )
         lines.append(f"  OCLC numbers: {', '.join(card.oclc_numbers) or '-'}")
+    found = recommend(match.iz, match.candidates, rules)
+    if found.suggestion:
+        lines.append(found.suggestion.summary)
+    elif found.level:
+        lines.append(found.tie_words + ".")
     return "\n".join(lines)
 
 

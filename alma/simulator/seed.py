@@ -49,13 +49,20 @@ def _record(
     issn: str = "",
     holders: tuple[str, ...] = (),
     local: bool = False,
+    online: bool = False,
+    f019: tuple[str, ...] = (),
 ) -> Record:
-    """A realistic MARC record. f035 lists 035 fields as flat (code, value, ...) tuples."""
+    """A realistic MARC record. f035 lists 035 fields as flat (code, value, ...) tuples.
+    `online`: an e-book or e-journal (337 c, 338 cr, 008 form of item o); `f019`: OCLC
+    numbers merged into this record (019 $a)."""
     serial = leader[7] == "s"
-    # 008: entered, date type, dates, place, 17 material-specific positions, language
-    material = ("qr p       0   a0" if serial else "     b    001 0 ").ljust(17)
+    # 008: entered, date type, dates, place, 17 material-specific positions (for a book:
+    # 23 form of item, 24 nature of contents "b" bibliographies, 31 index), language
+    form = "o" if online else " "
+    material = (f"qr p {form}     0   a0" if serial else f"     {form}b    001 0 ").ljust(17)
     f008 = f"150312{'c' if serial else 's'}{year}{'9999' if serial else '    '}oru{material}{language} d"
-    fields = [datafield("035", "  ", *pairs) for pairs in f035]
+    fields = [datafield("019", "  ", *[x for n in f019 for x in ("a", n)])] if f019 else []
+    fields += [datafield("035", "  ", *pairs) for pairs in f035]
     fields += [
         datafield("040", "  ", "a", "ORU", "b", language, "e", "rda", "c", "ORU"),
         datafield("100", "1 ", "a", author),
@@ -63,8 +70,9 @@ def _record(
         datafield("264", " 1", "a", f"{place} :", "b", f"{publisher},", "c", f"{year}."),
         datafield("300", "  ", "a", pages, "c", "24 cm"),
         datafield("336", "  ", "a", "text", "b", "txt", "2", "rdacontent"),
-        datafield("337", "  ", "a", "unmediated", "b", "n", "2", "rdamedia"),
-        datafield("338", "  ", "a", "volume", "b", "nc", "2", "rdacarrier"),
+        datafield("337", "  ", "a", *(("computer", "b", "c") if online else ("unmediated", "b", "n")), "2", "rdamedia"),
+        datafield("338", "  ", "a", *(("online resource", "b", "cr") if online else ("volume", "b", "nc")), "2",
+                  "rdacarrier"),
     ]
     if edition:
         fields.append(datafield("250", "  ", "a", edition))
@@ -143,7 +151,8 @@ def sample_state(*, link_job_id: str = LINK_JOB_ID, network_code: str | None = N
     # the second duplicate carries the OCN only as a cancelled number ($z): still a match
     t = "Rivers and streams of Idaho"
     nz("multi_via_z_a", t, [("a", "(OCoLC)63333333")])
-    nz("multi_via_z_b", t, [("a", "(OCoLC)69999999", "z", "(OCoLC)63333333")])
+    # OCLC merged the first's number into the second (035 $z and 019): the second survives
+    nz("multi_via_z_b", t, [("a", "(OCoLC)69999999", "z", "(OCoLC)63333333")], f019=("63333333",))
     iz("multi_via_z", t, [("a", "(OCoLC)63333333")])
     # parallel records per language of cataloging (040 $b) are allowed in the NZ
     t = "Geology of the Pacific Northwest"
@@ -216,6 +225,14 @@ def sample_state(*, link_job_id: str = LINK_JOB_ID, network_code: str | None = N
     iz("other_system", t, [("a", f"{OTHER_SYSTEM_PREFIX}AC01234567")], language="ger")
     iz("other_system_none", "Danube travels", [("a", f"{OTHER_SYSTEM_PREFIX}AC09999999")])
 
+    # --- an e-book beside the print (last, so that the records above keep their ids) ------
+    # Both carry the print's OCLC number, as e-book records wrongly do; the print record
+    # is the one for a print IZ record, though more members hold the e-book.
+    t = "Salmon runs of the Columbia Basin"
+    nz("multi_ebook_online", t, [("a", "(OCoLC)65555555")], online=True, holders=OTHER_MEMBERS[:3], year="2012")
+    nz("multi_ebook_print", t, [("a", "(OCoLC)65555555")], year="2012")
+    iz("multi_ebook", t, [("a", "(OCoLC)65555555")], year="2012")
+
     # --- sets ----------------------------------------------------------------------------
     unlinked = [m for m, b in state.iz.items() if not b.linked_nz_id]
     SETS["unlinked"] = state.make_set("Unlinked sample records", unlinked,
@@ -277,7 +294,7 @@ def _add_jobs(state: State, link_job_id: str) -> None:
 GENERATED_CASES = ("unique", "multi", "none", "no_oclc", "linked")
 DEFAULT_MIX = {"unique": 0.70, "multi": 0.08, "none": 0.12, "no_oclc": 0.05, "linked": 0.05}
 GENERATED_SET_NAME = "Generated records"
-_BOOK_MATERIAL = "     b    000 0 ".ljust(17)  # 008/18-34 of a book
+_BOOK_MATERIAL = "      b    000 0 ".ljust(17)  # 008/18-34 of a book: 24 "b" bibliographies
 
 _WORDS = ("river", "forest", "harbor", "mountain", "valley", "prairie", "island", "canyon",
           "meadow", "glacier", "coast", "desert", "orchard", "lake", "trail", "bridge")
