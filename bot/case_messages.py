@@ -260,6 +260,10 @@ def _by_rule(counts: dict[Rule, int]) -> str:
     return ", ".join(f"{number(counts[rule])} by {rule.words}" for rule in Rule if counts.get(rule))
 
 
+def accepted_all_message(line: str) -> Message:
+    return render("accepted_all", line=line)
+
+
 def accepted_all_line(accepted: int, by_rule: dict[Rule, int], user: str) -> str:
     """What "Accept all" decided, as the queue message's line."""
     if not accepted:
@@ -269,18 +273,23 @@ def accepted_all_line(accepted: int, by_rule: dict[Rule, int], user: str) -> str
 
 
 def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], institution: str = "", *,
-                   decided: Case | None = None) -> Message:
+                   decided: Case | None = None, suggested: dict[Rule, int] | None = None) -> Message:
     """One case of the queue, shown in the queue message in place of the last one;
     `institution` names the case's member (consortium mode); with `decided`, a line on
-    the case decided just before (whom a hand-off went to, ...)."""
+    the case decided just before (whom a hand-off went to, ...); with `suggested` (the
+    job's cases with a suggested pick, by rule), "Accept all N suggestions"."""
     message = case_message(case, institution=institution)
     decided_shown = decided is not None and len(message.blocks) < 49
     blocks = len(message.blocks) + decided_shown
     note = blocks < 50
+    suggested = {rule: n for rule, n in (suggested or {}).items() if n}
+    next_button = case.state not in DECIDABLE  # decided, its steps still shown
+    buttons_fit = blocks + note < 50  # one actions block holds "Next case" and "Accept all"
     return render("review", case=message, job=job, note=note,
                   decided=decided_line(decided) if decided_shown else "",
                   left=counts.get(CaseState.OPEN, 0) + counts.get(CaseState.FAILED, 0),
-                  next_button=case.state not in DECIDABLE and blocks + note < 50)  # decided, its steps still shown
+                  next_button=next_button and buttons_fit,
+                  suggested_total=sum(suggested.values()) if buttons_fit else 0, by_rule=_by_rule(suggested))
 
 
 def home_view(rows: list[tuple[LinkJob | None, dict[str, int]]], failed: list[Case] = (),

@@ -62,7 +62,8 @@ class SlackCaseNotifier:
             elif place.showing is Showing.SAME_CASE:  # with the queue's line and "Next case"
                 job = self.store.link_job(place.link_job) if place.link_job is not None else None
                 self.client.chat_update(channel=place.channel, ts=place.ts, **review_message(
-                    case, job, self.queue.counts(place.link_job), self._label(case)).as_kwargs())
+                    case, job, self.queue.counts(place.link_job), self._label(case),
+                    suggested=self.queue.suggestions(place.link_job)).as_kwargs())
             else:
                 self.client.chat_update(channel=place.channel, ts=place.ts, **message)
         for channel, ts in self.queue.decided_lines(case, shown):  # its line, where it was decided
@@ -139,7 +140,8 @@ class SlackCaseNotifier:
             message = queue_message(view.job, view.counts, self._label(view.job), decided=view.decided,
                                     suggested=self.queue.suggestions(view.job.id if view.job else None))
         else:
-            message = review_message(view.case, view.job, view.counts, self._label(view.case), decided=view.decided)
+            message = review_message(view.case, view.job, view.counts, self._label(view.case), decided=view.decided,
+                                     suggested=self.queue.suggestions(view.job.id if view.job else None))
         self.client.chat_update(channel=view.channel, ts=view.ts, **message.as_kwargs())
 
     def publish_home(self, user: str) -> None:

@@ -4,11 +4,13 @@ bot said, edited and replied, in the order it happened.
 The bot's side is read from the Slack stand-in's recorded calls (``chat.postMessage``,
 ``chat.update``, ``chat.delete``, ``chat.postEphemeral``, posts to response URLs) and from
 the acks of the signed requests, never guessed. Each entry is printed as it arrives, and
-at the end the whole conversation is written as HTML, edited messages in their final form.
+at the end the whole conversation is written as HTML, edited messages in their final form
+and each click with the message as it stood when it was clicked.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from dataclasses import dataclass, field
@@ -148,9 +150,11 @@ class Transcript:
         label = mrkdwn_plain(str((button.get("text") or {}).get("text") or ""), self.names)
         confirm = button.get("confirm") or {}
         confirm_text = str((confirm.get("text") or {}).get("text") or "")
+        # the message as it stood when clicked: the case the person decided on, kept even
+        # when the message is edited later (a queue message moves on to the next case)
         entry = Entry(kind="click", at=time.time(), channel=message.channel, author=self.name(user),
                       text=f"[{label}]" + (f" {about}" if about else ""), detail=confirm_text,
-                      label=label, about=about)
+                      label=label, about=about, message=copy.deepcopy(message.message))
         self.entries.append(entry)
         self._origins[response_name] = message
         self._origin_places[response_name] = (message.channel, user)
@@ -306,7 +310,7 @@ class Transcript:
             "deleted": entry.deleted,
             "replies": [],
         }
-        if entry.kind == "message":
+        if entry.kind in ("message", "click") and entry.message:
             view["blocks"] = block_views(entry.message, self.names)
         return view
 

@@ -196,7 +196,11 @@ def test_to_json_shape():
     bib = iz_bib("(OCoLC)1", "(OCoLC)ocm00000001", cancelled=("(OCoLC)8",), merged=("9",))
     pool = [nz(NZ_A, "(OCoLC)1", holders=("WAU", "ORU")), nz(NZ_B, "(OCoLC)1")]
     data = to_json(match_bib(bib, pool))
-    assert set(data) == {"iz", "verdict", "candidates"}
+    assert set(data) == {"iz", "verdict", "candidates", "recommendation"}
+    # level in all but holdings: the one more members hold, and why
+    assert data["recommendation"] == {"nz_mms_id": NZ_A, "rule": "more_holdings", "reasons": [
+        "Candidate 1 is held by 2 member institutions, candidate 2 by 0"]}
+    assert to_json(match_bib(bib, pool), rules=())["recommendation"] is None
     assert data["verdict"] == "multi"
     assert data["iz"]["mms_id"] == "9949620601852"
     assert data["iz"]["title"] == "A title"
@@ -213,7 +217,7 @@ def test_to_json_shape():
 
 def test_to_json_for_a_typed_number_and_for_linked():
     assert to_json(match_oclc("5", []))["iz"] is None
-    assert to_json(match_oclc("5", [])) == {"iz": None, "verdict": "none", "candidates": []}
+    assert to_json(match_oclc("5", [])) == {"iz": None, "verdict": "none", "candidates": [], "recommendation": None}
     linked = to_json(match_bib(iz_bib("(OCoLC)1", linked=NZ_A), []))
     assert linked["verdict"] == "linked"
     assert linked["iz"]["linked_nz_mms_id"] == NZ_A

@@ -155,10 +155,23 @@ def alma_env(sim, monkeypatch):
     return sim
 
 
+def test_cli_match_json_recommends_nothing_for_true_duplicates_or_with_the_rules_off(alma_env, capsys, monkeypatch):
+    assert main(["match", seed.CASES["multi_three"], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["recommendation"] is None  # three records alike
+    assert main(["match", seed.CASES["multi_ebook"], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["recommendation"]["nz_mms_id"] == seed.NZ_RECORDS["multi_ebook_print"]
+    monkeypatch.setenv("NZBOT_SUGGESTION_RULES", "off")
+    assert main(["match", seed.CASES["multi_ebook"], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["recommendation"] is None
+
+
 def test_cli_match_json(alma_env, capsys):
     assert main(["match", seed.CASES["multi"], "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert set(printed) == {"iz", "verdict", "candidates"}
+    assert set(printed) == {"iz", "verdict", "candidates", "recommendation"}
+    assert printed["recommendation"] == {  # the full record, not the minimal one
+        "nz_mms_id": seed.NZ_RECORDS["multi_a"], "rule": "encoding_level",
+        "reasons": ["Candidate 2's encoding level is Minimal (Leader/17), candidate 1's Full"]}
     assert printed["verdict"] == "multi"
     assert printed["iz"]["mms_id"] == seed.CASES["multi"]
     assert printed["iz"]["oclc_numbers"] == ["61111111"]

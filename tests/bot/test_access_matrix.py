@@ -57,6 +57,7 @@ CASE_BUTTONS = {
     A.CONTRIBUTE_NEW: DECIDING,
     A.SKIP_CASE: DECIDING,
     A.RECHECK_CASE: DECIDING,
+    A.ACCEPT_SUGGESTION: DECIDING,
     A.CASE_PAGE: {"pm": (ALLOW, ALLOW), "uo": (ALLOW, NOT_THEIRS), "osu": (NOT_THEIRS, ALLOW),
                   "stranger": (NO_MEMBER, NO_MEMBER)},
 }
@@ -64,13 +65,14 @@ CASE_BUTTONS = {
 OTHER_BUTTONS = {
     A.SEND_TO_PM: (NO_MEMBER, ALLOW, ALLOW, NO_MEMBER),
     A.REVIEW_CASES: (ALLOW, NOT_PM, NOT_PM, NOT_PM),
+    A.ACCEPT_ALL: (ALLOW, NOT_PM, NOT_PM, NOT_PM),  # every member's job: the PM's
     A.CASES_PAGE: (ALLOW, ALLOW, ALLOW, NO_MEMBER),
     A.MATCH_LINK: (NO_MEMBER, ALLOW, ALLOW, NO_MEMBER),  # a cataloger's own link: job starters only
 }
 
 
 def button_value(action_id: str, case) -> str:
-    if action_id in (A.LINK_CANDIDATE, A.MERGE_INTO):
+    if action_id in (A.LINK_CANDIDATE, A.MERGE_INTO, A.ACCEPT_SUGGESTION):
         return A.value(action_id, case_id=case.id, mms_id=case.candidate_ids[-1])
     if action_id == A.CASE_PAGE:
         return A.value(action_id, case_id=case.id, page=1)
@@ -138,7 +140,7 @@ def test_each_listener_against_each_actor_and_each_members_case(two):
             press(action_id, button_value(action_id, uo_case), who, on_uo)
             press(action_id, button_value(action_id, osu_case), who, on_osu)
     for action_id, row in OTHER_BUTTONS.items():
-        value = {A.SEND_TO_PM: seed.CASES["multi"], A.REVIEW_CASES: "all", A.CASES_PAGE: "1",
+        value = {A.SEND_TO_PM: seed.CASES["multi"], A.REVIEW_CASES: "all", A.ACCEPT_ALL: "all", A.CASES_PAGE: "1",
                  A.MATCH_LINK: A.value(A.MATCH_LINK, iz_mms_id="9900000000001", mms_id="9900000000002")}[action_id]
         for who, refusal in zip(ACTORS, row):
             press(action_id, value, who, refusal)

@@ -54,9 +54,12 @@ def test_a_job_with_multi_matches_gives_the_program_manager_one_queue_message(ha
     (summary,) = harness.stub.messages(channel)
     summary_text = block_text(summary)
     assert "1 multi-match case" in summary_text and "Link job test set" in summary_text
-    (review_button,) = [e for b in summary["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    (review_button, accept_all) = [e for b in summary["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert review_button["action_id"] == action_ids.REVIEW_CASES
     assert review_button["value"] == str(case.link_job)
+    # its one case has a suggested pick (the full record over the minimal): accept it from here
+    assert accept_all["action_id"] == action_ids.ACCEPT_ALL and accept_all["value"] == str(case.link_job)
+    assert "1 by higher encoding level" in accept_all["confirm"]["text"]["text"]
     assert review(harness, case) == (channel, ts)  # the case shows in that message, in place
     message = shown(harness, case.id)
     assert len(harness.stub.messages(channel)) == 1  # no new message for the case

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from bot import action_ids
-from bot.case_messages import accepted_all_line, queue_message
+from bot.case_messages import accepted_all_line, accepted_all_message, queue_message
 from bot.errors import user_message
 from bot.messages import error_message
 from bot.services import Services
@@ -27,10 +27,12 @@ def handle(services: Services, ack, body: dict, respond) -> None:
     except Exception as exc:
         respond(response_type="ephemeral", replace_original=False, **error_message(user_message(exc)).as_kwargs())
         return
-    services.later(lambda: accept_all(services, link_job, user, respond))  # many cases: after the ack
+    container = body.get("container") or {}
+    place = (container.get("channel_id"), container.get("message_ts"))
+    services.later(lambda: accept_all(services, link_job, user, respond, place))  # many cases: after the ack
 
 
-def accept_all(services: Services, link_job: int | None, user: str, respond) -> None:
+def accept_all(services: Services, link_job: int | None, user: str, respond, place: tuple) -> None:
     """Each member's cases of the job (a job is one member's; the lookups' queue, anyone's)."""
     accepted, by_rule = 0, {}
     for member in services.members.values():
@@ -41,8 +43,12 @@ def accept_all(services: Services, link_job: int | None, user: str, respond) -> 
         if done.cases:
             services.for_member(member).later(member.cases.advance)  # start on them now
     whole = services.store.whole()
+    line = accepted_all_line(accepted, by_rule, user)
+    if whole.shows_a_case(*place):  # a case under review: it moves on as its case is decided
+        respond(response_type="ephemeral", replace_original=False, **accepted_all_message(line).as_kwargs())
+        return
     job = whole.link_job(link_job) if link_job is not None else None
     label = next((i.label for i in services.settings.institutions if job and i.code == job.institution), "")
     respond(replace_original=True, **queue_message(
-        job, whole.case_counts(link_job, scope=EVERY_MEMBER), label, accepted=accepted_all_line(accepted, by_rule, user),
+        job, whole.case_counts(link_job, scope=EVERY_MEMBER), label, accepted=line,
         suggested=whole.suggestion_counts(link_job, scope=EVERY_MEMBER)).as_kwargs())
