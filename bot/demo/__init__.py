@@ -316,39 +316,36 @@ class Demo:
         review = next(b for b in buttons(message) if b.get("action_id") == action_ids.REVIEW_CASES)
         self.click(PM, dm, message, review, "Review cases")
         chosen = seed.NZ_RECORDS["multi_three_b"]
-        token_iz = seed.CASES["multi"]  # decided by the token route, below
+        token_iz = seed.CASES["multi"]  # its suggestion accepted: the token route, below
 
-        def next_case(before: str) -> dict[str, Any]:
-            """The case the queue message shows now, once it changed from `before`."""
-            return self.wait(lambda: (lambda m: m if m and everything_said(m) != before and any(
+        def case_to_decide(*done: str) -> dict[str, Any]:
+            """The queue message once it shows a case to decide, none of `done` (decided)."""
+            return self.wait(lambda: (lambda m: m if m and not any(iz in everything_said(m) for iz in done) and any(
                 action_ids.base(str(b.get("action_id"))) in (action_ids.LINK_CANDIDATE, action_ids.SKIP_CASE)
                 for b in buttons(m)) else None)(queue_message()), CASE_TIMEOUT, "a case in the message")
 
-        message = next_case(everything_said(message))
-        token_message = None
-        for _ in range(20):  # one case at a time, in the same message: skip the others for now
-            if multi in everything_said(message):
-                break
-            if token_iz in everything_said(message) and token_message is None:
-                token_message = message  # the token route's pick, once this one is done
-                break
-            skip = next(b for b in buttons(message) if action_ids.base(str(b.get("action_id"))) == action_ids.SKIP_CASE)
-            before = everything_said(message)
-            self.click(PM, dm, message, skip, "Skip for now")
-            message = next_case(before)
-        if token_message is not None:  # shown first: decided first, by the token route
-            self.play_token_route(dm, token_message)
-            message = next_case(everything_said(token_message))
+        def skip_to(*iz_ids: str, done: tuple[str, ...] = ()) -> dict[str, Any]:
+            """The queue message once it shows one of `iz_ids`, the cases before it skipped."""
+            message = case_to_decide(*done)
             for _ in range(20):
-                if multi in everything_said(message):
-                    break
-                skip = next(b for b in buttons(message)
-                            if action_ids.base(str(b.get("action_id"))) == action_ids.SKIP_CASE)
-                before = everything_said(message)
+                if any(iz in everything_said(message) for iz in iz_ids):
+                    return message
+                skip = next(b for b in buttons(message) if action_ids.base(str(b.get("action_id"))) == action_ids.SKIP_CASE)
                 self.click(PM, dm, message, skip, "Skip for now")
-                message = next_case(before)
-        self.step(f"the {NAMES[PM]} picks a candidate an 035 singles out")
-        self.check(multi in everything_said(message), f"the review never showed IZ record {multi}")
+                with self.sim.state.lock:
+                    records = list(self.sim.state.iz)
+                done = (*done, next(iz for iz in records if iz in everything_said(message)))
+                message = case_to_decide(*done)
+            self.check(False, f"the review never showed IZ record {' or '.join(iz_ids)}")
+            return message
+
+        message = skip_to(token_iz, multi)
+        if token_iz in everything_said(message):  # shown first: its suggestion accepted first
+            self.play_token_route(dm, message)
+            message = skip_to(multi, done=(token_iz,))
+        self.step(f"no suggestion for true duplicates: the {NAMES[PM]} picks the candidate an 035 singles out")
+        said = everything_said(message)
+        self.check("look like true duplicates" in said, "the case of three alike NZ records made a suggestion")
         button = link_button(message, chosen)
         self.check(button is not None, f"the message had no 'Link to this record' button for NZ record {chosen}")
         self.click(PM, dm, message, button, f"under NZ record {chosen}")
@@ -361,13 +358,12 @@ class Demo:
                   CASE_TIMEOUT, "the reply in the link job's thread")
         linked_to = self.sim.state.linked_nz_id_of(multi)
         self.check(linked_to == chosen, f"Alma shows IZ record {multi} linked to {linked_to}, not {chosen}")
+        self.in_alma(f"\u2714 In Alma (the simulator), IZ record {multi} is now linked to NZ record {chosen}.")
+        self.play_accept_all(dm, queue_message)
         deadline = time.monotonic() + SETTLE_SECONDS
         while time.monotonic() < deadline:
             self.pump()
             time.sleep(0.05)
-        self.in_alma(f"\u2714 In Alma (the simulator), IZ record {multi} is now linked to NZ record {chosen}.")
-        if token_message is None:
-            self.check(False, f"the review never showed IZ record {token_iz}")
         self.play_second_member(dm)
         self.play_method_2()
 
@@ -459,10 +455,16 @@ class Demo:
         NZ's key, links by it, and takes it off again."""
         from alma.simulator import seed
 
-        iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_b"]
-        self.step(f"the {NAMES[PM]} picks a candidate that no 035 singles out: the token route")
-        button = link_button(message, chosen)
-        self.click(PM, dm, message, button, f"under NZ record {chosen}")
+        from bot import action_ids
+
+        iz, chosen = seed.CASES["multi"], seed.NZ_RECORDS["multi_a"]
+        self.step(f"the {NAMES[PM]} accepts the suggested pick, which no 035 singles out: the token route")
+        said = everything_said(message)
+        self.check("Suggested: candidate 1." in said and "Minimal" in said,
+                   "the case did not suggest the full record over the minimal one")
+        button = next((b for b in buttons(message) if b.get("action_id") == action_ids.ACCEPT_SUGGESTION), None)
+        self.check(button is not None, "the case message had no 'Accept the suggestion' button")
+        self.click(PM, dm, message, button, f"(NZ record {chosen}, the full record)")
         token = self.wait(lambda: self._token_on(chosen), CASE_TIMEOUT,
                           f"a token on NZ record {chosen}")
         self.in_alma(f"\u2192 In Alma (the simulator), NZ record {chosen} now carries 035 $a {token}: "
@@ -485,6 +487,33 @@ class Demo:
         self.check(linked_to == chosen, f"Alma shows IZ record {iz} linked to {linked_to}, not {chosen}")
         self.in_alma(f"\u2714 In Alma (the simulator), IZ record {iz} is linked to NZ record {chosen}, and "
                  f"NZ record {chosen} no longer carries {token}: the token was taken off again.")
+
+    def play_accept_all(self, dm: str, queue_message: Callable[[], dict[str, Any] | None]) -> None:
+        """The job's other cases with a suggested pick, accepted at once from the queue
+        message; the true duplicates stay for the Program Manager."""
+        from alma.simulator import seed
+        from bot import action_ids
+
+        self.step(f"the {NAMES[PM]} accepts the job's other suggestions at once")
+        picks = {seed.CASES["multi_via_z"]: seed.NZ_RECORDS["multi_via_z_b"],  # OCLC's surviving record
+                 seed.CASES["multi_language"]: seed.NZ_RECORDS["multi_language_eng"],  # cataloged in English
+                 seed.CASES["multi_ebook"]: seed.NZ_RECORDS["multi_ebook_print"]}  # print, like the IZ record
+        shown = seed.CASES["multi_via_z"]  # the next case under review: OCLC merged one record into the other
+        message = self.wait(lambda: (lambda m: m if m and shown in everything_said(m) and any(
+            b.get("action_id") == action_ids.ACCEPT_ALL for b in buttons(m)) else None)(queue_message()),
+            CASE_TIMEOUT, f"IZ record {shown} under review, with 'Accept all'")
+        self.check("OCLC merged candidate 1" in everything_said(message),
+                   "the case did not say OCLC merged one candidate into the other")
+        button = next(b for b in buttons(message) if b.get("action_id") == action_ids.ACCEPT_ALL)
+        confirm = str((button.get("confirm") or {}).get("text"))
+        for rule in ("OCLC's surviving record", "same language of cataloging", "same kind of resource"):
+            self.check(rule in confirm, f"the confirmation did not count the suggestions by rule ({rule})")
+        self.click(PM, dm, message, button, "on the queue message")
+        self.wait(lambda: all(self.sim.state.linked_nz_id_of(iz) == nz for iz, nz in picks.items()), CASE_TIMEOUT,
+                  "the suggested picks linked in Alma")
+        self.in_alma("\u2714 In Alma (the simulator): " + "; ".join(
+            f"IZ record {iz} is linked to NZ record {nz}" for iz, nz in picks.items()) + ". The serial's two NZ "
+            "records are alike in everything compared: no suggestion, so that case stays for the Program Manager.")
 
     def _token_on(self, nz_mms_id: str) -> str | None:
         with self.sim.state.lock:

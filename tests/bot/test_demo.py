@@ -121,7 +121,7 @@ def test_the_printed_conversation_has_every_step_in_order(played):
     assert "nzbot in #nz-report:" in link_part
     assert "nzbot edited its message in #nz-report" in link_part and "Running in Alma" in link_part
     assert "in the thread of its" in link_part and "Link job report" in link_part
-    assert "Linked: 11" in link_part and "Skipped (no match): 12" in link_part and "Multi-matches: 5" in link_part
+    assert "Linked: 11" in link_part and "Skipped (no match): 12" in link_part and "Multi-matches: 6" in link_part
     assert "nzbot \u2192 Program Manager (DM):" in link_part + text[after[commands[5]]:]
     decided = text[after[commands[5]]:]
     chosen = seed.NZ_RECORDS["multi_three_b"]
@@ -134,8 +134,9 @@ def test_the_printed_conversation_has_every_step_in_order(played):
 
 def test_the_demo_plays_the_token_route_with_the_token_put_on_and_taken_off(played):
     text = played["stdout"]
-    chosen, iz = seed.NZ_RECORDS["multi_b"], seed.CASES["multi"]
-    start = text.index("picks a candidate that no 035 singles out: the token route")
+    chosen, iz = seed.NZ_RECORDS["multi_a"], seed.CASES["multi"]  # the suggested full record
+    start = text.index("accepts the suggested pick, which no 035 singles out: the token route")
+    assert "Program Manager clicked [Accept the suggestion: link to candidate 1]" in text[start:]
     story = " ".join(text[start:].split())  # the printout wraps long lines
     put_on = story.index(f"NZ record {chosen} now carries 035 $a (NZBOT)c")
     taken_off = story.index("has been taken off again (checked)")
@@ -180,6 +181,25 @@ def test_the_transcript_is_html_a_person_can_read(played):
     thread = " ".join(page.thread_texts)
     assert "Link job report" in thread and "linked and verified" in thread
     assert "<b>" in raw and "<code>" in raw and 'class="mention"' in raw
+
+
+def test_the_transcript_shows_the_suggestions_and_each_case_as_it_stood_when_decided(played):
+    page = parse(played["out"].read_text(encoding="utf-8")).all_text
+    # three kinds of suggestion, and a case without one, as the Program Manager saw them
+    assert "Suggested: candidate 1. Candidate 2's encoding level is Minimal (Leader/17), candidate 1's Full" in page
+    assert "No suggestion: candidates 1, 2 and 3 look like true duplicates" in page
+    assert "Suggested: candidate 2. OCLC merged candidate 1's number 63333333 into candidate 2's" in page
+    for rule in ("by OCLC's surviving record", "by same language of cataloging", "by same kind of resource"):
+        assert rule in page
+    # each click keeps the message as it stood: the decided cases do not vanish from the page
+    assert page.count("the message as it stood when clicked") >= 4
+    assert "Same in all 3 candidates" in page and "Other system numbers (035)" in page  # what sets candidate 2 apart
+    text = played["stdout"]
+    assert "Program Manager clicked [Accept all 3 suggestions]" in text
+    assert "Link each of 3 cases from set Unlinked sample records to its suggested NZ record" in text
+    for iz, nz in (("multi_via_z", "multi_via_z_b"), ("multi_language", "multi_language_eng"),
+                   ("multi_ebook", "multi_ebook_print")):
+        assert f"IZ record {seed.CASES[iz]} is linked to NZ record {seed.NZ_RECORDS[nz]}" in text
 
 
 # ------------------------------------------------------------------ failing and cleaning up
