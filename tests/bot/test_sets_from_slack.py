@@ -94,6 +94,14 @@ def test_the_modal_offers_sets_of_link_jobs_and_alma_with_preview_on_and_contrib
     assert harness.sim.calls.get("GET /almaws/v1/conf/sets", 0) == 1
 
 
+def test_link_contribute_with_no_set_opens_the_form_with_contribute_ticked(harness):
+    harness.start()
+    view = open_modal(harness, "link CONTRIBUTE")
+    (contribute,) = [b for b in view["blocks"] if b.get("block_id") == "contribute"]
+    assert [o["value"] for o in contribute["element"]["initial_options"]] == ["contribute"]
+    assert not harness.store.link_jobs()
+
+
 def test_pasted_ids_make_a_set_of_exactly_those_records_previewed_then_linked(harness):
     harness.start()
     view = open_modal(harness)

@@ -17,6 +17,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import date
+from typing import Callable
 
 from bot.errors import user_message
 from bot.listeners.answering import tell
@@ -95,17 +96,21 @@ def submitted(services: Services, ack, body: dict, actor: Actor) -> None:
     if errors:
         ack(response_action="errors", errors=errors)
         return
+    def once(work):  # a submission delivered again (its ack lost) makes one set, one job
+        return lambda: work() if services.store.first_time(f"view:{body.get('trigger_id')}") else None
+
     if form.set_id:  # a listed set: the link job's own checks read it, after the ack
         ack()
-        services.later(lambda: go_on(services, actor, form.set_id, form))
+        services.later(once(lambda: go_on(services, actor, form.set_id, form)))
         return
+    make = once(lambda: make_set_and_go_on(services, actor, form, paste))
     check = services.workers.submit(not_in_iz, services.alma, paste.ids)
     try:
         missing = check.result(timeout=CHECK_SECONDS)
     except FutureTimeout:
         ack(response_action="update", view=modal_notice_view(
             "Checking", working_message("Checking in Alma", f"{len(paste.ids)} MMS IDs"), actor.channel))
-        check.add_done_callback(lambda done: checked_late(services, actor, view, form, paste, done))
+        check.add_done_callback(lambda done: checked_late(services, actor, view, form, done, make))
         return
     except Exception as exc:  # Alma down, the quota: said in the field; nothing was made
         ack(response_action="errors", errors={IDS: user_message(exc)})
@@ -114,11 +119,11 @@ def submitted(services: Services, ack, body: dict, actor: Actor) -> None:
         ack(response_action="errors", errors=not_iz_error(actor, missing))
         return
     ack()
-    services.later(lambda: make_set_and_go_on(services, actor, form, paste))
+    services.later(make)
 
 
-def checked_late(services: Services, actor: Actor, view: dict, form: LinkForm, paste: Paste,
-                 done: Future) -> None:
+def checked_late(services: Services, actor: Actor, view: dict, form: LinkForm, done: Future,
+                 make: Callable[[], None]) -> None:
     """The check that outlasted the ack: the form again with its problem, or on to the set."""
     try:
         missing, problem = done.result(), ""
@@ -128,8 +133,8 @@ def checked_late(services: Services, actor: Actor, view: dict, form: LinkForm, p
         problem = user_message(exc)
     if not problem:
         services.slack.views_update(view_id=view.get("id"), view=modal_notice_view(
-            "Linking", working_message("Making a set of", f"{len(paste.ids)} records"), actor.channel))
-        services.later(lambda: make_set_and_go_on(services, actor, form, paste))
+            "Linking", working_message("Making a set of", "the records you pasted"), actor.channel))
+        services.later(make)
         return
     job_sets = sets_of_link_jobs(services.store, Scope.member(actor.member.code))
     services.slack.views_update(view_id=view.get("id"), view=link_modal_view(
