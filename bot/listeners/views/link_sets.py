@@ -96,6 +96,7 @@ def submitted(services: Services, ack, body: dict, actor: Actor) -> None:
     if errors:
         ack(response_action="errors", errors=errors)
         return
+
     def once(work):  # a submission delivered again (its ack lost) makes one set, one job
         return lambda: work() if services.store.first_time(f"view:{body.get('trigger_id')}") else None
 
