@@ -325,6 +325,12 @@ class AlmaClient:
         items = self._paged("/conf/sets", "set", {"q": f"name~{name}", "content_type": "BIB_MMS"})
         return [set_from_json(item) for item in items]
 
+    def bib_sets_page(self, limit: int = LIST_PAGE) -> list[AlmaSet]:
+        """The first `limit` bib sets Alma lists (one call, in Alma's order): for choosing
+        one, where reading every set of an institution would cost a call per 100."""
+        items, _ = self._list_page("/conf/sets", "set", {"content_type": "BIB_MMS"}, 0, min(limit, LIST_PAGE))
+        return [set_from_json(item) for item in items]
+
     def find_set(self, id_or_name: str) -> AlmaSet:
         """A set by id (digits) or by exact name, refused unless it holds bib records."""
         value = (id_or_name or "").strip()

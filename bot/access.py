@@ -22,7 +22,7 @@ from typing import Callable
 from alma.errors import BadInput
 from bot import action_ids
 from bot.case_messages import not_pm_message
-from bot.messages import error_message, not_allowed_message, not_linked_message
+from bot.messages import error_message, modal_notice_view, not_allowed_message, not_linked_message
 from bot.rendering import Message
 from bot.services import Services
 from nzbot.access import Actor, Need, Refusal
@@ -57,7 +57,7 @@ RULES: dict[str, Rule] = {
     subcommand("match"): Rule(Need.MEMBER),
     subcommand("preview"): Rule(Need.MEMBER),
     subcommand("jobs"): Rule(Need.MEMBER),
-    subcommand("link"): Rule(Need.JOB_STARTER),
+    subcommand("link"): Rule(Need.JOB_STARTER),  # with a set, or with none: opens the modal
     subcommand("cases"): Rule(Need.CASE_LIST),
     subcommand("history"): Rule(Need.MEMBER),  # the channel's member's records
     # buttons
@@ -73,6 +73,10 @@ RULES: dict[str, Rule] = {
     action_ids.ACCEPT_ALL: Rule(Need.PROGRAM_MANAGER),  # a job's cases: the PM sees every member's
     action_ids.CASES_PAGE: Rule(Need.CASE_LIST),
     action_ids.MATCH_LINK: Rule(Need.JOB_STARTER),  # a cataloger's own link (Method 2)
+    action_ids.LINK_SET: Rule(Need.JOB_STARTER),  # "Link these N records" under a set from the modal
+    # modals and shortcuts
+    action_ids.LINK_MODAL: Rule(Need.JOB_STARTER),  # the modal's submission, in the channel it names
+    action_ids.CHECK_NZ_MATCHES: Rule(Need.MEMBER),  # as /nz match
     # events
     HOME_OPENED: Rule(Need.PROGRAM_MANAGER),
 }
@@ -83,7 +87,9 @@ def resolve_actor(services: Services):
 
     def middleware(context, body, next):
         container = body.get("container") if isinstance(body, dict) else None
-        channel = context.channel_id or (container.get("channel_id") if isinstance(container, dict) else None)
+        # a modal has no channel: its own private_metadata names the one it was opened from
+        channel = context.channel_id or (container.get("channel_id") if isinstance(container, dict) else None) \
+            or action_ids.modal_channel(body)
         user = context.user_id
         context["actor"] = services.policy.actor(user if isinstance(user, str) else "",
                                                  channel if isinstance(channel, str) else "")
@@ -169,6 +175,8 @@ def refuse(services: Services, surface: str, actor: Actor, refusal: Refusal, kwa
     body = kwargs.get("body") or {}
     if "command" in kwargs and ack is not None:
         ack(response_type="ephemeral", **message.as_kwargs())
+    elif body.get("type") == "view_submission" and ack is not None:  # said in the modal itself
+        ack(response_action="update", view=modal_notice_view("Not linked", message))
     elif ack is not None:
         ack()
         if respond is not None and body.get("response_url"):

@@ -66,6 +66,16 @@ ACCEPT_ALL = "nz_queue_accept_all"
 
 ALL = ALL + (ACCEPT_SUGGESTION, ACCEPT_ALL)
 
+# Sets from Slack. The modal of `/nz link` with no set (a view's callback_id; its
+# private_metadata the channel it was opened from, written and read here like a value);
+# "Link these N records" under the preview of a set made from it (value "{set_id}:{0|1}",
+# 1: contribute); the message shortcut "Check NZ matches" (its callback_id).
+LINK_MODAL = "nz_link_modal"
+LINK_SET = "nz_link_set"
+CHECK_NZ_MATCHES = "check_nz_matches"
+
+ALL = ALL + (LINK_SET,)
+
 
 def pressed(body: dict) -> dict:
     """The button a block_actions request reports pressed (its first action); {} for a
@@ -105,6 +115,8 @@ _DIGITS = re.compile(r"[0-9]+")  # ASCII digits only, matched whole (fullmatch)
 _MMS_ID = re.compile(r"[0-9]{6,25}")  # as alma.client.check_mms_id
 _MAX_CASE_ID_DIGITS = 18
 _MAX_PAGE_DIGITS = 4
+_SET_ID = re.compile(r"[0-9]{1,25}")  # as alma.client's set ids
+_CHANNEL = re.compile(r"[CDG][A-Z0-9]{2,20}")  # a Slack channel, private group or DM id
 
 
 @dataclass(frozen=True)
@@ -117,12 +129,20 @@ class ButtonValue:
     page: int | None = None
     link_job: int | None = None  # REVIEW_CASES: the job whose cases to review (None: all)
     iz_mms_id: str | None = None  # MATCH_LINK: the IZ record to link (mms_id: the NZ record)
+    set_id: str | None = None  # LINK_SET: the set to run the link job on
+    contribute: bool = False  # LINK_SET: records with no NZ match are added to the NZ
+    channel: str | None = None  # LINK_MODAL: the channel the modal was opened from
 
 
 def value(action_id: str, *, case_id: object = None, mms_id: object = None, page: object = None,
-          link_job: object = None, iz_mms_id: object = None) -> str:
+          link_job: object = None, iz_mms_id: object = None, set_id: object = None,
+          contribute: bool = False, channel: object = None) -> str:
     """The value a button of kind `action_id` carries (the templates call this)."""
     kind = base(action_id)
+    if kind == LINK_SET:
+        return f"{set_id}:{1 if contribute else 0}"
+    if kind == LINK_MODAL:
+        return str(channel)
     if kind == MATCH_LINK:
         return f"{iz_mms_id}:{mms_id}"
     if kind in (REVIEW_CASES, ACCEPT_ALL):
@@ -181,7 +201,29 @@ def read(action_id: str, raw: object) -> ButtonValue:
         if not (_DIGITS.fullmatch(text) and len(text) <= _MAX_CASE_ID_DIGITS):
             raise BadInput(f"There is no link job {quoted(text)}.")
         return ButtonValue(link_job=int(text))
+    if kind == LINK_SET:
+        set_id, _, contribute = text.partition(":")
+        if not _SET_ID.fullmatch(set_id) or contribute not in ("0", "1"):
+            raise BadInput("This button does not name a set to link: nothing was started.")
+        return ButtonValue(set_id=set_id, contribute=contribute == "1")
+    if kind == LINK_MODAL:
+        if not _CHANNEL.fullmatch(text):
+            raise BadInput("This form does not say which channel it came from: nothing was made or started. "
+                           "Open it again with `/nz link` in your channel.")
+        return ButtonValue(channel=text)
     raise BadInput(f"nzbot has no button {quoted(action_id)}.")
+
+
+def modal_channel(body: dict) -> str:
+    """The channel an nzbot modal was opened from, read from its private_metadata by the
+    codec above; "" for a body that is no nzbot modal's (or a forged one)."""
+    view = body.get("view") if isinstance(body, dict) else None
+    if not isinstance(view, dict) or view.get("callback_id") != LINK_MODAL:
+        return ""
+    try:
+        return read(LINK_MODAL, view.get("private_metadata")).channel or ""
+    except BadInput:
+        return ""
 
 
 def _case_id(text: str) -> int:

@@ -12,9 +12,10 @@ from alma.marc import record_from_xml
 from alma.matching import Match, Verdict
 from alma.models import AlmaSet
 from alma.suggestion import DEFAULT_RULES, Rule, recommend
-from bot.rendering import Message, render
+from bot.rendering import Message, render, render_view
 from bot.wording import VERDICT_ORDER
 from nzbot.report import JobReport
+from nzbot.sets import PASTE_LIMIT, SetChoice
 from nzbot.states import JobState
 from nzbot.store import KeptRecord, LinkJob
 from nzbot.text import VERDICTS
@@ -65,10 +66,11 @@ def match_message(match: Match, *, can_send_to_pm: bool = True, can_link: bool =
 
 def preview_message(
     set_: AlmaSet, counts: dict[str, int], examples: dict[str, list[str]], api_calls: int,
-    at_risk: int = 0, at_risk_examples: list[str] = (),
+    at_risk: int = 0, at_risk_examples: list[str] = (), link_contribute: bool | None = None,
 ) -> Message:
     """/nz preview's answer; `at_risk`: records that will link but carry local-looking fields
-    without $9 LOCAL (the link job would drop them), a few named."""
+    without $9 LOCAL (the link job would drop them), a few named. `link_contribute`: the
+    preview of a set from the modal has "Link these N records" (contributing or not)."""
     known = [v.value for v in VERDICT_ORDER]
     rows = []
     for key in known + [k for k in counts if k not in known]:
@@ -90,6 +92,7 @@ def preview_message(
         api_calls=api_calls,
         at_risk=at_risk,
         at_risk_examples=list(at_risk_examples)[:MAX_EXAMPLES_SHOWN],
+        link_button=None if link_contribute is None else {"contribute": link_contribute},
     )
 
 
@@ -176,3 +179,33 @@ def unreadable_found_message(mms_ids: list[str]) -> Message:
 def alma_blocked_message(problem: str) -> Message:
     """Why background work waits (a permission the key lacks, the quota spent): said once."""
     return render("alma_blocked", problem=problem)
+
+
+# --- sets from Slack: the modal of `/nz link` with no set, and the shortcut -------------
+
+MAX_SHORTCUT_LOOKUPS = 10  # identifiers of one message "Check NZ matches" looks up
+
+
+def link_modal_view(channel: str, job_sets: list[SetChoice], alma_sets: list[SetChoice], *, alma_note: str = "", paste: str = "",
+                    contribute: bool = False, preview: bool = True, problem: str = "") -> dict:
+    """The modal: a set to choose (`job_sets` of this member's link jobs, `alma_sets` from
+    Alma), or MMS IDs to paste; contribute (off unless chosen), preview first (on)."""
+    return render_view("link_modal", channel=channel, job_sets=list(job_sets), alma_sets=list(alma_sets),
+                       alma_note=alma_note, paste=paste, contribute=contribute, preview=preview,
+                       problem=problem, paste_limit=PASTE_LIMIT)
+
+
+def modal_notice_view(title: str, message: Message, channel: str = "") -> dict:
+    """A modal showing `message` in place of the form: checking, done, or refused."""
+    return render_view("modal_notice", title=title, blocks=message.blocks, channel=channel)
+
+
+def pasted_set_message(set_: AlmaSet, repeats: int, *, preview: bool, contribute: bool) -> Message:
+    """The set made of a cataloger's paste, with the repeats dropped, and what comes next."""
+    return render("pasted_set", set=set_, repeats=repeats, preview=preview, contribute=contribute)
+
+
+def shortcut_matches_message(identifiers: list[str]) -> Message:
+    """"Check NZ matches": the identifiers answered (at most MAX_SHORTCUT_LOOKUPS), the rest named."""
+    return render("shortcut_matches", shown=identifiers[:MAX_SHORTCUT_LOOKUPS],
+                  left_out=identifiers[MAX_SHORTCUT_LOOKUPS:], limit=MAX_SHORTCUT_LOOKUPS)

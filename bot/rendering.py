@@ -226,6 +226,13 @@ def message_texts(message: Mapping[str, Any]) -> list[str]:
     return texts
 
 
+def render_view(name: str, **context: Any) -> dict[str, Any]:
+    """Renders `templates/<name>.json.j2` into a modal view (views.open, views.update, a
+    view_submission's ack): the same environment and filters as every message."""
+    rendered = environment().get_template(f"{name}.json.j2").render(**context)
+    return redaction.redact_all(json.loads(rendered))
+
+
 def render(name: str, **context: Any) -> Message:
     """Renders `templates/<name>.json.j2` into a Message."""
     rendered = environment().get_template(f"{name}.json.j2").render(**context)

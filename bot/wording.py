@@ -25,6 +25,11 @@ COMMANDS: tuple[tuple[str, str], ...] = (
         "Run \u201cLink a set of records to the Network Zone\u201d on a set. Add `contribute` "
         "to add records with no NZ match to the NZ as new records.",
     ),
+    (
+        f"{SLASH_COMMAND} link",
+        "With no set: a form to choose a recent set, or paste MMS IDs (one a line) that I make "
+        "into a set, previewed first unless you untick it, then \u201cLink these records\u201d.",
+    ),
     (f"{SLASH_COMMAND} jobs", "Running and recent link jobs."),
     (
         f"{SLASH_COMMAND} cases [page | csv]",

@@ -10,12 +10,14 @@ use the same client.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from alma.calls import CallTally
 from alma.client import AlmaClient, check_mms_id
 from alma.matching import Match
+from alma.oclc import parse_typed_oclc
 from alma.models import AlmaSet
 from alma.preview import PreviewCounts, SetPreview, look_up, open_set, preview_set
 from nzbot.access import Scope
@@ -34,6 +36,27 @@ def match_identifier(client: AlmaClient, identifier: str) -> RecordLookup:
     with calls.counting():
         match = look_up(client, identifier)
     return RecordLookup(match, calls)
+
+
+# What a message may hold that `match_identifier` answers: an MMS ID (digits beginning with
+# 99, 8 or more, as look_up takes one), or an OCLC number written as one ((OCoLC)…, ocm…,
+# ocn…, on…, "OCLC 123…"); a bare number that is not an MMS ID is not taken for an OCN.
+_IDENTIFIER = re.compile(
+    r"(?<![\w)])(?P<mms>99[0-9]{6,23})(?!\w)"
+    r"|(?P<ocn>\(OCoLC\)\s*(?:oc[mn]|on)?[0-9]+|(?<!\w)(?:oc[mn]|on)[0-9]+(?!\w))"
+    r"|(?<!\w)OCLC\s*(?:#|no\.?|number)?\s*:?\s*(?P<bare>[0-9]+)(?!\w)",
+    re.IGNORECASE)
+
+
+def identifiers_in(text: str) -> list[str]:
+    """The MMS IDs and OCLC numbers a message holds, in order, each once (an OCLC number
+    written two ways counts once)."""
+    found: dict[str, str] = {}
+    for hit in _IDENTIFIER.finditer(text or ""):
+        value = (hit.group("mms") or hit.group("ocn") or hit.group("bare")).replace(" ", "")
+        key = value if hit.group("mms") else f"ocn:{parse_typed_oclc(value) or value}"
+        found.setdefault(key, value)
+    return list(found.values())
 
 
 @dataclass

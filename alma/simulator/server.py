@@ -805,6 +805,10 @@ def _check_members(sim: Simulator, req: Request, s, ids: list[str], op: str = "a
 
 @route("POST", "/almaws/v1/conf/sets")
 def create_set(sim: Simulator, req: Request):
+    # Alma makes an itemized set empty, whatever members the body names: "In order to create
+    # an itemized set, first create an empty set using this API, and then use the Manage
+    # Members API to populate it" (Ex Libris' OpenAPI, conf.json, post/almaws/v1/conf/sets;
+    # its published example answers number_of_members 0 to a body with a member list).
     body = req.json_body()
     name = str(body.get("name") or "").strip()
     if not name:
@@ -824,15 +828,6 @@ def create_set(sim: Simulator, req: Request):
             query=str((body.get("query") or {}).get("value") or ""),
             created_by="exl_api",
         )
-        ids = _member_ids(body)
-        if ids:
-            try:
-                ids = _check_members(sim, req, s, ids)
-            except AlmaAnswer:
-                del sim.state.sets[s.id]
-                raise
-            s.members.update(dict.fromkeys(ids, ""))
-            s.changed()
         return _answer(req, P.set_json(s, sim.base_url), "set")
 
 

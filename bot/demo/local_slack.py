@@ -15,8 +15,9 @@ HTTP 200 with ``{"ok": false, "error": ...}`` for API errors, and takes argument
 query string, a form body (``blocks``/``metadata``/``view``/``attachments`` as JSON strings)
 or a JSON body. It keeps state for messages (``chat.postMessage``, ``chat.update``,
 ``conversations.history``, ``conversations.replies``, ``chat.getPermalink``), ephemeral
-messages, users, channels and DMs. Other methods answer ``{"ok": true}``. Every call,
-failed or not, is recorded, in order, as a :class:`Call`.
+messages, users, channels and DMs, and modals (``views.open``, ``views.update``). Other
+methods answer ``{"ok": true}``. Every call, failed or not, is recorded, in order, as a
+:class:`Call`.
 
 ``response_url(name)`` gives a URL on the stub that takes what Bolt's ``respond()`` posts;
 those posts are recorded as calls with method ``"response_url"`` (see ``responses()``).
@@ -137,6 +138,8 @@ class SlackStub:
         self._ts_counter = itertools.count(1)
         self._users: dict[str, dict[str, Any]] = {}
         self._channels: dict[str, _Channel] = {}
+        self._views: dict[str, dict[str, Any]] = {}  # open modals by view id, as last opened or updated
+        self._view_ids = itertools.count(1)
         for uid, spec in self._initial_users.items():
             self.add_user(uid, **spec)
         for cid, spec in self._initial_channels.items():
@@ -270,6 +273,11 @@ class SlackStub:
                 {k: m.get(k) for k in ("ts", "channel", "text", "blocks", "thread_ts", "metadata", "user")}
                 for m in ch.messages
             ]
+
+    def views(self) -> list[dict[str, Any]]:
+        """The modals opened (views.open), each as last updated (views.update), oldest first."""
+        with self._lock:
+            return [json.loads(json.dumps(v)) for v in self._views.values()]
 
     def ephemerals(self, channel: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
@@ -659,6 +667,37 @@ def _conversations_open(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]
     return {"ok": True, "channel": {"id": dm_id}}
 
 
+def _views_open(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]:
+    """A modal opened with a trigger_id: kept (with an id and hash, as Slack answers) so that
+    views.update and the tests see it."""
+    if not args.get("trigger_id"):
+        return _error("invalid_arguments")
+    view = args.get("view")
+    if not isinstance(view, dict) or view.get("type") != "modal":
+        return _error("invalid_arguments")
+    view_id = f"V{next(stub._view_ids):08d}"
+    stub._views[view_id] = {**view, "id": view_id, "hash": f"{view_id}.1"}
+    return {"ok": True, "view": json.loads(json.dumps(stub._views[view_id]))}
+
+
+def _views_update(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]:
+    """Replaces an open modal (by view_id or external_id); a stale `hash` is a conflict, as in Slack."""
+    view = args.get("view")
+    if not isinstance(view, dict):
+        return _error("invalid_arguments")
+    view_id = args.get("view_id") or next(
+        (i for i, v in stub._views.items() if args.get("external_id") and v.get("external_id") == args["external_id"]),
+        None)
+    current = stub._views.get(view_id) if view_id else None
+    if current is None:
+        return _error("not_found")
+    if args.get("hash") and args["hash"] != current["hash"]:
+        return _error("hash_conflict")
+    version = int(current["hash"].rsplit(".", 1)[1]) + 1
+    stub._views[view_id] = {**view, "id": view_id, "hash": f"{view_id}.{version}"}
+    return {"ok": True, "view": json.loads(json.dumps(stub._views[view_id]))}
+
+
 def _users_info(stub: SlackStub, args: dict[str, Any]) -> dict[str, Any]:
     user = stub._users.get(args.get("user"))
     if user is None:
@@ -692,6 +731,8 @@ _API_METHODS: dict[str, Callable[[SlackStub, dict[str, Any]], dict[str, Any]]] =
     "conversations.members": _conversations_members,
     "conversations.open": _conversations_open,
     "users.info": _users_info,
+    "views.open": _views_open,
+    "views.update": _views_update,
     "auth.test": _auth_test,
     "apps.connections.open": lambda stub, args: (
         stub.socket_mode.connections_open() if stub.socket_mode is not None

@@ -146,6 +146,83 @@ def block_action_payload(
     }
 
 
+def view_submission_payload(
+    view: Mapping[str, Any],
+    values: Mapping[str, Mapping[str, Any]],
+    *,
+    user_id: str = "U_CAT",
+    view_id: str = "V_NZBOT1",
+    trigger_id: str | None = None,
+    team_id: str = "T1",
+    api_app_id: str = "A_NZBOT",
+    token: str = "verification-token",
+) -> dict[str, Any]:
+    """A view_submission payload for a modal the bot opened (`view`, as sent to views.open)
+    submitted with `values` ({block_id: {action_id: element state}}). The shape is Slack's
+    "View interaction payloads" reference (docs.slack.dev/reference/interaction-payloads/
+    view-interactions-payload): type, team, user, api_app_id, token, trigger_id, and the view
+    with its id, hash, callback_id, private_metadata and state.values. No channel: a modal
+    has none, so the bot carries it in private_metadata."""
+    return {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "nzbot-test"},
+        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
+        "api_app_id": api_app_id,
+        "token": token,
+        "trigger_id": trigger_id or _unique(),
+        "view": {
+            **dict(view),
+            "id": view_id,
+            "team_id": team_id,
+            "app_id": api_app_id,
+            "bot_id": "B_BOT",
+            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
+            "previous_view_id": None,
+            "root_view_id": view_id,
+            "state": {"values": {b: dict(v) for b, v in values.items()}},
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+
+
+def message_action_payload(
+    callback_id: str,
+    text: str,
+    *,
+    user_id: str = "U_CAT",
+    channel_id: str = "C_REPORT",
+    message_ts: str = "1700000000.000200",
+    message_user: str = "U_SOMEONE",
+    response_url: str | None = None,
+    trigger_id: str | None = None,
+    team_id: str = "T1",
+    token: str = "verification-token",
+) -> dict[str, Any]:
+    """A message shortcut (type message_action) used on a message saying `text`. The shape is
+    Slack's "Shortcuts payloads" reference (api.slack.com/reference/interaction-payloads/
+    shortcuts): callback_id, trigger_id, response_url, user, channel, message (the whole
+    message), message_ts, team, token, action_ts."""
+    if response_url is None:
+        response_url = f"https://hooks.slack.com/app/{team_id}/{next(_ids)}/{secrets.token_hex(12)}"
+    return {
+        "type": "message_action",
+        "callback_id": callback_id,
+        "trigger_id": trigger_id or _unique(),
+        "action_ts": f"{time.time():.6f}",
+        "message_ts": message_ts,
+        "response_url": response_url,
+        "team": {"id": team_id, "domain": "nzbot-test"},
+        "user": {"id": user_id, "name": user_id.lower(), "team_id": team_id},
+        "channel": {"id": channel_id, "name": "nz-report"},
+        "message": {"type": "message", "user": message_user, "ts": message_ts, "text": text},
+        "token": token,
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+
+
 def post_signed(
     url: str,
     body: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.access import resolve_actor
-from bot.listeners import actions, commands, home
+from bot.listeners import actions, commands, home, shortcuts, views
 from bot.services import Services
 
 
@@ -13,4 +13,6 @@ def register_listeners(app: App, services: Services) -> None:
     app.middleware(resolve_actor(services))  # who is asking, where: once per request
     commands.register(app, services)
     actions.register(app, services)
+    views.register(app, services)
+    shortcuts.register(app, services)
     home.register(app, services)

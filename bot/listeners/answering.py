@@ -82,3 +82,16 @@ def _reply(respond, message: dict) -> None:
             respond(replace_original=False, **message)
     except Exception:  # no response_url, or Slack unreachable: the log has the error
         log.warning("could not tell the user about a failed request")
+
+
+def tell(services, actor, message, respond=None) -> None:
+    """An answer only `actor` sees, in the channel they asked from, where no response_url
+    serves (after a modal closes; more answers than a response_url takes). When Slack will
+    not post there (the bot is not in that channel), `respond` says so, if given."""
+    try:
+        services.slack.chat_postEphemeral(channel=actor.channel, user=actor.user, **message.as_kwargs())
+    except Exception as exc:  # slack_sdk's SlackApiError, or Slack unreachable: logged, said where possible
+        log.warning("could not answer %s in %s: %s", actor.user, actor.channel, exc)
+        if respond is not None:
+            _reply(respond, {"response_type": "ephemeral", **error_message(
+                "I could not answer in this channel: invite me first (`/invite @nzbot`).").as_kwargs()})

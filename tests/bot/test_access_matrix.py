@@ -15,7 +15,8 @@ from alma.simulator import seed
 from bot import action_ids as A
 from bot.access import HOME_OPENED, NZ, RULES, subcommand
 from bot.listeners.commands.nz import SUBCOMMANDS
-from bot.demo.slack_requests import JSON, block_action_payload, interaction_body, post_signed
+from bot.demo.slack_requests import (JSON, block_action_payload, interaction_body, message_action_payload,
+                                    post_signed, view_submission_payload)
 from tests.bot.conftest import PM, SECRET, block_text
 from tests.bot.test_consortium import (OSU_CATALOGER, OSU_CHANNEL, STRAY, UO_CATALOGER, UO_CHANNEL, in_second,
                                        two)  # noqa: F401 (the fixture)
@@ -68,6 +69,12 @@ OTHER_BUTTONS = {
     A.ACCEPT_ALL: (ALLOW, NOT_PM, NOT_PM, NOT_PM),  # every member's job: the PM's
     A.CASES_PAGE: (ALLOW, ALLOW, ALLOW, NO_MEMBER),
     A.MATCH_LINK: (NO_MEMBER, ALLOW, ALLOW, NO_MEMBER),  # a cataloger's own link: job starters only
+    A.LINK_SET: (NO_MEMBER, ALLOW, ALLOW, NO_MEMBER),  # "Link these N records": job starters only
+}
+# a modal's submission (its channel in its private_metadata) and a message shortcut: (pm, uo, osu, stranger)
+MODALS_AND_SHORTCUTS = {
+    A.LINK_MODAL: (NO_MEMBER, ALLOW, ALLOW, NO_MEMBER),
+    A.CHECK_NZ_MATCHES: (NO_MEMBER, ALLOW, ALLOW, NO_MEMBER),
 }
 
 
@@ -89,7 +96,7 @@ def test_every_registered_listener_goes_through_the_policy(two):
         assert surface is not None, f"{listener.ack_function.__name__} is not guarded by bot.access"
         assert surface in RULES
         surfaces.append(surface)
-    tested = {NZ, HOME_OPENED, *CASE_BUTTONS, *OTHER_BUTTONS}
+    tested = {NZ, HOME_OPENED, *CASE_BUTTONS, *OTHER_BUTTONS, *MODALS_AND_SHORTCUTS}
     assert set(surfaces) == tested, "a listener this matrix does not try"
     # and every subcommand has a rule, and a row here
     assert {subcommand(name) for name in SUBCOMMANDS} | {subcommand("help")} == {
@@ -141,9 +148,31 @@ def test_each_listener_against_each_actor_and_each_members_case(two):
             press(action_id, button_value(action_id, osu_case), who, on_osu)
     for action_id, row in OTHER_BUTTONS.items():
         value = {A.SEND_TO_PM: seed.CASES["multi"], A.REVIEW_CASES: "all", A.ACCEPT_ALL: "all", A.CASES_PAGE: "1",
-                 A.MATCH_LINK: A.value(A.MATCH_LINK, iz_mms_id="9900000000001", mms_id="9900000000002")}[action_id]
+                 A.MATCH_LINK: A.value(A.MATCH_LINK, iz_mms_id="9900000000001", mms_id="9900000000002"),
+                 A.LINK_SET: A.value(A.LINK_SET, set_id="99999999", contribute=False)}[action_id]
         for who, refusal in zip(ACTORS, row):
             press(action_id, value, who, refusal)
+
+    for who, refusal in zip(ACTORS, MODALS_AND_SHORTCUTS[A.LINK_MODAL]):
+        user, channel = ACTORS[who]
+        # submitted empty: allowed, it gets a field error; refused, the modal says why
+        view = {"type": "modal", "callback_id": A.LINK_MODAL, "private_metadata": A.value(A.LINK_MODAL, channel=channel)}
+        ack = post_signed(two.server.url, interaction_body(view_submission_payload(view, {}, user_id=user)), SECRET)
+        said = block_text({"blocks": ack.json().get("view", {}).get("blocks", [])}) if ack.content else ""
+        if refusal:
+            assert WORDS[refusal] in said, who
+            expected.add((user, A.LINK_MODAL, "", POLICY_WORDS[refusal]))
+        else:
+            assert ack.json()["response_action"] == "errors", who
+    for who, refusal in zip(ACTORS, MODALS_AND_SHORTCUTS[A.CHECK_NZ_MATCHES]):
+        user, channel = ACTORS[who]
+        name = f"s{time.monotonic_ns()}"
+        payload = message_action_payload(A.CHECK_NZ_MATCHES, "no identifiers here", user_id=user,
+                                         channel_id=channel, response_url=two.stub.response_url(name))
+        assert post_signed(two.server.url, interaction_body(payload), SECRET).status_code == 200
+        answers.append((f"shortcut by {who}", name, refusal))
+        if refusal:
+            expected.add((user, A.CHECK_NZ_MATCHES, "", POLICY_WORDS[refusal]))
 
     # every refusal, and only those, is in the audit log...
     two.wait(lambda: len(refused_rows(two)) >= len(expected), what="the refusals audited")

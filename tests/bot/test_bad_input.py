@@ -96,9 +96,7 @@ COMMANDS = [
     ("preview " + "x" * 5000, LATER, "no set named"),
     ("preview 0", LATER, "no set with id 0"),
     ("preview 99999999999999999999999999", LATER, "no set named"),
-    ("link", ACK, "needs a set id or a set name"),
-    ("link contribute", ACK, "needs a set id or a set name"),
-    ("link CONTRIBUTE", ACK, "needs a set id or a set name"),
+    # `/nz link` with no set (contribute or not) opens the form: tests/bot/test_sets_from_slack.py
     ("link <!here> contribute", LATER, "no set named"),
     ("link <http://evil.example|Link job test set>", LATER, "no set named"),
     ("link Robert'); DROP TABLE cases;--", LATER, "no set named"),

@@ -205,3 +205,19 @@ def test_more_than_50_blocks_are_refused_as_slack_does(client):
     with pytest.raises(SlackApiError) as refused:
         client.chat_update(channel="C_REPORT", ts=posted["ts"], text="t", blocks=blocks)
     assert refused.value.response["error"] == "invalid_blocks"
+
+
+def test_a_modal_is_opened_kept_and_updated_with_slacks_hash_check(stub, client):
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "Form"}, "blocks": []}
+    with pytest.raises(SlackApiError):
+        client.views_open(trigger_id="", view=view)  # a modal needs a trigger
+    opened = client.views_open(trigger_id="t1", view=view)["view"]
+    assert stub.views() == [{**view, "id": opened["id"], "hash": opened["hash"]}]
+    changed = {**view, "title": {"type": "plain_text", "text": "Checked"}}
+    updated = client.views_update(view_id=opened["id"], hash=opened["hash"], view=changed)["view"]
+    assert updated["hash"] != opened["hash"] and stub.views()[0]["title"]["text"] == "Checked"
+    with pytest.raises(SlackApiError) as stale:  # updated since that hash was given
+        client.views_update(view_id=opened["id"], hash=opened["hash"], view=view)
+    assert stale.value.response["error"] == "hash_conflict"
+    with pytest.raises(SlackApiError):
+        client.views_update(view_id="V_NONE", view=view)

@@ -7,7 +7,7 @@ from slack_bolt import App
 
 from bot import action_ids
 from bot.access import guarded
-from bot.listeners.actions import accept_all, case_buttons, cases_page, match_link, review, send_to_pm
+from bot.listeners.actions import accept_all, case_buttons, cases_page, link_set, match_link, review, send_to_pm
 from bot.listeners.answering import answering
 from bot.services import Services
 from nzbot.states import Decision
@@ -62,3 +62,9 @@ def register(app: App, services: Services) -> None:
     @guarded(services, action_ids.CASES_PAGE)
     def cases_page_clicked(ack, body, respond, actor):
         cases_page.handle(services, ack, body, respond, actor)
+
+    @app.action(action_ids.LINK_SET)
+    @answering(services.store)
+    @guarded(services, action_ids.LINK_SET)
+    def link_set_clicked(ack, body, respond, actor):
+        link_set.handle(services, ack, body, respond, actor)

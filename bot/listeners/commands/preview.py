@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.errors import user_message
 from bot.messages import error_message, preview_message, usage_message, working_message
+from bot.rendering import Message
 from bot.services import Services
 from nzbot.access import Actor
 from nzbot.lookups import open_preview
@@ -22,17 +23,25 @@ def handle(services: Services, ack, args: list[str], command: dict, respond, act
     ack(response_type="ephemeral", **working_message("Previewing set", set_ref).as_kwargs())
 
     def work() -> None:
-        try:
-            preview = open_preview(services.alma, set_ref)
-            counts = preview.count(progress_reporter(preview.set.name, respond))
-        except Exception as exc:
-            respond(response_type="ephemeral", **error_message(user_message(exc)).as_kwargs())
-            return
-        respond(response_type="ephemeral", **preview_message(
-            preview.set, counts.counts, counts.examples, preview.calls.total,
-            at_risk=counts.local_at_risk, at_risk_examples=counts.local_at_risk_examples).as_kwargs())
+        respond(response_type="ephemeral", **preview_answer(
+            services, set_ref, lambda name: progress_reporter(name, respond)).as_kwargs())
 
     services.later(work)
+
+
+def preview_answer(services: Services, set_ref: str, progress=None,
+                   link_contribute: bool | None = None) -> Message:
+    """The preview of a set (or why there is none): `/nz preview`'s, and the modal's, whose
+    sets get "Link these N records" (`link_contribute`, see preview_message). `progress`
+    makes the reporter for a set's name."""
+    try:
+        preview = open_preview(services.alma, set_ref)
+        counts = preview.count(progress(preview.set.name) if progress else None)
+    except Exception as exc:
+        return error_message(user_message(exc))
+    return preview_message(preview.set, counts.counts, counts.examples, preview.calls.total,
+                           at_risk=counts.local_at_risk, at_risk_examples=counts.local_at_risk_examples,
+                           link_contribute=link_contribute)
 
 
 def progress_reporter(set_name: str, respond):

@@ -92,3 +92,12 @@ def test_add_members_limits(api):
     assert r.json()["number_of_members"]["value"] == 1  # the invalid id was ignored
     logical = api.post(f"/conf/sets/{seed.SETS['logical']}", unknown, op="add_members")
     assert logical.status_code == 400
+
+
+def test_an_itemized_set_is_made_empty_whatever_members_the_body_names(sim, api):
+    # as Alma: members come only through op=add_members (conf.json, POST /conf/sets)
+    body = {"name": "made with members", "type": {"value": "ITEMIZED"}, "content": {"value": "BIB_MMS"},
+            "members": {"member": [{"id": seed.CASES["unique"]}]}}
+    created = api.post("/conf/sets", body).json()
+    assert created["number_of_members"]["value"] == 0
+    assert not sim.state.sets[created["id"]].members
