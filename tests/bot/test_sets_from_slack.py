@@ -10,7 +10,7 @@ import time
 from alma.simulator import seed
 from bot import action_ids
 from bot.demo.slack_requests import (interaction_body, message_action_payload, post_signed,
-                                       view_submission_payload)
+                                     view_submission_payload)
 from tests.bot.conftest import CATALOGER, REPORT, SECRET, block_text, click
 
 OUTSIDER = "UOTHER001"
