@@ -19,6 +19,7 @@ from alma.errors import BadInput, quoted
 from alma.matching import Match, NzIndex, Verdict, match_bib, match_oclc
 from alma.models import AlmaSet, Bib
 from alma.oclc import normalize_oclc, oclc_numbers
+from alma.suggestion import from_oclc_merge
 
 CHUNK_PAGES = 10  # member pages read per chunk: 1,000 records in memory at a time
 WORKERS = 8  # concurrent calls; the client's limiter keeps them under Alma's pace
@@ -43,12 +44,16 @@ class PreviewCounts:
     # replaces them with the NZ record's content, so those fields would be lost.
     local_at_risk: int = 0
     local_at_risk_examples: list[str] = field(default_factory=list)
+    # Multi-matches that come from an OCLC merge (alma/suggestion.py): resolved mechanically.
+    from_oclc_merge: int = 0
 
     def add(self, mms_id: str, match: Match) -> None:
         verdict = match.verdict.value
         self.counts[verdict] += 1
         if len(self.examples[verdict]) < self.examples_kept:
             self.examples[verdict].append(mms_id)
+        if match.verdict is Verdict.MULTI and from_oclc_merge(match.candidates):
+            self.from_oclc_merge += 1
         if local_fields_at_risk(match):
             self.local_at_risk += 1
             if len(self.local_at_risk_examples) < self.examples_kept:

@@ -81,6 +81,12 @@ def superseded_by(card: RecordCard, others: Sequence[RecordCard]) -> RecordCard 
     return next((o for o in others if o is not card and current & set(o.cancelled_oclc_numbers)), None)
 
 
+def from_oclc_merge(candidates: Sequence[RecordCard]) -> bool:
+    """A multi-match that comes from an OCLC merge: one candidate carries another's number
+    as cancelled or merged, so OCLC's surviving record is the mechanical pick."""
+    return any(superseded_by(c, candidates) is not None for c in candidates)
+
+
 @dataclass(frozen=True)
 class Suggestion:
     """The suggested NZ record: the rule that set it ahead of the next best, and one

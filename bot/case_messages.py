@@ -14,6 +14,7 @@ from typing import Any
 
 from alma.cards import RecordCard, compare
 from alma.suggestion import Rule
+from bot.wording import counted_by_rule
 from bot.rendering import (CONTEXT_LIMIT, Message, mention, mrkdwn, number, plural, render, slack_date,
                            truncate_to)
 from nzbot.states import (CASE_COUNTED, DECIDABLE, HANDED_TO_WORDS, ROUTE_WORDS, UNSETTLED, CaseState, PmNotice,
@@ -252,12 +253,7 @@ def queue_message(job: LinkJob | None, counts: dict[str, int], institution: str 
     suggested = {rule: n for rule, n in (suggested or {}).items() if n}
     return render("queue", job=job, counts=counts, states=_states_line(counts), institution=institution,
                   decided=accepted or (decided_line(decided) if decided else ""),
-                  suggested_total=sum(suggested.values()), by_rule=_by_rule(suggested))
-
-
-def _by_rule(counts: dict[Rule, int]) -> str:
-    """"3 by same kind of resource, 2 by OCLC's surviving record", in the rules' order."""
-    return ", ".join(f"{number(counts[rule])} by {rule.words}" for rule in Rule if counts.get(rule))
+                  suggested_total=sum(suggested.values()), by_rule=counted_by_rule(suggested))
 
 
 def accepted_all_message(line: str) -> Message:
@@ -268,7 +264,7 @@ def accepted_all_line(accepted: int, by_rule: dict[Rule, int], user: str) -> str
     """What "Accept all" decided, as the queue message's line."""
     if not accepted:
         return f"{mention(user)} accepted no suggestion: every suggested case had been decided already."
-    return (f":bulb: {mention(user)} accepted {plural(accepted, 'suggestion')} ({_by_rule(by_rule)}): "
+    return (f":bulb: {mention(user)} accepted {plural(accepted, 'suggestion')} ({counted_by_rule(by_rule)}): "
             "each is being linked and will be read back in Alma.")
 
 
@@ -289,7 +285,7 @@ def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], inst
                   decided=decided_line(decided) if decided_shown else "",
                   left=counts.get(CaseState.OPEN, 0) + counts.get(CaseState.FAILED, 0),
                   next_button=next_button and buttons_fit,
-                  suggested_total=sum(suggested.values()) if buttons_fit else 0, by_rule=_by_rule(suggested))
+                  suggested_total=sum(suggested.values()) if buttons_fit else 0, by_rule=counted_by_rule(suggested))
 
 
 def home_view(rows: list[tuple[LinkJob | None, dict[str, int]]], failed: list[Case] = (),

@@ -261,13 +261,14 @@ def run_preview(args: argparse.Namespace) -> int:
     calls = {**preview.calls.by_endpoint, "total": preview.calls.total}
     counts = preview.counts
     if args.json:
-        out.write(f'], "counts": {json.dumps(counts.counts)}, "api_calls": {json.dumps(calls)}}}\n')
+        out.write(f'], "counts": {json.dumps(counts.counts)}, "multi_from_oclc_merge": {counts.from_oclc_merge}, '
+                  f'"api_calls": {json.dumps(calls)}}}\n')
         out.seek(0)
         shutil.copyfileobj(out, sys.stdout)
     else:
         tally = ", ".join(f"{k}: {v}" for k, v in counts.counts.items())
-        out.write(f"\n{heading.set.name} ({heading.set.id}), {heading.total} members. {tally}. "
-                  f"Alma calls: {calls['total']}.\n")
+        out.write(f"\n{heading.set.name} ({heading.set.id}), {heading.total} members. {tally} "
+                  f"(from an OCLC merge: {counts.from_oclc_merge}). Alma calls: {calls['total']}.\n")
     return 0
 
 

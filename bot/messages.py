@@ -13,7 +13,7 @@ from alma.matching import Match, Verdict
 from alma.models import AlmaSet
 from alma.suggestion import DEFAULT_RULES, Rule, recommend
 from bot.rendering import Message, render, render_view
-from bot.wording import VERDICT_ORDER
+from bot.wording import VERDICT_ORDER, counted_by_rule
 from nzbot.report import JobReport
 from nzbot.sets import PASTE_LIMIT, SetChoice
 from nzbot.states import JobState
@@ -67,10 +67,12 @@ def match_message(match: Match, *, can_send_to_pm: bool = True, can_link: bool =
 def preview_message(
     set_: AlmaSet, counts: dict[str, int], examples: dict[str, list[str]], api_calls: int,
     at_risk: int = 0, at_risk_examples: list[str] = (), link_contribute: bool | None = None,
+    from_oclc_merge: int = 0,
 ) -> Message:
     """/nz preview's answer; `at_risk`: records that will link but carry local-looking fields
     without $9 LOCAL (the link job would drop them), a few named. `link_contribute`: the
-    preview of a set from the modal has "Link these N records" (contributing or not)."""
+    preview of a set from the modal has "Link these N records" (contributing or not).
+    `from_oclc_merge`: the multi-matches that come from an OCLC merge."""
     known = [v.value for v in VERDICT_ORDER]
     rows = []
     for key in known + [k for k in counts if k not in known]:
@@ -92,6 +94,7 @@ def preview_message(
         api_calls=api_calls,
         at_risk=at_risk,
         at_risk_examples=list(at_risk_examples)[:MAX_EXAMPLES_SHOWN],
+        from_oclc_merge=from_oclc_merge,
         link_button=None if link_contribute is None else {"contribute": link_contribute},
     )
 
@@ -163,8 +166,13 @@ def history_message(iz_mms_id: str, kept: list[KeptRecord]) -> Message:
                   marc_limit=KEPT_MARC_SHOWN)
 
 
-def cases_found_message(count: int) -> Message:
-    return render("cases_found", count=count)
+def cases_found_message(count: int, suggested: dict[Rule, int] | None = None) -> Message:
+    """The re-check's cases in the job's thread; `suggested`: those with a suggested pick,
+    by rule (OCLC's surviving record: a multi-match from an OCLC merge)."""
+    suggested = {rule: n for rule, n in (suggested or {}).items() if n}
+    return render("cases_found", count=count, suggested_total=sum(suggested.values()),
+                  by_rule=counted_by_rule(suggested),
+                  from_oclc_merge=suggested.get(Rule.OCLC_SURVIVOR, 0))
 
 
 def recheck_failed_message(set_id: str, tries: int, reason: str) -> Message:

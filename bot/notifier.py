@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.messages import (alma_blocked_message, cases_found_message, job_report_message,
                           link_job_message, recheck_failed_message, unreadable_found_message)
+from nzbot.access import EVERY_MEMBER
 from nzbot.report import JobReport
 from nzbot.store import LinkJob, Store
 
@@ -136,7 +137,8 @@ class SlackNotifier:
         return response["ts"]
 
     def cases_found(self, job: LinkJob, case_ids: list[int]) -> None:
-        self._said_once(job, CASES_FOUND_EVENT, **cases_found_message(len(case_ids)).as_kwargs())
+        suggested = self.store.suggestion_counts(job.id, scope=EVERY_MEMBER)
+        self._said_once(job, CASES_FOUND_EVENT, **cases_found_message(len(case_ids), suggested).as_kwargs())
 
     def unreadable_found(self, job: LinkJob, mms_ids: list[str]) -> None:
         self._said_once(job, UNREADABLE_EVENT, **unreadable_found_message(mms_ids).as_kwargs())

@@ -4,7 +4,10 @@ verdict are nzbot/text.py's; of each state of a job or a case, nzbot/states.py's
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from alma.matching import Verdict
+from alma.suggestion import Rule
 
 SLASH_COMMAND = "/nz"
 
@@ -77,3 +80,9 @@ OUTCOME_EMOJI = {"success": ":white_check_mark:", "warning": ":warning:", "failu
 
 # The mark next to what differs between candidates.
 DIFFERS_MARK = ":small_orange_diamond:"
+
+
+def counted_by_rule(counts: Mapping[Rule, int]) -> str:
+    """Suggested picks by the rule that made them, in the rules' order: "3 by same kind of
+    resource, 2 by OCLC's surviving record"."""
+    return ", ".join(f"{counts[rule]:,} by {rule.words}" for rule in Rule if counts.get(rule))

@@ -224,6 +224,14 @@ def test_cli_preview_json(alma_env, capsys):
     assert "9 of 9" in captured.err
 
 
+def test_cli_preview_counts_the_multi_matches_from_an_oclc_merge(alma_env, capsys):
+    assert main(["preview", seed.SETS["unlinked"], "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["counts"]["multi"] == 6 and printed["multi_from_oclc_merge"] == 1  # "Rivers and streams of Idaho"
+    assert main(["preview", seed.SETS["link_test"], "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["multi_from_oclc_merge"] == 0
+
+
 def test_cli_preview_refuses_an_item_set(alma_env, capsys):
     assert main(["preview", seed.SETS["items"]]) == 2
     assert "not bib records" in capsys.readouterr().err

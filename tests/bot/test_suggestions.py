@@ -131,3 +131,17 @@ def test_accept_all_links_every_suggested_case_of_the_job_and_leaves_the_others(
     click(harness, action_ids.ACCEPT_ALL, accept_all["value"], channel=channel, message_ts=ts)
     time.sleep(0.5)
     assert sum(r["action"] == "case_accept" for r in harness.store.audit_rows()) == 4
+
+
+def test_the_preview_and_the_jobs_thread_count_the_multi_matches_from_an_oclc_merge(harness):
+    with_nz_key(harness).start()
+    _, name = harness.command(f"preview {seed.SETS['unlinked']}")
+    said = harness.wait(lambda: next((block_text(c.args) for c in harness.stub.responses(name)
+                                      if "Link job preview" in block_text(c.args)), None), timeout=30, what="the preview")
+    assert "1 multi-match comes from an OCLC merge" in said
+    run_the_unlinked_set(harness)
+    found = harness.wait(lambda: next((c.args for c in harness.stub.calls("chat.postMessage") if c.args.get("thread_ts")
+                                       and "records are multi-matches" in block_text(c.args)), None),
+                         timeout=30, what="the cases found, in the job's thread")
+    assert ("4 have a suggested pick (1 by same kind of resource, 1 by same language of cataloging, "
+            "1 by OCLC's surviving record, 1 by higher encoding level). 1 comes from an OCLC merge.") in block_text(found)

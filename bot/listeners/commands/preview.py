@@ -41,7 +41,7 @@ def preview_answer(services: Services, set_ref: str, progress=None,
         return error_message(user_message(exc))
     return preview_message(preview.set, counts.counts, counts.examples, preview.calls.total,
                            at_risk=counts.local_at_risk, at_risk_examples=counts.local_at_risk_examples,
-                           link_contribute=link_contribute)
+                           from_oclc_merge=counts.from_oclc_merge, link_contribute=link_contribute)
 
 
 def progress_reporter(set_name: str, respond):
