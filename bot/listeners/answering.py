@@ -8,6 +8,9 @@ import logging
 
 from slack_bolt import BoltResponse
 
+from alma.errors import BadInput
+from bot import action_ids
+from bot.action_ids import ButtonValue
 from bot.errors import user_message
 from bot.messages import error_message
 from nzbot.store import WAIT_SECONDS, DatabaseLost, Store
@@ -82,6 +85,25 @@ def _reply(respond, message: dict) -> None:
             respond(replace_original=False, **message)
     except Exception:  # no response_url, or Slack unreachable: the log has the error
         log.warning("could not tell the user about a failed request")
+
+
+def pressed_once(store: Store, ack, body: dict, respond, *, once: bool = True) -> ButtonValue | None:
+    """A button press acked and its value read through the one codec (bot/action_ids.py).
+    None when there is nothing to do: the same press delivered twice (`once`), or a value
+    that is not the button's (a forged one), which is answered in words; the Home tab has
+    no response_url, so there it is logged."""
+    ack()
+    action = action_ids.pressed(body)
+    if once and not store.first_time(f"action:{body.get('trigger_id')}:{action.get('action_ts')}"):
+        return None
+    try:
+        return action_ids.read(str(action.get("action_id") or ""), action.get("value"))
+    except BadInput as exc:
+        if body.get("response_url"):
+            _reply(respond, failure_message(exc))
+        else:
+            log.warning("a press refused: %s", exc)
+        return None
 
 
 def tell(services, actor, message, respond=None) -> None:

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import logging
 
-from bot import action_ids
 from bot.case_messages import accepted_all_line, accepted_all_message, queue_message
-from bot.errors import user_message
-from bot.messages import error_message
+from bot.listeners.answering import pressed_once
 from bot.services import Services
 from nzbot.access import EVERY_MEMBER
 
@@ -17,16 +15,10 @@ log = logging.getLogger(__name__)
 
 
 def handle(services: Services, ack, body: dict, respond) -> None:
-    ack()
-    action = action_ids.pressed(body)
-    if not services.store.first_time(f"action:{body.get('trigger_id')}:{action.get('action_ts')}"):
-        return  # the same click delivered twice
-    user = body.get("user", {}).get("id", "")
-    try:
-        link_job = action_ids.read(action_ids.ACCEPT_ALL, action.get("value")).link_job
-    except Exception as exc:
-        respond(response_type="ephemeral", replace_original=False, **error_message(user_message(exc)).as_kwargs())
+    pressed = pressed_once(services.store, ack, body, respond)
+    if pressed is None:  # pressed twice, or a forged value
         return
+    user, link_job = body.get("user", {}).get("id", ""), pressed.link_job
     container = body.get("container") or {}
     place = (container.get("channel_id"), container.get("message_ts"))
     services.later(lambda: accept_all(services, link_job, user, respond, place))  # many cases: after the ack

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot import action_ids
 from bot.action_ids import ButtonValue
-from bot.errors import user_message
 from bot.case_messages import already_decided_message, case_message
+from bot.errors import user_message
+from bot.listeners.answering import pressed_once
 from bot.messages import error_message
 from bot.services import Services
 from nzbot.cases import AlreadyDecided, Cases
@@ -34,13 +34,11 @@ def accept_listener(services: Services):
 
 
 def decide(services: Services, act: Callable[[Cases, ButtonValue, str], object], ack, body: dict, respond) -> None:
-    ack()
-    action = action_ids.pressed(body)
-    if not services.store.first_time(f"action:{body.get('trigger_id')}:{action.get('action_ts')}"):
-        return  # the same click delivered twice
+    pressed = pressed_once(services.store, ack, body, respond)
+    if pressed is None:  # pressed twice, or a forged value
+        return
     user = body.get("user", {}).get("id", "")
     try:
-        pressed = action_ids.read(str(action.get("action_id") or ""), action.get("value"))
         services = services.member_of_case(pressed.case_id)  # its member's cases and Alma
         act(services.cases, pressed, user)
     except AlreadyDecided as exc:
@@ -55,16 +53,15 @@ def decide(services: Services, act: Callable[[Cases, ButtonValue, str], object],
 
 
 def turn_page(services: Services, ack, body: dict, respond) -> None:
-    ack()
-    action = action_ids.pressed(body)
+    pressed = pressed_once(services.store, ack, body, respond, once=False)  # turning a page twice is harmless
+    if pressed is None:
+        return
     try:
-        pressed = action_ids.read(str(action.get("action_id") or ""), action.get("value"))
         services = services.member_of_case(pressed.case_id)
         case = services.cases.case(pressed.case_id)
-        page_number = pressed.page
     except Exception as exc:
         respond(response_type="ephemeral", replace_original=False,
                 **error_message(user_message(exc)).as_kwargs())
         return
     respond(replace_original=True, **case_message(
-        case, page=page_number, institution=services.institution.label if services.institution else "").as_kwargs())
+        case, page=pressed.page, institution=services.institution.label if services.institution else "").as_kwargs())

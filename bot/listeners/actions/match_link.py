@@ -5,9 +5,9 @@ jobs in this channel through; the answer is replaced as the link moves on
 
 from __future__ import annotations
 
-from bot import action_ids
 from bot.case_messages import already_decided_message
 from bot.errors import user_message
+from bot.listeners.answering import pressed_once
 from bot.messages import error_message, working_message
 from bot.services import Services
 from nzbot.access import Actor
@@ -15,14 +15,8 @@ from nzbot.cases import AlreadyDecided
 
 
 def handle(services: Services, ack, body: dict, respond, actor: Actor) -> None:
-    ack()
-    action = action_ids.pressed(body)
-    if not services.store.first_time(f"action:{body.get('trigger_id')}:{action.get('action_ts')}"):
-        return  # the same click delivered twice
-    try:
-        pressed = action_ids.read(str(action.get("action_id") or ""), action.get("value"))
-    except Exception as exc:  # a forged value: refused before anything looks it up
-        respond(response_type="ephemeral", replace_original=False, **error_message(user_message(exc)).as_kwargs())
+    pressed = pressed_once(services.store, ack, body, respond)
+    if pressed is None:  # pressed twice, or a forged value (refused before anything looks it up)
         return
     services = services.for_actor(actor)  # the channel's member: its IZ, its cases
     respond(replace_original=True, **working_message(

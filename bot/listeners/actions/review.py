@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from bot import action_ids
 from bot.errors import user_message
+from bot.listeners.answering import pressed_once
 from bot.messages import error_message
 from bot.services import Services
 
@@ -14,17 +14,15 @@ log = logging.getLogger(__name__)
 
 
 def handle(services: Services, ack, body: dict, respond) -> None:
-    ack()
-    action = action_ids.pressed(body)
-    if not services.store.first_time(f"action:{body.get('trigger_id')}:{action.get('action_ts')}"):
-        return  # the same click delivered twice
+    pressed = pressed_once(services.store, ack, body, respond)
+    if pressed is None:  # pressed twice, or a forged value
+        return
     user = body.get("user", {}).get("id", "")
     container = body.get("container") or {}
     in_message = container.get("type") == "message"
     channel = container.get("channel_id") if in_message else None
     ts = container.get("message_ts") if in_message else None  # None from the Home tab
     try:
-        pressed = action_ids.read(action_ids.REVIEW_CASES, action.get("value"))
         services.cases.review(user, channel, ts, pressed.link_job)
     except Exception as exc:
         message = error_message(user_message(exc))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot import action_ids
-from bot.errors import user_message
 from bot.case_messages import case_sent_message
+from bot.errors import user_message
+from bot.listeners.answering import pressed_once
 from bot.messages import error_message
 from bot.services import Services
 from nzbot.access import Actor
@@ -13,16 +13,10 @@ from nzbot.access import Actor
 def handle(services: Services, ack, body: dict, respond, actor: Actor) -> None:
     """The policy has checked the button was pressed in a member's channel: the record is
     looked up in that member's IZ."""
-    ack()
-    if not services.store.first_time(f"action:{body.get('trigger_id')}:{action_ids.pressed(body).get('action_ts')}"):
+    pressed = pressed_once(services.store, ack, body, respond)
+    if pressed is None:  # pressed twice, or a forged value (refused before anything looks it up)
         return
-    user = body.get("user", {}).get("id", "")
-    try:
-        iz_mms_id = action_ids.read(action_ids.SEND_TO_PM, action_ids.pressed(body).get("value")).mms_id
-    except Exception as exc:  # a forged value: refused before anything looks it up
-        respond(response_type="ephemeral", replace_original=False,
-                **error_message(user_message(exc)).as_kwargs())
-        return
+    user, iz_mms_id = body.get("user", {}).get("id", ""), pressed.mms_id
 
     services = services.for_actor(actor)
 
