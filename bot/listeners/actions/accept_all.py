@@ -4,14 +4,10 @@ in the queue. Only the Program Manager (bot.access checked before this runs)."""
 
 from __future__ import annotations
 
-import logging
-
 from bot.case_messages import accepted_all_line, accepted_all_message, queue_message
 from bot.listeners.answering import pressed_once
 from bot.services import Services
 from nzbot.access import EVERY_MEMBER
-
-log = logging.getLogger(__name__)
 
 
 def handle(services: Services, ack, body: dict, respond) -> None:
