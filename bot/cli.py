@@ -12,7 +12,7 @@ from typing import Sequence
 
 from alma.config import SettingError
 from alma.errors import AlmaError, BadInput
-from nzbot import redaction
+from nzbot import redaction, version
 from nzbot.store import DatabaseProblem
 
 
@@ -21,6 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="nzbot",
         description="Link Alma IZ bib records to the Network Zone, from Slack or here.",
     )
+    parser.add_argument("--version", action="version", version=f"nzbot {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sim = commands.add_parser("simulator", help="run a local Alma simulator with sample data")
@@ -51,6 +52,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     history.add_argument("--json", action="store_true", help="print one JSON object")
     history.set_defaults(handler=run_history)
 
+    status = commands.add_parser("status", help="is the bot alive: the database, its rounds, Alma, Slack, the queues")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.set_defaults(handler=run_status)
+
+    backup = commands.add_parser("backup", help="a consistent copy of NZBOT_DB, safe while the bot runs")
+    backup.add_argument("path", metavar="PATH", help="the new file to write (never overwritten)")
+    backup.set_defaults(handler=run_backup)
+
     run = commands.add_parser("run", help="run the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
     run.set_defaults(handler=run_bot)
 
@@ -78,6 +87,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def run_status(args: argparse.Namespace) -> int:
+    """0 when healthy, 1 when not: a container's health check runs this."""
+    from alma.config import number_setting
+    from nzbot.status import status_lines, status_of
+    from nzbot.store import Store
+
+    poll = number_setting(os.environ, "NZBOT_POLL_SECONDS", 30.0, 0.05, 3600)
+    path = os.environ.get("NZBOT_DB", "").strip() or "nzbot.db"
+    if not os.path.isfile(path):
+        print(f"nzbot needs attention: there is no database at {path} (NZBOT_DB): the bot has never run here")
+        return 1
+    found = status_of(Store(path), poll)
+    print(json.dumps(found.as_dict()) if args.json else "\n".join(status_lines(found)))
+    return 0 if found.healthy else 1
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    from nzbot.backup import backup
+
+    made = backup(os.environ.get("NZBOT_DB", "").strip() or "nzbot.db", args.path)
+    print(f"nzbot: copied the database to {made.path} ({made.size:,} bytes; {made.cases:,} cases, "
+          f"{made.link_jobs:,} link jobs), checked. To restore: stop the bot, put this file at NZBOT_DB, start it.")
+    return 0
 
 
 def run_simulator(args: argparse.Namespace) -> int:

@@ -6,6 +6,8 @@ absent Alma never holds another's up."""
 from __future__ import annotations
 
 import logging
+import os
+import time
 from datetime import datetime
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -13,6 +15,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from alma.errors import AlmaError
 from bot.services import Member, Services
+from nzbot import version
+from nzbot.status import utc
 from nzbot.store import DatabaseLost, now
 
 log = logging.getLogger(__name__)
@@ -46,11 +50,21 @@ class Scheduler:
 
     def check_database(self) -> None:
         """A database file deleted or replaced under the bot is noticed within a round: said
-        in one line, and from then on no round runs and every command says so."""
+        in one line, and from then on no round runs and every command says so. Otherwise
+        the round's heartbeat (nzbot/status.py: `nzbot status`, /healthz)."""
         store = self.services.store
         reason = store.check_file()
         if reason is not None:
             log.error("%s", DatabaseLost(store.path, reason))
+            return
+        slack = getattr(self.services.slack, "answered_at", None)
+        store.beat(os.getpid(), version(), utc(self.alma_answered_at()), utc(slack))
+
+    def alma_answered_at(self) -> float | None:
+        """time.time() of Alma's last accepted call, any member's."""
+        times = [m.alma.http.accepted.get("quota") for m in self.services.members.values()]
+        latest = max((t for t in times if t is not None), default=None)
+        return None if latest is None else time.time() - (time.monotonic() - latest)
 
     def unless_lost(self, step):
         """`step`, skipped once the database file is lost (nothing written where nobody sees)."""

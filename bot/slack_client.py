@@ -85,6 +85,7 @@ class PacedWebClient(WebClient):
     def __init__(self, *args: Any, posts_per_second: float = POSTS_PER_SECOND, burst: int = POST_BURST,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.answered_at: float | None = None  # time.time() of Slack's last answer (nzbot status)
         self.throttle = ThrottleWarning()
         self.retry_handlers.append(self.throttle)
         self.pace = ChannelPace(posts_per_second, burst)
@@ -96,4 +97,6 @@ class PacedWebClient(WebClient):
                             if isinstance(part, dict) and part.get("channel")), "")
             if channel:
                 self.pace.wait(channel)
-        return super().api_call(api_method, **kwargs)
+        response = super().api_call(api_method, **kwargs)  # an error Slack sends raises: not an answer here
+        self.answered_at = time.time()
+        return response

@@ -256,6 +256,22 @@ def m_suggestions(db: sqlite_utils.Database) -> None:
     db["applied_settings"].create({"name": str, "value": str}, pk="name")
 
 
+@migrations()
+def m_heartbeat(db: sqlite_utils.Database) -> None:
+    # The running bot's heartbeat, one row: `nzbot status` and /healthz read it (nzbot/status.py).
+    db["heartbeat"].create({"id": int, "pid": int, "version": str, "round_at": str, "alma_ok_at": str,
+                            "slack_ok_at": str}, pk="id")
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    pid: int
+    version: str
+    round_at: str  # UTC, ISO
+    alma_ok_at: str | None
+    slack_ok_at: str | None
+
+
 def suggestion_columns(iz: RecordCard | None, candidates: Sequence[RecordCard], rules: Sequence[Rule]) -> dict[str, Any]:
     """The suggestion's columns for a case with these cards."""
     found = recommend(iz, [_card(c) for c in candidates], rules)
@@ -1130,6 +1146,17 @@ class Store:
             iz = values.get("iz_card") or self.case(case_id).iz_card
             values = {**values, **suggestion_columns(iz, values["candidates"], self.suggestion_rules)}
         return self._move("cases", case_id, from_states, to_state, {**values, "updated_at": now()})
+
+    # -- the heartbeat ------------------------------------------------------------------------
+
+    def beat(self, pid: int, version: str, alma_ok_at: str | None, slack_ok_at: str | None) -> None:
+        """The bot ran a round now (and when Alma and Slack last answered it)."""
+        self.db["heartbeat"].insert({"id": 1, "pid": pid, "version": version, "round_at": now(),
+                                     "alma_ok_at": alma_ok_at, "slack_ok_at": slack_ok_at}, replace=True)
+
+    def heartbeat(self) -> Heartbeat | None:
+        row = self.db.execute("SELECT pid, version, round_at, alma_ok_at, slack_ok_at FROM heartbeat").fetchone()
+        return Heartbeat(*row) if row else None
 
     # -- suggestions ----------------------------------------------------------------------
 
