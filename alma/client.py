@@ -609,6 +609,16 @@ def as_int(value: object, default: int = 0) -> int:
         return default
 
 
+def as_percent(value: object) -> int:
+    """A job's progress, whole or with decimals ("50.776" -> 50), within 0-100."""
+    if isinstance(value, dict):
+        value = value.get("value")
+    try:
+        return max(0, min(100, int(float(str(value).strip()))))
+    except (TypeError, ValueError, OverflowError):
+        return 0
+
+
 def total_of(data: dict) -> int | None:
     """A list's total_record_count, or None when the answer has none (then the client
     pages on while pages come back full)."""
@@ -715,7 +725,7 @@ def instance_from_json(data: dict, job_id: str) -> JobInstance:
         job_id=str(job_info.get("id") or job_id),
         status=value_of(status),
         status_desc=str(status.get("desc") or "") if isinstance(status, dict) else "",
-        progress=as_int(data.get("progress")),
+        progress=as_percent(data.get("progress")),
         name=str(data.get("name") or ""),
         submitted_by=value_of(data.get("submitted_by")),
         submit_time=str(data.get("submit_time") or ""),

@@ -216,7 +216,7 @@ def _run(state: "State", run: "JobRun") -> None:
                 outcome = link_one(state, mms_id, run.params)
                 run.counters[outcome] += 1
             done = min(len(members), start + chunk)
-            run.progress = min(99, done * 100 // len(members))
+            run.progress = min(99.0, round(done * 100 / len(members), 3))
         if not _sleep(state, seconds * 0.8 / steps):
             return
     while not state.runs_may_finish.wait(0.05):  # held by a test (State.runs_may_finish)

@@ -222,7 +222,9 @@ def run_json(run: "JobRun", job: "JobDefinition", base: str) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": run.id,
         "name": run.name,
-        "progress": run.progress,
+        # Alma gives a running instance's progress as a decimal ("50.776", as a public job
+        # instance answer shows); a finished one's as a whole number (100, conf.json's example).
+        "progress": f"{run.progress:.3f}" if run.progress % 1 else int(run.progress),
         "status": {"value": run.status, "desc": STATUS_DESC.get(run.status, run.status)},
         "external_id": run.id,
         "submitted_by": {"value": run.submitted_by[0], "desc": run.submitted_by[1]},

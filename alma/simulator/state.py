@@ -95,7 +95,7 @@ class JobRun:
     submit_time: datetime
     submitted_at: float  # time.monotonic(), for the rolling-hour limit
     status: str = "QUEUED"
-    progress: int = 0
+    progress: float = 0  # a percentage; Alma gives it with decimals while a run runs
     start_time: datetime | None = None
     end_time: datetime | None = None
     counters: dict[str, int] = field(default_factory=dict)

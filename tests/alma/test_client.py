@@ -346,3 +346,14 @@ def test_a_refused_connection_is_not_called_a_timeout(sim):
     alma = client_for(sim, max_retries=1, api_url="http://127.0.0.1:9")  # nothing listens there
     with pytest.raises(AlmaUnavailable, match="connection was refused"):
         alma.get_bib(CASES["unique"])
+
+
+def test_a_job_instances_progress_with_decimals_is_read():
+    """Alma gives a running instance's progress as a decimal string ("50.776")."""
+    from alma.client import instance_from_json
+
+    def progress(value):
+        return instance_from_json({"id": "1", "status": {"value": "RUNNING"}, "progress": value}, "M85").progress
+
+    assert progress("50.776") == 50 and progress(100) == 100 and progress("0") == 0
+    assert progress("nonsense") == 0 and progress("250.5") == 100 and progress(None) == 0
