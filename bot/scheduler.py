@@ -56,6 +56,7 @@ class Scheduler:
         reason = store.check_file()
         if reason is not None:
             log.error("%s", DatabaseLost(store.path, reason))
+        if store.lost is not None:  # said once, above: no heartbeat into a file nobody sees
             return
         slack = getattr(self.services.slack, "answered_at", None)
         store.beat(os.getpid(), version(), utc(self.alma_answered_at()), utc(slack))
