@@ -238,3 +238,25 @@ def test_a_members_job_end_reaches_that_member_and_an_unknown_institution_is_ign
     assert store.link_job(job.id).state == "reported"
     assert len(member_reports(harness, OSU_CHANNEL)) == 2 and member_reports(harness, UO_CHANNEL) == []
     assert members.osu.state.webhook.deliveries[-1].status == 200
+
+
+# -- the setting --------------------------------------------------------------------------
+
+
+def test_the_secret_is_a_secret_scrubbed_from_logs_and_a_short_one_is_refused_by_name():
+    from alma.config import SettingError
+    from nzbot import redaction
+    from nzbot.settings import BotSettings
+
+    env = dict(ALMA_API_KEY="l7xx-long-enough-key", ALMA_NZ_SRU_URL="http://127.0.0.1:9/view/sru/X",
+               SLACK_BOT_TOKEN="xoxb-123-456-abc", SLACK_SIGNING_SECRET="slack-signing-1",
+               NZBOT_REPORT_CHANNEL="CREPORT01", NZBOT_PM_USERS="UPROGMGR1",
+               NZBOT_ALMA_WEBHOOK_SECRET="alma-webhook-secret-77")
+    settings = BotSettings.from_env(env)
+    assert settings.alma_webhook_secret == "alma-webhook-secret-77"
+    assert "alma-webhook-secret-77" in settings.secrets and "alma-webhook-secret-77" not in repr(settings)
+    assert redaction.redact("Alma said: alma-webhook-secret-77") == "Alma said: [redacted]"
+    assert BotSettings.from_env({**env, "NZBOT_ALMA_WEBHOOK_SECRET": ""}).alma_webhook_secret == ""
+    with pytest.raises(SettingError) as refused:
+        BotSettings.from_env({**env, "NZBOT_ALMA_WEBHOOK_SECRET": "q7Zx"})
+    assert "NZBOT_ALMA_WEBHOOK_SECRET is too short" in str(refused.value) and "q7Zx" not in str(refused.value)
