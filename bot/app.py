@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 
 from alma.client import AlmaClient
 from alma.config import SettingError
+from bot.alma_webhook import AlmaWebhook
 from bot.case_notifier import SlackCaseNotifier
 from bot.listeners import register_listeners
 from bot.listeners.answering import listener_failed
@@ -43,6 +44,8 @@ class Bot:
     services: Services
     scheduler: Scheduler
     lock: BotLock | None = None  # one bot per database, held until stop()
+    # Alma's JOB_END webhook, for the HTTP server to answer; None without NZBOT_ALMA_WEBHOOK_SECRET.
+    alma_webhook: AlmaWebhook | None = None
 
     def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stops the rounds, drops work not begun, and gives work already running (an answer
@@ -135,5 +138,6 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
     scheduler = Scheduler(services)
     if start_scheduler:
         scheduler.start()
-    return Bot(app=app, services=services, scheduler=scheduler, lock=lock)
+    webhook = AlmaWebhook(services, settings.alma_webhook_secret) if settings.alma_webhook_secret else None
+    return Bot(app=app, services=services, scheduler=scheduler, lock=lock, alma_webhook=webhook)
 

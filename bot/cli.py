@@ -179,6 +179,9 @@ def run_bot(args: argparse.Namespace) -> int:
             from nzbot.doctor import APP_TOKEN_HINT
 
             print("nzbot: connecting to Slack in Socket Mode", file=sys.stderr)
+            if bot.alma_webhook is not None:  # no HTTP server to answer Alma: polling alone
+                print("nzbot: NZBOT_ALMA_WEBHOOK_SECRET is set, but Alma's webhook needs HTTP mode "
+                      "(Socket Mode has no HTTP server); link jobs are polled.", file=sys.stderr)
             handler = SocketModeHandler(bot.app, settings.app_token)
             try:
                 handler.start()
@@ -194,8 +197,10 @@ def run_bot(args: argparse.Namespace) -> int:
         else:
             from bot.server import SlackHttpServer
 
-            server = SlackHttpServer(bot.app, port=settings.port)
+            server = SlackHttpServer(bot.app, port=settings.port, alma_webhook=bot.alma_webhook)
             print(f"nzbot: listening for Slack on port {settings.port} at /slack/events", file=sys.stderr)
+            if bot.alma_webhook is not None:
+                print("nzbot: listening for Alma's JOB_END webhook at /alma/webhook", file=sys.stderr)
             server.serve_forever()
     finally:
         bot.stop()

@@ -14,6 +14,8 @@ Routes:
   get 401), then the request is dispatched to Bolt, which answers with the listener's
   ``ack()``.
 - ``GET /health``: 200 ``ok``.
+- ``GET|POST /alma/webhook``: Alma's JOB_END webhook (``bot/alma_webhook.py``), when the
+  server is given one (NZBOT_ALMA_WEBHOOK_SECRET set); else 404 like any other path.
 - anything else: 404 (405 for a wrong method on a known path).
 
 Bodies larger than ``max_body_bytes`` (1 MB by default) are refused with 413 without
@@ -34,6 +36,9 @@ from slack_bolt import App
 from slack_bolt.request import BoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
+
+from alma.webhooks import SIGNATURE_HEADER
+from bot.alma_webhook import WEBHOOK_PATH, AlmaWebhook, Answer
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +84,7 @@ def _signed(verifier: SignatureVerifier | None, body: str, timestamp: str, signa
 
 
 def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
-                  verifier: SignatureVerifier | None) -> type:
+                  verifier: SignatureVerifier | None, alma_webhook: AlmaWebhook | None = None) -> type:
     class SlackRequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "nzbot"
@@ -90,6 +95,9 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
 
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             request_path, _, query = self.path.partition("?")
+            if request_path == WEBHOOK_PATH and alma_webhook is not None:
+                self._alma_event(alma_webhook)
+                return
             if request_path != path:
                 self._discard_body_or_close()
                 self._send(404, "not found")
@@ -121,6 +129,8 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
             request_path = self.path.partition("?")[0]
             if request_path == HEALTH_PATH:
                 self._send(200, "ok")
+            elif request_path == WEBHOOK_PATH and alma_webhook is not None:
+                self._send_answer(alma_webhook.challenge(self.path.partition("?")[2]))
             elif request_path == path:
                 self._send(405, "method not allowed", headers={"Allow": ["POST"]})
             else:
@@ -132,9 +142,21 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
 
         def _other_method(self) -> None:
             self._discard_body_or_close()
-            self._send(405 if self.path.partition("?")[0] in (path, HEALTH_PATH) else 404, "")
+            known = (path, HEALTH_PATH, *((WEBHOOK_PATH,) if alma_webhook is not None else ()))
+            self._send(405 if self.path.partition("?")[0] in known else 404, "")
 
         do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _other_method  # noqa: N815
+
+        def _alma_event(self, webhook: AlmaWebhook) -> None:
+            raw = self._read_raw()  # the signature is over the bytes as sent
+            if raw is None:
+                return
+            try:
+                answer = webhook.event(raw, self.headers.get(SIGNATURE_HEADER, ""))
+            except Exception:  # a bug, or the database gone: Alma tries a 5xx again later
+                logger.exception("Alma webhook failed")
+                answer = Answer(500, "internal error")
+            self._send_answer(answer)
 
         # -- body ------------------------------------------------------------------------
 
@@ -149,6 +171,16 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
             return length if length >= 0 else -1
 
         def _read_body(self) -> str | None:
+            raw = self._read_raw()
+            if raw is None:
+                return None
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError:
+                self._send(400, "body is not UTF-8")
+                return None
+
+        def _read_raw(self) -> bytes | None:
             if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
                 self.close_connection = True
                 self._send(411, "length required", close=True)
@@ -167,11 +199,7 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
             if len(raw) != length:
                 self.close_connection = True
                 return None  # client went away mid-body; nothing to answer
-            try:
-                return raw.decode("utf-8")
-            except UnicodeDecodeError:
-                self._send(400, "body is not UTF-8")
-                return None
+            return raw
 
         def _discard_body_or_close(self) -> None:
             length = self._content_length()
@@ -187,6 +215,9 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
             return headers
 
         # -- responses -------------------------------------------------------------------
+
+        def _send_answer(self, answer: Answer) -> None:
+            self._send(answer.status, answer.body, headers={"Content-Type": answer.content_type})
 
         def _send_bolt_response(self, response: BoltResponse) -> None:
             body = response.body
@@ -258,6 +289,7 @@ class SlackHttpServer:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         read_timeout: float = 10.0,
         signing_secret: str | None = None,
+        alma_webhook: AlmaWebhook | None = None,
     ) -> None:
         if not path.startswith("/"):
             raise ValueError(f"path must start with '/': {path!r}")
@@ -273,7 +305,7 @@ class SlackHttpServer:
         # The app's own signing secret unless told otherwise; without one, every request is 401.
         secret = signing_secret if signing_secret is not None else getattr(app, "_signing_secret", None)
         verifier = SignatureVerifier(secret) if isinstance(secret, str) and secret.strip() else None
-        handler = _make_handler(app, path, max_body_bytes, read_timeout, verifier)
+        handler = _make_handler(app, path, max_body_bytes, read_timeout, verifier, alma_webhook)
         self._httpd = _Server((host, port), handler)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()

@@ -79,6 +79,14 @@ class Services:
         member = self.members.get(code)
         return self.for_member(member) if member is not None else self
 
+    def member_for_institution(self, code: str) -> Member | None:
+        """The member whose Alma calls itself `code` (an Alma webhook's institution); None
+        for no member. One institution alone is that member whatever the code: its settings
+        do not name its code, and the webhook's job instance must still be one of its own."""
+        if not self.settings.consortium:
+            return next(iter(self.members.values()), None)
+        return self.members.get(code)
+
     def later(self, work: Callable[[], None]) -> None:
         """Runs `work` after the ack; its failures are logged, never lost silently."""
 

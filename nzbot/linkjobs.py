@@ -95,6 +95,10 @@ class LinkJobs:
         # One announcer at a time: two threads seeing a job without a start message must
         # not both post one.
         self._announcing = threading.Lock()
+        # One round at a time, the scheduler's or one Alma's JOB_END webhook asks for: a
+        # report's claim (finished -> reporting) survives a crash, but a second round seeing
+        # the claimed job would look in Slack before the first had posted, and post again.
+        self._round = threading.Lock()
 
     # -- a cataloger asks ----------------------------------------------------------------
 
@@ -129,11 +133,17 @@ class LinkJobs:
 
     def tick(self) -> None:
         """One round of the scheduler: each step on its own, so one failing (Alma down)
-        never stops the others."""
-        run_round(log, "link jobs", (self.resume_starting, self.announce_missing, self.start_queued,
-                                     self.poll_running, self.report_finished, self.reconcile_reported),
-                  on_alma_error=self.blocked.failed)
-        self.blocked.forget_cleared()  # what Alma let through since is over
+        never stops the others. Alma's JOB_END webhook asks for one at once (bot/alma_webhook.py)."""
+        with self._round:
+            run_round(log, "link jobs", (self.resume_starting, self.announce_missing, self.start_queued,
+                                         self.poll_running, self.report_finished, self.reconcile_reported),
+                      on_alma_error=self.blocked.failed)
+            self.blocked.forget_cleared()  # what Alma let through since is over
+
+    def watches(self, job_id: str, instance_id: str) -> bool:
+        """Whether this run of an Alma job is one nzbot started or follows (found in Alma's
+        UI): a JOB_END webhook about any other run is none of nzbot's business."""
+        return bool(job_id and instance_id) and self.store.link_job_for_instance(job_id, instance_id) is not None
 
     def start_queued(self) -> None:
         """Starts queued requests in order, stopping at the first Alma refuses for now."""

@@ -50,6 +50,9 @@ class BotSettings:
     # The rules a case's suggested pick is drawn with, in order (alma/suggestion.py);
     # NZBOT_SUGGESTION_RULES reorders or drops them, "off" turns suggestions off.
     suggestion_rules: tuple[Rule, ...] = DEFAULT_RULES
+    # The secret of Alma's Webhooks integration profile (NZBOT_ALMA_WEBHOOK_SECRET): set, HTTP
+    # mode answers Alma's JOB_END webhook on /alma/webhook; empty, polling alone.
+    alma_webhook_secret: str = field(repr=False, default="")
 
     @property
     def socket_mode(self) -> bool:
@@ -62,7 +65,7 @@ class BotSettings:
     def secrets(self) -> tuple[str, ...]:
         """Every configured key, token and secret: never in a message or a log line."""
         return (self.alma.api_key, self.bot_token, self.signing_secret, self.app_token, self.alma.nz_api_key,
-                *(m.alma.api_key for m in self.members))
+                self.alma_webhook_secret, *(m.alma.api_key for m in self.members))
 
     @property
     def consortium(self) -> bool:
@@ -130,6 +133,9 @@ class BotSettings:
             members=members,
             config_path=config_path,
             suggestion_rules=take("NZBOT_SUGGESTION_RULES", lambda: suggestion_rules(env), DEFAULT_RULES),
+            alma_webhook_secret=take("NZBOT_ALMA_WEBHOOK_SECRET", lambda: secret_setting(
+                env, "NZBOT_ALMA_WEBHOOK_SECRET", "the secret of Alma's Webhooks integration profile",
+                required=False), ""),
         )
         return settings, take
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pymarc import Field
 
+from . import webhooks
 from .marc import Marc, datafield, is_local_field, ocn_in_035
 from .payloads import (
     JOB_CONCURRENCY_LIMIT,
@@ -181,6 +182,7 @@ def _finish(state: "State", run: "JobRun", status: str, alerts: list[tuple[str, 
         if status in ("COMPLETED_SUCCESS", "COMPLETED_WARNING"):
             run.progress = 100
         run.end_time = datetime.now(timezone.utc)
+    webhooks.job_ended(state, run)  # outside the lock: the listener may ask about the run at once
 
 
 def _run(state: "State", run: "JobRun") -> None:

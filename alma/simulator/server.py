@@ -28,6 +28,7 @@ from . import sru
 from .jobs import JobRefused, submit
 from .marc import Marc, record_element_to_string, record_from_string, replace_local_fields
 from .state import State
+from .webhooks import WebhookProfile
 
 MAX_IDS_PER_GET = 100
 MAX_MEMBERS_PER_CALL = 1000
@@ -168,6 +169,13 @@ class Simulator:
         zone = MemberZone(self, state, api_key)
         self.zones[api_key] = zone
         return zone
+
+    def send_webhooks(self, url: str, secret: str) -> None:
+        """Each member IZ sends Alma's JOB_END webhook to `url`, signed with `secret`, when a
+        job instance ends, as a Webhooks integration profile subscribed to "Job end" does.
+        Off until called; call after start() (the payload's links name the port)."""
+        for state in [self.state, *(zone.state for zone in self.zones.values())]:
+            state.webhook = WebhookProfile(url=url, secret=secret, base_url=self.base_url)
 
     def zone_for(self, key: str | None) -> "Simulator":
         """The member IZ a request's key belongs to (this one for its own key, the NZ's or none)."""

@@ -9,11 +9,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from pymarc import Record
 
 from .marc import Marc, datafield, linked_view, ocn_in_035
+
+if TYPE_CHECKING:
+    from .webhooks import WebhookProfile
 
 # Fake but realistic-looking ids: IZ MMS IDs end with the institution's code, NZ ones with
 # the network's (as in Alma). Sets and job runs get long numeric ids too.
@@ -171,6 +174,9 @@ class State:
         # "three runs at once" then holds however slowly a loaded machine sends requests.
         self.runs_may_finish = threading.Event()
         self.runs_may_finish.set()
+        # This institution's Webhooks integration profile (Simulator.send_webhooks): None,
+        # no webhook is sent, as in an Alma with no such profile.
+        self.webhook: WebhookProfile | None = None
         # NZ search indexes (what SRU and the link job look things up in)
         self._ocn_az: dict[str, list[str]] = {}  # normalised OCN in 035 $a or $z
         self._ocn_a: dict[str, list[str]] = {}  # normalised OCN in 035 $a

@@ -87,6 +87,7 @@ class Demo:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.secret = secrets.token_hex(16)
+        self.webhook_secret = secrets.token_hex(16)  # Alma's Webhooks integration profile's
         self.bot_token = "xoxb-demo-" + secrets.token_hex(8)
         self.api_key = "demo-" + secrets.token_hex(8)
         self.nz_api_key = "demo-nz-" + secrets.token_hex(8)
@@ -123,6 +124,7 @@ class Demo:
         self.sim = Simulator(state=seed.sample_state(), api_key=self.api_key, job_seconds=JOB_SECONDS,
                              seed=1, nz_api_key=self.nz_api_key)
         self.zone_2 = self.sim.add_institution(second, self.api_key_2)
+        self.sim.state.institution_code = "01DEMO_UNIV"  # as Alma names it in its JOB_END webhook
         self.sim.start()
         self.stub = SlackStub(
             bot_token=self.bot_token,
@@ -150,13 +152,18 @@ class Demo:
             poll_seconds=POLL_SECONDS,
             discover_seconds=DISCOVER_SECONDS,
             case_batch_seconds=CASE_BATCH_SECONDS,
+            alma_webhook_secret=self.webhook_secret,
         )
         self.bot = create_bot(settings)
-        self.server = SlackHttpServer(self.bot.app, host="127.0.0.1", port=0).start()
+        self.server = SlackHttpServer(self.bot.app, host="127.0.0.1", port=0,
+                                      alma_webhook=self.bot.alma_webhook).start()
+        # each member's Alma calls the bot's /alma/webhook when a job ends, as its profile says
+        self.sim.send_webhooks(f"http://127.0.0.1:{self.server.port}/alma/webhook", self.webhook_secret)
         self.say(
             "nzbot demo: the real bot, on this computer only (nothing goes to Slack or to Alma).\n"
             f"  nzbot, in HTTP mode as `nzbot run`: {self.server.url}\n"
-            f"  Alma simulator with the sample catalogue: {self.sim.base_url}\n"
+            f"  Alma simulator with the sample catalogue: {self.sim.base_url}, calling the bot's "
+            "/alma/webhook when a job ends (Alma's JOB_END webhook)\n"
             f"  Slack stand-in: {self.stub.base_url}\n"
             f"  Who: {NAMES[CATALOGER]} types /nz in #nz-report (Demo University), {NAMES[CATALOGER_2]} in "
             f"#college-nz ({MEMBER_2}); the {NAMES[PM]} decides both members' multi-matches."

@@ -55,7 +55,8 @@ class Harness:
 
     def start(self) -> "Harness":
         self.bot = create_bot(self.settings())
-        self.server = SlackHttpServer(self.bot.app, host="127.0.0.1", port=0).start()
+        self.server = SlackHttpServer(self.bot.app, host="127.0.0.1", port=0,
+                                      alma_webhook=self.bot.alma_webhook).start()
         return self
 
     def stop(self) -> None:
