@@ -223,8 +223,10 @@ class Schedules:
 
     def tick(self, at: datetime | None = None) -> None:
         """One round: runs what is due, then says what was skipped or waits (once each)."""
-        run_round(log, "schedules", (lambda: self.fire_due(at), self.say_unsaid),
-                  on_alma_error=self.link_jobs.blocked.failed)
+        def fire_due() -> None:  # named: the round's log lines name each step
+            self.fire_due(at)
+
+        run_round(log, "schedules", (fire_due, self.say_unsaid), on_alma_error=self.link_jobs.blocked.failed)
 
     def fire_due(self, at: datetime | None = None) -> None:
         """Records the latest due time of each schedule as a run (once), then settles every
