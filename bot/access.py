@@ -60,6 +60,10 @@ RULES: dict[str, Rule] = {
     subcommand("link"): Rule(Need.JOB_STARTER),  # with a set, or with none: opens the modal
     subcommand("cases"): Rule(Need.CASE_LIST),
     subcommand("history"): Rule(Need.MEMBER),  # the channel's member's records
+    # whoever may start link jobs may schedule them; a schedule of another member is refused
+    subcommand("schedule"): Rule(Need.JOB_STARTER),
+    subcommand("schedules"): Rule(Need.MEMBER),  # the channel's member's
+    subcommand("unschedule"): Rule(Need.JOB_STARTER),
     # buttons
     action_ids.SEND_TO_PM: Rule(Need.MEMBER),
     action_ids.LINK_CANDIDATE: Rule(Need.PROGRAM_MANAGER, Subject.CASE),

@@ -9,6 +9,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -28,6 +29,7 @@ from nzbot.adopt import kept_unowned, start_up_problem, unowned_rows
 from nzbot.cases import Cases
 from nzbot.dblock import BotLock
 from nzbot.linkjobs import LinkJobs
+from nzbot.schedules import Schedules
 from nzbot.settings import BotSettings
 from nzbot.store import Store
 
@@ -101,7 +103,8 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
     for institution in settings.institutions:  # one in single-institution mode
         view = store.for_institution(institution.code)
         alma = AlmaClient(institution.alma, nz=nz)
-        link_jobs = LinkJobs(view, alma, SlackNotifier(client, institution.report_channel, view))
+        notifier = SlackNotifier(client, institution.report_channel, view)
+        link_jobs = LinkJobs(view, alma, notifier)
         members[institution.code] = Member(
             institution=institution, store=view, alma=alma, link_jobs=link_jobs,
             cases=Cases(view, alma, link_jobs, SlackCaseNotifier(
@@ -112,6 +115,9 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
             # each member its own: one member's slow Alma never holds another's commands up
             workers=ThreadPoolExecutor(max_workers=8 if len(settings.institutions) == 1 else 4,
                                        thread_name_prefix=f"nzbot-work-{institution.code or 'iz'}"),
+            # a run is on time if a round or two late, whatever NZBOT_SCHEDULE_GRACE says
+            schedules=Schedules(view, link_jobs, notifier, settings.zone, settings.schedule_grace,
+                                on_time=timedelta(seconds=2 * settings.poll_seconds + 60)),
         )
     first = next(iter(members.values()))
     services = Services(
@@ -122,6 +128,7 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
         cases=first.cases,
         slack=client,
         workers=first.workers,
+        schedules=first.schedules,
         members=members,
         institution=first.institution,
     )

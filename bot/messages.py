@@ -17,7 +17,8 @@ from bot.wording import VERDICT_ORDER, counted_by_rule
 from nzbot.report import JobReport
 from nzbot.sets import PASTE_LIMIT, SetChoice
 from nzbot.states import JobState
-from nzbot.store import KeptRecord, LinkJob
+from nzbot.schedules import Listed, schedule_words
+from nzbot.store import KeptRecord, LinkJob, Schedule, ScheduleRun
 from nzbot.text import VERDICTS
 
 # --- how much we show -------------------------------------------------------------------
@@ -142,6 +143,25 @@ def working_message(action: str, subject: str) -> Message:
 def link_requested_message(job: LinkJob, report_channel: str) -> Message:
     """The requester's answer to /nz link: queued, started or refused."""
     return render("link_requested", job=job, report_channel=report_channel)
+
+
+def schedule_made_message(schedule: Schedule, next_run: str, zone: str) -> Message:
+    """The answer to /nz schedule: what runs when, and when first."""
+    return render("schedule_made", schedule=schedule, words=schedule_words(schedule), next_run=next_run, zone=zone)
+
+
+def schedules_message(listed: list[Listed], zone: str) -> Message:
+    """/nz schedules: this member's schedules, each with its id, set, when, next run and last result."""
+    return render("schedules", listed=listed, zone=zone)
+
+
+def schedule_removed_message(schedule_id: int) -> Message:
+    return render("schedule_removed", schedule_id=schedule_id)
+
+
+def schedule_run_message(schedule: Schedule, run: ScheduleRun, due_words: str) -> Message:
+    """In the report channel, once: a schedule's run was skipped, or waits for Alma."""
+    return render("schedule_run", schedule=schedule, run=run, words=schedule_words(schedule), due=due_words)
 
 
 def not_allowed_message(report_channel: str) -> Message:

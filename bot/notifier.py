@@ -15,10 +15,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.messages import (alma_blocked_message, cases_found_message, job_report_message,
-                          link_job_message, recheck_failed_message, unreadable_found_message)
+                          link_job_message, recheck_failed_message, schedule_run_message,
+                          unreadable_found_message)
 from nzbot.access import EVERY_MEMBER
 from nzbot.report import JobReport
-from nzbot.store import LinkJob, Store
+from nzbot.store import LinkJob, Schedule, ScheduleRun, Store
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ REPORT_EVENT = "nzbot_job_report"
 CASES_FOUND_EVENT = "nzbot_cases_found"  # the re-check's count of cases, in the job's thread
 UNREADABLE_EVENT = "nzbot_unreadable_found"  # the records the re-check could not read
 START_EVENT = "nzbot_link_job"
+SCHEDULE_RUN_EVENT = "nzbot_schedule_run"  # a schedule's run skipped or waiting, said once
 # How far back a message whose posting was interrupted is looked for: the newest
 # HISTORY_PAGES x HISTORY_PAGE messages of the channel (it was posted just before).
 HISTORY_PAGE = 200
@@ -164,6 +166,11 @@ class SlackNotifier:
 
     def alma_blocked(self, text: str) -> None:
         self.client.chat_postMessage(channel=self.channel, **alma_blocked_message(text).as_kwargs())
+
+    def schedule_run_said(self, schedule: Schedule, run: ScheduleRun, due_words: str) -> str:
+        metadata = {"event_type": SCHEDULE_RUN_EVENT, "event_payload": {"schedule_run": run.id}}
+        return post_once(self.client, self.store, f"posting:schedule_run:{run.id}", self.channel, metadata,
+                         **schedule_run_message(schedule, run, due_words).as_kwargs())
 
 
 def _report_metadata(job: LinkJob) -> dict:

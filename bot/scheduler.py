@@ -1,5 +1,6 @@
 """The bot's clock (APScheduler 3.x, in-process): starts queued link jobs, follows the
-running ones, reports the finished ones, and watches for runs started in Alma's UI.
+running ones, reports the finished ones, runs the schedules that are due, and watches for
+runs started in Alma's UI.
 Each member institution has its own rounds (consortium mode), so one member's slow or
 absent Alma never holds another's up."""
 
@@ -26,9 +27,9 @@ class Scheduler:
     def __init__(self, services: Services) -> None:
         self.services = services
         members = list(services.members.values())
-        # three rounds per member, each on a thread of its own when they coincide
+        # four rounds per member, each on a thread of its own when they coincide
         self.scheduler = BackgroundScheduler(
-            daemon=True, executors={"default": ThreadPoolExecutor(max(10, 3 * len(members)))})
+            daemon=True, executors={"default": ThreadPoolExecutor(max(10, 4 * len(members)))})
         settings = services.settings
         self.watching_since: dict[str, datetime] = {}
         common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
@@ -42,6 +43,9 @@ class Scheduler:
                                    next_run_time=datetime.now(), **common)
             self.scheduler.add_job(self.unless_lost(member.cases.advance), "interval", seconds=settings.poll_seconds,
                                    id=f"cases{suffix}", next_run_time=datetime.now(), **common)
+            # what is due is read from the store each round: nothing kept in APScheduler's memory
+            self.scheduler.add_job(self.unless_lost(member.schedules.tick), "interval", seconds=settings.poll_seconds,
+                                   id=f"schedules{suffix}", next_run_time=datetime.now(), **common)
             self.scheduler.add_job(self.unless_lost(self.discover), "interval", args=[member],
                                    seconds=settings.discover_seconds,
                                    id=f"discover{suffix}", next_run_time=datetime.now(), **common)

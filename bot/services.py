@@ -15,6 +15,7 @@ from nzbot.access import Actor, Policy
 from nzbot.cases import Cases
 from nzbot.institutions import Institution
 from nzbot.linkjobs import LinkJobs
+from nzbot.schedules import Schedules
 from nzbot.settings import BotSettings
 from nzbot.store import DatabaseLost, Store
 
@@ -33,6 +34,7 @@ class Member:
     link_jobs: LinkJobs
     cases: Cases
     workers: ThreadPoolExecutor
+    schedules: Schedules
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Services:
     institution: Institution | None = None
     # Who may see and do what (nzbot/access.py): the one place that decides.
     policy: Policy | None = None
+    schedules: Schedules | None = None  # the member's (for_member), as link_jobs and cases
     # Set by Bot.stop: work cut short by the stop (Slack or Alma closed under it) is not an error.
     stopping: threading.Event = field(default_factory=threading.Event)
 
@@ -61,7 +64,8 @@ class Services:
     def for_member(self, member: Member) -> "Services":
         """These services as one member sees them: its store view, Alma, jobs, cases, workers."""
         return replace(self, store=member.store, alma=member.alma, link_jobs=member.link_jobs,
-                       cases=member.cases, workers=member.workers, institution=member.institution)
+                       cases=member.cases, workers=member.workers, institution=member.institution,
+                       schedules=member.schedules)
 
     def for_actor(self, actor: Actor) -> "Services":
         """These services as the actor's member sees them (unchanged when the actor is in no

@@ -44,6 +44,13 @@ COMMANDS: tuple[tuple[str, str], ...] = (
         "The IZ record as it was before nzbot linked it (a pick, or Link to this record), with "
         "who decided: local data that linking replaced, to put back by hand.",
     ),
+    (
+        f"{SLASH_COMMAND} schedule <set ID or name> daily HH:MM",
+        "Run the link job on a set every day at that time (or `weekly DAY HH:MM`, DAY mon to sun), "
+        "requested as `/nz link` would; a run whose previous run is still going is skipped.",
+    ),
+    (f"{SLASH_COMMAND} schedules", "Your institution's schedules: when each runs next, and how its last run went."),
+    (f"{SLASH_COMMAND} unschedule <N>", "Remove schedule N."),
     (f"{SLASH_COMMAND} help", "This list."),
 )
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
@@ -52,6 +53,14 @@ WAITS_ON_ALMA = (AlmaUnavailable, AlmaServerError, AlmaRateLimited, AlmaBlocked)
 # Discovery lists runs from the newest it has seen less this much, for runs Alma lists
 # late or a clock a little behind (Alma itself filters by submission day).
 DISCOVERY_MARGIN = timedelta(hours=1)
+@dataclass(frozen=True)
+class Scheduled:
+    """A request made by a schedule's run (nzbot/schedules.py), not by a person at the keyboard."""
+
+    run_id: int  # the schedule's run: at most one link job each
+    words: str  # "schedule 3, daily 02:00", said in the start message
+
+
 class Notifier(Protocol):
     """What the workflow needs to tell people; the bot implements it with Slack."""
 
@@ -102,10 +111,12 @@ class LinkJobs:
 
     # -- a cataloger asks ----------------------------------------------------------------
 
-    def request(self, set_ref: str, requested_by: str, channel: str, contribute: bool = False) -> LinkJob:
+    def request(self, set_ref: str, requested_by: str, channel: str, contribute: bool = False,
+                scheduled: Scheduled | None = None) -> LinkJob:
         """Checks the set and queues a run of the link job on it; starts it if Alma allows.
         Bad input (unknown set, not bib records, empty) raises and changes nothing."""
-        found = self.alma.find_set(set_ref)
+        alma = self.background if scheduled else self.alma  # nobody waits on a schedule: the quota floor holds
+        found = alma.find_set(set_ref)
         if found.number_of_members == 0:
             raise BadInput(f"Set {found.name!r} ({found.id}) is empty: there is nothing to link.")
         job = self.store.add_link_job(
@@ -116,6 +127,7 @@ class LinkJobs:
             requested_by=requested_by,
             channel=channel,
             state=JobState.QUEUED,
+            **({"schedule_run": scheduled.run_id, "scheduled": scheduled.words} if scheduled else {}),
         )
         self.store.audit(requested_by, "link_requested", f"set {found.id}", JobState.QUEUED,
                          f"{found.name}; contribute={contribute}")

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from alma.config import (
     AlmaSettings,
@@ -53,6 +55,14 @@ class BotSettings:
     # The secret of Alma's Webhooks integration profile (NZBOT_ALMA_WEBHOOK_SECRET): set, HTTP
     # mode answers Alma's JOB_END webhook on /alma/webhook; empty, polling alone.
     alma_webhook_secret: str = field(repr=False, default="")
+    # Schedules (nzbot/schedules.py): the time zone of their times, and how late a run
+    # missed while the bot was down may still run.
+    timezone: str = "UTC"
+    schedule_grace: timedelta = timedelta(hours=6)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def socket_mode(self) -> bool:
@@ -136,6 +146,8 @@ class BotSettings:
             alma_webhook_secret=take("NZBOT_ALMA_WEBHOOK_SECRET", lambda: secret_setting(
                 env, "NZBOT_ALMA_WEBHOOK_SECRET", "the secret of Alma's Webhooks integration profile",
                 required=False), ""),
+            timezone=take("NZBOT_TIMEZONE", lambda: _timezone(env), "UTC"),
+            schedule_grace=take("NZBOT_SCHEDULE_GRACE", lambda: _grace(env), timedelta(hours=6)),
         )
         return settings, take
 
@@ -151,6 +163,37 @@ def suggestion_rules(env: Mapping[str, str]) -> tuple[Rule, ...]:
         return parse_rules(env.get("NZBOT_SUGGESTION_RULES", ""))
     except ValueError as exc:
         raise SettingError(f"NZBOT_SUGGESTION_RULES: {exc}.") from None
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    """NZBOT_TIMEZONE: an IANA time zone name (America/Chicago); UTC when unset."""
+    value = env.get("NZBOT_TIMEZONE", "").strip() or "UTC"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingError(f"NZBOT_TIMEZONE must be an IANA time zone name such as America/Chicago or UTC, "
+                           f"not {value[:40]!r}.") from None
+    return value
+
+
+_GRACE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([hm]?)", re.IGNORECASE)
+MAX_GRACE = timedelta(days=7)
+
+
+def _grace(env: Mapping[str, str]) -> timedelta:
+    """NZBOT_SCHEDULE_GRACE: hours (6, 1.5), or with a unit: 6h, 90m; 0: a missed run never runs."""
+    raw = env.get("NZBOT_SCHEDULE_GRACE", "").strip()
+    if not raw:
+        return timedelta(hours=6)
+    found = _GRACE.fullmatch(raw)
+    grace = None
+    if found:
+        amount, unit = float(found[1]), found[2].lower()
+        grace = timedelta(minutes=amount) if unit == "m" else timedelta(hours=amount)
+    if grace is None or grace > MAX_GRACE:
+        raise SettingError("NZBOT_SCHEDULE_GRACE must be hours (6, 1.5) or a duration such as 6h or 90m, "
+                           f"at most a week, not {raw[:40]!r}.")
+    return grace
 
 
 _TOKEN_PREFIX = re.compile(r"\([A-Za-z0-9._-]{1,30}\)")

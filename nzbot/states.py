@@ -65,6 +65,20 @@ class TokenState(StrEnum):
         return TOKEN_WORDS[self]
 
 
+class RunState(StrEnum):
+    """A schedule's run at one due time (nzbot/schedules.py): recorded before anything is
+    asked of Alma, so that a crash or a restart never runs it twice nor loses it."""
+
+    DUE = "due"  # recorded for this due time; not requested yet
+    WAITING = "waiting"  # Alma's quota is spent: tried again each round
+    REQUESTED = "requested"  # its link job was requested, as /nz link requests one
+    SKIPPED = "skipped"  # the previous run still going, missed beyond the grace, or the set unusable
+
+    @property
+    def words(self) -> str:
+        return RUN_WORDS[self]
+
+
 class Decision(StrEnum):
     """What the Program Manager asked for a case."""
 
@@ -163,6 +177,13 @@ TOKEN_MOVES: Mapping[TokenState, frozenset[TokenState]] = {
     TokenState.REMOVED: frozenset(),
 }
 
+RUN_MOVES: Mapping[RunState, frozenset[RunState]] = {
+    RunState.DUE: frozenset({RunState.WAITING, RunState.REQUESTED, RunState.SKIPPED}),
+    RunState.WAITING: frozenset({RunState.REQUESTED, RunState.SKIPPED}),
+    RunState.REQUESTED: frozenset(),
+    RunState.SKIPPED: frozenset(),
+}
+
 # --- groups the workflow asks about ---------------------------------------------------------
 
 JOB_DONE = (JobState.FINISHED, JobState.REPORTING, JobState.REPORTED)  # Alma's run has ended
@@ -171,6 +192,8 @@ JOB_ANNOUNCED = (JobState.QUEUED, JobState.STARTING, JobState.RUNNING, JobState.
 DECIDABLE = (CaseState.OPEN, CaseState.FAILED)  # the case's buttons are live
 UNSETTLED = (CaseState.OPEN, CaseState.FAILED, CaseState.DECIDING, CaseState.LINKING)
 SETTLED = (CaseState.LINKED, CaseState.SKIPPED)  # a record has at most one case not in these
+RUN_PENDING = (RunState.DUE, RunState.WAITING)  # a schedule's run not settled yet
+JOB_GOING = (JobState.QUEUED, JobState.STARTING, JobState.RUNNING)  # Alma's run not over yet
 TOKEN_PENDING = (TokenState.PLACING, TokenState.ON_NZ, TokenState.ON_IZ, TokenState.REMOVING)
 
 # --- the words people read --------------------------------------------------------------
@@ -222,11 +245,19 @@ TOKEN_WORDS: Mapping[TokenState, str] = {
     TokenState.REMOVED: "taken off (checked)",
 }
 
+RUN_WORDS: Mapping[RunState, str] = {
+    RunState.DUE: "due now",
+    RunState.WAITING: "waiting for Alma",
+    RunState.REQUESTED: "requested",
+    RunState.SKIPPED: "skipped",
+}
+
 # The state type and move table of each table holding states.
 MACHINES: Mapping[str, tuple[type[StrEnum], Mapping]] = {
     "link_jobs": (JobState, JOB_MOVES),
     "cases": (CaseState, CASE_MOVES),
     "link_tokens": (TokenState, TOKEN_MOVES),
+    "schedule_runs": (RunState, RUN_MOVES),
 }
 
 

@@ -25,7 +25,8 @@ from alma.cards import RecordCard
 from alma.models import Counter
 from alma.suggestion import DEFAULT_RULES, Rule, recommend
 from nzbot.access import Scope
-from nzbot.states import DECIDABLE, SETTLED, CaseState, Decider, Decision, JobState, Route, TokenState, check_move
+from nzbot.states import (DECIDABLE, JOB_GOING, SETTLED, CaseState, Decider, Decision, JobState, Route, RunState, TokenState,
+                          check_move)
 
 migrations = Migrations("nzbot")
 
@@ -142,14 +143,14 @@ def m005_permalinks(db: sqlite_utils.Database) -> None:
 
 
 # The tables whose rows each belong to one member institution (consortium mode).
-MEMBER_TABLES = ("link_jobs", "cases", "link_tokens", "audit")
+MEMBER_TABLES = ("link_jobs", "cases", "link_tokens", "audit", "schedules")
 
 
 @migrations()
 def m_institutions(db: sqlite_utils.Database) -> None:
     # Consortium mode: each row belongs to one member institution (its code). Rows of a
     # single-institution database belong to the implicit one, code "".
-    for table in MEMBER_TABLES:
+    for table in ("link_jobs", "cases", "link_tokens", "audit"):  # the member tables of the time
         db[table].add_column("institution", str, not_null_default="")
         db[table].create_index(["institution"])
     # Job and run ids are each IZ's own: two members may both have run 123 of job M85.
@@ -270,6 +271,29 @@ class Heartbeat:
     round_at: str  # UTC, ISO
     alma_ok_at: str | None
     slack_ok_at: str | None
+
+
+@migrations()
+def m_schedules(db: sqlite_utils.Database) -> None:
+    # A member's schedules of the link job on a set (nzbot/schedules.py), and each run of
+    # one at a due time, recorded before it is requested: (schedule, due time) is unique, so
+    # a round after a crash finds it instead of running it again.
+    db["schedules"].create({"id": int, "institution": str, "set_id": str, "set_name": str,
+                            "cadence": str,  # "daily 02:00" or "weekly mon 02:00", in NZBOT_TIMEZONE
+                            "created_by": str, "channel": str, "created_at": str},
+                           pk="id", not_null={"institution"}, defaults={"institution": ""})
+    db["schedules"].create_index(["institution"])
+    db["schedule_runs"].create({"id": int, "schedule_id": int, "due_at": str,  # UTC, ISO
+                                "state": str,  # nzbot.states.RunState
+                                "link_job": int, "note": str,  # why it was skipped or waits
+                                "said_ts": str,  # the report channel's message saying so, once
+                                "created_at": str}, pk="id", defaults={"state": "due"})
+    db["schedule_runs"].create_index(["schedule_id", "due_at"], unique=True)
+    db["schedule_runs"].create_index(["state"])
+    # The run that requested a link job: one job per run, whatever a crash interrupted.
+    db["link_jobs"].add_column("schedule_run", int)
+    db["link_jobs"].add_column("scheduled", str)  # "schedule 3, daily 02:00", for the start message
+    db["link_jobs"].create_index(["schedule_run"], unique=True)
 
 
 def suggestion_columns(iz: RecordCard | None, candidates: Sequence[RecordCard], rules: Sequence[Rule]) -> dict[str, Any]:
@@ -470,6 +494,8 @@ class LinkJob:
     finished_at: str | None
     reported_at: str | None
     institution: str = ""  # the member institution's code ("" in single-institution mode)
+    schedule_run: int | None = None  # the schedule's run that requested it (None: a person did)
+    scheduled: str | None = None  # that schedule in words: "schedule 3, daily 02:00"
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "LinkJob":
@@ -609,20 +635,21 @@ class MemberRows:
     cases: int = 0
     link_tokens: int = 0
     audit: int = 0
+    schedules: int = 0
 
     def __bool__(self) -> bool:
-        return any((self.link_jobs, self.cases, self.link_tokens, self.audit))
+        return any((self.link_jobs, self.cases, self.link_tokens, self.audit, self.schedules))
 
     @property
     def work(self) -> int:
         """Rows something still acts on or lists (all but the audit lines)."""
-        return self.link_jobs + self.cases + self.link_tokens
+        return self.link_jobs + self.cases + self.link_tokens + self.schedules
 
     def described(self) -> str:
         """"3 link jobs, 41 cases and 212 audit lines" (nothing said of what is 0)."""
         parts = [f"{n:,} {name if n != 1 else name[:-1]}" for n, name in (
             (self.link_jobs, "link jobs"), (self.cases, "cases"), (self.link_tokens, "link tokens"),
-            (self.audit, "audit lines")) if n]
+            (self.schedules, "schedules"), (self.audit, "audit lines")) if n]
         return " and ".join(filter(None, [", ".join(parts[:-1]), parts[-1]])) if parts else "nothing"
 
 
@@ -649,6 +676,45 @@ class LinkToken:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", TokenState(self.state))
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A member's schedule of the link job on a set (nzbot/schedules.py reads its cadence)."""
+
+    id: int
+    set_id: str
+    set_name: str
+    cadence: str  # "daily 02:00" or "weekly mon 02:00", in NZBOT_TIMEZONE
+    created_by: str
+    channel: str
+    created_at: str
+    institution: str = ""
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Schedule":
+        return cls(**{f.name: row.get(f.name) for f in fields(cls)})
+
+
+@dataclass(frozen=True)
+class ScheduleRun:
+    """A schedule's run at one due time, recorded before it is requested."""
+
+    id: int
+    schedule_id: int
+    due_at: str  # UTC, ISO
+    state: RunState
+    link_job: int | None
+    note: str | None
+    said_ts: str | None
+    created_at: str
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "ScheduleRun":
+        return cls(**{f.name: row.get(f.name) for f in fields(cls)})
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "state", RunState(self.state))
 
 
 class Store:
@@ -956,6 +1022,83 @@ class Store:
     def update_link_job(self, job_row_id: int, **values: Any) -> None:
         """Changes details (progress, message ts) that are not a change of state."""
         self.db["link_jobs"].update(job_row_id, as_columns(values))
+
+    # -- schedules (nzbot/schedules.py) ---------------------------------------------------
+
+    def add_schedule(self, set_id: str, set_name: str, cadence: str, created_by: str, channel: str,
+                     created_at: str | None = None) -> Schedule:
+        row_id = self.db["schedules"].insert(
+            {"institution": self._code, "set_id": set_id, "set_name": set_name, "cadence": cadence,
+             "created_by": created_by, "channel": channel, "created_at": created_at or now()}).last_pk
+        return Schedule.from_row(self.db["schedules"].get(row_id))
+
+    def schedules(self, *, scope: Scope) -> list[Schedule]:
+        """`scope`'s members' schedules, oldest first."""
+        return [Schedule.from_row(r) for r in self.db["schedules"].rows_where(
+            *self._scoped(scope, None, []), order_by="id")]
+
+    def schedule_owner(self, schedule_id: int) -> str | None:
+        """The member institution a schedule belongs to; None when there is no such schedule."""
+        row = self.db.execute("SELECT institution FROM schedules WHERE id = ?", [schedule_id]).fetchone()
+        return row[0] if row else None
+
+    def remove_schedule(self, schedule_id: int, *, scope: Scope) -> bool:
+        """False when `scope` has no such schedule. Its runs stay, as history."""
+        where, args = self._scoped(scope, "id = ?", [schedule_id])
+        return self.db.execute(f"DELETE FROM schedules WHERE {where}", args).rowcount == 1
+
+    def claim_schedule_run(self, schedule_id: int, due_at: str) -> bool:
+        """Records the run of a schedule at `due_at` before anything is asked of Alma; False
+        when it was recorded before (by an earlier round, or a process since killed)."""
+        return self.db.execute(
+            "INSERT OR IGNORE INTO schedule_runs (schedule_id, due_at, state, created_at) VALUES (?, ?, ?, ?)",
+            [schedule_id, due_at, RunState.DUE, now()]).rowcount == 1
+
+    def schedule_runs(self, schedule_id: int, *states: str) -> list[ScheduleRun]:
+        """A schedule's runs in these states (all when none given), oldest due time first."""
+        where = "schedule_id = ?" + (f" AND state IN ({', '.join('?' for _ in states)})" if states else "")
+        return [ScheduleRun.from_row(r) for r in self.db["schedule_runs"].rows_where(
+            where, [schedule_id, *states], order_by="due_at, id")]
+
+    def last_schedule_runs(self, schedule_ids: Sequence[int]) -> dict[int, ScheduleRun]:
+        """The latest run of each schedule that has one."""
+        marks = ", ".join("?" for _ in schedule_ids)
+        rows = self.db["schedule_runs"].rows_where(f"schedule_id IN ({marks})", list(schedule_ids),
+                                                   order_by="due_at, id") if schedule_ids else []
+        return {run.schedule_id: run for run in map(ScheduleRun.from_row, rows)}
+
+    def unsaid_schedule_runs(self) -> list[ScheduleRun]:
+        """Runs of this member's schedules that were skipped or wait, not yet said in Slack."""
+        mine, args = self._mine(None, [])
+        rows = self.db.execute(
+            "SELECT r.* FROM schedule_runs r JOIN schedules s ON s.id = r.schedule_id"
+            " WHERE r.state IN (?, ?) AND r.said_ts IS NULL AND r.note IS NOT NULL"
+            + (" AND s.institution = ?" if mine else "") + " ORDER BY r.id",
+            [RunState.SKIPPED, RunState.WAITING, *args])
+        columns = [d[0] for d in rows.description]
+        return [ScheduleRun.from_row(dict(zip(columns, row))) for row in rows.fetchall()]
+
+    def schedule(self, schedule_id: int) -> Schedule | None:
+        rows = list(self.db["schedules"].rows_where(*self._mine("id = ?", [schedule_id])))
+        return Schedule.from_row(rows[0]) if rows else None
+
+    def move_schedule_run(self, run_id: int, from_states: tuple[str, ...] | str, to_state: str,
+                          **values: Any) -> bool:
+        return self._move("schedule_runs", run_id, from_states, to_state, values)
+
+    def schedule_run_said(self, run_id: int, ts: str) -> None:
+        self.db.execute("UPDATE schedule_runs SET said_ts = ? WHERE id = ?", [ts, run_id])
+
+    def link_job_of_run(self, run_id: int) -> LinkJob | None:
+        """The link job a schedule's run requested, if it got that far."""
+        rows = list(self.db["link_jobs"].rows_where("schedule_run = ?", [run_id]))
+        return LinkJob.from_row(rows[0]) if rows else None
+
+    def set_has_run_going(self, set_id: str) -> bool:
+        """Whether a link job on this set (of this member) has not ended in Alma yet."""
+        marks = ", ".join("?" for _ in JOB_GOING)
+        where, args = self._mine(f"set_id = ? AND state IN ({marks})", [set_id, *JOB_GOING])
+        return self.db.execute(f"SELECT 1 FROM link_jobs WHERE {where} LIMIT 1", args).fetchone() is not None
 
     # -- cases --------------------------------------------------------------------------
 

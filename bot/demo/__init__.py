@@ -21,6 +21,7 @@ Program Manager would do, sending signed requests exactly as Slack sends them:
    consortium mode): its cataloger's lookup reads its own IZ, its link job's multi-match
    reaches the same Program Manager's queue naming the institution, and the pick links the
    record in that member's IZ
+9. ``/nz schedule`` of the set every Monday at 02:00, and ``/nz schedules`` listing it
 
 The conversation is printed as it happens, read from what the bot sent to the Slack
 stand-in, and written as an HTML transcript. Every wait is bounded: a step that does not
@@ -373,6 +374,18 @@ class Demo:
             time.sleep(0.05)
         self.play_second_member(dm)
         self.play_method_2()
+        self.play_schedule(the_set)
+
+    def play_schedule(self, the_set: str) -> None:
+        """A cataloger schedules the link job on the set weekly and lists the schedules. The
+        run itself is not waited for (its time is days away): the tests show it firing."""
+        self.step("a cataloger schedules the link job on the set every Monday night")
+        made = everything_said(self.answer(self.command(f"schedule {the_set} weekly mon 02:00"),
+                                           "the answer to /nz schedule"))
+        self.check("schedule 1, weekly mon 02:00" in made, f"the schedule was not made: {made[:200]}")
+        self.command("schedules")  # answered in the ack: no Alma call
+        listed = everything_said([e for e in self.transcript.entries if e.kind == "message"][-1].message)
+        self.check("Schedule 1" in listed and "Next run: Mon" in listed, f"/nz schedules did not list it: {listed[:200]}")
 
     def play_method_2(self) -> None:
         """A cataloger links a record themselves from /nz match (the guidance's Method 2): the

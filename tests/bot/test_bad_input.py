@@ -336,6 +336,11 @@ SETTINGS = [
     ("NZBOT_POLL_SECONDS", "nan"),
     ("NZBOT_DISCOVER_SECONDS", "-5"),
     ("NZBOT_CASE_BATCH_SECONDS", "soon"),
+    ("NZBOT_TIMEZONE", "Mars/Olympus_Mons"),
+    ("NZBOT_TIMEZONE", "../../etc/passwd"),
+    ("NZBOT_SCHEDULE_GRACE", "six hours"),
+    ("NZBOT_SCHEDULE_GRACE", "-1"),
+    ("NZBOT_SCHEDULE_GRACE", "400h"),
 ]
 
 

@@ -319,3 +319,12 @@ def test_the_demo_plays_a_catalogers_own_link_from_nz_match(played):
     assert "will be lost: 590, 949." in story and "cataloger chose [Link it]" in story
     assert "Match method: 035 other system number, prefix (OrU)" in story
     assert "verified in Alma" in story and "the cataloger's own pick" in story
+
+
+def test_the_demo_makes_a_schedule_and_lists_it(played):
+    text = played["stdout"]
+    made = text.find(f"cataloger (in #nz-report): /nz schedule {seed.SETS['unlinked']} weekly mon 02:00")
+    listed = text.find("cataloger (in #nz-report): /nz schedules")
+    assert 0 <= made < listed
+    assert "Scheduled: schedule 1, weekly mon 02:00" in text[made:listed]
+    assert "Schedule 1 · weekly mon 02:00" in text[listed:] and "Next run: Mon" in text[listed:]

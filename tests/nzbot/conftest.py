@@ -35,6 +35,7 @@ class RecordingNotifier:
     settled: list[tuple[Case, LinkJob | None]] = field(default_factory=list)
     queued: list[tuple[LinkJob, dict[str, int]]] = field(default_factory=list)
     reviewed: list[tuple[str, str | None, int | None, str | None]] = field(default_factory=list)
+    said_runs: list = field(default_factory=list)  # (schedule, run, due words) said in the report channel
     fail: set[str] = field(default_factory=set)
     store: Store | None = None  # where a shown case's message is remembered, as the bot does
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -88,6 +89,12 @@ class RecordingNotifier:
 
     def resend_outcomes(self) -> None:
         pass  # case_settled never fails here: nothing to send again
+
+    # Schedules' notifier
+    def schedule_run_said(self, schedule, run, due_words: str) -> str:
+        self._maybe_fail("schedule_run_said")
+        self.said_runs.append((schedule, run, due_words))
+        return f"{next(self._ts)}.000300"
 
 
 @dataclass
