@@ -7,6 +7,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from typing import Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from alma.config import (
     AlmaSettings,
@@ -18,7 +19,7 @@ from alma.config import (
     whole_number_setting,
 )
 from alma.suggestion import DEFAULT_RULES, Rule, parse_rules
-from nzbot import redaction
+from nzbot import digest, redaction
 from nzbot.institutions import Institution, implicit_institution, read_institutions
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -50,6 +51,14 @@ class BotSettings:
     # The rules a case's suggested pick is drawn with, in order (alma/suggestion.py);
     # NZBOT_SUGGESTION_RULES reorders or drops them, "off" turns suggestions off.
     suggestion_rules: tuple[Rule, ...] = DEFAULT_RULES
+    # The consortium's own clock (an IANA name): weeks of /nz stats and the digest's hour.
+    timezone: str = "UTC"
+    # When the weekly digest posts (nzbot/digest.py), in `timezone`; None: NZBOT_DIGEST=off.
+    digest: digest.DigestAt | None = digest.parse(digest.DEFAULT)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def socket_mode(self) -> bool:
@@ -130,6 +139,8 @@ class BotSettings:
             members=members,
             config_path=config_path,
             suggestion_rules=take("NZBOT_SUGGESTION_RULES", lambda: suggestion_rules(env), DEFAULT_RULES),
+            timezone=take("NZBOT_TIMEZONE", lambda: _timezone(env), "UTC"),
+            digest=take("NZBOT_DIGEST", lambda: _digest(env), digest.parse(digest.DEFAULT)),
         )
         return settings, take
 
@@ -145,6 +156,24 @@ def suggestion_rules(env: Mapping[str, str]) -> tuple[Rule, ...]:
         return parse_rules(env.get("NZBOT_SUGGESTION_RULES", ""))
     except ValueError as exc:
         raise SettingError(f"NZBOT_SUGGESTION_RULES: {exc}.") from None
+
+
+def _timezone(env: Mapping[str, str]) -> str:
+    """NZBOT_TIMEZONE: an IANA time zone name such as America/Los_Angeles (default UTC)."""
+    name = env.get("NZBOT_TIMEZONE", "").strip() or "UTC"
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingError(f"NZBOT_TIMEZONE must be a time zone name such as America/Los_Angeles or UTC, "
+                           f"not {name[:40]!r}.") from None
+    return name
+
+
+def _digest(env: Mapping[str, str]) -> digest.DigestAt | None:
+    try:
+        return digest.parse(env.get("NZBOT_DIGEST", ""))
+    except ValueError as exc:
+        raise SettingError(f"NZBOT_DIGEST {exc}.") from None
 
 
 _TOKEN_PREFIX = re.compile(r"\([A-Za-z0-9._-]{1,30}\)")
