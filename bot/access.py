@@ -60,6 +60,8 @@ RULES: dict[str, Rule] = {
     subcommand("link"): Rule(Need.JOB_STARTER),  # with a set, or with none: opens the modal
     subcommand("cases"): Rule(Need.CASE_LIST),
     subcommand("history"): Rule(Need.MEMBER),  # the channel's member's records
+    # figures: in a member's channel its own (as Need.MEMBER), where the PM asks every member's
+    subcommand("stats"): Rule(Need.CASE_LIST),
     # buttons
     action_ids.SEND_TO_PM: Rule(Need.MEMBER),
     action_ids.LINK_CANDIDATE: Rule(Need.PROGRAM_MANAGER, Subject.CASE),

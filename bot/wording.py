@@ -44,6 +44,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
         "The IZ record as it was before nzbot linked it (a pick, or Link to this record), with "
         "who decided: local data that linking replaced, to put back by hand.",
     ),
+    (
+        f"{SLASH_COMMAND} stats [weeks]",
+        "Your figures week by week (4 weeks, up to 26): link-job runs, records linked, imported, "
+        "skipped and multi-matched, cases opened, decided and waiting; the Program Manager's "
+        "shows every member side by side.",
+    ),
     (f"{SLASH_COMMAND} help", "This list."),
 )
 

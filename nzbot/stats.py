@@ -17,8 +17,8 @@ from typing import Sequence
 from zoneinfo import ZoneInfo
 
 from nzbot.access import Scope
-from nzbot.institutions import Institution
 from nzbot.report import COUNTER_KINDS
+from nzbot.settings import BotSettings
 from nzbot.store import Store
 
 DEFAULT_WEEKS = 4
@@ -121,16 +121,19 @@ def weeks_until(last: date, count: int, zone: ZoneInfo) -> tuple[Week, ...]:
     return tuple(Week(m, a, b) for m, a, b in zip(mondays, instants, instants[1:]))
 
 
-def member_figures(store: Store, members: Sequence[Institution], weeks: Sequence[Week], *,
-                   scope: Scope, now: datetime, zone: ZoneInfo) -> Figures:
-    """The figures of `members` (those of them within `scope`) for `weeks`."""
+def figures(store: Store, settings: BotSettings, count: int, *, scope: Scope, now: datetime,
+            last_day: date | None = None) -> Figures:
+    """The figures of the members within `scope`, for `count` weeks in NZBOT_TIMEZONE up to
+    the one holding `last_day` (today's, by default: the week in progress)."""
+    zone = settings.zone
+    weeks = weeks_until(last_day or now.astimezone(zone).date(), count, zone)
     spans = [(w.start.isoformat(), w.stop.isoformat()) for w in weeks]
     runs = _by_member_week(store.run_figures(spans, COUNTER_KINDS, scope=scope))
     cases = _by_member_week(store.case_figures(spans, scope=scope))
     waiting = {code: (n, oldest) for code, n, oldest in store.waiting_cases(scope=scope)}
-    shown = [m for m in members if scope.every_member or m.code == scope.code]
+    shown = [m for m in settings.institutions if scope.every_member or m.code == scope.code]
     return Figures(
-        weeks=tuple(weeks),
+        weeks=weeks,
         members=tuple(MemberFigures(
             code=m.code, label=m.label,
             weeks=tuple(WeekFigures(week, **dict(zip(RUN_FIGURES, runs.get((m.code, i), ()))),
