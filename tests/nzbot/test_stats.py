@@ -131,7 +131,7 @@ def test_every_figure_of_every_member_matches_an_independent_count(filled, count
         assert got == want, member.code
         if count == 9:  # every figure has something to count, before the first week too
             assert all(sum(w[k] for w in want) > 0 for k in want[0]), want
-            assert want[0]["open_at_end"] > want[0]["opened"]
+            assert any(w["open_at_end"] > w["opened"] > 0 for w in want)  # cases carried over
         waiting = [c for c in filled.whole().cases("open", "failed") if c.institution == member.code]
         assert member.waiting == len(waiting) > 0
         assert member.oldest_waiting_since == min(parsed(c.created_at) for c in waiting)
