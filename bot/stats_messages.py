@@ -55,7 +55,7 @@ def trend_block(figures: MemberFigures) -> str:
         linked = f"{bar(w.linked, top_linked, LINKED_BAR):<{LINKED_BAR}} {number(w.linked):>6}"
         lines.append(f"{week_label(w.week):<7}  {linked}  {bar(w.open_at_end, top_open, OPEN_BAR):<{OPEN_BAR}} "
                      f"{number(w.open_at_end)}")
-    return "```" + "\n".join(lines) + "```"
+    return "```\n" + "\n".join(lines) + "\n```"
 
 
 # (heading, width, the figure) of each column, for a week's row and a member's row
@@ -98,7 +98,7 @@ def _member_tables(figures: Figures) -> list[dict[str, Any]]:
 def _code_blocks(lines: list[str]) -> list[str]:
     """The table's lines as monospace blocks, its heading over each (a section holds 3,000 characters)."""
     head, rows = lines[0], lines[1:]
-    return ["```" + "\n".join([head, *rows[i:i + ROWS_PER_BLOCK]]) + "```"
+    return ["```\n" + "\n".join([head, *rows[i:i + ROWS_PER_BLOCK]]) + "\n```"
             for i in range(0, max(1, len(rows)), ROWS_PER_BLOCK)]
 
 
