@@ -64,6 +64,8 @@ RULES: dict[str, Rule] = {
     subcommand("schedule"): Rule(Need.JOB_STARTER),
     subcommand("schedules"): Rule(Need.MEMBER),  # the channel's member's
     subcommand("unschedule"): Rule(Need.JOB_STARTER),
+    # figures: in a member's channel its own (as Need.MEMBER), where the PM asks every member's
+    subcommand("stats"): Rule(Need.CASE_LIST),
     # buttons
     action_ids.SEND_TO_PM: Rule(Need.MEMBER),
     action_ids.LINK_CANDIDATE: Rule(Need.PROGRAM_MANAGER, Subject.CASE),

@@ -9,7 +9,8 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Callable
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -77,7 +78,8 @@ class Bot:
 GC_THRESHOLDS = (10_000, 10, 100)
 
 
-def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
+def create_bot(settings: BotSettings, *, start_scheduler: bool = True,
+               clock: Callable[[], datetime] | None = None) -> Bot:
     gc.set_threshold(*GC_THRESHOLDS)  # the bot's process serves Slack: see GC_THRESHOLDS
     client = PacedWebClient(token=settings.bot_token, base_url=settings.slack_api_url or WebClient.BASE_URL,
                             retry_handlers=retry_handlers())
@@ -131,6 +133,7 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True) -> Bot:
         schedules=first.schedules,
         members=members,
         institution=first.institution,
+        **({"clock": clock} if clock else {}),
     )
     app = App(
         client=client,

@@ -290,11 +290,11 @@ def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], inst
 
 def home_view(rows: list[tuple[LinkJob | None, dict[str, int]]], failed: list[Case] = (),
               failed_total: int = 0, stuck: list[LinkToken] = (),
-              member: Callable[[Case | LinkJob], str] = lambda row: "") -> dict[str, Any]:
+              member: Callable[[Case | LinkJob], str] = lambda row: "", trend: str = "") -> dict[str, Any]:
     """views.publish's view for the Home tab: what needs the Program Manager's attention
     (failed links back to decide, temporary 035s left on NZ records), then the queue by
     job, oldest first. `member` names the institution of a case or job (consortium mode:
-    two members' sets may share a name)."""
+    two members' sets may share a name). `trend`: linked records and open cases by week, as bars."""
     attention = [f"{member(c)}: {decided_line(c)}" if member(c) else decided_line(c) for c in failed]
     if failed_total > len(failed):
         attention.append(f"\u2026and {plural(failed_total - len(failed), 'more failed case')}")
@@ -310,5 +310,6 @@ def home_view(rows: list[tuple[LinkJob | None, dict[str, int]]], failed: list[Ca
     waiting = sum(c.get(CaseState.OPEN, 0) + c.get(CaseState.FAILED, 0) for _, c in rows)
     busy = sum(c.get(CaseState.DECIDING, 0) + c.get(CaseState.LINKING, 0) for _, c in rows)
     message = render("home", rows=entries[:HOME_JOBS_SHOWN], hidden=max(0, len(entries) - HOME_JOBS_SHOWN),
-                     waiting=waiting, busy=busy, attention=attention, attention_count=failed_total + len(stuck))
+                     waiting=waiting, busy=busy, attention=attention, attention_count=failed_total + len(stuck),
+                     trend=trend)
     return {"type": "home", "blocks": message.blocks}

@@ -14,10 +14,13 @@ from slack_sdk.webhook import WebhookClient
 from bot.case_messages import (case_handoff_message, case_message, case_outcome_message, cataloger_link_message,
                                 home_view, pm_notice_message, queue_message, review_message)
 from bot.notifier import find_posted, post_once, reply_once, tagged
+from bot.stats_messages import trend_block
+from nzbot.access import EVERY_MEMBER
 from nzbot.institutions import Institution
 from nzbot.queue import PmQueue, QueueView, Showing, outcome_intent
 from nzbot.settings import BotSettings
 from nzbot.states import PmNotice
+from nzbot.stats import DEFAULT_WEEKS, figures
 from nzbot.store import Case, LinkJob, LinkToken, Store
 
 CASE_EVENT = "nzbot_case"
@@ -72,7 +75,7 @@ class SlackCaseNotifier:
             self._offer_review(case.link_job)
         if case.link_job is None and not case.by_cataloger:  # a cataloger's own link is not the PM's to see
             mine = {place.channel for place in shown}
-            for channel in self._recipients():
+            for channel in self.recipients():
                 if channel not in mine:
                     # Once only, even if nzbot dies between Slack storing it and this record.
                     metadata = {"event_type": CASE_EVENT, "event_payload": {"case": case.id}}
@@ -87,7 +90,7 @@ class SlackCaseNotifier:
     def queue_ready(self, job: LinkJob, counts: dict[str, int]) -> None:
         """One message per job to each Program Manager: its cases, and "Review cases"."""
         done = {channel for channel, _ in self.store.queue_messages_of(job.id)}
-        for channel in self._recipients():
+        for channel in self.recipients():
             if channel not in done:
                 metadata = {"event_type": QUEUE_EVENT, "event_payload": {"link_job": job.id}}
                 intent = f"posting:queue:{job.id}:{channel}"
@@ -111,7 +114,7 @@ class SlackCaseNotifier:
         the user's DM. `decided`, the case just decided there, keeps a line in it."""
         if ts is None:
             job = self.store.link_job(link_job) if link_job is not None else None
-            channel = self._dm(user) if user else self._recipients()[0]
+            channel = self._dm(user) if user else self.recipients()[0]
             ts = self.client.chat_postMessage(channel=channel, **queue_message(
                 job, self.queue.counts(link_job), self._label(job), suggested=self.queue.suggestions(link_job)).as_kwargs())["ts"]
             self.store.add_queue_message(link_job, channel, ts)
@@ -147,8 +150,11 @@ class SlackCaseNotifier:
     def publish_home(self, user: str) -> None:
         """The Home tab: open cases by job, oldest first, and "Review next"."""
         home = self.queue.home()
+        found = figures(self.store.whole(), self.settings, DEFAULT_WEEKS, scope=EVERY_MEMBER,
+                        now=datetime.now(timezone.utc))
         self.client.views_publish(user_id=user, view=home_view(
-            home.rows, failed=home.failed, failed_total=home.failed_total, stuck=home.stuck, member=self._label))
+            home.rows, failed=home.failed, failed_total=home.failed_total, stuck=home.stuck, member=self._label,
+            trend=trend_block(found.consortium)))
 
     def refresh_home(self) -> None:
         """Republishes the Program Managers' Home tabs when cases changed, at most once
@@ -218,7 +224,7 @@ class SlackCaseNotifier:
             return ""
         return next((m.label for m in self.settings.institutions if m.code == row.institution), "")
 
-    def _recipients(self) -> list[str]:
+    def recipients(self) -> list[str]:
         """The PM channel, or a DM channel with each Program Manager."""
         if self.settings.pm_channel:
             return [self.settings.pm_channel]

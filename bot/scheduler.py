@@ -15,6 +15,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from alma.errors import AlmaError
+from bot.digest import Digest
 from bot.services import Member, Services
 from nzbot import version
 from nzbot.status import utc
@@ -49,6 +50,11 @@ class Scheduler:
             self.scheduler.add_job(self.unless_lost(self.discover), "interval", args=[member],
                                    seconds=settings.discover_seconds,
                                    id=f"discover{suffix}", next_run_time=datetime.now(), **common)
+        # The weekly digest: looked for each round (its period kept in the database, so a
+        # restart neither loses nor repeats it), not a timer that a restart would forget.
+        self.digest = Digest(services)
+        self.scheduler.add_job(self.unless_lost(self.digest.check), "interval", seconds=settings.poll_seconds,
+                               id="digest", next_run_time=datetime.now(), **common)
         self.scheduler.add_job(self.check_database, "interval", seconds=settings.poll_seconds,
                                id="database_file", next_run_time=datetime.now(), **common)
 

@@ -6,6 +6,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from typing import Callable
 
 from slack_sdk import WebClient
@@ -56,6 +57,9 @@ class Services:
     schedules: Schedules | None = None  # the member's (for_member), as link_jobs and cases
     # Set by Bot.stop: work cut short by the stop (Slack or Alma closed under it) is not an error.
     stopping: threading.Event = field(default_factory=threading.Event)
+    # What time it is (UTC): the figures' weeks and the digest's moment read it, and a test
+    # gives the bot a clock it can move to next Monday.
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
 
     def __post_init__(self) -> None:
         if self.policy is None:

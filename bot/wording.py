@@ -51,6 +51,12 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ),
     (f"{SLASH_COMMAND} schedules", "Your institution's schedules: when each runs next, and how its last run went."),
     (f"{SLASH_COMMAND} unschedule <N>", "Remove schedule N."),
+    (
+        f"{SLASH_COMMAND} stats [weeks]",
+        "Your figures week by week (4 weeks, up to 26): link-job runs, records linked, imported, "
+        "skipped and multi-matched, cases opened, decided and waiting; the Program Manager's "
+        "shows every member side by side.",
+    ),
     (f"{SLASH_COMMAND} help", "This list."),
 )
 

@@ -55,7 +55,8 @@ class Need(StrEnum):
     ANYONE = "anyone"  # words only: /nz help
     MEMBER = "member"  # a member's channel: its IZ is read (match, preview, jobs, send to PM)
     JOB_STARTER = "job starter"  # a member's channel, by someone allowed to start its link jobs
-    CASE_LIST = "case list"  # lists cases: the PM's DM or channel lists all, a member's channel its own
+    # lists cases or figures: the PM's DM or channel lists all members', a member's channel its own
+    CASE_LIST = "case list"
     CASE_VIEWER = "case viewer"  # one case: the PM, or a cataloger of the case's own member
     PROGRAM_MANAGER = "program manager"  # decide, review the queue, the Home tab's queue
 

@@ -20,7 +20,7 @@ from alma.config import (
     whole_number_setting,
 )
 from alma.suggestion import DEFAULT_RULES, Rule, parse_rules
-from nzbot import redaction
+from nzbot import digest, redaction
 from nzbot.institutions import Institution, implicit_institution, read_institutions
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -59,6 +59,8 @@ class BotSettings:
     # missed while the bot was down may still run.
     timezone: str = "UTC"
     schedule_grace: timedelta = timedelta(hours=6)
+    # When the weekly digest posts (nzbot/digest.py), in `timezone`; None: NZBOT_DIGEST=off.
+    digest: digest.DigestAt | None = digest.parse(digest.DEFAULT)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -148,6 +150,7 @@ class BotSettings:
                 required=False), ""),
             timezone=take("NZBOT_TIMEZONE", lambda: _timezone(env), "UTC"),
             schedule_grace=take("NZBOT_SCHEDULE_GRACE", lambda: _grace(env), timedelta(hours=6)),
+            digest=take("NZBOT_DIGEST", lambda: _digest(env), digest.parse(digest.DEFAULT)),
         )
         return settings, take
 
@@ -194,6 +197,13 @@ def _grace(env: Mapping[str, str]) -> timedelta:
         raise SettingError("NZBOT_SCHEDULE_GRACE must be hours (6, 1.5) or a duration such as 6h or 90m, "
                            f"at most a week, not {raw[:40]!r}.")
     return grace
+
+
+def _digest(env: Mapping[str, str]) -> digest.DigestAt | None:
+    try:
+        return digest.parse(env.get("NZBOT_DIGEST", ""))
+    except ValueError as exc:
+        raise SettingError(f"NZBOT_DIGEST {exc}.") from None
 
 
 _TOKEN_PREFIX = re.compile(r"\([A-Za-z0-9._-]{1,30}\)")

@@ -296,6 +296,13 @@ def m_schedules(db: sqlite_utils.Database) -> None:
     db["link_jobs"].create_index(["schedule_run"], unique=True)
 
 
+@migrations()
+def m_digests(db: sqlite_utils.Database) -> None:
+    # When nzbot first looked for a digest to post: a new bot posts none for a moment
+    # before its time (each period's post itself is a post_intents row, posted once).
+    db["digest_watch"].create({"name": str, "since": str}, pk="name")
+
+
 def suggestion_columns(iz: RecordCard | None, candidates: Sequence[RecordCard], rules: Sequence[Rule]) -> dict[str, Any]:
     """The suggestion's columns for a case with these cards."""
     found = recommend(iz, [_card(c) for c in candidates], rules)
@@ -957,6 +964,13 @@ class Store:
         else:
             self.db.execute("INSERT OR REPLACE INTO alma_watches (institution, since) VALUES (?, ?)", [code, since])
 
+    # -- the weekly digest: since when nzbot looks for one to post ----------------------------
+
+    def digest_since(self, default: str) -> str:
+        """When nzbot first looked for a digest due; `default` is stored the first time."""
+        self.db.execute("INSERT OR IGNORE INTO digest_watch (name, since) VALUES ('digest', ?)", [default])
+        return self.db.execute("SELECT since FROM digest_watch WHERE name = 'digest'").fetchone()[0]
+
     # -- the case last decided in a queue message (whose line the message keeps) -------------
 
     def decided_in(self, channel: str, ts: str) -> int | None:
@@ -1099,6 +1113,62 @@ class Store:
         marks = ", ".join("?" for _ in JOB_GOING)
         where, args = self._mine(f"set_id = ? AND state IN ({marks})", [set_id, *JOB_GOING])
         return self.db.execute(f"SELECT 1 FROM link_jobs WHERE {where} LIMIT 1", args).fetchone() is not None
+
+    # -- figures, week by week (nzbot/stats.py) -------------------------------------------
+    # Each family of figures is one query over all the weeks: `spans` are the weeks'
+    # (start, stop) instants as ISO text, in order; rows come back as (institution, week
+    # index, figures...) for the weeks with anything to count. Times are compared as
+    # julianday(): Alma's (…Z) and nzbot's own (…+00:00) timestamps both read right.
+
+    @staticmethod
+    def _weeks_cte(spans: Sequence[tuple[str, str]]) -> tuple[str, list]:
+        values = ", ".join("(?, julianday(?), julianday(?))" for _ in spans)
+        return f"WITH weeks(i, start, stop) AS (VALUES {values})", [v for i, s in enumerate(spans) for v in (i, *s)]
+
+    def run_figures(self, spans: Sequence[tuple[str, str]], kinds: dict[str, str], *,
+                    scope: Scope) -> list[tuple]:
+        """Runs finished in each week and the records of each kind their reports counted:
+        (institution, week, runs, linked, imported, skipped, multi_matched). `kinds`: Alma's
+        counter key -> our kind (nzbot/report.py COUNTER_KINDS)."""
+        weeks, args = self._weeks_cte(spans)
+        sums = []
+        for kind in ("linked", "imported", "skipped", "multi_matched"):
+            keys = [key for key, k in kinds.items() if k == kind] or [""]
+            sums.append(f"coalesce(sum(CASE WHEN json_extract(c.value, '$[0]') IN ({', '.join('?' for _ in keys)})"
+                        " THEN json_extract(c.value, '$[2]') END), 0)")
+            args += keys
+        where, more = self._scoped(scope, "finished_at IS NOT NULL", [])
+        return [tuple(r) for r in self.db.execute(
+            f"{weeks} SELECT j.institution, w.i, count(DISTINCT j.id), {', '.join(sums)}"
+            " FROM link_jobs j JOIN weeks w ON julianday(j.finished_at) >= w.start AND julianday(j.finished_at) < w.stop"
+            f" LEFT JOIN json_each(j.counters) c WHERE {where} GROUP BY j.institution, w.i", [*args, *more])]
+
+    def case_figures(self, spans: Sequence[tuple[str, str]], *, scope: Scope) -> list[tuple]:
+        """Cases in each week: (institution, week, opened, decided, decided for the suggested
+        pick, open at the week's end). Decided: a pick, a merge, a new record or a skip (a
+        re-check decides nothing); at a week's end a case opened by then and not decided by
+        then is open."""
+        weeks, args = self._weeks_cte(spans)
+        decided = "c.decided_at IS NOT NULL AND c.decision IN ('link', 'merge', 'contribute', 'skip')"
+        created, at = "julianday(c.created_at)", "julianday(c.decided_at)"
+        # a case decided before the first week counts in none: left out before the join
+        where, more = self._scoped(scope, f"{created} < julianday(?) AND NOT ({decided} AND {at} < julianday(?))",
+                                   [spans[-1][1], spans[0][0]])
+        return [tuple(r) for r in self.db.execute(
+            f"{weeks} SELECT c.institution, w.i,"
+            f" sum({created} >= w.start AND {created} < w.stop),"
+            f" sum({decided} AND {at} >= w.start AND {at} < w.stop),"
+            f" sum({decided} AND {at} >= w.start AND {at} < w.stop AND c.decision = 'link'"
+            "     AND c.chosen_nz_mms_id = c.suggested_nz_mms_id),"
+            f" sum({created} < w.stop AND NOT ({decided} AND {at} < w.stop))"
+            f" FROM cases c JOIN weeks w WHERE {where} GROUP BY c.institution, w.i", [*args, *more])]
+
+    def waiting_cases(self, *, scope: Scope) -> list[tuple[str, int, str]]:
+        """(institution, cases waiting for a decision now, the oldest one's created_at)."""
+        marks = ", ".join("?" for _ in DECIDABLE)
+        where, args = self._scoped(scope, f"state IN ({marks})", list(DECIDABLE))
+        return [tuple(r) for r in self.db.execute(
+            f"SELECT institution, count(*), min(created_at) FROM cases WHERE {where} GROUP BY institution", args)]
 
     # -- cases --------------------------------------------------------------------------
 

@@ -308,6 +308,11 @@ class Demo:
             JOB_TIMEOUT, "the link job's report in #nz-report")
         job_ts = report.args["thread_ts"]
 
+        self.step("the cataloger asks for the figures: week by week, from nzbot's own records")
+        said = everything_said(self.answer(self.command("stats"), "the answer to /nz stats"))
+        self.check("Linked records and open cases" in said and "Link jobs" in said and "Total" in said,
+                   f"/nz stats showed no figures: {said[:200]}")
+
         self.step(f"the {NAMES[PM]} reviews the job's cases and decides a multi-match")
         queue_call = self.wait(
             lambda: self.first_call("chat.postMessage", lambda c: c.ok and str(c.response.get("channel", ""))
@@ -375,6 +380,7 @@ class Demo:
         self.play_second_member(dm)
         self.play_method_2()
         self.play_schedule(the_set)
+        self.play_digest()
 
     def play_schedule(self, the_set: str) -> None:
         """A cataloger schedules the link job on the set weekly and lists the schedules. The
@@ -386,6 +392,23 @@ class Demo:
         self.command("schedules")  # answered in the ack: no Alma call
         listed = everything_said([e for e in self.transcript.entries if e.kind == "message"][-1].message)
         self.check("Schedule 1" in listed and "Next run: Mon" in listed, f"/nz schedules did not list it: {listed[:200]}")
+
+    def play_digest(self) -> None:
+        """The weekly digest, posted now by the code the scheduler's round calls when its hour
+        comes (NZBOT_DIGEST): each member's to its report channel, every member's to the PM."""
+        from datetime import datetime, timezone
+
+        from bot.digest import DIGEST_EVENT
+        from nzbot import digest
+
+        self.step("the weekly digest (posted now, as the scheduler posts it each Monday at 08:00)")
+        settings = self.bot.services.settings
+        period = digest.due(settings.digest or digest.parse(digest.DEFAULT), datetime.now(timezone.utc),
+                            datetime(2000, 1, 1, tzinfo=timezone.utc), settings.zone)
+        self.bot.scheduler.digest.post(period)
+        posted = self.wait(lambda: self.first_call("chat.postMessage", lambda c: c.ok and (
+            c.args.get("metadata") or {}).get("event_type") == DIGEST_EVENT), ANSWER_TIMEOUT, "the weekly digest")
+        self.check("Weekly digest" in everything_said(posted.args), "the digest had no title")
 
     def play_method_2(self) -> None:
         """A cataloger links a record themselves from /nz match (the guidance's Method 2): the

@@ -36,6 +36,7 @@ class Harness:
     bot: Bot | None = None
     server: SlackHttpServer | None = None
     overrides: dict = field(default_factory=dict)
+    clock: object = None  # a callable giving the bot's time (UTC), when a test moves it
 
     def settings(self) -> BotSettings:
         values = dict(
@@ -54,7 +55,7 @@ class Harness:
         return BotSettings(**values)
 
     def start(self) -> "Harness":
-        self.bot = create_bot(self.settings())
+        self.bot = create_bot(self.settings(), clock=self.clock)
         self.server = SlackHttpServer(self.bot.app, host="127.0.0.1", port=0,
                                       alma_webhook=self.bot.alma_webhook).start()
         return self

@@ -50,10 +50,12 @@ COMMANDS = {
     "schedule": (NO_MEMBER, ALLOW, ALLOW, NO_MEMBER),
     "schedules": (NO_MEMBER, ALLOW, ALLOW, NO_MEMBER),
     "unschedule": (NO_MEMBER, ALLOW, ALLOW, NO_MEMBER),
+    "stats": (ALLOW, ALLOW, ALLOW, NO_MEMBER),  # the PM: every member's; a member's channel: its own
 }
 COMMAND_TEXT = {"help": "help", "match": "match 9999999999", "preview": "preview No such set",
                 "jobs": "jobs", "link": "link No such set", "cases": "cases csv", "history": "history 9900000000001",
-                "schedule": "schedule No such set daily 02:00", "schedules": "schedules", "unschedule": "unschedule 424242"}
+                "schedule": "schedule No such set daily 02:00", "schedules": "schedules", "unschedule": "unschedule 424242",
+                "stats": "stats"}
 # buttons on a case: {actor: (on UO's case, on OSU's case)}
 DECIDING = {"pm": (ALLOW, ALLOW), "uo": (NOT_PM, NOT_PM), "osu": (NOT_PM, NOT_PM), "stranger": (NOT_PM, NOT_PM)}
 CASE_BUTTONS = {

@@ -8,7 +8,7 @@ through `respond`, so Slack's 3 seconds are kept however slow Alma or the databa
 from __future__ import annotations
 
 from bot.access import refusal_for, refuse, subcommand
-from bot.listeners.commands import cases, history, jobs, link, match, preview, schedule, schedules, unschedule
+from bot.listeners.commands import cases, history, jobs, link, match, preview, schedule, schedules, stats, unschedule
 from bot.messages import help_message, usage_message
 from bot.services import Services
 from nzbot.access import Actor
@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "schedule": schedule,
     "schedules": schedules,
     "unschedule": unschedule,
+    "stats": stats,
 }
 
 
