@@ -55,8 +55,9 @@ class BotSettings:
     # The secret of Alma's Webhooks integration profile (NZBOT_ALMA_WEBHOOK_SECRET): set, HTTP
     # mode answers Alma's JOB_END webhook on /alma/webhook; empty, polling alone.
     alma_webhook_secret: str = field(repr=False, default="")
-    # Schedules (nzbot/schedules.py): the time zone of their times, and how late a run
-    # missed while the bot was down may still run.
+    # The consortium's time zone (NZBOT_TIMEZONE): schedules' times (nzbot/schedules.py), the
+    # weeks of /nz stats and the digest's hour; and how late a scheduled run missed while the
+    # bot was down may still run.
     timezone: str = "UTC"
     schedule_grace: timedelta = timedelta(hours=6)
     # When the weekly digest posts (nzbot/digest.py), in `timezone`; None: NZBOT_DIGEST=off.

@@ -191,7 +191,7 @@ def test_a_malformed_nzbot_digest_stops_start_up_with_one_line_naming_it(text):
 def test_nzbot_timezone_defaults_to_utc_and_a_name_no_zone_has_is_refused():
     assert BotSettings.from_env(env()).timezone == "UTC"
     assert BotSettings.from_env(env(NZBOT_TIMEZONE="America/Los_Angeles")).zone.key == "America/Los_Angeles"
-    with pytest.raises(SettingErrors, match="^NZBOT_TIMEZONE must be a time zone name"):
+    with pytest.raises(SettingErrors, match="^NZBOT_TIMEZONE must be an IANA time zone name"):
         BotSettings.from_env(env(NZBOT_TIMEZONE="Pacific Time"))
 
 
