@@ -32,7 +32,8 @@ from nzbot.dblock import BotLock
 from nzbot.linkjobs import LinkJobs
 from nzbot.schedules import Schedules
 from nzbot.settings import BotSettings
-from nzbot.store import Store
+from nzbot.status import status_of
+from nzbot.store import DatabaseProblem, Store
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,14 @@ class Bot:
     lock: BotLock | None = None  # one bot per database, held until stop()
     # Alma's JOB_END webhook, for the HTTP server to answer; None without NZBOT_ALMA_WEBHOOK_SECRET.
     alma_webhook: AlmaWebhook | None = None
+
+    def health(self) -> tuple[bool, dict]:
+        """GET /healthz: what `nzbot status` says, from the bot itself."""
+        try:
+            found = status_of(self.services.store, self.services.settings.poll_seconds)
+        except DatabaseProblem as exc:  # lost or damaged under the bot: not healthy, said why
+            return False, {"healthy": False, "problems": [str(exc)]}
+        return found.healthy, found.as_dict()
 
     def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stops the rounds, drops work not begun, and gives work already running (an answer

@@ -197,7 +197,7 @@ def run_bot(args: argparse.Namespace) -> int:
         else:
             from bot.server import SlackHttpServer
 
-            server = SlackHttpServer(bot.app, port=settings.port, alma_webhook=bot.alma_webhook)
+            server = SlackHttpServer(bot.app, port=settings.port, alma_webhook=bot.alma_webhook, health=bot.health)
             print(f"nzbot: listening for Slack on port {settings.port} at /slack/events", file=sys.stderr)
             if bot.alma_webhook is not None:
                 print("nzbot: listening for Alma's JOB_END webhook at /alma/webhook", file=sys.stderr)

@@ -14,6 +14,9 @@ Routes:
   get 401), then the request is dispatched to Bolt, which answers with the listener's
   ``ack()``.
 - ``GET /health``: 200 ``ok``.
+- ``GET /healthz``: the bot's status as JSON (nzbot/status.py: the database writable, its
+  rounds running, when Alma and Slack last answered, the queues), 200 when healthy, else
+  503; when the server is given one (``health``), else 404.
 - ``GET|POST /alma/webhook``: Alma's JOB_END webhook (``bot/alma_webhook.py``), when the
   server is given one (NZBOT_ALMA_WEBHOOK_SECRET set); else 404 like any other path.
 - anything else: 404 (405 for a wrong method on a known path).
@@ -30,7 +33,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
@@ -44,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 HEALTH_PATH = "/health"
+STATUS_PATH = "/healthz"
 
 # Bolt's RequestVerification middleware logs the whole raw body (with the verification
 # token and the response_url) at INFO when a signature is wrong or stale. Keep it quiet.
@@ -84,7 +88,8 @@ def _signed(verifier: SignatureVerifier | None, body: str, timestamp: str, signa
 
 
 def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
-                  verifier: SignatureVerifier | None, alma_webhook: AlmaWebhook | None = None) -> type:
+                  verifier: SignatureVerifier | None, alma_webhook: AlmaWebhook | None = None,
+                  health: Callable[[], tuple[bool, dict]] | None = None) -> type:
     class SlackRequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "nzbot"
@@ -129,6 +134,10 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
             request_path = self.path.partition("?")[0]
             if request_path == HEALTH_PATH:
                 self._send(200, "ok")
+            elif request_path == STATUS_PATH and health is not None:
+                healthy, status = health()
+                self._send(200 if healthy else 503, json.dumps(status),
+                           headers={"Content-Type": ["application/json"]})
             elif request_path == WEBHOOK_PATH and alma_webhook is not None:
                 self._send_answer(alma_webhook.challenge(self.path.partition("?")[2]))
             elif request_path == path:
@@ -290,6 +299,7 @@ class SlackHttpServer:
         read_timeout: float = 10.0,
         signing_secret: str | None = None,
         alma_webhook: AlmaWebhook | None = None,
+        health: Callable[[], tuple[bool, dict]] | None = None,
     ) -> None:
         if not path.startswith("/"):
             raise ValueError(f"path must start with '/': {path!r}")
@@ -305,7 +315,7 @@ class SlackHttpServer:
         # The app's own signing secret unless told otherwise; without one, every request is 401.
         secret = signing_secret if signing_secret is not None else getattr(app, "_signing_secret", None)
         verifier = SignatureVerifier(secret) if isinstance(secret, str) and secret.strip() else None
-        handler = _make_handler(app, path, max_body_bytes, read_timeout, verifier, alma_webhook)
+        handler = _make_handler(app, path, max_body_bytes, read_timeout, verifier, alma_webhook, health)
         self._httpd = _Server((host, port), handler)
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()

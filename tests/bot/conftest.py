@@ -57,7 +57,7 @@ class Harness:
     def start(self) -> "Harness":
         self.bot = create_bot(self.settings(), clock=self.clock)
         self.server = SlackHttpServer(self.bot.app, host="127.0.0.1", port=0,
-                                      alma_webhook=self.bot.alma_webhook).start()
+                                      alma_webhook=self.bot.alma_webhook, health=self.bot.health).start()
         return self
 
     def stop(self) -> None:

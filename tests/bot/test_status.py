@@ -58,3 +58,19 @@ def test_status_counts_the_queues_and_says_when_there_is_no_database(harness, tm
     env = {**os.environ, "NZBOT_DB": str(tmp_path / "none.db")}
     done = subprocess.run([sys.executable, "-m", "bot.cli", "status"], capture_output=True, text=True, env=env)
     assert done.returncode == 1 and "no database" in done.stdout and not (tmp_path / "none.db").exists()
+
+
+def test_healthz_answers_the_bots_own_status(harness):
+    import requests
+
+    harness.start()
+    harness.wait(lambda: harness.store.heartbeat(), what="a heartbeat")
+    answer = requests.get(f"http://127.0.0.1:{harness.server.port}/healthz", timeout=10)
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/json"
+    found = answer.json()
+    assert found["healthy"] and found["database_writable"] and found["seconds_since_round"] < 5
+    harness.db_path.unlink()  # the database file deleted under the running bot
+    harness.wait(lambda: harness.store.lost is not None, what="the loss noticed")
+    answer = requests.get(f"http://127.0.0.1:{harness.server.port}/healthz", timeout=10)
+    assert answer.status_code == 503 and not answer.json()["healthy"]
+    assert "database" in answer.json()["problems"][0]
