@@ -5,7 +5,7 @@
 # each restart, and with it every open case and decision.
 FROM python:3.12-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py README.md ./
 COPY alma alma
 COPY bot bot
 COPY nzbot nzbot

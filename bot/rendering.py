@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 import jinja2
 
-import templates
+from bot import templates
 from alma.matching import Verdict
 from bot import action_ids
 from bot.wording import COMMANDS, DIFFERS_MARK, OUTCOME_EMOJI, SLASH_COMMAND, STATUS_WORDS, VERDICT_EMOJI

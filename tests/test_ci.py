@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jinja2
 
-import templates
+from bot import templates
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,11 +30,15 @@ def test_ci_runs_the_readme_test_command_word_for_word():
         f".ci/run does not run the README's test command: {command}")
 
 
-def test_the_wheel_ships_every_template():
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    setuptools = config["tool"]["setuptools"]
-    assert "templates" in setuptools["packages"]["find"]["include"]
-    assert setuptools["package-data"]["templates"] == ["*.j2"]
+def test_the_wheel_ships_every_template_as_bot_templates():
+    # setup.py: the repository's templates/ folder is the package `bot.templates` in the
+    # wheel (no top-level `templates`, a name other projects use)
+    setup = (ROOT / "setup.py").read_text(encoding="utf-8")
+    assert '"bot.templates"]' in setup and 'package_dir={"bot.templates": "templates"}' in setup
+    assert 'package_data={"bot.templates": ["*.j2"]}' in setup
+    assert "packages" not in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"].get(
+        "setuptools", {})  # one place says what the wheel holds
+    assert templates.__name__ == "bot.templates" and Path(templates.__file__).parent == ROOT / "templates"
     on_disk = sorted(p.name for p in (ROOT / "templates").iterdir() if p.suffix == ".j2")
     assert on_disk and all(name.endswith(".j2") for name in on_disk)
     # ...and the loader the bot and the demo use finds each of them through the package.

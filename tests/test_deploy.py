@@ -5,7 +5,6 @@ systemd unit and the compose file keep NZBOT_DB on a disk that outlives the proc
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -13,12 +12,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_the_dockerfile_builds_the_wheel_from_every_package_it_ships():
     docker = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    shipped = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
-        "packages"]["find"]["include"]
-    packages = {name.rstrip("*") for name in shipped}
+    # setup.py's packages: alma, bot and nzbot found, and templates/ as bot.templates
+    setup = (ROOT / "setup.py").read_text(encoding="utf-8")
+    found = set(re.findall(r'"(\w+)", "\1\.\*"', setup))
     copied = set(re.findall(r"^COPY (\w+) \1$", docker, re.M))
-    assert copied == packages, "the Dockerfile must copy each package pyproject ships"
-    assert "COPY pyproject.toml README.md ./" in docker  # what `pip wheel .` reads
+    assert found == {"alma", "bot", "nzbot"} and copied == found | {"templates"}, \
+        "the Dockerfile must copy each folder the wheel ships"
+    assert "COPY pyproject.toml setup.py README.md ./" in docker  # what `pip wheel .` reads
     assert "NZBOT_DB=/data/nzbot.db" in docker and 'VOLUME ["/data"]' in docker
     assert 'CMD ["nzbot", "status"]' in docker and 'CMD ["nzbot", "run"]' in docker
     assert re.search(r"^USER nzbot$", docker, re.M)  # not root

@@ -21,7 +21,7 @@ from typing import Any, Mapping, TextIO
 import jinja2
 
 from bot.demo.blocks import block_views, message_lines, mrkdwn_plain
-import templates
+from bot import templates
 
 TEMPLATE = "transcript.html.j2"
 INDENT = "    "
