@@ -54,6 +54,7 @@ from alma.models import (
     JobInstance,
     JobRun,
     LinkJobParameters,
+    MultiMatch,
     SetMember,
     SruPage,
 )
@@ -278,15 +279,19 @@ class AlmaClient:
         bibs = as_list(data.get("bib"))
         return bib_from_json(bibs[0]) if bibs else None
 
-    def update_bib(self, mms_id: str, record: Record) -> Bib:
+    def update_bib(self, mms_id: str, record: Record, *, version_check: bool | None = None) -> Bib:
         """Replaces the bib's MARC (Alma takes bib updates as XML only). Alma is asked to
         refuse the save if the record was saved by anyone since `record` was read (its 005
-        is no longer the one stored): RecordChanged, and nobody's edit is overwritten."""
+        is no longer the one stored): RecordChanged, and nobody's edit is overwritten.
+        `version_check` None: asked when the record has a 005 (`nzbot probe` asks it of a
+        record without one, to learn what Alma does then)."""
         mms_id = check_mms_id(mms_id)
         body = f"<bib>{record_to_xml(record)}</bib>"
-        # a record with no 005 has no version to compare: saved as before (unconfirmed what
-        # Alma's check would make of it)
-        params = {"stale_version_check": "true"} if record.get_fields("005") else None
+        # a record with no 005 has no version to compare: saved as before (what Alma's
+        # check makes of it is the fact "no_005_version_check", nzbot/facts.py)
+        if version_check is None:
+            version_check = bool(record.get_fields("005"))
+        params = {"stale_version_check": "true"} if version_check else None
         with missing("PUT", f"/bibs/{mms_id}"):
             try:
                 response = self.http.request(
@@ -310,7 +315,30 @@ class AlmaClient:
                 f"{body_excerpt(response.text, secrets=(self.settings.api_key,))}.",
                 status=response.status_code) from None
 
+    def unlink_from_nz(self, mms_id: str) -> Bib:
+        """POST /bibs/{mms_id}?op=unlink_from_nz (XML only; bibs.json): the IZ record keeps
+        the MARC it shows. Only `nzbot probe` calls it, to undo an import it caused."""
+        mms_id = check_mms_id(mms_id)
+        with missing("POST", f"/bibs/{mms_id}"):
+            response = self.http.request("POST", self._url(f"/bibs/{mms_id}"), params={"op": "unlink_from_nz"},
+                                         xml_body="<bib/>", background=self.background)
+        return bib_from_json(self._object(response))
+
+    def delete_nz_bib(self, nz_mms_id: str) -> None:
+        """DELETE /bibs/{mms_id} with the NZ key (bibs.json): only `nzbot probe` calls it,
+        for an NZ record its own experiment imported."""
+        nz_mms_id = check_mms_id(nz_mms_id)
+        nz = self._nz_client()
+        with missing("DELETE", f"/bibs/{nz_mms_id}"):
+            nz.http.request("DELETE", nz._url(f"/bibs/{nz_mms_id}"), background=self.background)
+
     # -- sets --------------------------------------------------------------------------
+
+    def delete_set(self, set_id: str) -> None:
+        """DELETE /conf/sets/{set_id} (conf.json): a set `nzbot probe` made for itself."""
+        set_id = check_set_id(set_id)
+        with missing("DELETE", f"/conf/sets/{set_id}"):
+            self.http.request("DELETE", self._url(f"/conf/sets/{set_id}"), background=self.background)
 
     def get_set(self, set_id: str) -> AlmaSet:
         set_id = check_set_id(set_id)
@@ -479,6 +507,16 @@ class AlmaClient:
         job_id = check_job_id(job_id)
         instance_id = check_set_id(instance_id)
         return instance_from_json(self._get(f"/conf/jobs/{job_id}/instances/{instance_id}"), job_id)
+
+    def multi_matches(self, job_id: str, instance_id: str) -> list[MultiMatch]:
+        """A run's multi-matches from GET .../instances/{iid}/matches?population=MULTI_MATCHES
+        (conf.json documents it for import jobs: match[] with incoming_record_id and mms_ids
+        "a, b"); whether it answers for the link job is what `nzbot probe` learns."""
+        path = f"/conf/jobs/{check_job_id(job_id)}/instances/{check_set_id(instance_id)}/matches"
+        items = list(self._paged(path, "match", {"population": "MULTI_MATCHES"}))
+        return [MultiMatch(str(m.get("incoming_record_id") or ""),
+                           tuple(i.strip() for i in str(m.get("mms_ids") or "").split(",") if i.strip()))
+                for m in items]
 
     def list_job_instances(self, job_id: str, since: date | datetime) -> list[JobInstance]:
         """Runs of a job submitted on or after the day of `since` (Alma filters by day)."""

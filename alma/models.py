@@ -165,3 +165,11 @@ class JobRun:
 
     job_id: str
     instance_id: str
+
+
+@dataclass(frozen=True)
+class MultiMatch:
+    """One record of a run's MULTI_MATCHES list: the IZ record and the NZ records it matched."""
+
+    iz_mms_id: str
+    nz_mms_ids: tuple[str, ...]

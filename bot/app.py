@@ -29,6 +29,7 @@ from bot.slack_retries import retry_handlers
 from nzbot.adopt import kept_unowned, start_up_problem, unowned_rows
 from nzbot.cases import Cases
 from nzbot.dblock import BotLock
+from nzbot.facts import AlmaFacts, route_warnings
 from nzbot.linkjobs import LinkJobs
 from nzbot.schedules import Schedules
 from nzbot.settings import BotSettings
@@ -107,6 +108,8 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True,
         raise SettingError(problem)
     for line in kept_unowned(unowned, settings.db_path):
         log.warning("%s", line)
+    for line in route_warnings(AlmaFacts.of(store)):  # what `nzbot probe` found stops a route
+        log.warning("Alma fact: %s", line)
     members = {}
     # consortium mode: one client of the NZ's own API for all members (one pace, one quota)
     nz = (AlmaClient(replace(settings.alma, api_key=settings.alma.nz_api_key, nz_api_key=""))

@@ -40,6 +40,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     preview.add_argument("--json", action="store_true", help="print one JSON object")
     preview.set_defaults(handler=run_preview)
 
+    probe = commands.add_parser("probe", help="settle what nzbot guesses about Alma, by small experiments "
+                                "on a sandbox that leave nothing behind (stored in NZBOT_DB)")
+    probe.add_argument("--sandbox", action="store_true", help="say that this Alma is a sandbox (required)")
+    probe.add_argument("--iz", metavar="MMS_ID", required=False, help="an unlinked IZ record to experiment on")
+    probe.add_argument("--nz", metavar="MMS_ID", action="append", default=[],
+                       help="an NZ record to experiment on (give two; needs ALMA_NZ_API_KEY)")
+    probe.add_argument("--contribute-iz", metavar="MMS_ID",
+                       help="an unlinked IZ record the contribute experiment may import (and then takes back out)")
+    probe.add_argument("--poll", type=float, default=2.0, metavar="SECONDS", help="how often to ask about a job run")
+    probe.add_argument("--json", action="store_true", help="print one JSON object")
+    probe.set_defaults(handler=run_probe)
+
     doctor = commands.add_parser("doctor", help="check the configuration (Alma, SRU, Slack, database) before the first run")
     doctor.set_defaults(handler=run_doctor)
 
@@ -235,6 +247,39 @@ def run_demo(args: argparse.Namespace) -> int:
     except DemoFailed as exc:
         print(f"nzbot demo: {exc}", file=sys.stderr)
         return 1
+
+
+def run_probe(args: argparse.Namespace) -> int:
+    from alma.client import AlmaClient
+    from nzbot.probe import SANDBOX_ONLY, Probe, ProbeRecords, run_probe as experiments
+    from nzbot.store import Store
+
+    if not args.sandbox:
+        print(f"nzbot: {SANDBOX_ONLY}", file=sys.stderr)
+        return 2
+    if not args.iz or len(args.nz) != 2:
+        raise BadInput("nzbot probe needs --iz (an unlinked IZ record) and --nz twice (two NZ records).")
+    store = Store(os.environ.get("NZBOT_DB", "").strip() or "nzbot.db")
+    client = AlmaClient.from_env()
+    records = ProbeRecords(args.iz, (args.nz[0], args.nz[1]), args.contribute_iz)
+    plans = sys.stderr if args.json else sys.stdout  # the plan first; --json keeps stdout one object
+    probe = Probe(client, records, lambda plan: print(f"nzbot probe will now: {plan}", file=plans, flush=True),
+                  poll_seconds=args.poll)
+    found = []
+    try:
+        for finding in experiments(probe):
+            found.append(finding)
+            if finding.value is not None:
+                store.learn_fact(finding.fact, finding.value)
+            if not args.json:
+                print(f"{finding.fact}: did: {'; '.join(finding.did)}\n  Alma answered: {finding.answered}\n"
+                      f"  so: {finding.conclusion}\n  nzbot now: {finding.nzbot_now}", flush=True)
+    finally:
+        client.close()
+        store.close()
+    if args.json:
+        print(json.dumps({"facts": [f.as_dict() for f in found]}))
+    return 0
 
 
 def run_doctor(args: argparse.Namespace) -> int:

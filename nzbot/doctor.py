@@ -45,6 +45,7 @@ from alma.http import AlmaHttp
 from alma.marc import control_number
 from alma.models import LINK_JOB_NAME
 from nzbot.redaction import redact
+from nzbot.facts import AlmaFacts, fact_lines, route_warnings
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 _LABELS = {OK: "ok  ", WARN: "warn", FAIL: "FAIL"}
@@ -327,6 +328,7 @@ def check_database(path: str, codes: tuple[str, ...]) -> list[Check]:
         store.db.execute("INSERT INTO handled_requests (key, received_at) VALUES (?, ?)", [key, "probe"])
         store.db.execute("DELETE FROM handled_requests WHERE key = ?", [key])
         unowned = unowned_rows(store, codes)
+        facts = AlmaFacts.of(store)
     except DatabaseDamaged as exc:
         return [Check.failed(name, DatabaseDamaged.line(shown, exc.reason))]
     except (sqlite3.Error, OSError, DatabaseProblem) as exc:
@@ -339,7 +341,15 @@ def check_database(path: str, codes: tuple[str, ...]) -> list[Check]:
     problem = start_up_problem(unowned, codes, shown)
     return [Check.failed(name, problem) if problem else
             Check.passed(name, f"{shown} is writable and its tables are up to date"),
-            *in_use, *(Check.warning(name, line) for line in kept_unowned(unowned, shown))]
+            *in_use, *(Check.warning(name, line) for line in kept_unowned(unowned, shown)),
+            *fact_checks(facts)]
+
+
+def fact_checks(facts: "AlmaFacts") -> list[Check]:
+    """Each unconfirmed fact about Alma: confirmed by `nzbot probe` (with the date) or still
+    assumed; and a warning for each link route a learned fact stops (nzbot/facts.py)."""
+    return [*(Check.passed("Alma fact", line) for line in fact_lines(facts)),
+            *(Check.warning("Alma fact", line) for line in route_warnings(facts))]
 
 
 # -- Slack -----------------------------------------------------------------------------

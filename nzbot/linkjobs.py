@@ -39,6 +39,7 @@ from alma.models import JobInstance, LinkJobParameters
 from alma.preview import SetPreview, preview_set
 from nzbot.blocked import BlockedWork
 from nzbot.report import JobReport, job_report
+from nzbot.facts import AlmaFacts, counter_kinds
 from nzbot.rounds import run_round
 from nzbot.states import JOB_ANNOUNCED, CaseState, JobState
 from nzbot.store import LinkJob, Store, now
@@ -256,7 +257,7 @@ class LinkJobs:
             job = self.store.link_job(job.id)
             report_ts = self.notifier.report_posted(job)
             if report_ts is None:
-                report_ts = self.notifier.post_report(job, job_report(job))
+                report_ts = self.notifier.post_report(job, job_report(job, counter_kinds(AlmaFacts.of(self.store))))
             if self.store.move_link_job(job.id, JobState.REPORTING, JobState.REPORTED, report_ts=report_ts, reported_at=now()):
                 self.store.audit("nzbot", "job_reported", f"instance {job.instance_id}", job.status or "")
                 self._announce(self.store.link_job(job.id))

@@ -12,6 +12,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Mapping
 
 from nzbot.store import LinkJob
 
@@ -80,12 +81,14 @@ _logged_keys: set[tuple[str, ...]] = set()
 _logged_lock = threading.Lock()
 
 
-def job_report(link_job: LinkJob) -> JobReport:
-    known = any(c.key in COUNTER_KINDS for c in link_job.counters)
+def job_report(link_job: LinkJob, kinds: Mapping[str, str] = COUNTER_KINDS) -> JobReport:
+    """`kinds`: Alma's counter key -> our kind; at run time COUNTER_KINDS with the keys
+    `nzbot probe` learned (nzbot/facts.py counter_kinds)."""
+    known = any(c.key in kinds for c in link_job.counters)
     counts = {kind: 0 for kind in KIND_LABELS} if known else {}
     others = []
     for counter in link_job.counters:
-        kind = COUNTER_KINDS.get(counter.key)
+        kind = kinds.get(counter.key)
         if kind:
             counts[kind] += counter.value
         else:

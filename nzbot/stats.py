@@ -17,7 +17,7 @@ from typing import Sequence
 from zoneinfo import ZoneInfo
 
 from nzbot.access import Scope
-from nzbot.report import COUNTER_KINDS
+from nzbot.facts import AlmaFacts, counter_kinds
 from nzbot.settings import BotSettings
 from nzbot.store import Store
 
@@ -128,7 +128,7 @@ def figures(store: Store, settings: BotSettings, count: int, *, scope: Scope, no
     zone = settings.zone
     weeks = weeks_until(last_day or now.astimezone(zone).date(), count, zone)
     spans = [(w.start.isoformat(), w.stop.isoformat()) for w in weeks]
-    runs = _by_member_week(store.run_figures(spans, COUNTER_KINDS, scope=scope))
+    runs = _by_member_week(store.run_figures(spans, counter_kinds(AlmaFacts.of(store)), scope=scope))
     cases = _by_member_week(store.case_figures(spans, scope=scope))
     waiting = {code: (n, oldest) for code, n, oldest in store.waiting_cases(scope=scope)}
     shown = [m for m in settings.institutions if scope.every_member or m.code == scope.code]

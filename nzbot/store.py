@@ -724,6 +724,13 @@ class ScheduleRun:
         object.__setattr__(self, "state", RunState(self.state))
 
 
+@migrations()
+def m_alma_facts(db: sqlite_utils.Database) -> None:
+    # What `nzbot probe --sandbox` learned about this Alma (nzbot/facts.py): name -> value
+    # (JSON), and when; a fact with no row is still assumed.
+    db["alma_facts"].create({"name": str, "value": str, "learned_at": str}, pk="name")
+
+
 class Store:
     def __init__(self, path: str, suggestion_rules: Sequence[Rule] | None = None) -> None:
         """`suggestion_rules`: the rules (in order) each case's suggested pick is drawn with;
@@ -963,6 +970,17 @@ class Store:
             self.db.execute("DELETE FROM alma_watches WHERE institution = ?", [code])
         else:
             self.db.execute("INSERT OR REPLACE INTO alma_watches (institution, since) VALUES (?, ?)", [code, since])
+
+    # -- what a probe learned about Alma (nzbot/facts.py) -------------------------------------
+
+    def learn_fact(self, name: str, value: Any) -> None:
+        self.db.execute("INSERT OR REPLACE INTO alma_facts (name, value, learned_at) VALUES (?, ?, ?)",
+                        [name, json.dumps(value), now()])
+
+    def alma_facts(self) -> dict[str, tuple[Any, str]]:
+        """name -> (value, learned_at) of every fact a probe learned."""
+        return {name: (json.loads(value), at)
+                for name, value, at in self.db.execute("SELECT name, value, learned_at FROM alma_facts")}
 
     # -- the weekly digest: since when nzbot looks for one to post ----------------------------
 

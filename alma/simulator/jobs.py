@@ -215,7 +215,7 @@ def _run(state: "State", run: "JobRun") -> None:
     for start in range(0, len(members), chunk):
         with state.lock:
             for mms_id in members[start : start + chunk]:
-                outcome = link_one(state, mms_id, run.params)
+                outcome = link_one(state, mms_id, run.params, run.multi_matches)
                 run.counters[outcome] += 1
             done = min(len(members), start + chunk)
             run.progress = min(99.0, round(done * 100 / len(members), 3))
@@ -237,8 +237,12 @@ def _candidates(state: "State", marc: Marc, profile: str, prefix: str) -> set[st
         # count. NZ side: 035 $a or $z (Alma's 035_az index).
         ocns = {ocn_in_035(v) for v in marc.values_035("a")} - {None}
         return {nz for ocn in ocns for nz in state.nz_ids_by_ocn(ocn)}
+    answers = state.answers
     values = {v.strip() for v in marc.values_035("a") if v.strip().startswith(prefix)}
-    found = {nz for v in values for nz in state.nz_ids_by_035a(v)}
+    found = {nz for v in values for nz in state.nz_ids_by_035a(v)} if answers.other_system_matches_035 else set()
+    if answers.other_system_matches_024:
+        found |= {nz for f in marc.record().get_fields("024") for v in f.get_subfields("a")
+                  for nz in state.nz_ids_by_024(v.strip())}
     if state.other_system_matches_standard_numbers:
         found |= _by_standard_numbers(state, marc)
     return found
@@ -257,8 +261,10 @@ def _by_standard_numbers(state: "State", marc: Marc) -> set[str]:
     return {m for m, nz in state.nz.items() if mine & numbers(nz.marc.record())}
 
 
-def link_one(state: "State", mms_id: str, params: dict[str, str]) -> str:
-    """Process one set member; returns the counter key of what happened."""
+def link_one(state: "State", mms_id: str, params: dict[str, str],
+             multi_matches: dict[str, list[str]] | None = None) -> str:
+    """Process one set member; returns the counter key of what happened. A multi-match's
+    NZ records go into `multi_matches` (the run's, for the MULTI_MATCHES list)."""
     bib = state.iz.get(mms_id)
     if bib is None:
         return FAILED
@@ -276,13 +282,23 @@ def link_one(state: "State", mms_id: str, params: dict[str, str]) -> str:
         state.link(mms_id, found.pop())
         return LINKED
     if len(found) > 1:
+        if multi_matches is not None:
+            multi_matches[mms_id] = sorted(found)
         return MULTI_MATCH
-    if params.get("contribute_nz", "false").lower() == "true":
+    if _contributes(state, bib.marc, profile, prefix, params):
         nz_id = state.new_nz_id()
         state.add_nz(_contributed(state, bib.marc, nz_id), mms_id=nz_id, case="contributed")
         state.link(mms_id, nz_id)
         return IMPORTED
     return SKIPPED
+
+
+def _contributes(state: "State", marc: Marc, profile: str, prefix: str, params: dict[str, str]) -> bool:
+    if params.get("contribute_nz", "false").lower() != "true":
+        return False
+    if profile == UNIQUE_OCLC or not state.answers.contribute_skips_without_prefix:
+        return True
+    return any(v.strip().startswith(prefix) for v in marc.values_035("a"))
 
 
 def _contributed(state: "State", marc: Marc, nz_id: str) -> Marc:

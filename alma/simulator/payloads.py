@@ -29,6 +29,7 @@ MMS_ID_NOT_NUMERIC = "402204"  # "Input parameters mmsId X is not numeric."
 CATALOGER_LEVEL_TOO_LOW = "4022041"  # PUT /bibs/{mms_id}: "Cannot update this record due to insufficient cataloger level privileges."
 NEWER_VERSION_EXISTS = "4022034"  # PUT /bibs/{mms_id}: "A newer version of this record exists in the repository."
 MMS_ID_LIST_NOT_VALID = "402203"  # GET /bibs: "Input parameter mmsId list is not valid." (>100 ids)
+DELETE_BIB_ERROR = "4022020"  # DELETE /bibs/{mms_id}: "Delete Bib error."
 JSON_NOT_SUPPORTED = "60105"  # PUT/POST /bibs/{mms_id}: "JSON is not supported for this API."
 # sets
 SETS_GENERAL_ERROR = "402119"  # POST /conf/sets: "General Error - ..."
@@ -45,6 +46,7 @@ INVALID_MEMBER = "60116"  # "A member ID is not valid for the content." (fail_on
 TOO_MANY_MEMBERS = "60118"  # "Input set member list exceeds limit."
 DUPLICATE_MEMBER = "60119"  # "Input set with duplicate member."
 # jobs
+JOBS_GENERAL_ERROR = "402119"  # GET .../instances/{iid}/matches: "General error."
 JOB_NOT_FOUND = "402216"  # "Invalid job id."
 DATE_NOT_VALID = "402217"  # GET .../instances: "Invalid date format."
 INSTANCE_NOT_FOUND = "402218"  # "Invalid job instance id."
@@ -214,8 +216,15 @@ def job_json(job: "JobDefinition", base: str) -> dict[str, Any]:
     }
 
 
-def run_json(run: "JobRun", job: "JobDefinition", base: str) -> dict[str, Any]:
-    """A job instance, in the shape of Alma's GET /conf/jobs/{id}/instances/{iid}."""
+def _counter_key(prefix: str, key: str) -> str:
+    """A link-job counter key under this Alma's prefix (link_bib_to_nz.linked -> <prefix>.linked)."""
+    head, dot, name = key.partition(".")
+    return f"{prefix}.{name}" if dot and head == "link_bib_to_nz" else key
+
+
+def run_json(run: "JobRun", job: "JobDefinition", base: str, counter_prefix: str = "link_bib_to_nz") -> dict[str, Any]:
+    """A job instance, in the shape of Alma's GET /conf/jobs/{id}/instances/{iid};
+    `counter_prefix`: the link job's counter keys as this Alma names them (AlmaAnswers)."""
     from .jobs import COUNTER_DESC, STATUS_DESC
     from .state import now_iso
 
@@ -237,7 +246,8 @@ def run_json(run: "JobRun", job: "JobDefinition", base: str) -> dict[str, Any]:
         out["status_date"] = run.end_time.strftime("%Y-%m-%dZ")
     out["alert"] = [{"value": code, "desc": desc} for code, desc in run.alerts]
     out["counter"] = [
-        {"type": {"value": key, "desc": COUNTER_DESC.get(key, key)}, "value": str(value)}
+        {"type": {"value": _counter_key(counter_prefix, key), "desc": COUNTER_DESC.get(key, key)},
+         "value": str(value)}
         for key, value in run.counters.items()
     ]
     out["job_info"] = job_json(job, base)

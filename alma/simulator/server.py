@@ -105,7 +105,8 @@ class Request:
 Handler = Callable[["Simulator", Request], tuple[int, Any, str]]
 ROUTES: list[tuple[str, re.Pattern, str, Handler]] = []
 # What the NZ's key may call here: its bib records, read and replaced.
-NZ_ROUTES = frozenset({"GET /almaws/v1/bibs/{mms_id}", "PUT /almaws/v1/bibs/{mms_id}"})
+NZ_ROUTES = frozenset({"GET /almaws/v1/bibs/{mms_id}", "PUT /almaws/v1/bibs/{mms_id}",
+                       "DELETE /almaws/v1/bibs/{mms_id}"})
 
 
 def route(method: str, template: str):
@@ -631,7 +632,7 @@ def _put_nz_bib(sim: Simulator, req: Request):
         if nz.mms_id in sim.faults.saved_meanwhile:
             sim.faults.saved_meanwhile.discard(nz.mms_id)
             sim.state.set_nz_marc(nz.mms_id, _edited_meanwhile(sim, nz.marc))
-        _check_version(req, sim.state.nz[nz.mms_id].marc, incoming)
+        _check_version(req, sim.state.nz[nz.mms_id].marc, incoming, sim.state.answers)
         for f in incoming.get_fields("001"):
             incoming.remove_field(f)
         incoming.add_ordered_field(Field(tag="001", data=nz.mms_id))
@@ -645,9 +646,11 @@ def _put_nz_bib(sim: Simulator, req: Request):
 # stored, 400 4022034 "A newer version of this record exists in the repository."
 # (bibs.json, PUT /bibs/{mms_id}: the parameter and the error): so a save made from a copy
 # read before someone else's save cannot overwrite it.
-def _check_version(req: Request, stored: Marc, incoming) -> None:
+def _check_version(req: Request, stored: Marc, incoming, answers=None) -> None:
     if req.params.get("stale_version_check", "false").lower() != "true":
         return
+    if answers is not None and answers.no_005_passes_version_check and not _version(incoming):
+        return  # AlmaAnswers: this Alma saves a record that has no 005 to compare
     if _version(stored.record()) != _version(incoming):
         raise bad(P.NEWER_VERSION_EXISTS, "A newer version of this record exists in the repository.")
 
@@ -705,13 +708,27 @@ def put_bib(sim: Simulator, req: Request):
             if bib.mms_id in sim.faults.saved_meanwhile:
                 sim.faults.saved_meanwhile.discard(bib.mms_id)
                 bib.marc = _edited_meanwhile(sim, bib.marc)
-            _check_version(req, bib.marc, incoming)
+            _check_version(req, bib.marc, incoming, sim.state.answers)
             for f in incoming.get_fields("001"):
                 incoming.remove_field(f)
             incoming.add_ordered_field(Field(tag="001", data=bib.mms_id))
             bib.marc = _stamped(sim, incoming)
         obj = P.bib_json(sim.state, bib, sim.base_url)
     return 200, P.bib_xml(obj), "xml"  # bib updates are XML in and out
+
+
+@route("DELETE", "/almaws/v1/bibs/{mms_id}")
+def delete_bib(sim: Simulator, req: Request):
+    """Deletes an NZ record with the NZ key (what a probe's cleanup needs; bibs.json, DELETE
+    /bibs/{mms_id}: 4022020 "Delete Bib error" while IZ records are still linked to it)."""
+    if req.zone != "nz":
+        raise bad(P.BIBS_GENERAL_ERROR, "The simulator deletes only NZ records (with the NZ key).")
+    nz = _nz_bib(sim, req.match["mms_id"])
+    with sim.state.lock:
+        if any(member.iz_ids_linked_to(nz.mms_id) for member in sim.state._nz_owner._nz_members):
+            raise bad(P.DELETE_BIB_ERROR, "Delete Bib error.")
+        sim.state.remove_nz(nz.mms_id)
+    return 204, None, "empty"
 
 
 @route("POST", "/almaws/v1/bibs/{mms_id}")
@@ -954,8 +971,28 @@ def list_runs(sim: Simulator, req: Request):
             and (not status or r.status == status)
         ]
         runs.sort(key=lambda r: r.submit_time, reverse=True)  # newest first
-        page = [P.run_json(r, job, sim.base_url) for r in runs[offset : offset + limit]]
+        page = [P.run_json(r, job, sim.base_url, sim.state.answers.counter_key_prefix) for r in runs[offset : offset + limit]]
     return _answer(req, {"job_instance": page, "total_record_count": len(runs)}, "job_instances")
+
+
+@route("GET", "/almaws/v1/conf/jobs/{job_id}/instances/{instance_id}/matches")
+def get_run_matches(sim: Simulator, req: Request):
+    """conf.json: "single and multi match details for an import job" (match[] with
+    incoming_record_id and mms_ids "a, b"). For the link job: AlmaAnswers.multi_matches_listed."""
+    job = _the_job(sim, req.match["job_id"])
+    if req.params.get("population") not in ("SINGLE_MATCHES", "MULTI_MATCHES"):
+        raise bad(P.PARAMETER_NOT_VALID, "Population value is invalid.")
+    with sim.state.lock:
+        run = sim.state.runs.get(req.match["instance_id"])
+        if run is None or run.job_id != job.id:
+            raise bad(P.INSTANCE_NOT_FOUND, "Invalid job instance id.")
+        if not sim.state.answers.multi_matches_listed:
+            raise bad(P.JOBS_GENERAL_ERROR, "General error.")
+        found = [] if req.params["population"] != "MULTI_MATCHES" else [
+            {"incoming_record_id": iz_id, "mms_ids": ", ".join(nz_ids)} for iz_id, nz_ids in run.multi_matches.items()]
+    limit, offset = _page(req)
+    return _answer(req, {"match": found[offset: offset + limit], "total_record_count": len(found)},
+                   "matches")
 
 
 @route("GET", "/almaws/v1/conf/jobs/{job_id}/instances/{instance_id}")
@@ -965,4 +1002,4 @@ def get_run(sim: Simulator, req: Request):
         run = sim.state.runs.get(req.match["instance_id"])
         if run is None or run.job_id != job.id:
             raise bad(P.INSTANCE_NOT_FOUND, "Invalid job instance id.")
-        return _answer(req, P.run_json(run, job, sim.base_url), "job_instance")
+        return _answer(req, P.run_json(run, job, sim.base_url, sim.state.answers.counter_key_prefix), "job_instance")

@@ -102,6 +102,8 @@ class JobRun:
     start_time: datetime | None = None
     end_time: datetime | None = None
     counters: dict[str, int] = field(default_factory=dict)
+    # IZ MMS ID -> the NZ records it multi-matched (what the MULTI_MATCHES list gives)
+    multi_matches: dict[str, list[str]] = field(default_factory=dict)
     alerts: list[tuple[str, str]] = field(default_factory=list)  # (code, description)
 
     @property
@@ -122,6 +124,27 @@ class JobLimits:
     max_running_api_jobs: int = 3
     max_runs_per_hour: int = 5
     window_seconds: float = 3600.0
+
+
+@dataclass
+class AlmaAnswers:
+    """How this Alma answers the five facts `nzbot probe --sandbox` settles (README, "What
+    is not confirmed about Alma"). The defaults are what the simulator has always done;
+    a test sets the other way to see nzbot cope with it."""
+
+    # The link job's counter keys are "<prefix>.linked", "<prefix>.multi_match", ...
+    counter_key_prefix: str = "link_bib_to_nz"
+    # GET /conf/jobs/{id}/instances/{iid}/matches?population=MULTI_MATCHES answers for a
+    # link job's run (conf.json documents it for import jobs); off, it is refused (402119).
+    multi_matches_listed: bool = False
+    # PUT /bibs/{mms_id}?stale_version_check=true with no 005 in the record: saved
+    # (True) or compared with the stored 005 and refused as a newer version (False).
+    no_005_passes_version_check: bool = False
+    # The other-system profile: matches the prefixed 035 $a (True), and 024 $a too.
+    other_system_matches_035: bool = True
+    other_system_matches_024: bool = False
+    # Contribution on, a match prefix no record carries: imported (False) or skipped.
+    contribute_skips_without_prefix: bool = False
 
 
 def now_iso(dt: datetime | None = None) -> str:
@@ -164,6 +187,7 @@ class State:
         # Whether the link job's other-system profile also matches 020/022 standard numbers
         # (unconfirmed on a real Alma): off, the profile matches the prefixed 035 $a only.
         self.other_system_matches_standard_numbers = False
+        self.answers = AlmaAnswers()  # the facts nzbot's probe settles, answered one way or the other
         self.iz: dict[str, IzBib] = {}
         self.nz: dict[str, NzBib] = {}
         self.sets: dict[str, StoredSet] = {}
@@ -267,6 +291,12 @@ class State:
         with self.lock:
             bib = self.nz.pop(mms_id)
             self._unindex_nz(bib)
+
+    def nz_ids_by_024(self, value: str) -> list[str]:
+        """NZ records whose 024 $a is `value` (read, not indexed: only a probe's test asks)."""
+        with self.lock:
+            return [m for m, nz in self.nz.items()
+                    if value in {v.strip() for f in nz.marc.record().get_fields("024") for v in f.get_subfields("a")}]
 
     def _index_keys(self, marc: Marc):
         for code, value in marc.ids_035:

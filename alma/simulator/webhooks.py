@@ -57,7 +57,7 @@ def job_end_body(state: "State", run: "JobRun", base_url: str) -> bytes:
             "action": JOB_END,
             "institution": {"value": state.institution_code, "desc": state.institution_code},
             "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-            "job_instance": P.run_json(run, job, base_url),
+            "job_instance": P.run_json(run, job, base_url, state.answers.counter_key_prefix),
         }
     return json.dumps(payload).encode("utf-8")
 

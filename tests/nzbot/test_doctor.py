@@ -111,7 +111,7 @@ def doctor(tmp_path, monkeypatch, capsys):
 
 
 EXPECTED_CHECKS = ("Alma API key", "Link job", "NZ SRU search", "NZ API key", "Slack token", "Report channel",
-                   f"PM user {PM}", f"PM user {PM_2}", "Database", "Alma daily quota")
+                   f"PM user {PM}", f"PM user {PM_2}", "Database", *["Alma fact"] * 5, "Alma daily quota")
 
 
 def test_healthy_configuration_passes_every_check(doctor):
@@ -121,6 +121,8 @@ def test_healthy_configuration_passes_every_check(doctor):
     for line, name in zip(lines, EXPECTED_CHECKS):
         assert line.startswith(f"ok   {name}: "), line
     assert f"127.0.0.1:{doctor.sim.port}" in line_for(lines, "Alma API key")
+    # a new database: every fact still assumed, none confirmed by a probe
+    assert all("assumed" in line and "nzbot probe --sandbox" in line for line in lines if "Alma fact" in line)
     assert "M85 'Link a set of records to the Network Zone' (found by name)" in line_for(lines, "Link job")
     assert "network zone 01SIM_NETWORK" in line_for(lines, "NZ SRU search")
     assert "alma.oclc_control_number_035_az" in line_for(lines, "NZ SRU search")
