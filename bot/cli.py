@@ -117,8 +117,7 @@ def run_backup(args: argparse.Namespace) -> int:
 def run_simulator(args: argparse.Namespace) -> int:
     from alma.simulator import serve
 
-    serve(port=args.port, institutions=max(1, args.institutions))
-    return 0
+    return serve(port=args.port, institutions=max(1, args.institutions))
 
 
 def run_history(args: argparse.Namespace) -> int:
