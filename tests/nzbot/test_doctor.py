@@ -259,10 +259,13 @@ def test_wrong_sru_url(doctor):
 
 
 def test_missing_sru_url(doctor):
+    """Every lookup needs it, so it is a settings problem, as `nzbot run` says at start-up."""
     doctor.unset("ALMA_NZ_SRU_URL")
     code, lines, _ = doctor.run()
-    assert code == 1
-    assert line_for(lines, "NZ SRU search").startswith("FAIL NZ SRU search: ALMA_NZ_SRU_URL is not set")
+    assert code == 2
+    assert "FAIL Settings: ALMA_NZ_SRU_URL is not set: give your network zone's SRU address" in lines[0]
+    assert "not checked: fix ALMA_NZ_SRU_URL first" in line_for(lines, "NZ SRU search")
+    assert line_for(lines, "Alma API key").startswith("ok   ")  # the rest is still checked
 
 
 def test_bad_slack_token(doctor):
@@ -436,7 +439,7 @@ def test_malformed_setting(doctor):
 
 
 def test_every_settings_problem_is_listed_in_one_run(doctor):
-    """Five problems, one run: each named on its own line, then every check still possible."""
+    """Six problems, one run: each named on its own line, then every check still possible."""
     doctor.unset("ALMA_NZ_SRU_URL", "NZBOT_REPORT_CHANNEL")
     doctor.set(SLACK_BOT_TOKEN="xoxp-a-user-token-123", NZBOT_PM_USERS="pat", ALMA_TIMEOUT="soon",
                PORT="http")
@@ -444,10 +447,10 @@ def test_every_settings_problem_is_listed_in_one_run(doctor):
     assert code == 2
     problems = [line.removeprefix("FAIL Settings: ") for line in lines if line.startswith("FAIL Settings: ")]
     named = [p.split(" ", 1)[0] for p in problems]
-    assert named == ["ALMA_TIMEOUT", "SLACK_BOT_TOKEN", "NZBOT_REPORT_CHANNEL", "NZBOT_PM_USERS", "PORT"], problems
+    assert named == ["ALMA_TIMEOUT", "ALMA_NZ_SRU_URL", "SLACK_BOT_TOKEN", "NZBOT_REPORT_CHANNEL", "NZBOT_PM_USERS", "PORT"], problems
     assert line_for(lines, "Alma API key").startswith("ok   ")  # ALMA_TIMEOUT falls back to its default
     assert line_for(lines, "Link job").startswith("ok   ")
-    assert line_for(lines, "NZ SRU search").startswith("FAIL NZ SRU search: ALMA_NZ_SRU_URL is not set")
+    assert "not checked: fix ALMA_NZ_SRU_URL first" in line_for(lines, "NZ SRU search")
     assert "not checked: fix SLACK_BOT_TOKEN first" in line_for(lines, "Slack token")
     assert line_for(lines, "Database").startswith("ok   ")
     assert "xoxp-a-user-token-123" not in everything
