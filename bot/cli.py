@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import shutil
@@ -196,7 +197,15 @@ def run_bot(args: argparse.Namespace) -> int:
         else:
             from bot.server import SlackHttpServer
 
-            server = SlackHttpServer(bot.app, port=settings.port, alma_webhook=bot.alma_webhook, health=bot.health)
+            try:
+                server = SlackHttpServer(bot.app, port=settings.port, alma_webhook=bot.alma_webhook,
+                                         health=bot.health)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                print(f"nzbot: port {settings.port} is in use (another nzbot, or another server?): "
+                      "set PORT to a free port, or stop what listens there.", file=sys.stderr)
+                return 1
             print(f"nzbot: listening for Slack on port {settings.port} at /slack/events", file=sys.stderr)
             if bot.alma_webhook is not None:
                 print("nzbot: listening for Alma's JOB_END webhook at /alma/webhook", file=sys.stderr)
