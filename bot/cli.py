@@ -96,10 +96,13 @@ def run_status(args: argparse.Namespace) -> int:
     from nzbot.status import status_lines, status_of
     from nzbot.store import Store
 
+    from nzbot.store import NoDatabase, db_path_of, existing_database
+
     poll = number_setting(os.environ, "NZBOT_POLL_SECONDS", 30.0, 0.05, 3600)
-    path = os.environ.get("NZBOT_DB", "").strip() or "nzbot.db"
-    if not os.path.isfile(path):
-        print(f"nzbot needs attention: there is no database at {path} (NZBOT_DB): the bot has never run here")
+    try:
+        path = existing_database(db_path_of(os.environ))
+    except NoDatabase as exc:
+        print(f"nzbot needs attention: {exc}")
         return 1
     found = status_of(Store(path), poll)
     print(json.dumps(found.as_dict()) if args.json else "\n".join(status_lines(found)))
@@ -108,8 +111,9 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_backup(args: argparse.Namespace) -> int:
     from nzbot.backup import backup
+    from nzbot.store import db_path_of
 
-    made = backup(os.environ.get("NZBOT_DB", "").strip() or "nzbot.db", args.path)
+    made = backup(db_path_of(os.environ), args.path)
     print(f"nzbot: copied the database to {made.path} ({made.size:,} bytes; {made.cases:,} cases, "
           f"{made.link_jobs:,} link jobs), checked. To restore: stop the bot, put this file at NZBOT_DB, start it.")
     return 0
@@ -129,9 +133,9 @@ def run_history(args: argparse.Namespace) -> int:
     from alma.marc import record_from_xml
     from nzbot.access import EVERY_MEMBER
     from nzbot.lookups import record_history
-    from nzbot.store import Store
+    from nzbot.store import Store, db_path_of, existing_database
 
-    mms_id, kept = record_history(Store(os.environ.get("NZBOT_DB", "").strip() or "nzbot.db"), args.id, EVERY_MEMBER)
+    mms_id, kept = record_history(Store(existing_database(db_path_of(os.environ))), args.id, EVERY_MEMBER)
     if args.json:
         print(json.dumps({"iz_mms_id": mms_id, "kept": [
             {"kept_at": k.kept_at, "decided_by": k.decided_by, "case": k.case_id, "institution": k.institution,
@@ -154,9 +158,9 @@ def run_cases(args: argparse.Namespace) -> int:
 
     from nzbot.access import EVERY_MEMBER
     from nzbot.cases import write_decisions_csv
-    from nzbot.store import Store
+    from nzbot.store import Store, db_path_of, existing_database
 
-    write_decisions_csv(Store(os.environ.get("NZBOT_DB", "").strip() or "nzbot.db"), sys.stdout,
+    write_decisions_csv(Store(existing_database(db_path_of(os.environ))), sys.stdout,
                         scope=EVERY_MEMBER)  # whoever runs the CLI runs the bot: every member's
     return 0
 

@@ -22,6 +22,7 @@ from alma.config import (
 from alma.suggestion import DEFAULT_RULES, Rule, parse_rules
 from nzbot import digest, redaction
 from nzbot.institutions import Institution, implicit_institution, read_institutions
+from nzbot.store import db_path_of
 
 SRU_URL_MISSING = ("ALMA_NZ_SRU_URL is not set: give your network zone's SRU address, "
                    "e.g. https://na01.alma.exlibrisgroup.com/view/sru/01ALLIANCE_NETWORK.")
@@ -139,7 +140,7 @@ class BotSettings:
                 env, "NZBOT_ALLOWED_CHANNELS", _CHANNEL_ID, "channel ids such as C0123ABCD"), ()),
             allowed_users=take("NZBOT_ALLOWED_USERS", lambda: _id_list(
                 env, "NZBOT_ALLOWED_USERS", _USER_ID, "Slack user ids such as U0123ABCD"), ()),
-            db_path=env.get("NZBOT_DB", "").strip() or "nzbot.db",
+            db_path=db_path_of(env),
             poll_seconds=take("NZBOT_POLL_SECONDS", lambda: number_setting(
                 env, "NZBOT_POLL_SECONDS", 30.0, 0.05, 3600), 30.0),
             discover_seconds=take("NZBOT_DISCOVER_SECONDS", lambda: number_setting(
