@@ -276,7 +276,7 @@ def run_preview(args: argparse.Namespace) -> int:
     from alma.client import AlmaClient
     from alma.preview import local_fields_at_risk
     from nzbot.lookups import open_preview
-    from nzbot.text import Progress, preview_summary_line
+    from nzbot.text import PREVIEW_HEADER, Progress, preview_summary_line, preview_tally
 
     client = AlmaClient.from_env()
     preview = open_preview(client, args.set)
@@ -292,6 +292,9 @@ def run_preview(args: argparse.Namespace) -> int:
             f"{json.dumps(heading.set.name, ensure_ascii=False)}, "
             f'"total": {heading.total}, "records": ['
         )
+    else:
+        out.write(f"Link job preview of set {heading.set.name} ({heading.set.id}), {heading.total:,} members\n"
+                  f"{PREVIEW_HEADER}\n")
     first = True
     for mms_id, match in preview.records(progress.update):
         if args.json:
@@ -317,9 +320,10 @@ def run_preview(args: argparse.Namespace) -> int:
         out.seek(0)
         shutil.copyfileobj(out, sys.stdout)
     else:
-        tally = ", ".join(f"{k}: {v}" for k, v in counts.counts.items())
-        out.write(f"\n{heading.set.name} ({heading.set.id}), {heading.total} members. {tally} "
-                  f"(from an OCLC merge: {counts.from_oclc_merge}). Alma calls: {calls['total']}.\n")
+        out.write(f"\n{heading.set.name} ({heading.set.id}), {heading.total:,} members.\n")
+        out.write("\n".join(preview_tally(counts.counts)) + "\n")
+        out.write(f"Multi-matches from an OCLC merge: {counts.from_oclc_merge:,}. Alma calls: {calls['total']:,}. "
+                  "Nothing was changed in Alma.\n")
     return 0
 
 
