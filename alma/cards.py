@@ -508,7 +508,7 @@ def _held(card: RecordCard) -> str:
     return f"{count} member institution{'' if count == 1 else 's'}: {', '.join(card.holding_institutions)}"
 
 
-def _format(card: RecordCard) -> str:
+def format_words(card: RecordCard) -> str:
     """"Book (am); text / unmediated / volume": Leader/06-07, then 336/337/338."""
     fmt = f"{card.record_format_name} ({card.record_format})" if card.record_format else ""
     types = (" / ".join(t or "\u2014" for t in (card.content_type, card.media_type, card.carrier_type))
@@ -516,7 +516,8 @@ def _format(card: RecordCard) -> str:
     return "; ".join(p for p in (fmt, types or ("online" if card.form_of_item in ONLINE_FORMS else "")) if p)
 
 
-def _encoding(card: RecordCard) -> str:
+def encoding_words(card: RecordCard) -> str:
+    """"Full (blank)", "Minimal (7)": Leader/17's name, then its code."""
     if not card.encoding_level:
         return ""
     code = "blank" if card.encoding_level == " " else card.encoding_level
@@ -530,10 +531,10 @@ EVIDENCE = (
     EvidenceRow("Edition (250)", "", lambda c: c.edition, ("edition",)),
     EvidenceRow("Publication (264/260)", "", lambda c: str(c.publication), ("publication",)),
     EvidenceRow("Extent (300)", "", lambda c: c.extent, ("extent",)),
-    EvidenceRow("Format and carrier (Leader/06-07, 336/337/338)", "", _format,
+    EvidenceRow("Format and carrier (Leader/06-07, 336/337/338)", "", format_words,
                 ("record_format", "is_serial", "content_type", "media_type", "carrier_type", "carrier_codes",
                  "media_codes", "form_of_item")),
-    EvidenceRow("Encoding level (Leader/17)", "level", _encoding, ("encoding_level",)),
+    EvidenceRow("Encoding level (Leader/17)", "level", encoding_words, ("encoding_level",)),
     EvidenceRow("Language of cataloging (040 $b)", "cataloged in", lambda c: c.cataloging_language,
                 ("cataloging_language",)),
     EvidenceRow("Cataloged by (040 $a $e)", "040",

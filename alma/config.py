@@ -133,7 +133,11 @@ def api_url(value: str) -> str:
     """A region shorthand (na, eu, ap, aps, ca, cn) or an http(s) base URL."""
     if value.lower() in REGIONS:
         return REGIONS[value.lower()]
-    return url_setting("ALMA_API_URL", value) or REGIONS["na"]
+    try:
+        return url_setting("ALMA_API_URL", value) or REGIONS["na"]
+    except SettingError:
+        raise SettingError(f"ALMA_API_URL must be a region ({', '.join(REGIONS)}) or the gateway's http(s) "
+                           f"URL, not {value.strip()[:80]!r}.") from None
 
 
 def url_setting(name: str, value: str) -> str:

@@ -30,6 +30,7 @@ from nzbot.access import Actor, Need, Refusal
 log = logging.getLogger(__name__)
 
 HOME_OPENED = "app_home_opened"
+DIRECT_MESSAGE = "message.im"  # a message typed to the bot in its Messages tab
 NZ = "/nz"
 
 
@@ -85,6 +86,7 @@ RULES: dict[str, Rule] = {
     action_ids.CHECK_NZ_MATCHES: Rule(Need.MEMBER),  # as /nz match
     # events
     HOME_OPENED: Rule(Need.PROGRAM_MANAGER),
+    DIRECT_MESSAGE: Rule(Need.ANYONE),  # answered with the help: words only, as /nz help
 }
 
 

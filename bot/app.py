@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from slack_bolt import App
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from alma.client import AlmaClient
@@ -78,6 +79,26 @@ class Bot:
         if self.lock is not None:
             self.lock.release()
             self.lock = None
+
+
+class _TokenInTheClient(logging.Filter):
+    """Drops the one line Bolt logs on every start: "As you gave `client` as well, `token`
+    will be unused." Its cause: App() takes `token or os.environ["SLACK_BOT_TOKEN"]`, so
+    with SLACK_BOT_TOKEN set (always, for nzbot run) and our `client` given (the paced
+    client, holding that very token, which Socket Mode and every request's client are built
+    from) it warns that the environment's token is ignored. No argument of App stops that
+    read of the environment, and passing no client would lose the pace and SLACK_API_URL;
+    so the line is matched by Bolt's own words and dropped, and every other line kept."""
+
+    line = warning_client_prioritized_and_token_skipped()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.line
+
+
+_BOLT_APP_LOG = logging.getLogger("slack_bolt.App")  # the logger App() warns on (slack_bolt.logger)
+if not any(isinstance(f, _TokenInTheClient) for f in _BOLT_APP_LOG.filters):
+    _BOLT_APP_LOG.addFilter(_TokenInTheClient())
 
 
 # Python's full collections walk every live object with the GIL held, every thread (acks

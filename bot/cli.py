@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import shutil
@@ -107,10 +108,13 @@ def run_status(args: argparse.Namespace) -> int:
     from nzbot.status import status_lines, status_of
     from nzbot.store import Store
 
+    from nzbot.store import NoDatabase, db_path_of, existing_database
+
     poll = number_setting(os.environ, "NZBOT_POLL_SECONDS", 30.0, 0.05, 3600)
-    path = os.environ.get("NZBOT_DB", "").strip() or "nzbot.db"
-    if not os.path.isfile(path):
-        print(f"nzbot needs attention: there is no database at {path} (NZBOT_DB): the bot has never run here")
+    try:
+        path = existing_database(db_path_of(os.environ))
+    except NoDatabase as exc:
+        print(f"nzbot needs attention: {exc}")
         return 1
     found = status_of(Store(path), poll)
     print(json.dumps(found.as_dict()) if args.json else "\n".join(status_lines(found)))
@@ -119,8 +123,9 @@ def run_status(args: argparse.Namespace) -> int:
 
 def run_backup(args: argparse.Namespace) -> int:
     from nzbot.backup import backup
+    from nzbot.store import db_path_of
 
-    made = backup(os.environ.get("NZBOT_DB", "").strip() or "nzbot.db", args.path)
+    made = backup(db_path_of(os.environ), args.path)
     print(f"nzbot: copied the database to {made.path} ({made.size:,} bytes; {made.cases:,} cases, "
           f"{made.link_jobs:,} link jobs), checked. To restore: stop the bot, put this file at NZBOT_DB, start it.")
     return 0
@@ -129,8 +134,7 @@ def run_backup(args: argparse.Namespace) -> int:
 def run_simulator(args: argparse.Namespace) -> int:
     from alma.simulator import serve
 
-    serve(port=args.port, institutions=max(1, args.institutions))
-    return 0
+    return serve(port=args.port, institutions=max(1, args.institutions))
 
 
 def run_history(args: argparse.Namespace) -> int:
@@ -141,9 +145,9 @@ def run_history(args: argparse.Namespace) -> int:
     from alma.marc import record_from_xml
     from nzbot.access import EVERY_MEMBER
     from nzbot.lookups import record_history
-    from nzbot.store import Store
+    from nzbot.store import Store, db_path_of, existing_database
 
-    mms_id, kept = record_history(Store(os.environ.get("NZBOT_DB", "").strip() or "nzbot.db"), args.id, EVERY_MEMBER)
+    mms_id, kept = record_history(Store(existing_database(db_path_of(os.environ))), args.id, EVERY_MEMBER)
     if args.json:
         print(json.dumps({"iz_mms_id": mms_id, "kept": [
             {"kept_at": k.kept_at, "decided_by": k.decided_by, "case": k.case_id, "institution": k.institution,
@@ -166,9 +170,9 @@ def run_cases(args: argparse.Namespace) -> int:
 
     from nzbot.access import EVERY_MEMBER
     from nzbot.cases import write_decisions_csv
-    from nzbot.store import Store
+    from nzbot.store import Store, db_path_of, existing_database
 
-    write_decisions_csv(Store(os.environ.get("NZBOT_DB", "").strip() or "nzbot.db"), sys.stdout,
+    write_decisions_csv(Store(existing_database(db_path_of(os.environ))), sys.stdout,
                         scope=EVERY_MEMBER)  # whoever runs the CLI runs the bot: every member's
     return 0
 
@@ -209,7 +213,15 @@ def run_bot(args: argparse.Namespace) -> int:
         else:
             from bot.server import SlackHttpServer
 
-            server = SlackHttpServer(bot.app, port=settings.port, alma_webhook=bot.alma_webhook, health=bot.health)
+            try:
+                server = SlackHttpServer(bot.app, port=settings.port, alma_webhook=bot.alma_webhook,
+                                         health=bot.health)
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise
+                print(f"nzbot: port {settings.port} is in use (another nzbot, or another server?): "
+                      "set PORT to a free port, or stop what listens there.", file=sys.stderr)
+                return 1
             print(f"nzbot: listening for Slack on port {settings.port} at /slack/events", file=sys.stderr)
             if bot.alma_webhook is not None:
                 print("nzbot: listening for Alma's JOB_END webhook at /alma/webhook", file=sys.stderr)
@@ -309,7 +321,7 @@ def run_preview(args: argparse.Namespace) -> int:
     from alma.client import AlmaClient
     from alma.preview import local_fields_at_risk
     from nzbot.lookups import open_preview
-    from nzbot.text import Progress, preview_summary_line
+    from nzbot.text import PREVIEW_HEADER, Progress, preview_summary_line, preview_tally
 
     client = AlmaClient.from_env()
     preview = open_preview(client, args.set)
@@ -325,6 +337,9 @@ def run_preview(args: argparse.Namespace) -> int:
             f"{json.dumps(heading.set.name, ensure_ascii=False)}, "
             f'"total": {heading.total}, "records": ['
         )
+    else:
+        out.write(f"Link job preview of set {heading.set.name} ({heading.set.id}), {heading.total:,} members\n"
+                  f"{PREVIEW_HEADER}\n")
     first = True
     for mms_id, match in preview.records(progress.update):
         if args.json:
@@ -350,9 +365,10 @@ def run_preview(args: argparse.Namespace) -> int:
         out.seek(0)
         shutil.copyfileobj(out, sys.stdout)
     else:
-        tally = ", ".join(f"{k}: {v}" for k, v in counts.counts.items())
-        out.write(f"\n{heading.set.name} ({heading.set.id}), {heading.total} members. {tally} "
-                  f"(from an OCLC merge: {counts.from_oclc_merge}). Alma calls: {calls['total']}.\n")
+        out.write(f"\n{heading.set.name} ({heading.set.id}), {heading.total:,} members.\n")
+        out.write("\n".join(preview_tally(counts.counts)) + "\n")
+        out.write(f"Multi-matches from an OCLC merge: {counts.from_oclc_merge:,}. Alma calls: {calls['total']:,}. "
+                  "Nothing was changed in Alma.\n")
     return 0
 
 

@@ -31,8 +31,10 @@ MAX_LIST_LINES = 20  # other counters, alerts
 # --- the messages -----------------------------------------------------------------------
 
 
-def help_message() -> Message:
-    return render("help")
+def help_message(typed_to_me: bool = False) -> Message:
+    """/nz help; `typed_to_me`: the answer to a message typed in the bot's Messages tab,
+    which nzbot does not read as a command (it says so first)."""
+    return render("help", typed_to_me=typed_to_me)
 
 
 def usage_message(problem: str) -> Message:

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from alma.matching import Verdict
 from alma.suggestion import Rule
+from nzbot.text import VERDICT_ORDER  # noqa: F401 (the preview's order, named here too)
 
 SLASH_COMMAND = "/nz"
 
@@ -60,9 +61,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     (f"{SLASH_COMMAND} help", "This list."),
 )
 
-# Verdicts in the order a preview counts them, and their emoji; their words are nzbot.text.VERDICTS.
-VERDICT_ORDER = (Verdict.UNIQUE, Verdict.MULTI, Verdict.NONE, Verdict.NO_OCLC, Verdict.LINKED,
-                 Verdict.UNREADABLE)
+# Verdicts' emoji; their order (VERDICT_ORDER) and words are nzbot.text's.
 VERDICT_EMOJI = {
     Verdict.LINKED: ":link:",
     Verdict.UNIQUE: ":white_check_mark:",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alma.errors import BadInput
+from nzbot.store import NoDatabase, existing_database
 
 PAGES_PER_STEP = 1024  # the bot's writers wait at most one step's copy (about 4 MB)
 
@@ -25,8 +26,10 @@ def backup(db_path: str, to: str) -> Backup:
     """Copies the database at `db_path` to `to` (a new file), checked. BadInput when there is
     no database there, or `to` exists already: a backup never overwrites."""
     source, target = Path(db_path), Path(to)
-    if not source.is_file():
-        raise BadInput(f"There is no database at {source} (NZBOT_DB): nothing was copied.")
+    try:
+        existing_database(db_path)
+    except NoDatabase as exc:
+        raise BadInput(f"{str(exc)[:1].upper()}{str(exc)[1:]}; nothing was copied.") from None
     if target.exists():
         raise BadInput(f"{target} exists already: a backup never overwrites a file. Give a new name.")
     if not target.parent.is_dir():

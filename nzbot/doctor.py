@@ -145,6 +145,11 @@ def check_alma_key(client: AlmaClient) -> Check:
                 "institution zone's API key (Bibs and Configuration read/write), made in the "
                 "Developer Network for this gateway's region."
             )
+        if exc.code is None:  # no Alma error in the body: another server, or a wrong path
+            what = exc.message.removeprefix(f"Alma answered HTTP {exc.status} with ").rstrip(".")
+            return Check.failed("Alma API", f"{gateway} answered HTTP {exc.status} with {what}, not as Alma's "
+                                            "API gateway would: check ALMA_API_URL (a region such as na or eu, "
+                                            "or the gateway's https URL).")
         return Check.failed(name, f"{gateway} answered HTTP {exc.status}: {exc} Check ALMA_API_URL.")
     except ValueError:
         return Check.failed("Alma API", f"{gateway} did not answer like Alma (no JSON): check ALMA_API_URL.")
@@ -311,10 +316,13 @@ def check_quota(client: AlmaClient) -> Check:
 
 def check_database(path: str, codes: tuple[str, ...]) -> list[Check]:
     """Opens the store (which runs the migrations), writes a row and deletes it; then its
-    rows that no member in `codes` has (nzbot.adopt): a failure where start-up would stop."""
+    rows that no member in `codes` has (nzbot.adopt): a failure where start-up would stop.
+    No database there yet: says so, and whether `nzbot run` may create it; creates nothing."""
     from nzbot.adopt import kept_unowned, start_up_problem, unowned_rows
     from nzbot.dblock import holder
     from nzbot.store import DatabaseDamaged, DatabaseProblem, Store
+
+    from nzbot.store import NoDatabase, existing_database
 
     name = "Database"
     shown = path if path == ":memory:" else str(Path(path).expanduser().absolute())
@@ -322,6 +330,15 @@ def check_database(path: str, codes: tuple[str, ...]) -> list[Check]:
     running = holder(path)
     in_use = [Check.warning(name, f"nzbot (process {running}) is running on {shown}: a second `nzbot run` "
                                   "on it would stop at start-up (one bot per database).")] if running else []
+    try:
+        existing_database(path)
+    except NoDatabase as exc:  # the first run: say so, and create nothing (nzbot run will)
+        folder = Path(shown).parent
+        if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK):
+            return [Check.passed(name, f"{exc}: `nzbot run` will create it (its folder is writable)"), *in_use]
+        return [Check.failed(name, f"cannot write {shown}: {folder} is not a folder nzbot can write to, and "
+                                   "there is no database there yet: set NZBOT_DB to a file in a directory "
+                                   "the bot can write to.")]
     try:
         store = Store(path)
         key = f"doctor:probe:{_secrets.token_hex(8)}"
@@ -573,7 +590,7 @@ def run_checks(settings, *, emit: Callable[[Check], None] = lambda c: None,
                 add(check)
         for check in check_database(settings.db_path, tuple(i.code for i in settings.institutions)):
             add(check)
-        if alma_ok:
+        if key_ok:  # else nothing answered as Alma: no quota to tell
             add(check_quota(alma))
     finally:
         alma.close()

@@ -22,7 +22,10 @@ from alma.config import (
 from alma.suggestion import DEFAULT_RULES, Rule, parse_rules
 from nzbot import digest, redaction
 from nzbot.institutions import Institution, implicit_institution, read_institutions
+from nzbot.store import db_path_of
 
+SRU_URL_MISSING = ("ALMA_NZ_SRU_URL is not set: give your network zone's SRU address, "
+                   "e.g. https://na01.alma.exlibrisgroup.com/view/sru/01ALLIANCE_NETWORK.")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 
@@ -106,6 +109,8 @@ class BotSettings:
         take = SettingsReader()
         config_path = env.get("NZBOT_CONFIG", "").strip()
         alma = AlmaSettings.from_env(env, take, key_required=not config_path)
+        if not alma.nz_sru_url and not take.failed("ALMA_NZ_SRU_URL"):  # every lookup needs it
+            take.problems.append(("ALMA_NZ_SRU_URL", SRU_URL_MISSING))
         members = take("NZBOT_CONFIG", lambda: read_institutions(config_path, env, alma), ()) if config_path else ()
         bot_token = take("SLACK_BOT_TOKEN", lambda: _bot_token(env), "")
         app_token = take("SLACK_APP_TOKEN", lambda: _app_token(env), "")
@@ -135,7 +140,7 @@ class BotSettings:
                 env, "NZBOT_ALLOWED_CHANNELS", _CHANNEL_ID, "channel ids such as C0123ABCD"), ()),
             allowed_users=take("NZBOT_ALLOWED_USERS", lambda: _id_list(
                 env, "NZBOT_ALLOWED_USERS", _USER_ID, "Slack user ids such as U0123ABCD"), ()),
-            db_path=env.get("NZBOT_DB", "").strip() or "nzbot.db",
+            db_path=db_path_of(env),
             poll_seconds=take("NZBOT_POLL_SECONDS", lambda: number_setting(
                 env, "NZBOT_POLL_SECONDS", 30.0, 0.05, 3600), 30.0),
             discover_seconds=take("NZBOT_DISCOVER_SECONDS", lambda: number_setting(

@@ -15,7 +15,8 @@ import sqlite3
 import threading
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from pathlib import Path
+from typing import Any, Mapping, Sequence
 
 import sqlite_utils
 from sqlite_utils import Migrations
@@ -405,6 +406,28 @@ class DatabaseProblem(Exception):
     @staticmethod
     def line(path: str, reason: str) -> str:
         return f"NZBOT_DB={path}: {reason}"
+
+
+class NoDatabase(DatabaseProblem):
+    """A command that only reads the database, run where no bot has run: nothing is created."""
+
+    @staticmethod
+    def line(path: str, reason: str = "") -> str:
+        return f"there is no database at {path} (NZBOT_DB): the bot has never run here"
+
+
+def db_path_of(env: Mapping[str, str]) -> str:
+    """NZBOT_DB, or nzbot.db in the current folder."""
+    return env.get("NZBOT_DB", "").strip() or "nzbot.db"
+
+
+def existing_database(path: str) -> str:
+    """`path`, when a database is there; NoDatabase otherwise. The read-only commands (the
+    CLI's cases, history, status, backup, and the doctor) ask this first, so that none of
+    them creates an empty nzbot.db where it was run (opening a Store creates one)."""
+    if path != ":memory:" and not os.path.isfile(path):
+        raise NoDatabase(str(Path(path).expanduser().absolute()), "")
+    return path
 
 
 class DatabaseUnwritable(DatabaseProblem):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+from alma.cards import encoding_words, format_words
 from alma.matching import Match, Verdict
 from alma.suggestion import DEFAULT_RULES, Rule, recommend
 
@@ -52,6 +53,11 @@ VERDICTS: dict[Verdict, VerdictWords] = {
 }
 
 
+# Verdicts in the order a preview counts them (Slack's preview and the command line's).
+VERDICT_ORDER = (Verdict.UNIQUE, Verdict.MULTI, Verdict.NONE, Verdict.NO_OCLC, Verdict.LINKED,
+                 Verdict.UNREADABLE)
+
+
 def match_summary(match: Match, rules: Sequence[Rule] = DEFAULT_RULES) -> str:
     lines = []
     if match.iz is not None:
@@ -60,7 +66,8 @@ def match_summary(match: Match, rules: Sequence[Rule] = DEFAULT_RULES) -> str:
             lines.append(f"  OCLC numbers: {', '.join(match.iz_oclc.active)}")
         if match.iz_oclc.cancelled:
             lines.append(f"  Cancelled OCLC numbers (035 $z, not searched): {', '.join(match.iz_oclc.cancelled)}")
-    lines.append(f"Verdict: {match.verdict.value} ({VERDICTS[match.verdict].meaning})")
+    words = VERDICTS[match.verdict]
+    lines.append(f"Verdict: {words.label}. {words.explanation}")
     if match.linked_nz_mms_id:
         lines.append(f"  Linked to NZ record {match.linked_nz_mms_id}")
     for number, card in enumerate(match.candidates, 1):
@@ -68,10 +75,11 @@ def match_summary(match: Match, rules: Sequence[Rule] = DEFAULT_RULES) -> str:
         lines.append(f"  {card.title}")
         details = [card.edition, card.publication, card.extent]
         lines.extend(f"  {d}" for d in details if d)
+        held = len(card.holding_institutions)
         lines.append(
-            f"  Format {card.record_format}, encoding level {card.encoding_level!r}, "
-            f"cataloging language {card.cataloging_language or '-'}, "
-            f"held by {len(card.holding_institutions)} member(s)"
+            f"  Format: {format_words(card) or '-'}; encoding level: {encoding_words(card) or '-'}; "
+            f"cataloging language: {card.cataloging_language or '-'}; "
+            f"held by {held} member{'' if held == 1 else 's'}"
         )
         lines.append(f"  OCLC numbers: {', '.join(card.oclc_numbers) or '-'}")
     found = recommend(match.iz, match.candidates, rules)
@@ -82,9 +90,26 @@ def match_summary(match: Match, rules: Sequence[Rule] = DEFAULT_RULES) -> str:
     return "\n".join(lines)
 
 
+PREVIEW_HEADER = "MMS ID\tVerdict\tNZ records"
+
+
 def preview_summary_line(mms_id: str, match: Match) -> str:
-    ids = ", ".join(c.mms_id for c in match.candidates)
-    return f"{mms_id}\t{match.verdict.value}\t{ids}"
+    """One member's line under PREVIEW_HEADER: its verdict in Slack's words, and the NZ
+    records it matches (or is linked to)."""
+    ids = ", ".join(c.mms_id for c in match.candidates) or match.linked_nz_mms_id or ""
+    return f"{mms_id}\t{VERDICTS[match.verdict].label}\t{ids}"
+
+
+def preview_tally(counts: dict[str, int]) -> list[str]:
+    """The counts as Slack's preview gives them: each verdict's label, count and note, in
+    its order (a verdict this nzbot does not know, by its own name, last)."""
+    known = [v.value for v in VERDICT_ORDER]
+    lines = ["What the link job would do (Unique OCLC method):"]
+    for key in known + [k for k in counts if k not in known]:
+        words = VERDICTS[Verdict(key)] if key in known else None
+        note = f" ({words.note})" if words else ""
+        lines.append(f"  {words.label if words else key}: {counts.get(key, 0):,}{note}")
+    return lines
 
 
 class Progress:

@@ -25,6 +25,5 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--job-seconds", type=float, default=5.0, help="how long a link job runs")
     parser.add_argument("--institutions", type=int, default=1, help="member IZs sharing the NZ, each with its own key")
     args = parser.parse_args(argv)
-    serve(args.port, api_key=args.api_key, job_seconds=args.job_seconds, nz_api_key=args.nz_api_key,
-          institutions=args.institutions)
-    return 0
+    return serve(args.port, api_key=args.api_key, job_seconds=args.job_seconds, nz_api_key=args.nz_api_key,
+                 institutions=args.institutions)

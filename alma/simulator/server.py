@@ -350,21 +350,25 @@ def consortium(n: int, *, api_key: str = "sim-key-local", job_seconds: float = 1
 
 
 def serve(port: int = 0, *, api_key: str = "sim-key-local", job_seconds: float = 5.0,
-          nz_api_key: str = "sim-nz-key", institutions: int = 1) -> None:
+          nz_api_key: str = "sim-nz-key", institutions: int = 1) -> int:
     """What `nzbot simulator` runs: the sample catalogue, served until Ctrl-C; with
-    `institutions` > 1, that many member IZs sharing one NZ, each with its own key."""
-    sim = consortium(max(1, institutions), api_key=api_key, job_seconds=job_seconds,
-                     nz_api_key=nz_api_key).start(port)
-    print(f"Alma simulator running.\n  REST base URL: {sim.base_url}\n  NZ SRU URL:    {sim.sru_url}")
-    print(f"  API key:       {api_key}  (header 'Authorization: apikey {api_key}')")
-    for number in range(1, institutions + 1) if institutions > 1 else ():
-        state = sim.state if number == 1 else sim.zones[member_key(api_key, number)].state
-        # one line per member IZ, its code and its key: the environment variable of each
-        print(f"IZ {number} {state.institution_code} API key: {member_key(api_key, number)}")
-    # On a line of its own, as ALMA_NZ_API_KEY: the same base URL, the NZ's key.
-    print(f"NZ API key: {nz_api_key}")
-    print(f"  Merge NZ records as the Program Manager would: POST {sim.control_url}/nz/merge "
-          '{"primary": NZ_MMS_ID, "duplicates": [NZ_MMS_ID, ...]}')
+    `institutions` > 1, that many member IZs sharing one NZ, each with its own key.
+    It prints the settings that point `nzbot match`/`preview`/`run` at it, as `export`
+    lines to paste, and the sample sets' ids. 1 when the port is taken (one line)."""
+    import errno
+    import sys
+
+    try:
+        sim = consortium(max(1, institutions), api_key=api_key, job_seconds=job_seconds,
+                         nz_api_key=nz_api_key).start(port)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        print(f"nzbot simulator: port {port} is in use (another simulator?): choose another with --port.",
+              file=sys.stderr)
+        return 1
+    for line in settings_lines(sim, api_key, nz_api_key, institutions):
+        print(line)
     print("Press Ctrl-C to stop.", flush=True)
     try:
         while True:
@@ -373,6 +377,29 @@ def serve(port: int = 0, *, api_key: str = "sim-key-local", job_seconds: float =
         pass
     finally:
         sim.stop()
+    return 0
+
+
+def settings_lines(sim: "Simulator", api_key: str, nz_api_key: str, institutions: int = 1) -> list[str]:
+    """What `nzbot simulator` prints: the settings as `export` lines to paste into another
+    terminal, each member IZ's key (a consortium), the sample sets and the merge control."""
+    lines = ["Alma simulator running. To point nzbot at it, paste these lines into another terminal:",
+             f"export ALMA_API_URL={sim.base_url}",
+             f"export ALMA_API_KEY={api_key}",
+             f"export ALMA_NZ_SRU_URL={sim.sru_url}",
+             f"export ALMA_NZ_API_KEY={nz_api_key}"]
+    if institutions > 1:
+        lines.append("Each member IZ's key (ALMA_API_KEY above is IZ 1's; name these in NZBOT_CONFIG's api_key_env):")
+        for number in range(1, institutions + 1):
+            state = sim.state if number == 1 else sim.zones[member_key(api_key, number)].state
+            lines.append(f"export ALMA_API_KEY_{number}={member_key(api_key, number)}"
+                         f"  # IZ {number} {state.institution_code}")
+    lines.append("Sample sets (nzbot preview SET_ID; SET_ID is the id or the exact name):")
+    for stored in sim.state.sets.values():
+        lines.append(f"  {stored.id}  {stored.name}, {len(stored.members)} members")
+    lines.append(f"Merge NZ records as the Program Manager would: POST {sim.control_url}/nz/merge "
+                 '{"primary": NZ_MMS_ID, "duplicates": [NZ_MMS_ID, ...]}')
+    return lines
 
 
 class _AlmaHandler(BaseHTTPRequestHandler):

@@ -327,7 +327,7 @@ class Demo:
         message = queue_message()
         self.check(message is not None, "the Program Manager's message is not in the DM")
         review = next(b for b in buttons(message) if b.get("action_id") == action_ids.REVIEW_CASES)
-        self.click(PM, dm, message, review, "Review cases")
+        self.click(PM, dm, message, review, "on the queue message")
         chosen = seed.NZ_RECORDS["multi_three_b"]
         token_iz = seed.CASES["multi"]  # its suggestion accepted: the token route, below
 
@@ -344,7 +344,7 @@ class Demo:
                 if any(iz in everything_said(message) for iz in iz_ids):
                     return message
                 skip = next(b for b in buttons(message) if action_ids.base(str(b.get("action_id"))) == action_ids.SKIP_CASE)
-                self.click(PM, dm, message, skip, "Skip for now")
+                self.click(PM, dm, message, skip, "on the case")
                 with self.sim.state.lock:
                     records = list(self.sim.state.iz)
                 done = (*done, next(iz for iz in records if iz in everything_said(message)))
@@ -473,7 +473,7 @@ class Demo:
             JOB_TIMEOUT + CASE_TIMEOUT, f"the {NAMES[PM]}'s queue message for {MEMBER_2}'s job")
         self.check(MEMBER_2 in everything_said(queued), f"the queue message did not name {MEMBER_2}")
         review = next(b for b in buttons(queued) if b.get("action_id") == action_ids.REVIEW_CASES)
-        self.click(PM, dm, queued, review, "Review cases")
+        self.click(PM, dm, queued, review, "on the queue message")
         message = self.wait(
             lambda: next((m for m in self.stub.messages(dm) if m["ts"] == queued["ts"]
                           and own in everything_said(m)), None),

@@ -19,8 +19,16 @@ from markupsafe import Markup
 
 from bot.rendering import message_texts
 
-# A few of the emoji nzbot uses, shown as the character; any other :name: stays as text.
+# The emoji nzbot's messages use (templates/*.j2, bot/wording.py), shown as the character;
+# any other :name: stays as text. tests/bot/test_transcript_words.py holds it complete.
 EMOJI = {
+    "calendar": "\U0001f4c6",
+    "card_index_dividers": "\U0001f5c2\ufe0f",
+    "classical_building": "\U0001f3db\ufe0f",
+    "floppy_disk": "\U0001f4be",
+    "recycle": "\u267b\ufe0f",
+    "scales": "\u2696\ufe0f",
+    "wastebasket": "\U0001f5d1\ufe0f",
     "white_check_mark": "\u2705",
     "heavy_check_mark": "\u2714\ufe0f",
     "x": "\u274c",

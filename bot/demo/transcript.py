@@ -148,6 +148,8 @@ class Transcript:
     def click(self, user: str, message: Entry, button: Mapping[str, Any], response_name: str,
               about: str = "") -> Entry:
         label = mrkdwn_plain(str((button.get("text") or {}).get("text") or ""), self.names)
+        if about.strip().lower() == label.strip().lower():  # "clicked [Review cases] Review cases"
+            about = ""
         confirm = button.get("confirm") or {}
         confirm_text = str((confirm.get("text") or {}).get("text") or "")
         # the message as it stood when clicked: the case the person decided on, kept even

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.access import resolve_actor
-from bot.listeners import actions, commands, home, shortcuts, views
+from bot.listeners import actions, commands, direct_messages, home, shortcuts, views
 from bot.services import Services
 
 
@@ -16,3 +16,4 @@ def register_listeners(app: App, services: Services) -> None:
     views.register(app, services)
     shortcuts.register(app, services)
     home.register(app, services)
+    direct_messages.register(app, services)

@@ -190,7 +190,33 @@ def test_cli_match_by_oclc_number_json(alma_env, capsys):
 def test_cli_match_readable(alma_env, capsys):
     assert main(["match", seed.CASES["unique"]]) == 0
     out = capsys.readouterr().out
-    assert "Verdict: unique" in out and seed.NZ_RECORDS["unique"] in out
+    assert "Verdict: Will link. " in out and seed.NZ_RECORDS["unique"] in out
+
+
+def test_cli_match_says_what_slack_says(alma_env, capsys):
+    """Issue 23: the command line said "Verdict: multi (... (multi-match))" and "encoding
+    level ' '" where Slack says "Multi-match" and "Full (blank)"."""
+    assert main(["match", seed.CASES["multi"]]) == 0
+    out = capsys.readouterr().out
+    (verdict,) = [line for line in out.splitlines() if line.startswith("Verdict: ")]
+    assert verdict.startswith("Verdict: Multi-match. Several NZ records carry this OCLC number")
+    assert "))" not in verdict
+    assert "encoding level: Full (blank)" in out and "encoding level: Minimal (7)" in out
+    assert "' '" not in out and "member(s)" not in out
+
+
+def test_cli_preview_has_a_header_and_slacks_labels(alma_env, capsys):
+    """Issue 23: raw verdicts with no header, and "linked: 0" that meant already linked."""
+    assert main(["preview", seed.SETS["link_test"]]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"Link job preview of set Link job test set ({seed.SETS['link_test']}), 9 members"
+    assert lines[1] == "MMS ID\tVerdict\tNZ records"
+    verdicts = {line.split("\t")[0]: line.split("\t")[1] for line in lines[2:11]}
+    assert verdicts[seed.CASES["unique"]] == "Will link" and verdicts[seed.CASES["multi"]] == "Multi-match"
+    assert verdicts[seed.CASES["already_linked"]] == "Already linked"
+    assert verdicts[seed.CASES["no_match"]] == "No NZ match"
+    assert "  Already linked: 1 (nothing to do)" in lines and "  Will link: 5 (one NZ match)" in lines
+    assert not [line for line in lines if line.startswith(("linked:", "unique", "multi"))]
 
 
 def test_cli_match_unknown_record_fails_clearly(alma_env, capsys):

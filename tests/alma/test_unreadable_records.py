@@ -47,7 +47,7 @@ def test_match_of_an_unreadable_record_says_it_cannot_be_read(alma_env, broken_s
     assert main(["match", control]) == 0
     out = capsys.readouterr().out
     assert f"IZ record {control}: Rivers of Oregon" in out
-    assert "Verdict: unreadable (can't be read: its MARC is broken" in out
+    assert "Verdict: Can't be read. The IZ record can't be read: Alma sent MARC that is broken" in out
 
 
 def test_match_json_of_an_unreadable_record(alma_env, broken_set, capsys):
@@ -67,7 +67,7 @@ def test_match_and_preview_read_records_declared_utf16(alma_env, capsys):
                        timeout=5).json()
     assert raw["anies"][0].startswith('<?xml version="1.0" encoding="UTF-16"?>')
     assert main(["match", seed.CASES["unique"]]) == 0
-    assert "Verdict: unique" in capsys.readouterr().out
+    assert "Verdict: Will link. " in capsys.readouterr().out
     assert main(["preview", seed.SETS["link_test"], "--json"]) == 0
     assert sum(json.loads(capsys.readouterr().out)["counts"].values()) == 9
 

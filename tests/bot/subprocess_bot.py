@@ -161,7 +161,7 @@ class SubprocessBot:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                if "Address already in use" in self.log()[offset:]:
+                if f"port {self.port} is in use" in self.log()[offset:]:
                     raise PortTaken(self.port)
                 raise AssertionError(f"nzbot run exited with {self.proc.returncode}:\n{self.log()}")
             if self.ready(self.log()[offset:]):

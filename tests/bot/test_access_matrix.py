@@ -13,7 +13,7 @@ import pytest
 
 from alma.simulator import seed
 from bot import action_ids as A
-from bot.access import HOME_OPENED, NZ, RULES, subcommand
+from bot.access import DIRECT_MESSAGE, HOME_OPENED, NZ, RULES, subcommand
 from bot.listeners.commands.nz import SUBCOMMANDS
 from bot.demo.slack_requests import (JSON, block_action_payload, interaction_body, message_action_payload,
                                     post_signed, view_submission_payload)
@@ -102,7 +102,7 @@ def test_every_registered_listener_goes_through_the_policy(two):
         assert surface is not None, f"{listener.ack_function.__name__} is not guarded by bot.access"
         assert surface in RULES
         surfaces.append(surface)
-    tested = {NZ, HOME_OPENED, *CASE_BUTTONS, *OTHER_BUTTONS, *MODALS_AND_SHORTCUTS}
+    tested = {NZ, HOME_OPENED, DIRECT_MESSAGE, *CASE_BUTTONS, *OTHER_BUTTONS, *MODALS_AND_SHORTCUTS}
     assert set(surfaces) == tested, "a listener this matrix does not try"
     # and every subcommand has a rule, and a row here
     assert {subcommand(name) for name in SUBCOMMANDS} | {subcommand("help")} == {

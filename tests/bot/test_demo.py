@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import tempfile
 import threading
 import time
@@ -328,3 +329,31 @@ def test_the_demo_makes_a_schedule_and_lists_it(played):
     assert 0 <= made < listed
     assert "Scheduled: schedule 1, weekly mon 02:00" in text[made:listed]
     assert "Schedule 1 · weekly mon 02:00" in text[listed:] and "Next run: Mon" in text[listed:]
+
+
+def test_every_emoji_the_messages_use_is_drawn_in_the_transcript():
+    """Issue 23: the transcript showed `:classical_building:` as text. Every :name: in the
+    templates and in bot/wording.py has its character."""
+    import re
+    from pathlib import Path
+
+    import bot.wording
+    import templates
+    from bot.demo.blocks import EMOJI, mrkdwn_html
+
+    folder = Path(templates.__file__).parent
+    used = {name for path in folder.glob("*.j2") for name in re.findall(r":([a-z0-9_+-]+):", path.read_text())}
+    used |= set(re.findall(r"\":([a-z0-9_+-]+):\"", Path(bot.wording.__file__).read_text()))
+    assert "classical_building" in used
+    assert sorted(used - set(EMOJI)) == []
+    shown = str(mrkdwn_html(":classical_building: *University of Oregon*"))
+    assert ":classical_building:" not in shown.replace('title=":classical_building:"', "")
+    assert EMOJI["classical_building"] in shown
+
+
+def test_the_transcript_shows_emoji_and_says_a_click_once(played):
+    text = parse(played["out"].read_text(encoding="utf-8")).all_text
+    assert not re.findall(r"(?<![\w/]):[a-z_]+:(?!/)", text)  # every shortcode drawn as its emoji
+    assert "clicked Review cases on the queue message" in text
+    for label in ("Review cases", "Skip for now"):
+        assert f"clicked {label} {label}" not in text and f"[{label}] {label}" not in played["stdout"]

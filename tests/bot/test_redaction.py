@@ -55,7 +55,8 @@ def test_redact_replaces_whole_values_only():
 
 def test_nzbot_run_refuses_a_short_secret_naming_the_setting(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALMA_", "SLACK_", "NZBOT_"))}
-    env.update(ALMA_API_KEY="l7xx-long-enough-key", SLACK_BOT_TOKEN="xoxb-123-456-abc", SLACK_SIGNING_SECRET="s3",
+    env.update(ALMA_API_KEY="l7xx-long-enough-key", ALMA_NZ_SRU_URL="https://example.org/view/sru/01NZ",
+               SLACK_BOT_TOKEN="xoxb-123-456-abc", SLACK_SIGNING_SECRET="s3",
                NZBOT_REPORT_CHANNEL="C0123ABCD", NZBOT_PM_USERS="U0123ABCD", NZBOT_DB=str(tmp_path / "nzbot.db"),
                PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     done = subprocess.run([sys.executable, "-m", "bot.cli", "run"], env=env, cwd=tmp_path,

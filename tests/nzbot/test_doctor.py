@@ -130,11 +130,11 @@ def test_healthy_configuration_passes_every_check(doctor):
     assert "#nz-report (CREPORT01), the bot is a member" in line_for(lines, "Report channel")
     assert "@program.manager (Pat Manager)" in line_for(lines, f"PM user {PM}")
     assert "calls left today" in line_for(lines, "Alma daily quota")
-    # It really asked Slack and Alma, and the database now exists with nzbot's tables.
+    # It really asked Slack and Alma; the database, not there yet, is left for `nzbot run` to make.
     assert [c.args.get("channel") for c in doctor.stub.calls("conversations.info")] == [REPORT]
     assert {c.args.get("user") for c in doctor.stub.calls("users.info")} == {PM, PM_2}
     assert doctor.sim.calls["GET /almaws/v1/conf/jobs"] >= 1
-    assert (doctor.tmp_path / "nzbot.db").exists()
+    assert not (doctor.tmp_path / "nzbot.db").exists()
 
 
 def test_without_an_nz_key_the_doctor_says_what_that_means(doctor):
@@ -220,7 +220,8 @@ def test_unreachable_alma(doctor, closed_port):
     assert "the connection was refused" in alma and "ALMA_API_URL" in alma
     sru = line_for(lines, "NZ SRU search")
     assert sru.startswith("FAIL") and "no answer" in sru and "ALMA_NZ_SRU_URL" in sru
-    assert line_for(lines, "Alma daily quota").startswith("warn Alma daily quota: unknown")
+    # nothing answered: no quota line ("unknown" said nothing the line above does not)
+    assert not [line for line in lines if "Alma daily quota" in line]
 
 
 def test_wrong_link_job_id_says_which_id_to_use(doctor):
@@ -261,10 +262,13 @@ def test_wrong_sru_url(doctor):
 
 
 def test_missing_sru_url(doctor):
+    """Every lookup needs it, so it is a settings problem, as `nzbot run` says at start-up."""
     doctor.unset("ALMA_NZ_SRU_URL")
     code, lines, _ = doctor.run()
-    assert code == 1
-    assert line_for(lines, "NZ SRU search").startswith("FAIL NZ SRU search: ALMA_NZ_SRU_URL is not set")
+    assert code == 2
+    assert "FAIL Settings: ALMA_NZ_SRU_URL is not set: give your network zone's SRU address" in lines[0]
+    assert "not checked: fix ALMA_NZ_SRU_URL first" in line_for(lines, "NZ SRU search")
+    assert line_for(lines, "Alma API key").startswith("ok   ")  # the rest is still checked
 
 
 def test_bad_slack_token(doctor):
@@ -388,6 +392,9 @@ def test_the_doctor_names_a_bot_running_on_the_database(doctor):
 
 
 def test_database_probe_leaves_no_row(doctor):
+    from nzbot.store import Store
+
+    Store(str(doctor.tmp_path / "nzbot.db")).close()  # the probe writes to a database that exists
     code, _, _ = doctor.run()
     assert code == 0
     import sqlite3
@@ -438,7 +445,7 @@ def test_malformed_setting(doctor):
 
 
 def test_every_settings_problem_is_listed_in_one_run(doctor):
-    """Five problems, one run: each named on its own line, then every check still possible."""
+    """Six problems, one run: each named on its own line, then every check still possible."""
     doctor.unset("ALMA_NZ_SRU_URL", "NZBOT_REPORT_CHANNEL")
     doctor.set(SLACK_BOT_TOKEN="xoxp-a-user-token-123", NZBOT_PM_USERS="pat", ALMA_TIMEOUT="soon",
                PORT="http")
@@ -446,10 +453,10 @@ def test_every_settings_problem_is_listed_in_one_run(doctor):
     assert code == 2
     problems = [line.removeprefix("FAIL Settings: ") for line in lines if line.startswith("FAIL Settings: ")]
     named = [p.split(" ", 1)[0] for p in problems]
-    assert named == ["ALMA_TIMEOUT", "SLACK_BOT_TOKEN", "NZBOT_REPORT_CHANNEL", "NZBOT_PM_USERS", "PORT"], problems
+    assert named == ["ALMA_TIMEOUT", "ALMA_NZ_SRU_URL", "SLACK_BOT_TOKEN", "NZBOT_REPORT_CHANNEL", "NZBOT_PM_USERS", "PORT"], problems
     assert line_for(lines, "Alma API key").startswith("ok   ")  # ALMA_TIMEOUT falls back to its default
     assert line_for(lines, "Link job").startswith("ok   ")
-    assert line_for(lines, "NZ SRU search").startswith("FAIL NZ SRU search: ALMA_NZ_SRU_URL is not set")
+    assert "not checked: fix ALMA_NZ_SRU_URL first" in line_for(lines, "NZ SRU search")
     assert "not checked: fix SLACK_BOT_TOKEN first" in line_for(lines, "Slack token")
     assert line_for(lines, "Database").startswith("ok   ")
     assert "xoxp-a-user-token-123" not in everything
@@ -547,3 +554,47 @@ def test_an_sru_url_answering_a_sign_in_page_fails(doctor):
     sru = line_for(lines, "NZ SRU search")
     assert sru.startswith("FAIL NZ SRU search: ") and "did not answer with SRU" in sru
     assert url in sru and "Sign in" in sru and "records" not in sru
+
+
+def test_an_unknown_region_lists_the_regions(doctor):
+    doctor.set(ALMA_API_URL="us")
+    code, lines, _ = doctor.run()
+    assert code == 2
+    (problem,) = [line for line in lines if line.startswith("FAIL Settings: ALMA_API_URL")]
+    assert "a region (na, eu, ap, aps, ca, cn)" in problem and "'us'" in problem
+
+
+def test_a_server_that_is_not_alma_is_not_called_alma(doctor, tmp_path):
+    """Issue 23: a web server answering 404 was reported as "Alma answered HTTP 404", and
+    then "Alma daily quota: unknown" though nothing had answered as Alma."""
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        doctor.set(ALMA_API_URL=f"http://127.0.0.1:{server.server_address[1]}")
+        code, lines, _ = doctor.run()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 1
+    alma = line_for(lines, "Alma API")
+    assert alma.startswith(f"FAIL Alma API: 127.0.0.1:{server.server_address[1]} answered HTTP 404 with an HTML page")
+    assert "Alma answered" not in alma and "not as Alma's API gateway would" in alma and "ALMA_API_URL" in alma
+    assert not [line for line in lines if "Alma daily quota" in line]
+
+
+def test_the_doctor_creates_no_database(doctor):
+    """Issue 23: the doctor made an empty nzbot.db where it was run; it says there is none."""
+    db = doctor.tmp_path / "nzbot.db"
+    code, lines, _ = doctor.run()
+    assert code == 0
+    assert line_for(lines, "Database") == (f"ok   Database: there is no database at {db} (NZBOT_DB): the bot has "
+                                           "never run here: `nzbot run` will create it (its folder is writable)")
+    assert list(doctor.tmp_path.iterdir()) == []

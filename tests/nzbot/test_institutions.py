@@ -29,7 +29,8 @@ channels = ["C0OSUCAT"]
 allowed_users = ["U0OSU1"]
 """
 BASE = {"SLACK_BOT_TOKEN": "xoxb-test-token-1234", "SLACK_SIGNING_SECRET": "signing-secret-1234",
-        "NZBOT_PM_USERS": "UPROGMGR1", "ALMA_API_KEY_UO": "uo-key-0123456789",
+        "NZBOT_PM_USERS": "UPROGMGR1", "ALMA_NZ_SRU_URL": "https://example.org/view/sru/01ALLIANCE_NETWORK",
+        "ALMA_API_KEY_UO": "uo-key-0123456789",
         "ALMA_API_KEY_OSU": "osu-key-0123456789"}
 
 

@@ -13,6 +13,24 @@ API_KEY = "sim-key"
 FINISHED = ("COMPLETED_SUCCESS", "COMPLETED_WARNING", "COMPLETED_FAILED", "COMPLETED_NO_BULKS")
 
 
+def printed_settings(stdout) -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """What `nzbot simulator` printed, read up to "Press Ctrl-C": its `export NAME=value`
+    lines as a mapping (a comment after the value dropped), and each sample set's (id, name)."""
+    exports: dict[str, str] = {}
+    sets: list[tuple[str, str]] = []
+    for _ in range(60):
+        line = stdout.readline()
+        if not line or line.startswith("Press Ctrl-C"):
+            break
+        if line.startswith("export "):
+            name, value = line.removeprefix("export ").split("#", 1)[0].strip().split("=", 1)
+            exports[name] = value
+        elif line.startswith("  ") and line.strip()[:1].isdigit():
+            set_id, name = line.strip().split("  ", 1)
+            sets.append((set_id, name.rsplit(", ", 1)[0]))
+    return exports, sets
+
+
 class Api:
     """requests against the simulator's REST API, as a client would send them."""
 

@@ -3,12 +3,15 @@ answering to its own key with its own records, quota, job limits and call counts
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
 import requests
 
 from alma.simulator import consortium, member_key, seed
+
+from .conftest import printed_settings
 
 KEY = "sim-key-consortium"
 
@@ -59,11 +62,14 @@ def test_nzbot_simulator_institutions_prints_each_key():
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "simulator", "--port", "0", "--institutions", "3"],
                             stdout=subprocess.PIPE, text=True)
     try:
-        lines = [proc.stdout.readline() for _ in range(8)]
-        base = next(line.split(":", 1)[1].strip() for line in lines if "REST base URL" in line)
-        keys = [line.rsplit(" ", 1)[1].strip() for line in lines if line.startswith("IZ ")]
-        assert len(keys) == 3 and len(set(keys)) == 3
-        assert [line.split()[2] for line in lines if line.startswith("IZ ")] == [
+        lines = []
+        while not lines or not lines[-1].startswith("Press Ctrl-C"):
+            lines.append(proc.stdout.readline())
+        exports, _ = printed_settings(io.StringIO("".join(lines)))
+        base = exports["ALMA_API_URL"]
+        keys = [exports[f"ALMA_API_KEY_{n}"] for n in (1, 2, 3)]
+        assert len(set(keys)) == 3 and keys[0] == exports["ALMA_API_KEY"]
+        assert [line.split("#")[1].split()[2] for line in lines if line.startswith("export ALMA_API_KEY_")] == [
             "01SIM_INST", "01SIM_INST2", "01SIM_INST3"]
         for number, key in enumerate(keys, start=1):
             mms_id = seed.CASES["unique"] if number == 1 else seed.CASES["unique"][:-5] + f"0639{number}"

@@ -12,7 +12,7 @@ import requests
 
 from alma.simulator import seed
 
-from .conftest import Api, counters
+from .conftest import Api, counters, printed_settings
 
 NZ_KEY = "sim-nz-key"
 
@@ -101,14 +101,12 @@ def test_the_merge_control_leaves_only_the_primary_and_moves_linked_records(sim)
     assert bad.status_code == 400  # the duplicate is gone: nothing to merge
 
 
-def test_nzbot_simulator_prints_the_nz_key_on_a_line_of_its_own():
+def test_nzbot_simulator_prints_the_nz_key_as_its_setting():
     proc = subprocess.Popen([sys.executable, "-m", "alma.simulator", "--port", "0", "--job-seconds", "0.1"],
                             stdout=subprocess.PIPE, text=True)
     try:
-        lines = [proc.stdout.readline() for _ in range(6)]
-        base = next(line.split(":", 1)[1].strip() for line in lines if "REST base URL" in line)
-        (key_line,) = [line for line in lines if line.startswith("NZ API key: ")]
-        key = key_line.rstrip("\n").removeprefix("NZ API key: ")
+        exports, _ = printed_settings(proc.stdout)
+        base, key = exports["ALMA_API_URL"], exports["ALMA_NZ_API_KEY"]
         assert key and " " not in key
         r = requests.get(f"{base}/almaws/v1/bibs/{seed.NZ_RECORDS['unique']}",
                          headers={"Authorization": f"apikey {key}", "Accept": "application/json"}, timeout=10)
