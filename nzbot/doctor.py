@@ -320,9 +320,7 @@ def check_database(path: str, codes: tuple[str, ...]) -> list[Check]:
     No database there yet: says so, and whether `nzbot run` may create it; creates nothing."""
     from nzbot.adopt import kept_unowned, start_up_problem, unowned_rows
     from nzbot.dblock import holder
-    from nzbot.store import DatabaseDamaged, DatabaseProblem, Store
-
-    from nzbot.store import NoDatabase, existing_database
+    from nzbot.store import DatabaseDamaged, DatabaseProblem, NoDatabase, Store, existing_database
 
     name = "Database"
     shown = path if path == ":memory:" else str(Path(path).expanduser().absolute())
@@ -334,8 +332,9 @@ def check_database(path: str, codes: tuple[str, ...]) -> list[Check]:
         existing_database(path)
     except NoDatabase as exc:  # the first run: say so, and create nothing (nzbot run will)
         folder = Path(shown).parent
-        if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK):
-            return [Check.passed(name, f"{exc}: `nzbot run` will create it (its folder is writable)"), *in_use]
+        if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK):  # no probe ran on it: every fact assumed
+            return [Check.passed(name, f"{exc}: `nzbot run` will create it (its folder is writable)"), *in_use,
+                    *fact_checks(AlmaFacts({}))]
         return [Check.failed(name, f"cannot write {shown}: {folder} is not a folder nzbot can write to, and "
                                    "there is no database there yet: set NZBOT_DB to a file in a directory "
                                    "the bot can write to.")]
