@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
 from alma.calls import WorkPool, reading
 from alma.client import MEMBERS_PER_PAGE, AlmaClient, check_mms_id
@@ -160,6 +160,25 @@ def preview_set(
 
 
 CHUNK = MEMBERS_PER_PAGE * CHUNK_PAGES
+
+
+def match_records(client: AlmaClient, mms_ids: Sequence[str], progress: Callable[[int, int], None] | None = None,
+                  start: int = 0) -> Iterator[tuple[str, Match | None]]:
+    """(MMS ID, match) for named IZ records, as `preview_set` gives a set's members: CHUNK at
+    a time, bibs 100 a call, one SRU index a chunk. `progress(done, total)` after each chunk,
+    `done` the position reached in `mms_ids` (a pass stopped there resumes with `start=done`)."""
+    ids = list(dict.fromkeys(mms_ids))
+    with WorkPool(max_workers=WORKERS, thread_name_prefix="recheck") as pool:
+        for chunk_start in range(start, len(ids), CHUNK):
+            chunk = ids[chunk_start : chunk_start + CHUNK]
+            batches = [chunk[i : i + 100] for i in range(0, len(chunk), 100)]
+            bibs = {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch}
+            index = nz_index_for(client, bibs.values(), pool)
+            with reading():
+                matches = [(mms_id, match_bib(bibs[mms_id], index) if mms_id in bibs else None) for mms_id in chunk]
+            yield from matches
+            if progress is not None:
+                progress(min(chunk_start + CHUNK, len(ids)), len(ids))
 
 
 def _member_chunks(client: AlmaClient, set_id: str, pool: ThreadPoolExecutor,

@@ -36,10 +36,10 @@ from alma.errors import (
 )
 from alma.matching import Match, Verdict
 from alma.models import JobInstance, LinkJobParameters
-from alma.preview import SetPreview, preview_set
+from alma.preview import SetPreview, match_records, preview_set
 from nzbot.blocked import BlockedWork
 from nzbot.report import JobReport, job_report
-from nzbot.facts import AlmaFacts, counter_kinds
+from nzbot.facts import AlmaFacts, counter_kinds, multi_matches_listed
 from nzbot.rounds import run_round
 from nzbot.states import JOB_ANNOUNCED, CaseState, JobState
 from nzbot.store import LinkJob, Store, now
@@ -350,14 +350,36 @@ class LinkJobs:
             multi.clear()
             unreadable.clear()
 
-        heading = SetPreview(found, found.number_of_members)
-        for mms_id, match in preview_set(self.background, heading, chunk_done, start=position):
+        listed = self._listed_multi_matches(job)
+        if listed is not None:  # only the run's multi-matches are read again, not the whole set
+            total = len(listed)
+            matches = match_records(self.background, listed, chunk_done, start=position)
+        else:
+            total = found.number_of_members
+            matches = preview_set(self.background, SetPreview(found, total), chunk_done, start=position)
+        for mms_id, match in matches:
             if match is not None and match.verdict is Verdict.UNREADABLE:
                 unreadable.append(mms_id)
             elif match is not None and match.verdict is Verdict.MULTI:
                 multi.append((mms_id, match))
-        chunk_done(heading.total, heading.total)  # nothing left over; marks the end
+        chunk_done(total, total)  # nothing left over; marks the end
         self.store.update_recheck(job.id, done=True)
+
+    def _listed_multi_matches(self, job: LinkJob) -> list[str] | None:
+        """The IZ records Alma lists as the run's multi-matches, where a probe learned that
+        Alma lists them for the link job (nzbot/facts.py); None: read the whole set (no such
+        fact, a run not known, or Alma would not list it now). The records are still looked
+        up again: one may have been linked since, or its NZ duplicates merged."""
+        if not (job.job_id and job.instance_id and multi_matches_listed(AlmaFacts.of(self.store))):
+            return None
+        try:
+            return [m.iz_mms_id for m in self.background.multi_matches(job.job_id, job.instance_id) if m.iz_mms_id]
+        except AlmaBlocked:
+            raise  # the quota or a refusal: the pass waits, as a set's reading would
+        except AlmaError as exc:
+            log.warning("link job %s: Alma did not list the run's multi-matches (%s); reading the whole set",
+                        job.id, exc)
+            return None
 
     def discover_ui_runs(self, since: datetime) -> datetime:
         """Link-job runs started in Alma's own UI: tracked and reported like ours. Returns
