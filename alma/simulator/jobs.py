@@ -105,11 +105,12 @@ def _validate(state: "State", job_id: str, params: dict[str, str]) -> None:
 
 
 def _check_overlap(state: "State", job_id: str, params: dict[str, str]) -> None:
-    """Alma refuses a run that overlaps a running one (60347). What counts as overlapping
-    is unconfirmed: here, a run of the same job on the same set, however it was started."""
-    set_id = params.get("set_id", "").strip()
+    """Alma refuses a run of a job while any instance of that job is still running (60347),
+    whatever its set and however it was started (issue 23, from Alma's public answers: the
+    refusal names the job, not the set). So the link job runs one instance at a time; the
+    limit of concurrent API jobs counts across different jobs."""
     for run in state.runs.values():
-        if run.job_id == job_id and not run.finished and run.params.get("set_id", "").strip() == set_id:
+        if run.job_id == job_id and not run.finished:
             raise JobRefused(JOB_OVERLAPS, "Job overlapps with running job - cannot execute.")
 
 

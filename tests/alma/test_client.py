@@ -196,11 +196,16 @@ def test_running_the_link_job_links_records_and_reports_counters(sim, client):
 
 def test_a_fourth_concurrent_job_is_refused_with_a_typed_error(sim, client):
     sim.job_seconds = 5
-    # Three sets: a second run on one set would overlap the first (60347, also JobLimitReached).
-    for key in ("link_test", "unlinked", "other_system"):
-        client.run_link_job(LinkJobParameters(set_id=SETS[key]))
+    # Three different jobs: a second run of one job would overlap its first (60347, also
+    # JobLimitReached), whatever its set.
+    client.run_link_job(LinkJobParameters(set_id=SETS["link_test"]))
+    with pytest.raises(JobLimitReached) as overlapping:
+        client.run_link_job(LinkJobParameters(set_id=SETS["unlinked"]))
+    assert overlapping.value.code == "60347"
+    client.run_job("M28", {"set_id": SETS["unlinked"]})
+    client.run_job("M44", {"set_id": SETS["items"]})
     with pytest.raises(JobLimitReached) as caught:
-        client.run_link_job(LinkJobParameters(set_id=SETS["logical"]))
+        client.run_job("M26", {"set_id": SETS["empty"]})
     assert caught.value.code == "402222"
 
 

@@ -141,13 +141,18 @@ def _code(r) -> str:
 def test_fourth_concurrent_run_refused(sim):
     sim.job_seconds = 3.0
     api = Api(sim)
-    ui_run = sim.state.start_job_from_ui("M85", {"set_id": seed.SETS["link_test"]})
+    ui_run = sim.state.start_job_from_ui("M26", {"set_id": seed.SETS["link_test"]})
     assert ui_run.submitted_by[0] == "jsmith"  # a person; doesn't count against the API limit
-    # Runs on different sets: a second run on the same set would overlap (60347).
-    sets = [sim.state.make_set(f"Set {n}", [seed.CASES["unique"]]).id for n in range(4)]
-    for set_id in sets[:3]:
-        assert api.run_link_job(set_id).status_code == 200
-    fourth = api.run_link_job(sets[3])
+    # Three different jobs: a second run of one job would overlap its first (60347).
+    for job_id in ("M85", "M28", "M44"):
+        set_id = seed.SETS["items"] if job_id == "M44" else seed.SETS["link_test"]
+        if job_id == "M85":
+            assert api.run_link_job(set_id).status_code == 200
+        else:
+            assert api.post(f"/conf/jobs/{job_id}", {"parameter": [{"name": {"value": "set_id"}, "value": set_id}]},
+                            op="run").status_code == 200
+    fourth = api.post("/conf/jobs/M26", {"parameter": [{"name": {"value": "set_id"}, "value": seed.SETS["empty"]}]},
+                      op="run")
     assert fourth.status_code == 400 and _code(fourth) == JOB_CONCURRENCY_LIMIT == "402222"
 
 
@@ -159,7 +164,10 @@ def test_a_run_overlapping_a_running_run_of_the_same_job_is_refused_with_60347(s
     overlapping = api.run_link_job(seed.SETS["link_test"])
     assert overlapping.status_code == 400 and _code(overlapping) == "60347"
     assert "overlap" in overlapping.json()["errorList"]["error"][0]["errorMessage"]
-    assert api.run_link_job(seed.SETS["unlinked"]).status_code == 200  # another set runs
+    other_set = api.run_link_job(seed.SETS["unlinked"])  # another set too: any running instance of the job
+    assert other_set.status_code == 400 and _code(other_set) == "60347"
+    assert api.post("/conf/jobs/M28", {"parameter": [{"name": {"value": "set_id"}, "value": seed.SETS["unlinked"]}]},
+                    op="run").status_code == 200  # another job runs
 
 
 def test_sixth_run_in_an_hour_refused():
