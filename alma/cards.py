@@ -501,11 +501,15 @@ class EvidenceRow:
     compared: tuple[str, ...]  # the `differences` names it shows
 
 
+def member_institutions(count: int) -> str:
+    """"1 member institution", "3 member institutions"."""
+    return f"{count} member institution{'' if count == 1 else 's'}"
+
+
 def _held(card: RecordCard) -> str:
-    count = card.holding_count
-    if not count:
+    if not card.holding_count:
         return ""
-    return f"{count} member institution{'' if count == 1 else 's'}: {', '.join(card.holding_institutions)}"
+    return f"{member_institutions(card.holding_count)}: {', '.join(card.holding_institutions)}"
 
 
 def format_words(card: RecordCard) -> str:
@@ -569,6 +573,11 @@ class Comparison:
     @property
     def differs(self) -> bool:
         return any(self.each)
+
+
+def described(card: RecordCard | None) -> tuple[Shown, ...]:
+    """One record alone (the IZ record beside its candidates): everything it has."""
+    return compare([card]).same if card is not None else ()
 
 
 def compare(cards: list[RecordCard]) -> Comparison:

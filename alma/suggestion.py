@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from alma.cards import RecordCard
+from alma.cards import RecordCard, member_institutions
 
 
 class Rule(StrEnum):
@@ -188,9 +188,8 @@ def _level_reason(iz, card, winner, n, w, cards) -> str:
 
 
 def _holdings_reason(iz, card, winner, n, w, cards) -> str:
-    def members(count: int) -> str:
-        return f"{count} member institution{'' if count == 1 else 's'}"
-    return f"Candidate {w} is held by {members(winner.holding_count)}, candidate {n} by {card.holding_count}"
+    return (f"Candidate {w} is held by {member_institutions(winner.holding_count)}, "
+            f"candidate {n} by {card.holding_count}")
 
 
 REASONS: dict[Rule, Callable[..., str]] = {

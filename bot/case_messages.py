@@ -12,7 +12,7 @@ from collections.abc import Callable
 from math import ceil
 from typing import Any
 
-from alma.cards import RecordCard, compare
+from alma.cards import RecordCard, compare, described
 from alma.suggestion import Rule
 from bot.wording import counted_by_rule
 from bot.rendering import (CONTEXT_LIMIT, Message, mention, mrkdwn, number, plural, render, slack_date,
@@ -87,7 +87,7 @@ def case_message(case: Case, *, page: int = 0, institution: str = "") -> Message
         compact_sections=compact_sections,
         compact_hidden=compact_hidden,
         comparison=compare(candidates),
-        iz_rows=compare([iz]).same if iz is not None else (),
+        iz_rows=described(iz),
         decidable=decidable,
         chosen=chosen,
         manual=handed_off(case),
@@ -250,7 +250,7 @@ def queue_message(job: LinkJob | None, counts: dict[str, int], institution: str 
     line on the case last decided in it (where it went, how it stands). `suggested`: the
     cases left to decide that have a suggested pick, by rule ("Accept all N suggestions");
     `accepted`: the line on what "Accept all" just decided."""
-    suggested = {rule: n for rule, n in (suggested or {}).items() if n}
+    suggested = suggested or {}  # counted_by_rule names only the rules with cases
     return render("queue", job=job, counts=counts, states=_states_line(counts), institution=institution,
                   decided=accepted or (decided_line(decided) if decided else ""),
                   suggested_total=sum(suggested.values()), by_rule=counted_by_rule(suggested))
@@ -278,7 +278,7 @@ def review_message(case: Case, job: LinkJob | None, counts: dict[str, int], inst
     decided_shown = decided is not None and len(message.blocks) < 49
     blocks = len(message.blocks) + decided_shown
     note = blocks < 50
-    suggested = {rule: n for rule, n in (suggested or {}).items() if n}
+    suggested = suggested or {}  # counted_by_rule names only the rules with cases
     next_button = case.state not in DECIDABLE  # decided, its steps still shown
     buttons_fit = blocks + note < 50  # one actions block holds "Next case" and "Accept all"
     return render("review", case=message, job=job, note=note,

@@ -220,9 +220,7 @@ class SlackCaseNotifier:
 
     def _label(self, row: Case | LinkJob | None) -> str:
         """How messages name the member a case or job belongs to ("" in single-institution mode)."""
-        if row is None:
-            return ""
-        return next((m.label for m in self.settings.institutions if m.code == row.institution), "")
+        return self.settings.label_of(row.institution) if row is not None else ""
 
     def recipients(self) -> list[str]:
         """The PM channel, or a DM channel with each Program Manager."""

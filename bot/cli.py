@@ -106,9 +106,7 @@ def run_status(args: argparse.Namespace) -> int:
     """0 when healthy, 1 when not: a container's health check runs this."""
     from alma.config import number_setting
     from nzbot.status import status_lines, status_of
-    from nzbot.store import Store
-
-    from nzbot.store import NoDatabase, db_path_of, existing_database
+    from nzbot.store import NoDatabase, Store, db_path_of, existing_database
 
     poll = number_setting(os.environ, "NZBOT_POLL_SECONDS", 30.0, 0.05, 3600)
     try:
@@ -264,14 +262,14 @@ def run_demo(args: argparse.Namespace) -> int:
 def run_probe(args: argparse.Namespace) -> int:
     from alma.client import AlmaClient
     from nzbot.probe import SANDBOX_ONLY, Probe, ProbeRecords, run_probe as experiments
-    from nzbot.store import Store
+    from nzbot.store import Store, db_path_of
 
     if not args.sandbox:
         print(f"nzbot: {SANDBOX_ONLY}", file=sys.stderr)
         return 2
     if not args.iz or len(args.nz) != 2:
         raise BadInput("nzbot probe needs --iz (an unlinked IZ record) and --nz twice (two NZ records).")
-    store = Store(os.environ.get("NZBOT_DB", "").strip() or "nzbot.db")
+    store = Store(db_path_of(os.environ))
     client = AlmaClient.from_env()
     records = ProbeRecords(args.iz, (args.nz[0], args.nz[1]), args.contribute_iz)
     plans = sys.stderr if args.json else sys.stdout  # the plan first; --json keeps stdout one object

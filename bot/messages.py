@@ -7,19 +7,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from alma.cards import compare
+from alma.cards import compare, described
 from alma.marc import record_from_xml
 from alma.matching import Match, Verdict
 from alma.models import AlmaSet
 from alma.suggestion import DEFAULT_RULES, Rule, recommend
 from bot.rendering import Message, render, render_view
-from bot.wording import VERDICT_ORDER, counted_by_rule
+from bot.wording import counted_by_rule
 from nzbot.report import JobReport
 from nzbot.sets import PASTE_LIMIT, SetChoice
 from nzbot.states import JobState
 from nzbot.schedules import Listed, schedule_words
 from nzbot.store import KeptRecord, LinkJob, Schedule, ScheduleRun
-from nzbot.text import VERDICTS
+from nzbot.text import VERDICT_ORDER, VERDICTS
 
 # --- how much we show -------------------------------------------------------------------
 MAX_CANDIDATES_SHOWN = 10  # candidate cards in one /nz match answer
@@ -58,7 +58,7 @@ def match_message(match: Match, *, can_send_to_pm: bool = True, can_link: bool =
         shown=shown,
         hidden=len(match.candidates) - len(shown),
         comparison=compare(list(match.candidates)),
-        iz_rows=compare([match.iz]).same if match.iz is not None else (),
+        iz_rows=described(match.iz),
         recommendation=recommend(match.iz, match.candidates, rules),
         send_button=(
             can_send_to_pm and match.verdict == Verdict.MULTI and match.iz is not None
@@ -191,7 +191,7 @@ def history_message(iz_mms_id: str, kept: list[KeptRecord]) -> Message:
 def cases_found_message(count: int, suggested: dict[Rule, int] | None = None) -> Message:
     """The re-check's cases in the job's thread; `suggested`: those with a suggested pick,
     by rule (OCLC's surviving record: a multi-match from an OCLC merge)."""
-    suggested = {rule: n for rule, n in (suggested or {}).items() if n}
+    suggested = suggested or {}  # counted_by_rule names only the rules with cases
     return render("cases_found", count=count, suggested_total=sum(suggested.values()),
                   by_rule=counted_by_rule(suggested),
                   from_oclc_merge=suggested.get(Rule.OCLC_SURVIVOR, 0))

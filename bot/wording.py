@@ -8,7 +8,6 @@ from collections.abc import Mapping
 
 from alma.matching import Verdict
 from alma.suggestion import Rule
-from nzbot.text import VERDICT_ORDER  # noqa: F401 (the preview's order, named here too)
 
 SLASH_COMMAND = "/nz"
 

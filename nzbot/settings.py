@@ -83,6 +83,10 @@ class BotSettings:
         return (self.alma.api_key, self.bot_token, self.signing_secret, self.app_token, self.alma.nz_api_key,
                 self.alma_webhook_secret, *(m.alma.api_key for m in self.members))
 
+    def label_of(self, code: str) -> str:
+        """How messages name member `code` ("" in single-institution mode)."""
+        return next((m.label for m in self.institutions if m.code == code), "")
+
     @property
     def consortium(self) -> bool:
         return bool(self.members)

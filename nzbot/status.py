@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 
 from nzbot.access import EVERY_MEMBER
 from nzbot.states import UNSETTLED, JobState
-from nzbot.store import Heartbeat, Store
+from nzbot.store import Store
 
 # A round later than this many poll intervals (and a little more) means the rounds stopped.
 LATE_ROUNDS = 3
@@ -105,5 +105,3 @@ def status_lines(found: Status) -> list[str]:
         f"  link jobs waiting or running: {found.link_jobs_waiting:,}; cases not settled: {found.cases_unsettled:,}",
     ]
 
-
-__all__ = ["Heartbeat", "Status", "status_of", "status_lines", "utc", "writable"]

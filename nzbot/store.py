@@ -1438,18 +1438,19 @@ class Store:
 
     def suggestion_counts(self, link_job: int | None, *, scope: Scope) -> dict[Rule, int]:
         """A job's cases left to decide that have a suggestion, by the rule that made it."""
-        marks = ", ".join("?" for _ in DECIDABLE)
-        where, args = self._scoped(scope, f"link_job IS ? AND state IN ({marks}) AND suggested_rule IS NOT NULL",
-                                   [link_job, *DECIDABLE])
+        where, args = self._suggested(link_job, scope)
         return {Rule(rule): n for rule, n in self.db.execute(
             f"SELECT suggested_rule, count(*) FROM cases WHERE {where} GROUP BY suggested_rule", args)}
 
     def suggested_case_ids(self, link_job: int | None, *, scope: Scope) -> list[int]:
         """A job's cases left to decide that have a suggestion, oldest first."""
-        marks = ", ".join("?" for _ in DECIDABLE)
-        where, args = self._scoped(scope, f"link_job IS ? AND state IN ({marks}) AND suggested_rule IS NOT NULL",
-                                   [link_job, *DECIDABLE])
+        where, args = self._suggested(link_job, scope)
         return [r[0] for r in self.db.execute(f"SELECT id FROM cases WHERE {where} ORDER BY id", args)]
+
+    def _suggested(self, link_job: int | None, scope: Scope) -> tuple[str, list]:
+        marks = ", ".join("?" for _ in DECIDABLE)
+        return self._scoped(scope, f"link_job IS ? AND state IN ({marks}) AND suggested_rule IS NOT NULL",
+                            [link_job, *DECIDABLE])
 
     # -- link tokens (the token route) ---------------------------------------------------
 

@@ -36,7 +36,7 @@ def accept_all(services: Services, link_job: int | None, user: str, respond, pla
         respond(response_type="ephemeral", replace_original=False, **accepted_all_message(line).as_kwargs())
         return
     job = whole.link_job(link_job) if link_job is not None else None
-    label = next((i.label for i in services.settings.institutions if job and i.code == job.institution), "")
+    label = services.settings.label_of(job.institution) if job else ""
     respond(replace_original=True, **queue_message(
         job, whole.case_counts(link_job, scope=EVERY_MEMBER), label, accepted=line,
         suggested=whole.suggestion_counts(link_job, scope=EVERY_MEMBER)).as_kwargs())
