@@ -4,16 +4,15 @@ scheduler's rounds ask here whether a period is due."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from alma.errors import BadInput
+from nzbot.weekly import DAYS, day_of_week, time_of_day
+
 DEFAULT = "mon 08:00"
 OFF = "off"
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_SCHEDULE = re.compile(r"([a-z]{3})[a-z]*\s+([0-9]{1,2}):([0-9]{2})")
-_FULL_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 @dataclass(frozen=True)
@@ -54,17 +53,16 @@ class Period:
 def parse(text: str) -> DigestAt | None:
     """NZBOT_DIGEST: "mon 08:00" (a weekday, its first three letters or whole, and a
     24-hour time), or "off" (None). ValueError saying what is wrong."""
-    value = " ".join(text.strip().lower().split()) or DEFAULT
-    if value == OFF:
+    words = text.strip().lower().split() or DEFAULT.split()
+    if words == [OFF]:
         return None
-    found = _SCHEDULE.fullmatch(value)
-    day = found.group(1) if found else ""
-    if not found or day not in DAYS or (len(value.split()[0]) > 3 and value.split()[0] not in _FULL_DAYS):
+    if len(words) != 2:
         raise ValueError(f"must be a weekday and a time such as {DEFAULT!r}, or {OFF!r}, not {text.strip()[:40]!r}")
-    hour, minute = int(found.group(2)), int(found.group(3))
-    if hour > 23 or minute > 59:
-        raise ValueError(f"has no such time as {found.group(2)}:{found.group(3)} (00:00 to 23:59)")
-    return DigestAt(DAYS.index(day), time(hour, minute))
+    try:  # read as a weekly schedule's day and time are
+        day, (hour, minute) = day_of_week(words[0]), time_of_day(words[1])
+    except BadInput as exc:
+        raise ValueError(f"must be a weekday and a time such as {DEFAULT!r}, or {OFF!r}: {str(exc).rstrip('.')}") from None
+    return DigestAt(day, time(hour, minute))
 
 
 def due(at: DigestAt | None, now: datetime, since: datetime, zone: ZoneInfo) -> Period | None:

@@ -21,7 +21,6 @@ message: a round after a crash says what was not said yet, and nothing twice).
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from enum import StrEnum
@@ -34,12 +33,10 @@ from nzbot.linkjobs import LinkJobs, Scheduled
 from nzbot.rounds import run_round
 from nzbot.states import RUN_PENDING, RunState
 from nzbot.store import LinkJob, Schedule, ScheduleRun, Store
+from nzbot.weekly import DAYS, day_of_week, time_of_day
 
 log = logging.getLogger(__name__)
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # Python's weekday() order
-DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})")  # ASCII digits only
 USAGE = "/nz schedule <set ID or name> daily HH:MM, or /nz schedule <set ID or name> weekly DAY HH:MM"
 
 
@@ -121,26 +118,10 @@ def parse_when(words: list[str]) -> When:
     """["daily", "02:00"] or ["weekly", "mon", "02:00"]."""
     every = words[0].lower() if words else ""
     if every == Every.DAILY and len(words) == 2:
-        return When(Every.DAILY, *_time_of_day(words[1]))
+        return When(Every.DAILY, *time_of_day(words[1]))
     if every == Every.WEEKLY and len(words) == 3:
-        return When(Every.WEEKLY, *_time_of_day(words[2]), day=_day(words[1]))
+        return When(Every.WEEKLY, *time_of_day(words[2]), day=day_of_week(words[1]))
     raise BadInput("Say when it runs: daily HH:MM, or weekly DAY HH:MM (such as weekly mon 02:00).")
-
-
-def _time_of_day(word: str) -> tuple[int, int]:
-    found = _TIME.fullmatch(word)
-    if not found or int(found[1]) > 23 or int(found[2]) > 59:
-        raise BadInput(f"{word[:20]!r} is not a time of day: give HH:MM on the 24-hour clock, such as 02:00 or 18:30.")
-    return int(found[1]), int(found[2])
-
-
-def _day(word: str) -> int:
-    name = word.lower()
-    if name in DAYS:
-        return DAYS.index(name)
-    if name in DAY_NAMES:
-        return DAY_NAMES.index(name)
-    raise BadInput(f"{word[:20]!r} is not a day of the week: give mon, tue, wed, thu, fri, sat or sun.")
 
 
 def schedule_words(schedule: Schedule) -> str:
