@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import threading
 from collections import Counter
 from dataclasses import dataclass
 
@@ -35,7 +34,7 @@ from alma.preview import look_up, look_up_record
 from nzbot.access import EVERY_MEMBER, Scope
 from nzbot.linkjobs import LinkJobs
 from nzbot.linkroute import DEFAULT_TOKEN_PREFIX
-from nzbot.rounds import run_round
+from nzbot.rounds import OneAtATime, run_round
 from nzbot.routes import CaseWork, Routes
 from nzbot.routes.batching import gather_into_runs
 from nzbot.routes.casework import CaseNotifier
@@ -74,8 +73,7 @@ class Cases:
         # allows only 5 runs of the link job an hour.
         self.work = CaseWork(store, alma.for_background(), link_jobs, notifier, token_prefix, batch_seconds)
         self.routes = Routes(self.work)
-        self._advancing = threading.Lock()
-        self._wanted = threading.Event()  # a round was asked for (a click) while one ran
+        self._rounds = OneAtATime()
 
     @property
     def batch_seconds(self) -> float:
@@ -230,17 +228,7 @@ class Cases:
         """Moves every unsettled case one step on, now. One round at a time: asked while a
         round runs (a click just after the scheduler's round began), the running round goes
         round once more when it ends, so the click's work is never left for the next tick."""
-        self._wanted.set()
-        while self._wanted.is_set():
-            if not self._advancing.acquire(blocking=False):
-                return  # the round running now sees _wanted and goes again
-            try:
-                while self._wanted.is_set():
-                    self._wanted.clear()
-                    run_round(log, "cases", self._round(), on_alma_error=self.link_jobs.blocked.failed)
-            finally:
-                self._advancing.release()
-            # asked between the last check and the release: go again (or the asker does)
+        self._rounds.run(lambda: run_round(log, "cases", self._round(), on_alma_error=self.link_jobs.blocked.failed))
 
     def _round(self):
         """The round's steps, in order; each route's own steps where they fall."""

@@ -40,7 +40,7 @@ from alma.preview import SetPreview, match_records, preview_set
 from nzbot.blocked import BlockedWork
 from nzbot.report import JobReport, job_report
 from nzbot.facts import AlmaFacts, counter_kinds, multi_matches_listed
-from nzbot.rounds import run_round
+from nzbot.rounds import OneAtATime, run_round
 from nzbot.states import JOB_ANNOUNCED, CaseState, JobState
 from nzbot.store import LinkJob, Store, now
 
@@ -108,7 +108,7 @@ class LinkJobs:
         # One round at a time, the scheduler's or one Alma's JOB_END webhook asks for: a
         # report's claim (finished -> reporting) survives a crash, but a second round seeing
         # the claimed job would look in Slack before the first had posted, and post again.
-        self._round = threading.Lock()
+        self._rounds = OneAtATime()
 
     # -- a cataloger asks ----------------------------------------------------------------
 
@@ -147,11 +147,13 @@ class LinkJobs:
     def tick(self) -> None:
         """One round of the scheduler: each step on its own, so one failing (Alma down)
         never stops the others. Alma's JOB_END webhook asks for one at once (bot/alma_webhook.py)."""
-        with self._round:
-            run_round(log, "link jobs", (self.resume_starting, self.announce_missing, self.start_queued,
-                                         self.poll_running, self.report_finished, self.reconcile_reported),
-                      on_alma_error=self.blocked.failed)
-            self.blocked.forget_cleared()  # what Alma let through since is over
+        self._rounds.run(self._round)
+
+    def _round(self) -> None:
+        run_round(log, "link jobs", (self.resume_starting, self.announce_missing, self.start_queued,
+                                     self.poll_running, self.report_finished, self.reconcile_reported),
+                  on_alma_error=self.blocked.failed)
+        self.blocked.forget_cleared()  # what Alma let through since is over
 
     def watches(self, job_id: str, instance_id: str) -> bool:
         """Whether this run of an Alma job is one nzbot started or follows (found in Alma's

@@ -1,8 +1,10 @@
-"""One round of the scheduler's work, step by step (link jobs and cases both use it)."""
+"""One round of the scheduler's work, step by step, and one round at a time (link jobs and
+cases both use them)."""
 
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Callable, Iterable
 
 from alma.errors import AlmaError
@@ -26,3 +28,26 @@ def run_round(log: logging.Logger, what: str, steps: Iterable[Callable[[], objec
                 log.warning("%s: %s: %s", what, step.__name__, exc)
         except Exception:  # Slack down, or a bug: logged with its traceback
             log.exception("%s: %s failed", what, step.__name__)
+
+
+class OneAtATime:
+    """Rounds of one kind run one at a time. Asked while one runs (a click, Alma's webhook,
+    the scheduler), the running round goes once more when it ends: the asker's work is
+    never left for the next tick, and no thread waits for another's round."""
+
+    def __init__(self) -> None:
+        self._running = threading.Lock()
+        self._wanted = threading.Event()
+
+    def run(self, round_: Callable[[], None]) -> None:
+        self._wanted.set()
+        while self._wanted.is_set():
+            if not self._running.acquire(blocking=False):
+                return  # the round running now sees _wanted and goes again
+            try:
+                while self._wanted.is_set():
+                    self._wanted.clear()
+                    round_()
+            finally:
+                self._running.release()
+            # asked between the last check and the release: go again (or the asker does)
