@@ -4,16 +4,16 @@ The bot shares one client among every cataloger's commands and its scheduler, so
 client's own tally (`AlmaHttp.calls`) mixes them. A piece of work counts its calls on a
 `CallTally` that is current in its context while it runs; `AlmaHttp.request` adds each call
 sent to every tally current there. Context variables belong to a thread, so work that fans
-out runs its tasks in a `WorkPool`, whose tasks carry the submitter's context with them.
+out runs its tasks in a `FairPool`, whose tasks carry the submitter's context with them.
 """
 
 from __future__ import annotations
 
 import contextvars
 import threading
-from collections import Counter
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import Counter, deque
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 
 # The tallies of the pieces of work the current code runs for, outermost first.
@@ -31,7 +31,7 @@ class CallTally:
 
     @contextmanager
     def counting(self) -> Iterator["CallTally"]:
-        """Counts the calls made inside the block (and in its WorkPool tasks) on this tally,
+        """Counts the calls made inside the block (and in its FairPool tasks) on this tally,
         and on any tally already counting around it."""
         active = _current.get()
         token = _current.set(active if self in active else (*active, self))
@@ -80,9 +80,129 @@ def reading() -> Iterator[None]:
         yield
 
 
-class WorkPool(ThreadPoolExecutor):
-    """A thread pool whose tasks run in a copy of the submitting thread's context, so the
-    Alma calls they make are counted on the submitter's piece of work."""
+class FairPool:
+    """A bounded set of threads shared by many lanes (one a member institution, one an
+    Alma client). Each thread takes the next task from the lanes in turn, never from a lane
+    already running `per_lane` tasks: a lane with a long queue (one member's 100,000-record
+    set) never holds another lane's work up, and the process's threads stay at `threads`
+    however many lanes there are. Threads start when work first needs them. A task runs
+    in a copy of its submitter's context (the Alma calls it makes are counted on the
+    submitter's work). A task must never wait on another task of the same pool: a
+    full pool would wait on itself."""
 
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+    def __init__(self, threads: int, per_lane: int, name: str) -> None:
+        self.threads, self.per_lane, self.name = threads, max(1, min(per_lane, threads)), name
+        self._changed = threading.Condition()
+        self._queued: dict[Hashable, deque[tuple[Future, Callable[[], object]]]] = {}
+        self._turns: deque[Hashable] = deque()  # lanes with queued work, next in turn first
+        self._running: Counter[Hashable] = Counter()
+        self._workers: list[threading.Thread] = []
+        self._idle = 0
+        self._closed = False
+
+    def lane(self, key: Hashable) -> "Lane":
+        return Lane(self, key)
+
+    def submit(self, key: Hashable, fn: Callable, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        context = contextvars.copy_context()
+        with self._changed:
+            if self._closed:
+                raise RuntimeError(f"{self.name}: cannot take work after shutdown")
+            if key not in self._queued:
+                self._queued[key] = deque()
+                self._turns.append(key)
+            self._queued[key].append((future, lambda: context.run(fn, *args, **kwargs)))
+            if self._idle:
+                self._changed.notify()
+            elif len(self._workers) < self.threads:
+                worker = threading.Thread(target=self._work, daemon=True,
+                                          name=f"{self.name}-{len(self._workers) + 1}")
+                self._workers.append(worker)
+                worker.start()
+        return future
+
+    def map(self, key: Hashable, fn: Callable, items: Iterable) -> Iterator:
+        """Executor.map on one lane: results in the order of `items`."""
+        futures = [self.submit(key, fn, item) for item in items]
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        with self._changed:
+            self._closed = True
+            if cancel_futures:
+                for queue in self._queued.values():
+                    for future, _ in queue:
+                        future.cancel()
+                self._queued.clear()
+                self._turns.clear()
+            self._changed.notify_all()
+            workers = list(self._workers)
+        if wait:
+            for worker in workers:
+                if worker is not threading.current_thread():
+                    worker.join()
+
+    @property
+    def started(self) -> int:
+        """Threads started so far (never more than `threads`)."""
+        with self._changed:
+            return len(self._workers)
+
+    def _next(self) -> tuple[Hashable, Future, Callable[[], object]] | None:
+        """The next task in turn, its lane sent to the back; None when none may run now.
+        Called with the lock held."""
+        for _ in range(len(self._turns)):
+            key = self._turns[0]
+            self._turns.rotate(-1)
+            if self._running[key] >= self.per_lane:
+                continue
+            future, task = self._queued[key].popleft()
+            if not self._queued[key]:
+                del self._queued[key]
+                self._turns.remove(key)
+            return key, future, task
+        return None
+
+    def _work(self) -> None:
+        while True:
+            with self._changed:
+                while (found := self._next()) is None:
+                    if self._closed and not self._queued:
+                        return
+                    self._idle += 1
+                    self._changed.wait()
+                    self._idle -= 1
+                key, future, task = found
+                self._running[key] += 1
+            try:
+                if future.set_running_or_notify_cancel():
+                    try:
+                        future.set_result(task())
+                    except BaseException as exc:
+                        future.set_exception(exc)
+            finally:
+                del task, future  # the result is the future's; nothing kept by this thread
+                with self._changed:
+                    self._running[key] -= 1
+                    if not self._running[key]:
+                        del self._running[key]
+                    self._changed.notify()  # the lane may take its next task now
+
+
+class Lane:
+    """One lane of a FairPool: what a member's (or a client's) code submits to."""
+
+    def __init__(self, pool: FairPool, key: Hashable) -> None:
+        self.pool, self.key = pool, key
+
+    def submit(self, fn: Callable, /, *args, **kwargs) -> Future:
+        return self.pool.submit(self.key, fn, *args, **kwargs)
+
+    def map(self, fn: Callable, items: Iterable) -> Iterator:
+        return self.pool.map(self.key, fn, items)

@@ -9,11 +9,10 @@ read, and no further ahead, so memory stays flat however large the set.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
 
-from alma.calls import WorkPool, reading
+from alma.calls import FairPool, Lane, reading
 from alma.client import MEMBERS_PER_PAGE, AlmaClient, check_mms_id
 from alma.errors import BadInput, quoted
 from alma.matching import Match, NzIndex, Verdict, match_bib, match_oclc
@@ -22,7 +21,13 @@ from alma.oclc import normalize_oclc, oclc_numbers
 from alma.suggestion import from_oclc_merge
 
 CHUNK_PAGES = 10  # member pages read per chunk: 1,000 records in memory at a time
-WORKERS = 8  # concurrent calls; the client's limiter keeps them under Alma's pace
+WORKERS = 8  # concurrent calls of one client; its limiter keeps them under Alma's pace
+# Every preview and re-check in the process shares these threads, each Alma client (a
+# member's key) a lane of its own: a consortium of 100 members reading at once has as
+# many threads as one (at 150 ms a call, 16 threads keep some 100 calls a second going).
+CALLS = FairPool(threads=16, per_lane=WORKERS, name="alma-calls")
+# One chunk read ahead per pass; a read-ahead only waits on CALLS, never on its own pool.
+READ_AHEAD = FairPool(threads=4, per_lane=2, name="alma-read-ahead")
 
 
 @dataclass(frozen=True)
@@ -97,7 +102,7 @@ def look_up_record(client: AlmaClient, mms_id: str) -> tuple[Bib, Match]:
     return bib, match_bib(bib, nz_index_for(client, [bib]))
 
 
-def nz_index_for(client: AlmaClient, bibs: Iterable[Bib], pool: ThreadPoolExecutor | None = None) -> NzIndex:
+def nz_index_for(client: AlmaClient, bibs: Iterable[Bib], pool: Lane | None = None) -> NzIndex:
     """An index of the NZ records that carry any OCLC number of the unlinked `bibs`."""
     numbers: list[str] = []
     for bib in bibs:
@@ -130,22 +135,21 @@ def preview_set(
     the member offset reached: a pass stopped there resumes with `start=done`."""
     set_id = heading.set.id
     done = start
-    # WorkPools, so the calls their threads make count on the work that asked for the preview.
-    with WorkPool(max_workers=WORKERS, thread_name_prefix="preview") as pool, \
-            WorkPool(max_workers=1, thread_name_prefix="preview-ahead") as ahead:
-        chunks = _member_chunks(client, set_id, pool, start)
+    pool, ahead = CALLS.lane(client.http), READ_AHEAD.lane(client.http)
+    chunks = _member_chunks(client, set_id, pool, start)
 
-        def read_next() -> tuple[list[str], int | None, int, dict[str, Bib]] | None:
-            chunk = next(chunks, None)
-            if chunk is None:
-                return None
-            ids = chunk[0]
-            batches = [ids[i : i + 100] for i in range(0, len(ids), 100)]
-            return (*chunk, {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch})
+    def read_next() -> tuple[list[str], int | None, int, dict[str, Bib]] | None:
+        chunk = next(chunks, None)
+        if chunk is None:
+            return None
+        ids = chunk[0]
+        batches = [ids[i : i + 100] for i in range(0, len(ids), 100)]
+        return (*chunk, {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch})
 
-        # One chunk read ahead (its member pages and bibs) while this one's NZ records are
-        # searched and its matches taken: no idle gap between chunks, two chunks in memory.
-        coming = ahead.submit(read_next)
+    # One chunk read ahead (its member pages and bibs) while this one's NZ records are
+    # searched and its matches taken: no idle gap between chunks, two chunks in memory.
+    coming = ahead.submit(read_next)
+    try:
         while (chunk := coming.result()) is not None:
             ids, total, reached, bibs = chunk
             coming = ahead.submit(read_next)
@@ -157,6 +161,8 @@ def preview_set(
             done = reached
             if progress is not None:
                 progress(done, total if total is not None else max(done, heading.total))
+    finally:  # a pass stopped early reads no further
+        coming.cancel()
 
 
 CHUNK = MEMBERS_PER_PAGE * CHUNK_PAGES
@@ -168,20 +174,20 @@ def match_records(client: AlmaClient, mms_ids: Sequence[str], progress: Callable
     a time, bibs 100 a call, one SRU index a chunk. `progress(done, total)` after each chunk,
     `done` the position reached in `mms_ids` (a pass stopped there resumes with `start=done`)."""
     ids = list(dict.fromkeys(mms_ids))
-    with WorkPool(max_workers=WORKERS, thread_name_prefix="recheck") as pool:
-        for chunk_start in range(start, len(ids), CHUNK):
-            chunk = ids[chunk_start : chunk_start + CHUNK]
-            batches = [chunk[i : i + 100] for i in range(0, len(chunk), 100)]
-            bibs = {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch}
-            index = nz_index_for(client, bibs.values(), pool)
-            with reading():
-                matches = [(mms_id, match_bib(bibs[mms_id], index) if mms_id in bibs else None) for mms_id in chunk]
-            yield from matches
-            if progress is not None:
-                progress(min(chunk_start + CHUNK, len(ids)), len(ids))
+    pool = CALLS.lane(client.http)
+    for chunk_start in range(start, len(ids), CHUNK):
+        chunk = ids[chunk_start : chunk_start + CHUNK]
+        batches = [chunk[i : i + 100] for i in range(0, len(chunk), 100)]
+        bibs = {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch}
+        index = nz_index_for(client, bibs.values(), pool)
+        with reading():
+            matches = [(mms_id, match_bib(bibs[mms_id], index) if mms_id in bibs else None) for mms_id in chunk]
+        yield from matches
+        if progress is not None:
+            progress(min(chunk_start + CHUNK, len(ids)), len(ids))
 
 
-def _member_chunks(client: AlmaClient, set_id: str, pool: ThreadPoolExecutor,
+def _member_chunks(client: AlmaClient, set_id: str, pool: Lane,
                    start: int = 0) -> Iterator[tuple[list[str], int | None, int]]:
     """The set's member ids from offset `start`, CHUNK at a time, with the set's total and
     the member offset reached after the chunk. When Alma gives the total, a chunk's pages
