@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import Future
@@ -142,11 +143,23 @@ class FairPool:
                 self._queued.clear()
                 self._turns.clear()
             self._changed.notify_all()
-            workers = list(self._workers)
         if wait:
-            for worker in workers:
-                if worker is not threading.current_thread():
-                    worker.join()
+            self.join()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Waits up to `timeout` seconds (None: as long as it takes) for the threads to end
+        after shutdown; whether they all did."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            workers = list(self._workers)
+        for worker in workers:
+            if worker is not threading.current_thread():
+                worker.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(w.is_alive() for w in workers if w is not threading.current_thread())
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def started(self) -> int:

@@ -246,11 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             socket.stop()
         if bot is not None:
             bot.stop()
-            workers = bot.services.workers
-            # shutdown(wait=False) above cancelled queued work; give running work a bounded wait.
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline and any(t.is_alive() for t in list(workers._threads)):
-                time.sleep(0.1)
+            bot.services.work.join(15)  # stop() cancelled queued work; running work gets a bounded wait
         if stub is not None:
             stub.stop()
         if sim is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -16,6 +15,7 @@ from slack_bolt import App
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
+from alma.calls import FairPool
 from alma.client import AlmaClient
 from alma.config import SettingError
 from bot.alma_webhook import AlmaWebhook
@@ -63,17 +63,14 @@ class Bot:
 
     def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
         """Stops the rounds, drops work not begun, and gives work already running (an answer
-        on its way to a cataloger) up to `grace_seconds` to end before Alma's connections close."""
+        on its way to a cataloger, a round) up to `grace_seconds` to end before Alma's
+        connections close."""
         self.services.stopping.set()
-        self.scheduler.stop()
-        members = list(self.services.members.values())
-        waits = [threading.Thread(target=m.workers.shutdown, kwargs={"wait": True, "cancel_futures": True},
-                                  daemon=True, name="nzbot-stop") for m in members]
-        for wait in waits:
-            wait.start()
         deadline = time.monotonic() + grace_seconds
-        for wait in waits:
-            wait.join(max(0.0, deadline - time.monotonic()))
+        self.services.work.shutdown(wait=False, cancel_futures=True)
+        self.scheduler.stop(grace_seconds)
+        self.services.work.join(max(0.0, deadline - time.monotonic()))
+        members = list(self.services.members.values())
         for member in members:
             member.alma.close()
         if self.lock is not None:
@@ -108,6 +105,12 @@ if not any(isinstance(f, _TokenInTheClient) for f in _BOLT_APP_LOG.filters):
 # piling up as old ones, and full collections become rare; cycles are still collected.
 GC_THRESHOLDS = (10_000, 10, 100)
 
+# The threads that do commands' slow work (anything that calls Alma, after the ack), for
+# every member together: each member a lane, taken in turn, at most PER_MEMBER of one
+# member's at once, so a member whose Alma hangs holds PER_MEMBER threads, not all.
+COMMAND_THREADS = 10
+PER_MEMBER = 3
+
 
 def create_bot(settings: BotSettings, *, start_scheduler: bool = True,
                clock: Callable[[], datetime] | None = None) -> Bot:
@@ -131,6 +134,8 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True,
         log.warning("%s", line)
     for line in route_warnings(AlmaFacts.of(store)):  # what `nzbot probe` found stops a route
         log.warning("Alma fact: %s", line)
+    work = FairPool(COMMAND_THREADS, per_lane=PER_MEMBER if settings.consortium else COMMAND_THREADS,
+                    name="nzbot-work")
     members = {}
     # consortium mode: one client of the NZ's own API for all members (one pace, one quota)
     nz = (AlmaClient(replace(settings.alma, api_key=settings.alma.nz_api_key, nz_api_key=""))
@@ -147,9 +152,8 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True,
                 if members else None),
                         batch_seconds=settings.case_batch_seconds,
                         token_prefix=settings.link_token_prefix),
-            # each member its own: one member's slow Alma never holds another's commands up
-            workers=ThreadPoolExecutor(max_workers=8 if len(settings.institutions) == 1 else 4,
-                                       thread_name_prefix=f"nzbot-work-{institution.code or 'iz'}"),
+            # a lane of its own: one member's slow Alma never holds another's commands up
+            workers=work.lane(institution.code),
             # a run is on time if a round or two late, whatever NZBOT_SCHEDULE_GRACE says
             schedules=Schedules(view, link_jobs, notifier, settings.zone, settings.schedule_grace,
                                 on_time=timedelta(seconds=2 * settings.poll_seconds + 60)),
@@ -165,6 +169,7 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True,
         workers=first.workers,
         schedules=first.schedules,
         members=members,
+        work=work,
         institution=first.institution,
         **({"clock": clock} if clock else {}),
     )

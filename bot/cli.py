@@ -7,6 +7,7 @@ import errno
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from typing import Sequence
@@ -185,6 +186,9 @@ def run_bot(args: argparse.Namespace) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per polling round
     settings = BotSettings.from_env()
     bot = create_bot(settings)
+    # docker stop, systemd and Cloud Foundry stop a process with SIGTERM: stop as on Ctrl-C,
+    # through the `finally` below (no more rounds; running work gets its grace).
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         if settings.socket_mode:
             from slack_sdk.errors import SlackApiError
@@ -226,7 +230,12 @@ def run_bot(args: argparse.Namespace) -> int:
             server.serve_forever()
     finally:
         bot.stop()
+        print("nzbot: stopped", file=sys.stderr)
     return 0
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def run_adopt(args: argparse.Namespace) -> int:

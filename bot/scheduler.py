@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from datetime import datetime
+from typing import Callable
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from alma.calls import FairPool
 from alma.errors import AlmaError
 from bot.digest import Digest
 from bot.services import Member, Services
@@ -23,40 +26,79 @@ from nzbot.store import DatabaseLost, now
 
 log = logging.getLogger(__name__)
 
+ROUND_KINDS = ("link_jobs", "cases", "schedules", "discover")  # a member's, each one at a time
+BOT = None  # the lane of the bot's own rounds (the database's check, the digest)
+
+
+# How many threads run the members' rounds, whatever the number of members: a round
+# mostly waits on Alma (150 ms a call), and a member's rounds are never more than one
+# of each kind at a time.
+ROUND_THREADS = 10
+
 
 class Scheduler:
+    """APScheduler's jobs only hand each member's rounds to one bounded pool (each member a
+    lane, taken in turn) and return at once, so they never overlap and never warn. A round
+    still waiting or running when its next turn comes is not handed over again: rounds
+    coalesce, and a member's long re-check makes its own next round late, nobody else's."""
+
     def __init__(self, services: Services) -> None:
         self.services = services
-        members = list(services.members.values())
-        # four rounds per member, each on a thread of its own when they coincide
-        self.scheduler = BackgroundScheduler(
-            daemon=True, executors={"default": ThreadPoolExecutor(max(10, 4 * len(members)))})
+        self.members = list(services.members.values())
+        self.pool = FairPool(ROUND_THREADS, per_lane=len(ROUND_KINDS), name="nzbot-round")
+        self._handed: set[tuple[str, str]] = set()  # (member, kind) waiting or running
+        self._handing = threading.Lock()
+        self.scheduler = BackgroundScheduler(daemon=True, executors={"default": ThreadPoolExecutor(1)})
         settings = services.settings
         self.watching_since: dict[str, datetime] = {}
-        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-        for member in members:
+        for member in self.members:
             code = member.institution.code
             # Runs in Alma's UI are reported from the moment nzbot first watched, not before.
             self.watching_since[code] = datetime.fromisoformat(member.store.watched_since(code, now()))
-            suffix = f":{code}" if code else ""
-            self.scheduler.add_job(self.unless_lost(member.link_jobs.tick), "interval",
-                                   seconds=settings.poll_seconds, id=f"link_jobs{suffix}",
-                                   next_run_time=datetime.now(), **common)
-            self.scheduler.add_job(self.unless_lost(member.cases.advance), "interval", seconds=settings.poll_seconds,
-                                   id=f"cases{suffix}", next_run_time=datetime.now(), **common)
-            # what is due is read from the store each round: nothing kept in APScheduler's memory
-            self.scheduler.add_job(self.unless_lost(member.schedules.tick), "interval", seconds=settings.poll_seconds,
-                                   id=f"schedules{suffix}", next_run_time=datetime.now(), **common)
-            self.scheduler.add_job(self.unless_lost(self.discover), "interval", args=[member],
-                                   seconds=settings.discover_seconds,
-                                   id=f"discover{suffix}", next_run_time=datetime.now(), **common)
         # The weekly digest: looked for each round (its period kept in the database, so a
         # restart neither loses nor repeats it), not a timer that a restart would forget.
         self.digest = Digest(services)
-        self.scheduler.add_job(self.unless_lost(self.digest.check), "interval", seconds=settings.poll_seconds,
-                               id="digest", next_run_time=datetime.now(), **common)
-        self.scheduler.add_job(self.check_database, "interval", seconds=settings.poll_seconds,
-                               id="database_file", next_run_time=datetime.now(), **common)
+        common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None, "next_run_time": datetime.now()}
+        self.scheduler.add_job(self.every_round, "interval", seconds=settings.poll_seconds, id="rounds", **common)
+        self.scheduler.add_job(self.every_discovery, "interval", seconds=settings.discover_seconds,
+                               id="discover", **common)
+
+    def every_round(self) -> None:
+        """Each member's link jobs, cases and schedules; the bot's own: the database's
+        check (run even when the file is lost: it says so) and the digest."""
+        self.hand(BOT, "database", self.check_database, unless_lost=False)
+        self.hand(BOT, "digest", self.digest.check)
+        for member in self.members:
+            # what is due is read from the store each round: nothing kept in APScheduler's memory
+            code = member.institution.code
+            self.hand(code, "link_jobs", member.link_jobs.tick)
+            self.hand(code, "cases", member.cases.advance)
+            self.hand(code, "schedules", member.schedules.tick)
+
+    def every_discovery(self) -> None:
+        for member in self.members:
+            self.hand(member.institution.code, "discover", lambda m=member: self.discover(m))
+
+    def hand(self, lane: str | None, kind: str, step: Callable[[], None], unless_lost: bool = True) -> None:
+        """`step` to its lane (a member's code; BOT for the bot's own rounds), unless the
+        last one of its kind there is still waiting or running."""
+        key = (lane, kind)
+        with self._handing:
+            if key in self._handed or self.pool.closed:
+                return
+            self._handed.add(key)
+        round_ = self.unless_lost(step) if unless_lost else step
+
+        def run() -> None:
+            try:
+                round_()
+            except Exception:  # a round's own steps log theirs (nzbot.rounds): this is a bug
+                log.exception("%s round failed", kind)
+            finally:
+                with self._handing:
+                    self._handed.discard(key)
+
+        self.pool.submit(lane, run)
 
     def check_database(self) -> None:
         """A database file deleted or replaced under the bot is noticed within a round: said
@@ -87,8 +129,6 @@ class Scheduler:
                 except DatabaseLost:  # noticed while the round ran: said once, by check_database
                     pass
 
-        run.__name__ = getattr(step, "__name__", "round")
-        run.__qualname__ = getattr(step, "__qualname__", run.__name__)  # what APScheduler's lines name
         return run
 
     def discover(self, member: Member | None = None) -> None:
@@ -105,6 +145,10 @@ class Scheduler:
     def start(self) -> None:
         self.scheduler.start()
 
-    def stop(self) -> None:
+    def stop(self, grace_seconds: float | None = None) -> None:
+        """No more rounds handed over; waits for the running ones, up to `grace_seconds`
+        (None: as long as they take)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool.join(grace_seconds)

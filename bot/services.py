@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Callable
 
 from slack_sdk import WebClient
 
+from alma.calls import FairPool, Lane
 from alma.client import AlmaClient
 from nzbot.access import Actor, Policy
 from nzbot.cases import Cases
@@ -34,7 +34,7 @@ class Member:
     alma: AlmaClient
     link_jobs: LinkJobs
     cases: Cases
-    workers: ThreadPoolExecutor
+    workers: Lane  # its lane of the bot's one pool for commands' slow work
     schedules: Schedules
 
 
@@ -46,11 +46,13 @@ class Services:
     link_jobs: LinkJobs
     cases: Cases
     slack: WebClient
-    # Slow work (anything that calls Alma) runs here, after Slack has had its ack.
-    workers: ThreadPoolExecutor
+    # Slow work (anything that calls Alma) runs here, after Slack has had its ack: the
+    # member's lane of `work`.
+    workers: Lane
     # Consortium mode: every member, by code. The fields above are one member's (the
     # first's, until for_member): what a listener sees once it knows the member.
     members: dict[str, Member] = field(default_factory=dict)
+    work: FairPool | None = None  # the pool every member's `workers` is a lane of
     institution: Institution | None = None
     # Who may see and do what (nzbot/access.py): the one place that decides.
     policy: Policy | None = None

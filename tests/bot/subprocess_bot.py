@@ -189,7 +189,7 @@ class SubprocessBot:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                self.proc.wait(timeout=5)
+                self.proc.wait(timeout=10)  # SIGTERM: the bot stops as on Ctrl-C, its grace 5 s
             except subprocess.TimeoutExpired:
                 self.kill()
         if self._store is not None:

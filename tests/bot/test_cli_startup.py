@@ -40,3 +40,18 @@ def test_nzbot_run_on_a_taken_port_says_so_in_one_line_naming_port(sim, stub, tm
     assert problem == [f"nzbot: port {port} is in use (another nzbot, or another server?): set PORT to a "
                        "free port, or stop what listens there."], done.stderr
     assert len(done.stderr.splitlines()) <= 3, done.stderr  # the log's start lines, then the one line
+
+
+def test_nzbot_run_stops_cleanly_on_sigterm(sim, stub, tmp_path):  # noqa: F811
+    """docker stop, systemd and Cloud Foundry stop with SIGTERM: the bot stops as on
+    Ctrl-C (rounds stopped, its lock released), exit status 0, and a second start on the
+    same database is not refused."""
+    bot = SubprocessBot(sim, stub, tmp_path).start()
+    try:
+        bot.proc.terminate()
+        assert bot.proc.wait(timeout=15) == 0
+        assert "nzbot: stopped" in bot.log()
+        assert "Traceback" not in bot.log()
+        bot.start()  # the database's lock was let go
+    finally:
+        bot.stop()
