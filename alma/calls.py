@@ -123,6 +123,15 @@ class FairPool:
                 worker.start()
         return future
 
+    def offer(self, key: Hashable, fn: Callable, /, *args, **kwargs) -> Future | None:
+        """`fn` submitted if a thread can take it now (nothing queued, the lane under its
+        share); else None, and the caller does the work itself when it needs it."""
+        with self._changed:
+            free = self._idle > 0 or len(self._workers) < self.threads
+            if self._closed or self._queued or not free or self._running[key] >= self.per_lane:
+                return None
+            return self.submit(key, fn, *args, **kwargs)  # the lock is reentrant
+
     def map(self, key: Hashable, fn: Callable, items: Iterable) -> Iterator:
         """Executor.map on one lane: results in the order of `items`."""
         futures = [self.submit(key, fn, item) for item in items]
@@ -216,6 +225,9 @@ class Lane:
 
     def submit(self, fn: Callable, /, *args, **kwargs) -> Future:
         return self.pool.submit(self.key, fn, *args, **kwargs)
+
+    def offer(self, fn: Callable, /, *args, **kwargs) -> Future | None:
+        return self.pool.offer(self.key, fn, *args, **kwargs)
 
     def map(self, fn: Callable, items: Iterable) -> Iterator:
         return self.pool.map(self.key, fn, items)

@@ -26,8 +26,9 @@ WORKERS = 8  # concurrent calls of one client; its limiter keeps them under Alma
 # member's key) a lane of its own: a consortium of 100 members reading at once has as
 # many threads as one (at 150 ms a call, 16 threads keep some 100 calls a second going).
 CALLS = FairPool(threads=16, per_lane=WORKERS, name="alma-calls")
-# One chunk read ahead per pass; a read-ahead only waits on CALLS, never on its own pool.
-READ_AHEAD = FairPool(threads=4, per_lane=2, name="alma-read-ahead")
+# Reading the next chunk of a large set ahead; a read-ahead only waits on CALLS, never on
+# its own pool, and is only offered (a pass reads for itself when no thread is free).
+READ_AHEAD = FairPool(threads=2, per_lane=1, name="alma-read-ahead")
 
 
 @dataclass(frozen=True)
@@ -146,13 +147,15 @@ def preview_set(
         batches = [ids[i : i + 100] for i in range(0, len(ids), 100)]
         return (*chunk, {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch})
 
-    # One chunk read ahead (its member pages and bibs) while this one's NZ records are
-    # searched and its matches taken: no idle gap between chunks, two chunks in memory.
-    coming = ahead.submit(read_next)
+    # The next chunk read ahead (its member pages and bibs) while this one's NZ records are
+    # searched and its matches taken, when a read-ahead thread is free: no idle gap between
+    # chunks, two chunks in memory. When none is free, this thread reads it when it needs it.
+    chunk = read_next()
+    coming = None
     try:
-        while (chunk := coming.result()) is not None:
+        while chunk is not None:
             ids, total, reached, bibs = chunk
-            coming = ahead.submit(read_next)
+            coming = ahead.offer(read_next) if total is None or reached < total else None
             index = nz_index_for(client, bibs.values(), pool)
             with reading():  # matching a chunk is CPU work: one member's at a time
                 matches = [(mms_id, match_bib(bibs[mms_id], index) if mms_id in bibs else None)
@@ -161,8 +164,10 @@ def preview_set(
             done = reached
             if progress is not None:
                 progress(done, total if total is not None else max(done, heading.total))
+            chunk = coming.result() if coming is not None else read_next()
     finally:  # a pass stopped early reads no further
-        coming.cancel()
+        if coming is not None:
+            coming.cancel()
 
 
 CHUNK = MEMBERS_PER_PAGE * CHUNK_PAGES

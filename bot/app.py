@@ -108,7 +108,7 @@ GC_THRESHOLDS = (10_000, 10, 100)
 # The threads that do commands' slow work (anything that calls Alma, after the ack), for
 # every member together: each member a lane, taken in turn, at most PER_MEMBER of one
 # member's at once, so a member whose Alma hangs holds PER_MEMBER threads, not all.
-COMMAND_THREADS = 10
+COMMAND_THREADS = 8
 PER_MEMBER = 3
 
 
@@ -176,8 +176,9 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True,
     app = App(
         client=client,
         signing_secret=settings.signing_secret or None,
-        # Listeners only parse and ack; a wide pool keeps acks quick under bursts.
-        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="nzbot-ack"),
+        # Listeners only parse and ack: as many threads as requests served at once (bot/server.py)
+        # and a few over, for a listener's own short wait after its ack.
+        listener_executor=ThreadPoolExecutor(max_workers=12, thread_name_prefix="nzbot-ack"),
         token_verification_enabled=False,  # auth.test at start-up is the doctor's job
         request_verification_enabled=not settings.socket_mode,
     )

@@ -3,7 +3,8 @@
 Bolt's own ``app.start()`` development server answers one request at a time. Slack
 expects every slash command, interaction and event to be acknowledged within 3 seconds,
 and a busy channel can send dozens at once, so this module serves the Bolt app from a
-``http.server.ThreadingHTTPServer``: one thread per connection, each request handed to
+``http.server.ThreadingHTTPServer`` whose connections are served by a bounded pool of
+threads (REQUEST_THREADS), one request a connection, each request handed to
 ``app.dispatch`` as a :class:`slack_bolt.request.BoltRequest`.
 
 Routes:
@@ -55,11 +56,17 @@ _BOLT_LOGGERS_THAT_LOG_BODIES = ("slack_bolt.RequestVerification",)
 
 # Bolt runs listeners (and waits for their ack()) on app.listener_runner.listener_executor,
 # 5 threads by default: with listeners that do slow work after ack(), acks queue up.
-_MIN_LISTENER_WORKERS = 16
+_MIN_LISTENER_WORKERS = 12
 
 # A Unix time in seconds has 10 digits until the year 2286; anything much longer is not
 # a timestamp (and a 400-digit one overflows float() in the verifier).
 _MAX_TIMESTAMP_DIGITS = 12
+
+
+# Connections are served by this many threads, not a thread each: a burst of Slack's
+# requests (a hundred members' commands at once) waits its turn in the backlog, each
+# acked in milliseconds, and the process's threads stay bounded however many arrive.
+REQUEST_THREADS = 10
 
 
 class _Server(ThreadingHTTPServer):
@@ -67,6 +74,17 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     # Many Slack requests may arrive together; the default backlog of 5 drops connections.
     request_queue_size = 128
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._requests = ThreadPoolExecutor(REQUEST_THREADS, thread_name_prefix="nzbot-http")
+
+    def process_request(self, request, client_address) -> None:
+        self._requests.submit(self.process_request_thread, request, client_address)
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._requests.shutdown(wait=False, cancel_futures=True)
 
 
 def _well_formed(body: object) -> bool:
@@ -192,17 +210,17 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
         def _read_raw(self) -> bytes | None:
             if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
                 self.close_connection = True
-                self._send(411, "length required", close=True)
+                self._send(411, "length required")
                 return None
             length = self._content_length()
             if length is None:
                 length = 0
             if length < 0:
-                self._send(400, "bad content-length", close=True)
+                self._send(400, "bad content-length")
                 return None
             if length > max_body_bytes:
                 # Don't read it: answer and close the connection.
-                self._send(413, "request body too large", close=True)
+                self._send(413, "request body too large")
                 return None
             raw = self.rfile.read(length) if length else b""
             if len(raw) != length:
@@ -240,7 +258,6 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
             body: str,
             *,
             headers: Mapping[str, Sequence[str] | str] | None = None,
-            close: bool = False,
             head: bool = False,
         ) -> None:
             data = body.encode("utf-8")
@@ -256,9 +273,10 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
             if not has_content_type:
                 self.send_header("Content-Type", "text/plain; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
-            if close:
-                self.close_connection = True
-                self.send_header("Connection", "close")
+            # One request a connection: an idle kept-alive connection would hold one of the
+            # REQUEST_THREADS up to its read timeout while others wait.
+            self.close_connection = True
+            self.send_header("Connection", "close")
             self.end_headers()
             if not head:
                 self.wfile.write(data)

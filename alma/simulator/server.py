@@ -200,8 +200,7 @@ class Simulator:
             simulator = sim
 
         self.state.stop_event.clear()
-        self._server = ThreadingHTTPServer((self.host, port), _Handler)
-        self._server.daemon_threads = True
+        self._server = _GatewayServer((self.host, port), _Handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )
@@ -400,6 +399,16 @@ def settings_lines(sim: "Simulator", api_key: str, nz_api_key: str, institutions
     lines.append(f"Merge NZ records as the Program Manager would: POST {sim.control_url}/nz/merge "
                  '{"primary": NZ_MMS_ID, "duplicates": [NZ_MMS_ID, ...]}')
     return lines
+
+
+class _GatewayServer(ThreadingHTTPServer):
+    """Alma's gateway sits behind a load balancer that takes every connection a client
+    opens. socketserver's backlog of 5 would not: 40 members' clients connecting at once
+    overflow it, the kernel drops their SYNs, and each retries 1, 3, 7, 15, 31 s later,
+    stalls Alma never causes (seen as a minute's gap in bench/consortium.py at 100 members)."""
+
+    daemon_threads = True
+    request_queue_size = 1024
 
 
 class _AlmaHandler(BaseHTTPRequestHandler):
