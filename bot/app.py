@@ -176,9 +176,8 @@ def create_bot(settings: BotSettings, *, start_scheduler: bool = True,
     app = App(
         client=client,
         signing_secret=settings.signing_secret or None,
-        # Listeners only parse and ack: as many threads as requests served at once (bot/server.py)
-        # and a few over, for a listener's own short wait after its ack.
-        listener_executor=ThreadPoolExecutor(max_workers=12, thread_name_prefix="nzbot-ack"),
+        # Listeners only parse and ack: as many threads as requests served at once (bot/server.py).
+        listener_executor=ThreadPoolExecutor(max_workers=10, thread_name_prefix="nzbot-ack"),
         token_verification_enabled=False,  # auth.test at start-up is the doctor's job
         request_verification_enabled=not settings.socket_mode,
     )

@@ -26,14 +26,19 @@ from nzbot.store import DatabaseLost, now
 
 log = logging.getLogger(__name__)
 
-ROUND_KINDS = ("link_jobs", "cases", "schedules", "discover")  # a member's, each one at a time
+ROUND_KINDS = ("link_jobs", "schedules", "discover")  # a member's, each one at a time (and "cases")
 BOT = None  # the lane of the bot's own rounds (the database's check, the digest)
 
 
 # How many threads run the members' rounds, whatever the number of members: a round
 # mostly waits on Alma (150 ms a call), and a member's rounds are never more than one
 # of each kind at a time.
-ROUND_THREADS = 10
+ROUND_THREADS = 8
+# The cases' rounds post to the Program Manager's one place, at Slack's pace of about a
+# post a second: a hundred members' queue messages take a hundred seconds however they are
+# sent. They have threads of their own, so that waiting their turn there never holds
+# the link-job rounds up (seen as a 50 s stall at 100 members in bench/consortium.py).
+CASE_ROUND_THREADS = 3
 
 
 class Scheduler:
@@ -46,6 +51,7 @@ class Scheduler:
         self.services = services
         self.members = list(services.members.values())
         self.pool = FairPool(ROUND_THREADS, per_lane=len(ROUND_KINDS), name="nzbot-round")
+        self.case_pool = FairPool(CASE_ROUND_THREADS, per_lane=1, name="nzbot-cases")
         self._handed: set[tuple[str, str]] = set()  # (member, kind) waiting or running
         self._handing = threading.Lock()
         self.scheduler = BackgroundScheduler(daemon=True, executors={"default": ThreadPoolExecutor(1)})
@@ -83,8 +89,9 @@ class Scheduler:
         """`step` to its lane (a member's code; BOT for the bot's own rounds), unless the
         last one of its kind there is still waiting or running."""
         key = (lane, kind)
+        pool = self.case_pool if kind == "cases" else self.pool
         with self._handing:
-            if key in self._handed or self.pool.closed:
+            if key in self._handed or pool.closed:
                 return
             self._handed.add(key)
         round_ = self.unless_lost(step) if unless_lost else step
@@ -98,7 +105,7 @@ class Scheduler:
                 with self._handing:
                     self._handed.discard(key)
 
-        self.pool.submit(lane, run)
+        pool.submit(lane, run)
 
     def check_database(self) -> None:
         """A database file deleted or replaced under the bot is noticed within a round: said
@@ -150,5 +157,8 @@ class Scheduler:
         (None: as long as they take)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
-        self.pool.shutdown(wait=False, cancel_futures=True)
-        self.pool.join(grace_seconds)
+        deadline = None if grace_seconds is None else time.monotonic() + grace_seconds
+        for pool in (self.pool, self.case_pool):
+            pool.shutdown(wait=False, cancel_futures=True)
+        for pool in (self.pool, self.case_pool):
+            pool.join(None if deadline is None else max(0.0, deadline - time.monotonic()))

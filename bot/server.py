@@ -54,9 +54,6 @@ STATUS_PATH = "/healthz"
 # token and the response_url) at INFO when a signature is wrong or stale. Keep it quiet.
 _BOLT_LOGGERS_THAT_LOG_BODIES = ("slack_bolt.RequestVerification",)
 
-# Bolt runs listeners (and waits for their ack()) on app.listener_runner.listener_executor,
-# 5 threads by default: with listeners that do slow work after ack(), acks queue up.
-_MIN_LISTENER_WORKERS = 12
 
 # A Unix time in seconds has 10 digits until the year 2286; anything much longer is not
 # a timestamp (and a 400-digit one overflows float() in the verifier).
@@ -67,6 +64,9 @@ _MAX_TIMESTAMP_DIGITS = 12
 # requests (a hundred members' commands at once) waits its turn in the backlog, each
 # acked in milliseconds, and the process's threads stay bounded however many arrive.
 REQUEST_THREADS = 10
+# Bolt runs listeners (and waits for their ack()) on app.listener_runner.listener_executor,
+# 5 threads by default: fewer than the requests served at once, and acks queue up.
+_MIN_LISTENER_WORKERS = REQUEST_THREADS
 
 
 class _Server(ThreadingHTTPServer):
