@@ -349,6 +349,27 @@ class Recheck:
     failed_at: str | None = None
 
 
+@dataclass(frozen=True)
+class NewCase:
+    """A multi-match to record as a case (Store.open_cases)."""
+
+    iz_mms_id: str
+    iz_title: str
+    candidates: tuple[RecordCard, ...]
+    iz_card: RecordCard | None = None
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    """One line of the audit log (Store.audit_all)."""
+
+    actor: str
+    action: str
+    subject: str
+    outcome: str
+    detail: str = ""
+
+
 # Columns holding JSON: lists and dicts given for them are stored as JSON text.
 JSON_COLUMNS = frozenset({"counters", "alerts", "candidates", "iz_card", "merged"})
 
@@ -909,6 +930,14 @@ class Store:
         """Inserts one row (`verb`: INSERT OR IGNORE, INSERT OR REPLACE); its rowid."""
         return self.db.execute(_insert_sql(verb, table, values), list(values.values())).lastrowid
 
+    def _insert_all(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Inserts rows having the same columns in one statement, inside the caller's
+        transaction (outside one, each row would be a transaction of its own)."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        self.db.conn.executemany(_insert_sql("INSERT", table, columns), [[r[c] for c in columns] for r in rows])
+
     def _update(self, table: str, row_id: int, values: Mapping[str, Any]) -> None:
         """Sets `values` on one row; NotFoundError when there is no such row."""
         if not values:
@@ -1071,8 +1100,17 @@ class Store:
     # -- audit --------------------------------------------------------------------------
 
     def audit(self, actor: str, action: str, subject: str, outcome: str, detail: str = "") -> None:
-        self._insert("audit", {"at": now(), "actor": actor, "action": action, "subject": subject,
-                               "outcome": outcome, "detail": detail, "institution": self._code})
+        self.audit_all([AuditLine(actor, action, subject, outcome, detail)])
+
+    def audit_all(self, lines: Sequence[AuditLine]) -> None:
+        """Writes lines of the audit log, in order, in one statement."""
+        if not lines:
+            return
+        stamp = now()
+        with self.writing():
+            self._insert_all("audit", [{"at": stamp, "actor": line.actor, "action": line.action,
+                                        "subject": line.subject, "outcome": line.outcome, "detail": line.detail,
+                                        "institution": self._code} for line in lines])
 
     def audit_rows(self) -> list[dict]:
         return list(self._rows("audit", order_by="id"))
@@ -1257,21 +1295,53 @@ class Store:
         """Records a multi-match as a case, unless the record already has one not yet
         settled. Returns the new case, or None when one was already open. `decided`: the
         decision's columns, for a case decided as it is opened (a cataloger's own link)."""
+        row = self._case_row(NewCase(iz_mms_id, iz_title, tuple(candidates), iz_card), link_job, requested_by, decided)
         with self.writing():  # BEGIN IMMEDIATE: the read then the insert, one writer at a time
-            existing = self.db.execute(
-                "SELECT id FROM cases WHERE iz_mms_id = ? AND state NOT IN (?, ?)"
-                " AND institution = ?", [iz_mms_id, *SETTLED, self._code],
-            ).fetchone()
-            if existing:
+            if not self._insert_cases([row]):
                 return None
-            stamp = now()
-            row_id = self._insert("cases", as_columns(
-                {"iz_mms_id": iz_mms_id, "iz_title": iz_title, "link_job": link_job,
-                 "state": CaseState.DECIDING if decided else CaseState.OPEN, "candidates": candidates,
-                 "iz_card": iz_card, "created_at": stamp, "updated_at": stamp, "requested_by": requested_by,
-                 "institution": self._code, **suggestion_columns(iz_card, candidates, self.suggestion_rules),
-                 **(decided or {})}))
+            row_id = self._unsettled_cases([iz_mms_id])[iz_mms_id]
         return self.case(row_id)
+
+    def open_cases(self, found: Sequence[NewCase], link_job: int | None) -> list[NewCase]:
+        """Records multi-matches as cases, in order and in one transaction, each unless its
+        record already has a case not yet settled; returns those it opened."""
+        if not found:
+            return []
+        rows = [self._case_row(new, link_job) for new in found]
+        with self.writing():
+            return [found[i] for i in self._insert_cases(rows)]
+
+    def _case_row(self, new: NewCase, link_job: int | None, requested_by: str | None = None,
+                  decided: dict[str, Any] | None = None) -> dict[str, Any]:
+        stamp = now()
+        return as_columns(
+            {"iz_mms_id": new.iz_mms_id, "iz_title": new.iz_title, "link_job": link_job,
+             "state": CaseState.DECIDING if decided else CaseState.OPEN, "candidates": new.candidates,
+             "iz_card": new.iz_card, "created_at": stamp, "updated_at": stamp, "requested_by": requested_by,
+             "institution": self._code, **suggestion_columns(new.iz_card, new.candidates, self.suggestion_rules),
+             **(decided or {})})
+
+    def _insert_cases(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Inserts the case rows whose record has no case not yet settled (nor an earlier row
+        here), in one statement, inside the caller's transaction; their positions in `rows`."""
+        taken = set(self._unsettled_cases([r["iz_mms_id"] for r in rows]))
+        fresh = []
+        for i, row in enumerate(rows):
+            if row["iz_mms_id"] not in taken:
+                taken.add(row["iz_mms_id"])
+                fresh.append(i)
+        self._insert_all("cases", [rows[i] for i in fresh])
+        return fresh
+
+    def _unsettled_cases(self, iz_mms_ids: Sequence[str]) -> dict[str, int]:
+        """Record -> its case not yet settled, of this view's institution."""
+        found: dict[str, int] = {}
+        for start in range(0, len(iz_mms_ids), 500):  # well under SQLite's limit of parameters
+            part = list(iz_mms_ids[start:start + 500])
+            found.update(self.db.execute(
+                f"SELECT iz_mms_id, id FROM cases WHERE iz_mms_id IN ({', '.join('?' for _ in part)})"
+                " AND state NOT IN (?, ?) AND institution = ?", [*part, *SETTLED, self._code]).fetchall())
+        return found
 
     def writing(self):
         """One transaction (BEGIN IMMEDIATE) for several writes: all of them land, or none."""
