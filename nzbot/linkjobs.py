@@ -42,7 +42,7 @@ from nzbot.report import JobReport, job_report
 from nzbot.facts import AlmaFacts, counter_kinds, multi_matches_listed
 from nzbot.rounds import OneAtATime, run_round
 from nzbot.states import JOB_ANNOUNCED, CaseState, JobState
-from nzbot.store import LinkJob, Store, now
+from nzbot.store import AuditLine, LinkJob, NewCase, Store, now
 
 log = logging.getLogger(__name__)
 
@@ -336,18 +336,17 @@ class LinkJobs:
         unreadable: list[str] = []
 
         def chunk_done(done: int, total: int) -> None:
+            new_cases = [NewCase(mms_id, match.iz.title if match.iz else "", match.candidates, match.iz)
+                         for mms_id, match in multi]
             with self.store.writing():
-                for mms_id in unreadable:
-                    # no case: its MARC must be corrected in Alma first (the job left it too)
-                    self.store.audit("nzbot", "record_unreadable", f"record {mms_id}", "skipped",
-                                     f"link job {job.id}: its MARC cannot be read")
-                for mms_id, match in multi:
-                    case = self.store.open_case(
-                        mms_id, match.iz.title if match.iz else "",
-                        match.candidates, job.id, match.iz)
-                    if case is not None:
-                        self.store.audit("nzbot", "case_opened", f"record {mms_id}", CaseState.OPEN,
-                                         f"{len(match.candidates)} candidates")
+                opened = self.store.open_cases(new_cases, job.id)
+                # no case for an unreadable record: its MARC must be corrected in Alma first
+                # (the job left it too)
+                self.store.audit_all([
+                    *(AuditLine("nzbot", "record_unreadable", f"record {mms_id}", "skipped",
+                                f"link job {job.id}: its MARC cannot be read") for mms_id in unreadable),
+                    *(AuditLine("nzbot", "case_opened", f"record {case.iz_mms_id}", CaseState.OPEN,
+                                f"{len(case.candidates)} candidates") for case in opened)])
                 self.store.update_recheck(job.id, position=done, more_unreadable=unreadable)
             multi.clear()
             unreadable.clear()

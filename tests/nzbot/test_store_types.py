@@ -11,7 +11,7 @@ import pytest
 from alma.cards import Publication, RecordCard
 from alma.models import Counter
 from nzbot.states import CaseState, Route, RouteKind
-from nzbot.store import Store
+from nzbot.store import NewCase, Store
 
 IZ = "9911111111106391"
 
@@ -35,6 +35,27 @@ def test_a_case_hands_out_its_cards_as_they_went_in(store: Store) -> None:
     assert again.candidate_ids == ("991000000001451", "991000000002451")
     stored = json.loads(store.db.execute("SELECT candidates FROM cases").fetchone()[0])
     assert stored == [c.as_dict() for c in cards()]  # the column's JSON is unchanged
+
+
+def test_a_batch_of_cases_is_stored_as_a_case_opened_alone_is_and_in_order(store: Store) -> None:
+    iz = RecordCard(mms_id=IZ, title="Birds & bees")
+    alone = store.for_institution("01ONE").open_case(IZ, "Birds & bees", cards(), 7, iz)
+    store.open_case("9922", "Open already", cards(), None)
+    batch = [NewCase("9933", "Third", cards()), NewCase("9922", "Open already", cards()),
+             NewCase(IZ, "Birds & bees", cards(), iz), NewCase("9933", "Third, twice", cards())]
+    # none for a record with a case not yet settled (this member's), nor twice for one record
+    assert store.open_cases(batch, 7) == [batch[0], batch[2]]
+    ids = store.case_ids_of_job(7)
+    assert [store.case(i).iz_mms_id for i in ids] == [IZ, "9933", IZ]
+
+    def columns(case_id: int) -> dict:
+        cursor = store.db.execute("SELECT * FROM cases WHERE id = ?", [case_id])
+        row = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
+        return {k: v for k, v in row.items() if k not in ("id", "institution", "created_at", "updated_at")}
+
+    assert columns(ids[2]) == columns(alone.id)
+    assert columns(alone.id)["suggested_nz_mms_id"] or columns(alone.id)["suggestion_reasons"]
+    assert store.open_cases([], 7) == []
 
 
 def test_cards_stored_as_dicts_by_older_versions_still_read(store: Store) -> None:
