@@ -85,6 +85,12 @@ class Scheduler:
         for member in self.members:
             self.hand(member.institution.code, "discover", lambda m=member: self.discover(m))
 
+    @property
+    def busy(self) -> bool:
+        """Whether a round handed over is still waiting or running."""
+        with self._handing:
+            return bool(self._handed)
+
     def hand(self, lane: str | None, kind: str, step: Callable[[], None], unless_lost: bool = True) -> None:
         """`step` to its lane (a member's code; BOT for the bot's own rounds), unless the
         last one of its kind there is still waiting or running."""

@@ -76,8 +76,9 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
 
     def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+        # before binding: a port already taken closes the server (server_close) at once
         self._requests = ThreadPoolExecutor(REQUEST_THREADS, thread_name_prefix="nzbot-http")
+        super().__init__(*args, **kwargs)
 
     def process_request(self, request, client_address) -> None:
         self._requests.submit(self.process_request_thread, request, client_address)

@@ -42,9 +42,14 @@ def traced(monkeypatch):
 
 
 def run_round(bot) -> None:
-    """Each of the scheduler's jobs once, in this thread, as its timer would run it."""
+    """Each of the scheduler's jobs once, as its timer would run it, and the rounds they
+    hand to the bot's pools run to their end."""
     for job in bot.scheduler.scheduler.get_jobs():
         job.func(*job.args, **job.kwargs)
+    deadline = time.monotonic() + 30
+    while bot.scheduler.busy:
+        assert time.monotonic() < deadline, "the rounds handed over ended"
+        time.sleep(0.01)
 
 
 def test_rounds_read_no_schema_through_a_link_job_its_recheck_and_idle_rounds(harness, traced):
