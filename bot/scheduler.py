@@ -1,8 +1,9 @@
 """The bot's clock (APScheduler 3.x, in-process): starts queued link jobs, follows the
 running ones, reports the finished ones, runs the schedules that are due, and watches for
 runs started in Alma's UI.
-Each member institution has its own rounds (consortium mode), so one member's slow or
-absent Alma never holds another's up."""
+Each member institution has its own rounds (consortium mode), run on threads every member
+shares, each member a lane taken in turn: one member's slow or absent Alma makes its own
+rounds late, never another's, and the threads are as many for 100 members as for one."""
 
 from __future__ import annotations
 
