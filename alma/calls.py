@@ -14,7 +14,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from contextlib import contextmanager
 
 # The tallies of the pieces of work the current code runs for, outermost first.
@@ -98,7 +98,8 @@ class FairPool:
         self._turns: deque[Hashable] = deque()  # lanes with queued work, next in turn first
         self._running: Counter[Hashable] = Counter()
         self._workers: list[threading.Thread] = []
-        self._idle = 0
+        self._idle = 0  # threads waiting for work
+        self._waking = 0  # of those, already notified: each notify is for one task
         self._closed = False
 
     def lane(self, key: Hashable) -> "Lane":
@@ -114,8 +115,8 @@ class FairPool:
                 self._queued[key] = deque()
                 self._turns.append(key)
             self._queued[key].append((future, lambda: context.run(fn, *args, **kwargs)))
-            if self._idle:
-                self._changed.notify()
+            if self._idle > self._waking:
+                self._wake()
             elif len(self._workers) < self.threads:
                 worker = threading.Thread(target=self._work, daemon=True,
                                           name=f"{self.name}-{len(self._workers) + 1}")
@@ -127,13 +128,15 @@ class FairPool:
         """`fn` submitted if a thread can take it now (nothing queued, the lane under its
         share); else None, and the caller does the work itself when it needs it."""
         with self._changed:
-            free = self._idle > 0 or len(self._workers) < self.threads
+            free = self._idle > self._waking or len(self._workers) < self.threads
             if self._closed or self._queued or not free or self._running[key] >= self.per_lane:
                 return None
             return self.submit(key, fn, *args, **kwargs)  # the lock is reentrant
 
     def map(self, key: Hashable, fn: Callable, items: Iterable) -> Iterator:
-        """Executor.map on one lane: results in the order of `items`."""
+        """Executor.map on one lane: results in the order of `items`. Stopped early (a call
+        failed), it cancels the tasks not begun and waits for those running: no call of a
+        failed piece of work is still sent after it has failed."""
         futures = [self.submit(key, fn, item) for item in items]
         try:
             for future in futures:
@@ -141,6 +144,7 @@ class FairPool:
         finally:
             for future in futures:
                 future.cancel()
+            wait(futures)
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
         with self._changed:
@@ -200,6 +204,7 @@ class FairPool:
                     self._idle += 1
                     self._changed.wait()
                     self._idle -= 1
+                    self._waking = max(0, self._waking - 1)
                 key, future, task = found
                 self._running[key] += 1
             try:
@@ -214,7 +219,15 @@ class FairPool:
                     self._running[key] -= 1
                     if not self._running[key]:
                         del self._running[key]
-                    self._changed.notify()  # the lane may take its next task now
+                    # this lane may run its next task now, while this thread takes the one
+                    # next in turn: another waiting thread looks
+                    if self._queued and self._idle > self._waking:
+                        self._wake()
+
+    def _wake(self) -> None:
+        """One waiting thread to look for work. Called with the lock held."""
+        self._waking += 1
+        self._changed.notify()
 
 
 class Lane:

@@ -9,6 +9,7 @@ read, and no further ahead, so memory stays flat however large the set.
 
 from __future__ import annotations
 
+from concurrent.futures import wait
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -167,9 +168,9 @@ def preview_set(
             if progress is not None:
                 progress(done, total if total is not None else max(done, heading.total))
             chunk = coming.result() if coming is not None else read_next()
-    finally:  # a pass stopped early reads no further
-        if coming is not None:
-            coming.cancel()
+    finally:  # a pass stopped early reads no further, and ends when its reading has
+        if coming is not None and not coming.cancel():
+            wait([coming])
 
 
 CHUNK = MEMBERS_PER_PAGE * CHUNK_PAGES

@@ -110,3 +110,17 @@ def test_shutdown_cancels_queued_work_and_refuses_more():
     release.set()
     assert running.result(timeout=5)
     assert pool.join(5)
+
+
+def test_work_submitted_together_starts_together_while_threads_remain():
+    """A thread already told to wake is not counted twice: the second of two tasks given at
+    once to a pool with one waiting thread starts a thread of its own, not after the first."""
+    pool = FairPool(threads=2, per_lane=2, name="t")
+    pool.submit("a", lambda: None).result(timeout=5)
+    time.sleep(0.05)  # the one thread waits for work
+    both = threading.Barrier(2, timeout=2)
+    futures = [pool.submit("a", both.wait) for _ in range(2)]
+    for f in futures:
+        f.result(timeout=5)  # a BrokenBarrierError had one task waited for the other's end
+    assert pool.started == 2
+    pool.shutdown()
