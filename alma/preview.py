@@ -147,7 +147,7 @@ def preview_set(
         ids, total, reached, bibs = chunk
         if bibs is None:  # ids read page after page (Alma gave no total): their bibs now
             batches = [ids[i : i + 100] for i in range(0, len(ids), 100)]
-            bibs = {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch}
+            bibs = {b.mms_id: b for batch in pool.map(set_bibs(client), batches) for b in batch}
         return ids, total, reached, bibs
 
     # The next chunk read ahead (its member pages and bibs) while this one's NZ records are
@@ -176,6 +176,12 @@ def preview_set(
 CHUNK = MEMBERS_PER_PAGE * CHUNK_PAGES
 
 
+def set_bibs(client: AlmaClient) -> Callable[[Sequence[str]], list[Bib]]:
+    """get_bibs for a pass over many records: a linked record only counts as linked (its
+    MARC, its card and OCLC numbers are never shown), so its MARC is not read."""
+    return lambda ids: client.get_bibs(ids, linked_marc=False)
+
+
 def match_records(client: AlmaClient, mms_ids: Sequence[str], progress: Callable[[int, int], None] | None = None,
                   start: int = 0) -> Iterator[tuple[str, Match | None]]:
     """(MMS ID, match) for named IZ records, as `preview_set` gives a set's members: CHUNK at
@@ -186,7 +192,7 @@ def match_records(client: AlmaClient, mms_ids: Sequence[str], progress: Callable
     for chunk_start in range(start, len(ids), CHUNK):
         chunk = ids[chunk_start : chunk_start + CHUNK]
         batches = [chunk[i : i + 100] for i in range(0, len(chunk), 100)]
-        bibs = {b.mms_id: b for batch in pool.map(client.get_bibs, batches) for b in batch}
+        bibs = {b.mms_id: b for batch in pool.map(set_bibs(client), batches) for b in batch}
         index = nz_index_for(client, bibs.values(), pool)
         with reading():
             matches = [(mms_id, match_bib(bibs[mms_id], index) if mms_id in bibs else None) for mms_id in chunk]
@@ -222,7 +228,7 @@ def _member_chunks(client: AlmaClient, set_id: str, pool: Lane,
     def page_and_bibs(offset: int | None) -> tuple[list, list[Bib]]:
         page = first_page if offset is None else client.set_members_page(set_id, offset)[0]
         page_ids = list(dict.fromkeys(m.id for m in page))  # a page is at most 100: one bibs call
-        return page, (client.get_bibs(page_ids) if page_ids else [])
+        return page, (set_bibs(client)(page_ids) if page_ids else [])
 
     offsets = range(start + MEMBERS_PER_PAGE, total, MEMBERS_PER_PAGE)
     for chunk_start in range(start, max(total, 1), CHUNK):

@@ -362,3 +362,16 @@ def test_a_job_instances_progress_with_decimals_is_read():
 
     assert progress("50.776") == 50 and progress(100) == 100 and progress("0") == 0
     assert progress("nonsense") == 0 and progress("250.5") == 100 and progress(None) == 0
+
+
+def test_a_pass_over_many_records_leaves_a_linked_records_marc_unread(client):
+    """After a link job most of a set is linked, and a pass over it only counts those as
+    linked (issue 24: reading their MARC was most of a consortium bot's CPU)."""
+    ids = [CASES["already_linked"], CASES["unique"]]
+    read = {b.mms_id: b for b in client.get_bibs(ids)}
+    brief = {b.mms_id: b for b in client.get_bibs(ids, linked_marc=False)}
+    linked, unlinked = CASES["already_linked"], CASES["unique"]
+    assert read[linked].record is not None and brief[linked].record is None
+    assert brief[linked].linked_nz_mms_id == read[linked].linked_nz_mms_id is not None
+    assert brief[linked].unreadable is None and brief[linked].title == read[linked].title
+    assert brief[unlinked].record is not None  # an unlinked record is read as ever
