@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterable
 
 import pymarc
@@ -201,13 +202,11 @@ def linked_view(iz: Marc, nz: Marc, iz_mms_id: str, nz_mms_id: str, network_code
 
     Member holdings (852 on NZ records) are not part of the bib the institution sees.
     """
-    nz_rec = nz.record()
+    leader, shared = _nz_part(nz.xml)
     iz_rec = iz.record()
-    out = Record(leader=str(nz_rec.leader))
+    out = Record(leader=leader)
     out.add_field(Field(tag="001", data=iz_mms_id))
-    for f in nz_rec.get_fields():
-        if f.tag in ("001", "852") or is_local_field(f):
-            continue
+    for f in shared:
         out.add_ordered_field(f)
     out.add_ordered_field(
         Field(
@@ -220,6 +219,16 @@ def linked_view(iz: Marc, nz: Marc, iz_mms_id: str, nz_mms_id: str, network_code
         if is_local_field(f):
             out.add_ordered_field(f)
     return Marc.from_record(out)
+
+
+@lru_cache(maxsize=2048)
+def _nz_part(nz_xml: str) -> tuple[str, tuple[Field, ...]]:
+    """An NZ record's leader and the fields every IZ record linked to it shows, read once
+    for all of them (a consortium's members link to the same NZ records). The fields are
+    only ever copied into a view and written out, never changed."""
+    record = record_from_string(nz_xml)
+    return str(record.leader), tuple(f for f in record.get_fields()
+                                     if f.tag not in ("001", "852") and not is_local_field(f))
 
 
 def replace_local_fields(stored: Marc, incoming: Record) -> Marc:
