@@ -40,6 +40,10 @@ ROUND_THREADS = 8
 # sent. They have threads of their own, so that waiting their turn there never holds
 # the link-job rounds up (seen as a 50 s stall at 100 members in bench/consortium.py).
 CASE_ROUND_THREADS = 3
+# The bot's own rounds (the database's check and heartbeat, the digest) on a thread of
+# their own: members' long re-checks filling the round threads must not stale the
+# heartbeat that `nzbot status` and /healthz read.
+BOT_ROUND_THREADS = 1
 
 
 class Scheduler:
@@ -53,6 +57,7 @@ class Scheduler:
         self.members = list(services.members.values())
         self.pool = FairPool(ROUND_THREADS, per_lane=len(ROUND_KINDS), name="nzbot-round")
         self.case_pool = FairPool(CASE_ROUND_THREADS, per_lane=1, name="nzbot-cases")
+        self.bot_pool = FairPool(BOT_ROUND_THREADS, per_lane=BOT_ROUND_THREADS, name="nzbot-own")
         self._handed: set[tuple[str, str]] = set()  # (member, kind) waiting or running
         self._handing = threading.Lock()
         self.scheduler = BackgroundScheduler(daemon=True, executors={"default": ThreadPoolExecutor(1)})
@@ -96,7 +101,7 @@ class Scheduler:
         """`step` to its lane (a member's code; BOT for the bot's own rounds), unless the
         last one of its kind there is still waiting or running."""
         key = (lane, kind)
-        pool = self.case_pool if kind == "cases" else self.pool
+        pool = self.bot_pool if lane is BOT else self.case_pool if kind == "cases" else self.pool
         with self._handing:
             if key in self._handed or pool.closed:
                 return
@@ -165,7 +170,8 @@ class Scheduler:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         deadline = None if grace_seconds is None else time.monotonic() + grace_seconds
-        for pool in (self.pool, self.case_pool):
+        pools = (self.pool, self.case_pool, self.bot_pool)
+        for pool in pools:
             pool.shutdown(wait=False, cancel_futures=True)
-        for pool in (self.pool, self.case_pool):
+        for pool in pools:
             pool.join(None if deadline is None else max(0.0, deadline - time.monotonic()))

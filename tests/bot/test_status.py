@@ -74,3 +74,26 @@ def test_healthz_answers_the_bots_own_status(harness):
     answer = requests.get(f"http://127.0.0.1:{harness.server.port}/healthz", timeout=10)
     assert answer.status_code == 503 and not answer.json()["healthy"]
     assert "database" in answer.json()["problems"][0]
+
+
+def test_the_heartbeat_goes_on_while_long_rounds_fill_every_round_thread(harness):
+    """Members' long re-checks may hold every thread of the members' rounds for minutes
+    (issue 24's shared pools): the bot's own round, the heartbeat `nzbot status` reads,
+    has a thread of its own and is not held behind them."""
+    import threading
+
+    from bot.scheduler import ROUND_THREADS
+
+    harness.start()
+    scheduler = harness.bot.scheduler
+    release = threading.Event()
+    try:
+        for k in range(ROUND_THREADS * 2):  # more long rounds than threads, each a member's
+            scheduler.pool.submit(f"member {k}", release.wait, 60)
+        time.sleep(0.5)
+        before = harness.store.heartbeat().round_at
+        harness.wait(lambda: harness.store.heartbeat().round_at > before, timeout=10,
+                     what="a heartbeat while every round thread is busy")
+    finally:
+        release.set()
+    harness.stop()
