@@ -123,7 +123,7 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
                 self._alma_event(alma_webhook)
                 return
             if request_path != path:
-                self._discard_body_or_close()
+                self._discard_body()
                 self._send(404, "not found")
                 return
             body = self._read_body()
@@ -169,7 +169,7 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
             self._send(200 if request_path == HEALTH_PATH else 404, "", head=True)
 
         def _other_method(self) -> None:
-            self._discard_body_or_close()
+            self._discard_body()
             known = (path, HEALTH_PATH, *((WEBHOOK_PATH,) if alma_webhook is not None else ()))
             self._send(405 if self.path.partition("?")[0] in known else 404, "")
 
@@ -210,7 +210,6 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
 
         def _read_raw(self) -> bytes | None:
             if self.headers.get("Transfer-Encoding", "").lower() not in ("", "identity"):
-                self.close_connection = True
                 self._send(411, "length required")
                 return None
             length = self._content_length()
@@ -220,7 +219,7 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
                 self._send(400, "bad content-length")
                 return None
             if length > max_body_bytes:
-                # Don't read it: answer and close the connection.
+                # Don't read it: answer (every answer closes the connection).
                 self._send(413, "request body too large")
                 return None
             raw = self.rfile.read(length) if length else b""
@@ -229,12 +228,12 @@ def _make_handler(app: App, path: str, max_body_bytes: int, read_timeout: float,
                 return None  # client went away mid-body; nothing to answer
             return raw
 
-        def _discard_body_or_close(self) -> None:
+        def _discard_body(self) -> None:
+            """Reads a body nobody will use (within the limit), so that closing the
+            connection after the answer does not reset it before the client reads it."""
             length = self._content_length()
             if length and 0 < length <= max_body_bytes:
                 self.rfile.read(length)
-            elif length:
-                self.close_connection = True
 
         def _header_lists(self) -> dict[str, list[str]]:
             headers: dict[str, list[str]] = {}

@@ -100,6 +100,14 @@ def _maybe_json(value: Any) -> Any:
     return value
 
 
+class _SlackServer(ThreadingHTTPServer):
+    """Takes every connection of a burst, as Slack does: socketserver's backlog of 5 drops
+    SYNs, which the bot would see as stalls of a second and more that Slack never causes."""
+
+    daemon_threads = True
+    request_queue_size = 1024
+
+
 class SlackStub:
     def __init__(
         self,
@@ -148,15 +156,7 @@ class SlackStub:
     def start(self) -> "SlackStub":
         if self._server is not None:
             return self
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self), bind_and_activate=False)
-        self._server.request_queue_size = 1024  # as Slack takes every connection: no SYN dropped in a burst
-        try:
-            self._server.server_bind()
-            self._server.server_activate()
-        except OSError:
-            self._server.server_close()
-            raise
-        self._server.daemon_threads = True
+        self._server = _SlackServer(("127.0.0.1", 0), _make_handler(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="slack-stub", daemon=True
         )
