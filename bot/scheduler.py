@@ -47,8 +47,9 @@ BOT_ROUND_THREADS = 1
 
 
 class Scheduler:
-    """APScheduler's jobs only hand each member's rounds to one bounded pool (each member a
-    lane, taken in turn) and return at once, so they never overlap and never warn. A round
+    """APScheduler's jobs only hand the rounds to bounded pools (each member a lane, taken
+    in turn: the members' rounds, their cases' rounds, the bot's own) and return at once,
+    so they never overlap and never warn. A round
     still waiting or running when its next turn comes is not handed over again: rounds
     coalesce, and a member's long re-check makes its own next round late, nobody else's."""
 
@@ -58,7 +59,7 @@ class Scheduler:
         self.pool = FairPool(ROUND_THREADS, per_lane=len(ROUND_KINDS), name="nzbot-round")
         self.case_pool = FairPool(CASE_ROUND_THREADS, per_lane=1, name="nzbot-cases")
         self.bot_pool = FairPool(BOT_ROUND_THREADS, per_lane=BOT_ROUND_THREADS, name="nzbot-own")
-        self._handed: set[tuple[str, str]] = set()  # (member, kind) waiting or running
+        self._handed: set[tuple[str | None, str]] = set()  # (lane, kind) waiting or running
         self._handing = threading.Lock()
         self.scheduler = BackgroundScheduler(daemon=True, executors={"default": ThreadPoolExecutor(1)})
         settings = services.settings

@@ -47,12 +47,12 @@ class Services:
     cases: Cases
     slack: WebClient
     # Slow work (anything that calls Alma) runs here, after Slack has had its ack: the
-    # member's lane of `work`.
+    # member's lane of `work`, the pool every member's `workers` is a lane of.
     workers: Lane
+    work: FairPool
     # Consortium mode: every member, by code. The fields above are one member's (the
     # first's, until for_member): what a listener sees once it knows the member.
     members: dict[str, Member] = field(default_factory=dict)
-    work: FairPool | None = None  # the pool every member's `workers` is a lane of
     institution: Institution | None = None
     # Who may see and do what (nzbot/access.py): the one place that decides.
     policy: Policy | None = None
