@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import shutil
 import sys
 import tempfile
@@ -39,6 +38,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
+
+from bench.common import percentile  # noqa: E402
 
 from alma.config import AlmaSettings  # noqa: E402
 from alma.simulator import Simulator, seed  # noqa: E402
@@ -84,12 +85,6 @@ def command_mix() -> list[tuple[str, str]]:
         ("match", f"match {seed.CASES['multi']}"),
         ("preview", f"preview {seed.SETS['unlinked']}"),
     ]
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile of a sorted list."""
-    rank = max(1, math.ceil(p / 100 * len(values)))
-    return values[rank - 1]
 
 
 def send_burst(url: str, stub: SlackStub, n: int, round_no: int) -> list[Sent]:

@@ -53,6 +53,8 @@ if str(ROOT) not in sys.path:
 
 import requests  # noqa: E402
 
+from bench.common import free_port, percentile  # noqa: E402
+
 API_KEY = "bench-consortium-key"
 SRU = "GET /view/sru"  # the simulator's count key for NZ SRU searches
 BOT_TOKEN = "xoxb-bench-token"
@@ -61,12 +63,6 @@ PM = "UPROGMGR1"
 CATALOGER = "UCATALOG1"
 SPAWN = multiprocessing.get_context("spawn")  # children start clean: no copied threads or locks
 STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ ")  # `nzbot run`'s log format
-
-
-def percentile(values: list[float], p: float) -> float:
-    """Nearest-rank percentile of a sorted list."""
-    rank = max(1, math.ceil(p / 100 * len(values)))
-    return values[rank - 1]
 
 
 def channel_of(number: int) -> str:
@@ -191,14 +187,6 @@ class Child:
 
 
 # ---------------------------------------------------------------- the bot
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def write_config(path: Path, n: int) -> None:
     """NZBOT_CONFIG: one [[institution]] per member, its key in a variable of its own."""

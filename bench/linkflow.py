@@ -24,26 +24,22 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
-
-from alma.simulator import Simulator, seed
-from bot.demo.local_slack import SlackStub
-from bot.demo.slack_requests import post_signed, slash_command_body
-from nzbot.store import Store
-
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import requests  # noqa: E402
+
+from alma.simulator import Simulator, seed  # noqa: E402
+from bench.common import free_port  # noqa: E402
+from bot.demo.local_slack import SlackStub  # noqa: E402
+from bot.demo.slack_requests import post_signed, slash_command_body  # noqa: E402
+from nzbot.store import Store  # noqa: E402
+
 API_KEY = "bench-key"
 TOKEN = "xoxb-bench-token"
 SECRET = "bench-signing-secret-0a1b2c3d"
 REPORT, CATALOGER, PM = "CREPORT01", "UCATALOG1", "UPROGMGR1"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def status_kb(pid: int, field: str) -> int:
